@@ -1,0 +1,87 @@
+// The control-plane REST API: HTTP in, calls on the sandbox service, JSON out. No lifecycle logic.
+import { Hono, type Context } from 'hono';
+import type { Config } from '../config.js';
+import { errors, SandcastleError } from '../errors.js';
+import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import { decodeLimit, decodeMetadataFilter, decodeStateFilter } from './list-query.js';
+import { listedSandboxJson, sandboxDetailJson, sandboxJson } from './sandbox-json.js';
+import { connectBody, createSandboxBody, parseBody, timeoutBody } from './schemas.js';
+
+async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw errors.invalidJson((err as Error).message);
+  }
+}
+
+export function createApiApp(config: Config, sandboxes: SandboxService): Hono {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof SandcastleError) {
+      return c.json({ code: err.status, message: err.message }, err.status as 400);
+    }
+    console.error(`${c.req.method} ${c.req.path}:`, err);
+    return c.json({ code: 500, message: `internal error: ${err.message}` }, 500);
+  });
+  app.notFound((c) => {
+    const err = errors.routeNotFound(c.req.method, c.req.path);
+    return c.json({ code: err.status, message: err.message }, 404);
+  });
+
+  const create = async (c: Context) => {
+    const body = parseBody(createSandboxBody, await readJson(c));
+    const rec = await sandboxes.create({
+      templateId: body.templateID,
+      timeoutSeconds: body.timeout,
+      metadata: body.metadata ?? undefined,
+      envVars: body.envVars ?? undefined,
+      autoPause: body.autoPause,
+      autoResume: body.autoResume?.enabled,
+      allowInternetAccess: body.allow_internet_access,
+    });
+    return c.json(sandboxJson(rec, config), 201);
+  };
+  app.post('/sandboxes', create);
+  app.post('/v2/sandboxes', create);
+
+  const list = (c: Context) => {
+    const page = sandboxes.list({
+      states: decodeStateFilter(c.req.queries('state') ?? []),
+      metadata: decodeMetadataFilter(c.req.query('metadata')),
+      limit: decodeLimit(c.req.query('limit')),
+      nextToken: c.req.query('nextToken') || undefined,
+    });
+    if (page.nextToken) c.header('X-Next-Token', page.nextToken);
+    return c.json(page.items.map((r) => listedSandboxJson(r, config)));
+  };
+  app.get('/v2/sandboxes', list);
+  app.get('/sandboxes', list);
+
+  app.get('/sandboxes/:id', (c) => c.json(sandboxDetailJson(sandboxes.get(c.req.param('id')), config)));
+
+  app.delete('/sandboxes/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!(await sandboxes.kill(id))) throw errors.sandboxNotFound(id);
+    return c.body(null, 204);
+  });
+
+  app.post('/sandboxes/:id/timeout', async (c) => {
+    const body = parseBody(timeoutBody, await readJson(c));
+    sandboxes.setTimeout(c.req.param('id'), body.timeout);
+    return c.body(null, 204);
+  });
+
+  const connect = async (c: Context) => {
+    const body = parseBody(connectBody, await readJson(c));
+    const rec = sandboxes.connect(c.req.param('id')!, body.timeout);
+    return c.json(sandboxJson(rec, config), 200);
+  };
+  app.post('/sandboxes/:id/connect', connect);
+  app.post('/v2/sandboxes/:id/connect', connect);
+
+  return app;
+}

@@ -1,0 +1,48 @@
+// Sandbox records as the SDKs read them (protocol §3.4).
+import type { Config } from '../config.js';
+import type { SandboxRecord } from '../store/sandbox-store.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Answer of create and connect. `domain: null` makes the SDK use its configured domain. */
+export function sandboxJson(rec: SandboxRecord, config: Config) {
+  return {
+    sandboxID: rec.id,
+    templateID: rec.templateId,
+    alias: rec.alias ?? undefined,
+    clientID: undefined,
+    envdVersion: config.envdVersion,
+    envdAccessToken: rec.envdToken,
+    trafficAccessToken: null,
+    domain: null,
+  };
+}
+
+/** One entry of the list endpoint. */
+export function listedSandboxJson(rec: SandboxRecord, config: Config) {
+  return {
+    sandboxID: rec.id,
+    templateID: rec.templateId,
+    alias: rec.alias ?? undefined,
+    metadata: rec.metadata,
+    startedAt: iso(rec.startedAt),
+    endAt: iso(rec.endAt),
+    state: rec.state === 'paused' ? 'paused' : 'running',
+    cpuCount: rec.cpuCount,
+    memoryMB: rec.memoryMB,
+    diskSizeMB: rec.diskSizeMB,
+    envdVersion: config.envdVersion,
+    volumeMounts: [],
+  };
+}
+
+/** Answer of get info. */
+export function sandboxDetailJson(rec: SandboxRecord, config: Config) {
+  return {
+    ...listedSandboxJson(rec, config),
+    envdAccessToken: rec.envdToken,
+    domain: null,
+    allowInternetAccess: rec.allowInternetAccess,
+    lifecycle: { onTimeout: rec.autoPause ? 'pause' : 'kill', autoResume: rec.autoResume },
+  };
+}

@@ -1,0 +1,46 @@
+// Address arithmetic for sandbox networks: the server's private range is cut into /30 blocks,
+// one per sandbox (host end .1, sandbox end .2 of each block), so no two sandboxes share a link.
+import type { NetworkLease } from './runtime.js';
+
+function parseIPv4(addr: string): number {
+  const parts = addr.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
+    throw new Error(`not an IPv4 address: ${addr}`);
+  }
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}
+
+function formatIPv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+export class NetworkRange {
+  private readonly base: number;
+  /** Number of /30 blocks in the range. */
+  readonly size: number;
+
+  constructor(cidr: string) {
+    const [addr, bits] = cidr.split('/');
+    const prefix = Number(bits);
+    if (!addr || !Number.isInteger(prefix) || prefix < 8 || prefix > 30) {
+      throw new Error(`network range must be an IPv4 CIDR between /8 and /30, got ${cidr}`);
+    }
+    const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
+    this.base = (parseIPv4(addr) & mask) >>> 0;
+    this.size = 2 ** (30 - prefix);
+  }
+
+  lease(index: number): NetworkLease {
+    if (!Number.isInteger(index) || index < 0 || index >= this.size) {
+      throw new Error(`network index ${index} outside the range of ${this.size} blocks`);
+    }
+    const block = this.base + index * 4;
+    return { index, hostAddress: formatIPv4(block + 1), sandboxAddress: formatIPv4(block + 2), prefixLength: 30 };
+  }
+
+  /** The lowest index not in `used`, or undefined when the range is full. */
+  firstFree(used: Set<number>): number | undefined {
+    for (let i = 0; i < this.size; i++) if (!used.has(i)) return i;
+    return undefined;
+  }
+}

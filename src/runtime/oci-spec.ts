@@ -1,0 +1,85 @@
+// The OCI runtime configuration (config.json) of a sandbox container.
+import type { SandboxSpec } from './runtime.js';
+
+/** Where the host's node binary and the bundled envd appear inside every sandbox. */
+export const sandboxToolsDir = '/opt/sandcastle';
+
+export interface OciSpecInput {
+  spec: SandboxSpec;
+  netnsPath: string;
+  nodePath: string;
+  envdBundle: string;
+}
+
+const capabilities = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL',
+  'CAP_AUDIT_WRITE',
+];
+
+function charDevice(path: string, major: number, minor: number) {
+  return { path, type: 'c', major, minor, fileMode: 0o666, uid: 0, gid: 0 };
+}
+
+export function buildOciSpec({ spec, netnsPath, nodePath, envdBundle }: OciSpecInput): object {
+  const cpuPeriod = 100_000;
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      // tini reaps the orphans that user commands leave behind, which node as PID 1 would not.
+      args: ['/usr/bin/tini', '--', `${sandboxToolsDir}/node`, `${sandboxToolsDir}/envd.mjs`],
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8'],
+      cwd: '/',
+      capabilities: {
+        bounding: capabilities,
+        effective: capabilities,
+        permitted: capabilities,
+      },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 20000, soft: 20000 }],
+      noNewPrivileges: false,
+    },
+    root: { path: 'rootfs', readonly: false },
+    hostname: spec.id,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      { destination: `${sandboxToolsDir}/node`, type: 'bind', source: nodePath, options: ['bind', 'ro', 'nosuid', 'nodev'] },
+      { destination: `${sandboxToolsDir}/envd.mjs`, type: 'bind', source: envdBundle, options: ['bind', 'ro', 'nosuid', 'nodev'] },
+    ],
+    linux: {
+      namespaces: [
+        { type: 'pid' },
+        { type: 'network', path: netnsPath },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+      ],
+      cgroupsPath: `/sandcastle/${spec.id}`,
+      resources: {
+        memory: { limit: spec.memoryMB * 1024 * 1024 },
+        cpu: { period: cpuPeriod, quota: spec.cpuCount * cpuPeriod },
+        pids: { limit: spec.pidsLimit },
+        devices: [
+          { allow: false, access: 'rwm' },
+          ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2], [10, 229]].map(([major, minor]) => ({
+            allow: true, type: 'c', major, minor, access: 'rwm',
+          })),
+          { allow: true, type: 'c', major: 136, access: 'rwm' },
+        ],
+      },
+      devices: [charDevice('/dev/fuse', 10, 229)],
+      maskedPaths: [
+        '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+        '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',
+      ],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  };
+}

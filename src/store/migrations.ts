@@ -1,0 +1,36 @@
+// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+// Append new entries, never edit applied ones. Plain SQL that PostgreSQL also accepts where it can.
+export const migrations: string[] = [
+  `
+  CREATE TABLE templates (
+    id            TEXT PRIMARY KEY,
+    alias         TEXT,
+    layers        TEXT NOT NULL,            -- JSON array of read-only rootfs dirs, top first
+    cpu_count     INTEGER NOT NULL,
+    memory_mb     INTEGER NOT NULL,
+    disk_size_mb  INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL
+  );
+
+  CREATE TABLE sandboxes (
+    seq                   INTEGER PRIMARY KEY AUTOINCREMENT, -- creation order, used for paging
+    id                    TEXT NOT NULL UNIQUE,
+    template_id           TEXT NOT NULL,
+    alias                 TEXT,
+    state                 TEXT NOT NULL,    -- starting | running | paused | killing
+    envd_token            TEXT NOT NULL,
+    metadata              TEXT NOT NULL,    -- JSON object string -> string
+    env_vars              TEXT NOT NULL,    -- JSON object string -> string
+    cpu_count             INTEGER NOT NULL,
+    memory_mb             INTEGER NOT NULL,
+    disk_size_mb          INTEGER NOT NULL,
+    started_at            INTEGER NOT NULL, -- unix ms
+    end_at                INTEGER NOT NULL, -- unix ms: the deadline
+    auto_pause            INTEGER NOT NULL,
+    auto_resume           INTEGER NOT NULL,
+    allow_internet_access INTEGER NOT NULL,
+    network_index         INTEGER UNIQUE    -- the /30 leased to the sandbox's veth pair
+  );
+  CREATE INDEX sandboxes_state ON sandboxes(state);
+  `,
+];

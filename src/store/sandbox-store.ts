@@ -1,0 +1,157 @@
+// Queries on the sandboxes table. Rows are mapped to SandboxRecord and back here only.
+import type { Db } from './database.js';
+
+export type SandboxState = 'starting' | 'running' | 'paused' | 'killing';
+
+export interface SandboxRecord {
+  seq: number;
+  id: string;
+  templateId: string;
+  alias: string | null;
+  state: SandboxState;
+  envdToken: string;
+  metadata: Record<string, string>;
+  envVars: Record<string, string>;
+  cpuCount: number;
+  memoryMB: number;
+  diskSizeMB: number;
+  startedAt: number;
+  endAt: number;
+  autoPause: boolean;
+  autoResume: boolean;
+  allowInternetAccess: boolean;
+  networkIndex: number | null;
+}
+
+export type NewSandboxRecord = Omit<SandboxRecord, 'seq'>;
+
+interface Row {
+  seq: number;
+  id: string;
+  template_id: string;
+  alias: string | null;
+  state: SandboxState;
+  envd_token: string;
+  metadata: string;
+  env_vars: string;
+  cpu_count: number;
+  memory_mb: number;
+  disk_size_mb: number;
+  started_at: number;
+  end_at: number;
+  auto_pause: number;
+  auto_resume: number;
+  allow_internet_access: number;
+  network_index: number | null;
+}
+
+function fromRow(r: Row): SandboxRecord {
+  return {
+    seq: r.seq,
+    id: r.id,
+    templateId: r.template_id,
+    alias: r.alias,
+    state: r.state,
+    envdToken: r.envd_token,
+    metadata: JSON.parse(r.metadata) as Record<string, string>,
+    envVars: JSON.parse(r.env_vars) as Record<string, string>,
+    cpuCount: r.cpu_count,
+    memoryMB: r.memory_mb,
+    diskSizeMB: r.disk_size_mb,
+    startedAt: r.started_at,
+    endAt: r.end_at,
+    autoPause: r.auto_pause === 1,
+    autoResume: r.auto_resume === 1,
+    allowInternetAccess: r.allow_internet_access === 1,
+    networkIndex: r.network_index,
+  };
+}
+
+export interface ListFilter {
+  states: SandboxState[];
+  metadata: Record<string, string>;
+  /** Only sandboxes created before this sequence number (the page token). */
+  beforeSeq?: number;
+  limit: number;
+}
+
+export class SandboxStore {
+  private readonly stmts;
+
+  constructor(private readonly db: Db) {
+    this.stmts = {
+      insert: db.prepare(`INSERT INTO sandboxes
+        (id, template_id, alias, state, envd_token, metadata, env_vars, cpu_count, memory_mb, disk_size_mb,
+         started_at, end_at, auto_pause, auto_resume, allow_internet_access, network_index)
+        VALUES (@id, @templateId, @alias, @state, @envdToken, @metadata, @envVars, @cpuCount, @memoryMB, @diskSizeMB,
+         @startedAt, @endAt, @autoPause, @autoResume, @allowInternetAccess, @networkIndex)`),
+      get: db.prepare('SELECT * FROM sandboxes WHERE id = ?'),
+      all: db.prepare('SELECT * FROM sandboxes ORDER BY seq'),
+      setState: db.prepare('UPDATE sandboxes SET state = ? WHERE id = ?'),
+      setEndAt: db.prepare('UPDATE sandboxes SET end_at = ? WHERE id = ?'),
+      delete: db.prepare('DELETE FROM sandboxes WHERE id = ?'),
+      usedNetworkIndexes: db.prepare('SELECT network_index FROM sandboxes WHERE network_index IS NOT NULL'),
+    };
+  }
+
+  insert(rec: NewSandboxRecord): SandboxRecord {
+    const info = this.stmts.insert.run({
+      ...rec,
+      metadata: JSON.stringify(rec.metadata),
+      envVars: JSON.stringify(rec.envVars),
+      autoPause: rec.autoPause ? 1 : 0,
+      autoResume: rec.autoResume ? 1 : 0,
+      allowInternetAccess: rec.allowInternetAccess ? 1 : 0,
+    });
+    return { ...rec, seq: Number(info.lastInsertRowid) };
+  }
+
+  get(id: string): SandboxRecord | undefined {
+    const row = this.stmts.get.get(id) as Row | undefined;
+    return row && fromRow(row);
+  }
+
+  all(): SandboxRecord[] {
+    return (this.stmts.all.all() as Row[]).map(fromRow);
+  }
+
+  setState(id: string, state: SandboxState): void {
+    this.stmts.setState.run(state, id);
+  }
+
+  setEndAt(id: string, endAt: number): void {
+    this.stmts.setEndAt.run(endAt, id);
+  }
+
+  delete(id: string): void {
+    this.stmts.delete.run(id);
+  }
+
+  usedNetworkIndexes(): Set<number> {
+    return new Set((this.stmts.usedNetworkIndexes.all() as { network_index: number }[]).map((r) => r.network_index));
+  }
+
+  /** Newest first. Metadata pairs are ANDed and compared exactly; they are matched here rather than
+   *  in SQL because keys may hold any character, which JSON paths cannot all express. */
+  list(filter: ListFilter): SandboxRecord[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.states.length > 0) {
+      where.push(`state IN (${filter.states.map(() => '?').join(',')})`);
+      params.push(...filter.states);
+    }
+    if (filter.beforeSeq !== undefined) {
+      where.push('seq < ?');
+      params.push(filter.beforeSeq);
+    }
+    const sql = `SELECT * FROM sandboxes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC`;
+    const wanted = Object.entries(filter.metadata);
+    const out: SandboxRecord[] = [];
+    for (const row of this.db.prepare(sql).iterate(...params) as IterableIterator<Row>) {
+      const rec = fromRow(row);
+      if (wanted.every(([k, v]) => Object.hasOwn(rec.metadata, k) && rec.metadata[k] === v)) out.push(rec);
+      if (out.length === filter.limit) break;
+    }
+    return out;
+  }
+}
