@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 host for Sandcastle: the host packages the server shells out to, then the
+# project's npm dependencies and build. Safe to run again: every step first checks whether it is
+# needed, so a second run takes a few seconds.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+say() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (it installs packages)"
+
+# Host packages and why:
+#   runc                  the container runtime sandboxes run under
+#   debootstrap gpgv debian-archive-keyring wget
+#                         build template root filesystems (signed Release files, downloads)
+#   iptables iproute2     sandbox network namespaces, veth pairs, NAT; CRIU's network lock
+#   libnss-myhostname     makes *.localhost resolve to loopback for the sandbox domain
+#   tini procps util-linux mount ca-certificates
+#                         init, ps/pkill, unshare/nsenter, mount, TLS roots
+#   wrk                   HTTP load generator used by the benchmarks
+#   python3 make g++      node-gyp fallback when a native npm module (better-sqlite3) has no
+#                         prebuilt binary reachable
+packages=(
+  runc debootstrap gpgv debian-archive-keyring wget
+  iptables iproute2 libnss-myhostname
+  tini procps util-linux mount ca-certificates
+  wrk
+  python3 make g++
+)
+
+# dpkg-query is cheap; only missing packages send us to apt.
+missing=()
+for p in "${packages[@]}"; do
+  status="$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)"
+  [ "$status" = installed ] || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  say "host packages: all ${#packages[@]} present"
+else
+  say "host packages: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Refresh the package lists only when they are missing or older than a day. A failing update
+  # (e.g. an extra third-party source that is unreachable) is reported, not fatal: the install
+  # below decides whether what we have is enough.
+  lists_fresh="$(find /var/lib/apt/lists -maxdepth 1 -name '*_InRelease' -mmin -1440 -print -quit 2>/dev/null || true)"
+  if [ -z "$lists_fresh" ]; then
+    say "apt-get update"
+    apt-get update -q >/tmp/sandcastle-apt-update.log 2>&1 \
+      || say "apt-get update reported errors (see /tmp/sandcastle-apt-update.log); trying the install anyway"
+  fi
+  if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/sandcastle-apt-install.log 2>&1; then
+    # Lists may be stale even if recent (a package moved); update once and retry.
+    say "install failed; running apt-get update and retrying"
+    apt-get update -q >/tmp/sandcastle-apt-update.log 2>&1 || true
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/sandcastle-apt-install.log 2>&1 \
+      || { tail -n 20 /tmp/sandcastle-apt-install.log >&2; die "apt-get install failed"; }
+  fi
+  say "host packages: installed"
+fi
+
+# Node 20+ is a prerequisite we cannot install from Debian 12 (its nodejs is 18): the host's node
+# runs the server and is bind-mounted into every sandbox to run envd.
+command -v node >/dev/null || die "node (>= 20) is not installed; install Node.js 20 first"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || die "node $(node --version) is too old; Sandcastle needs >= 20"
+say "node $(node --version) at $(command -v node)"
+
+cd "$repo"
+# npm writes node_modules/.package-lock.json on every install; if package-lock.json is newer,
+# the installed tree is out of date.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  say "npm dependencies: up to date"
+fi
+
+# The build compiles the whole repo; report a failure clearly (with the compiler's last lines)
+# and exit non-zero, but only after everything else is in place.
+say "npm run build"
+if npm run build --silent >/tmp/sandcastle-build.log 2>&1; then
+  say "build: ok"
+else
+  tail -n 25 /tmp/sandcastle-build.log >&2
+  die "npm run build failed (full log: /tmp/sandcastle-build.log); host packages are installed"
+fi
+say "done"
