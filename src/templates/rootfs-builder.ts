@@ -1,0 +1,242 @@
+// Makes sure a template's read-only root filesystem exists and matches its recipe, building it
+// only when needed. Layout under the data directory:
+//   templates/<id>/rootfs          the template's own read-only layer (a full root for a template
+//                                  without parent, only the changed files for a layered one)
+//   templates/<id>/recipe.sha256   hash of the recipe the layer was built from (cache key)
+//   templates/<id>/.lock           present while a process builds this template
+//   templates/<id>/.build-*        work in progress; never looks like a finished template
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config.js';
+import { debootstrapRootfs } from './rootfs-debootstrap.js';
+import { buildAptLayer } from './rootfs-layer.js';
+import { builtinRecipes, recipeHash, type RootfsRecipe } from './rootfs-recipes.js';
+
+export { builtinRecipes, recipeHash, type RootfsRecipe } from './rootfs-recipes.js';
+
+export type BuilderConfig = Pick<Config, 'dataDir' | 'debianMirror'>;
+
+/** The two ways of producing a template's layer; tests replace them with fakes. */
+export interface RootfsBuilders {
+  /** Writes a complete root filesystem into `dir` (which does not exist yet). */
+  full(dir: string, recipe: RootfsRecipe, config: BuilderConfig, log: (line: string) => void): Promise<void>;
+  /** Writes into `upperDir` (does not exist yet) what the recipe changes over `lowerDirs` (top
+   *  first); `scratchDir` is an empty folder on the same file system. */
+  layer(
+    upperDir: string, lowerDirs: readonly string[], recipe: RootfsRecipe, scratchDir: string,
+    config: BuilderConfig, log: (line: string) => void,
+  ): Promise<void>;
+}
+
+export const realBuilders: RootfsBuilders = {
+  full: (dir, recipe, config, log) => debootstrapRootfs(dir, recipe, config.debianMirror, log),
+  layer: (upper, lowers, recipe, scratch, _config, log) => buildAptLayer(upper, lowers, recipe, scratch, log),
+};
+
+export interface EnsureOptions {
+  builders?: RootfsBuilders;
+  /** Progress lines (steps and their durations). */
+  log?: (line: string) => void;
+  /** How long to wait for another process that is building the same template. */
+  lockWaitMs?: number;
+}
+
+export interface EnsuredTemplate {
+  templateId: string;
+  /** This template's own layer. */
+  rootfsDir: string;
+  /** All read-only layers of the template, top first (overlayfs lowerdir order). */
+  layers: string[];
+  /** True when this call built this template's own layer (a rebuilt parent is not counted). */
+  built: boolean;
+  /** Time this call spent on this template, including waiting for a parent. */
+  seconds: number;
+}
+
+const TEMPLATE_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+// Debian package names; anything else (e.g. a leading '-') must never reach debootstrap or apt.
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+
+export function templateDir(dataDir: string, templateId: string): string {
+  if (!TEMPLATE_ID.test(templateId)) throw new Error(`invalid template id "${templateId}"`);
+  return path.join(dataDir, 'templates', templateId);
+}
+
+export function templateRootfsDir(dataDir: string, templateId: string): string {
+  return path.join(templateDir(dataDir, templateId), 'rootfs');
+}
+
+/** The read-only layers of a template, top first, for overlayfs `lowerdir`. Pure path
+ *  computation: it does not check that they are built. The recipe defaults to the built-in one. */
+export function templateLayers(dataDir: string, templateId: string, recipe: RootfsRecipe | undefined = builtinRecipes[templateId]): string[] {
+  if (!recipe) throw new Error(`no recipe known for template "${templateId}"`);
+  const own = templateRootfsDir(dataDir, templateId);
+  return recipe.parent ? [own, ...templateLayers(dataDir, recipe.parent.templateId, recipe.parent.recipe)] : [own];
+}
+
+/** True when the template's layer exists and was built from this recipe. Cheap: one small read
+ *  and one stat. Does not look at parents (their hashes are part of this one). */
+export async function isTemplateCurrent(dataDir: string, templateId: string, recipe: RootfsRecipe): Promise<boolean> {
+  const dir = templateDir(dataDir, templateId);
+  const stored = await readFile(path.join(dir, 'recipe.sha256'), 'utf8').catch(() => '');
+  if (stored.trim() !== recipeHash(recipe)) return false;
+  return stat(path.join(dir, 'rootfs')).then((s) => s.isDirectory(), () => false);
+}
+
+// Concurrent calls in this process for the same template share one build.
+const inFlight = new Map<string, Promise<EnsuredTemplate>>();
+
+/** Builds the template's layer (and its parents') unless it is already built from this recipe. */
+export function ensureTemplateRootfs(
+  config: BuilderConfig,
+  templateId: string,
+  recipe: RootfsRecipe,
+  opts: EnsureOptions = {},
+): Promise<EnsuredTemplate> {
+  const key = `${path.resolve(config.dataDir)}\0${templateId}\0${recipeHash(recipe)}`;
+  let p = inFlight.get(key);
+  if (!p) {
+    p = ensureUncached(config, templateId, recipe, opts).finally(() => inFlight.delete(key));
+    inFlight.set(key, p);
+  }
+  return p;
+}
+
+/** Ensures every built-in template, parents first. */
+export async function ensureBuiltinTemplates(config: BuilderConfig, opts: EnsureOptions = {}): Promise<EnsuredTemplate[]> {
+  const out: EnsuredTemplate[] = [];
+  for (const [id, recipe] of Object.entries(builtinRecipes)) out.push(await ensureTemplateRootfs(config, id, recipe, opts));
+  return out;
+}
+
+async function ensureUncached(config: BuilderConfig, templateId: string, recipe: RootfsRecipe, opts: EnsureOptions): Promise<EnsuredTemplate> {
+  const started = Date.now();
+  const log = opts.log ?? (() => {});
+  const dir = templateDir(config.dataDir, templateId);
+  for (const p of recipe.packages) {
+    if (!PACKAGE_NAME.test(p)) throw new Error(`template "${templateId}": invalid package name "${p}"`);
+  }
+  const lowerDirs = recipe.parent
+    ? (await ensureTemplateRootfs(config, recipe.parent.templateId, recipe.parent.recipe, opts)).layers
+    : [];
+  const result = (built: boolean): EnsuredTemplate => ({
+    templateId,
+    rootfsDir: path.join(dir, 'rootfs'),
+    layers: templateLayers(config.dataDir, templateId, recipe),
+    built,
+    seconds: (Date.now() - started) / 1000,
+  });
+
+  if (await isTemplateCurrent(config.dataDir, templateId, recipe)) return result(false);
+
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const release = await acquireLock(path.join(dir, '.lock'), opts.lockWaitMs ?? 30 * 60_000, log, templateId);
+  try {
+    // Another process may have finished it while we waited for the lock.
+    if (await isTemplateCurrent(config.dataDir, templateId, recipe)) return result(false);
+    await removeLeftovers(dir);
+
+    log(`template ${templateId}: building${recipe.parent ? ` as a layer over ${recipe.parent.templateId}` : ''}`);
+    const work = await mkdtemp(path.join(dir, '.build-'));
+    try {
+      const newRoot = path.join(work, 'rootfs');
+      const builders = opts.builders ?? realBuilders;
+      try {
+        if (recipe.parent) await builders.layer(newRoot, lowerDirs, recipe, await mkdtemp(path.join(work, 'scratch-')), config, log);
+        else await builders.full(newRoot, recipe, config, log);
+      } catch (err) {
+        throw new Error(`building template "${templateId}" failed: ${(err as Error).message}`, { cause: err });
+      }
+      await stat(newRoot).catch(() => {
+        throw new Error(`building template "${templateId}" produced no root filesystem at ${newRoot}`);
+      });
+      await swapIn(dir, newRoot, recipeHash(recipe));
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    const done = result(true);
+    log(`template ${templateId}: built in ${done.seconds.toFixed(1)} s`);
+    return done;
+  } finally {
+    await release();
+  }
+}
+
+/** Replaces the template's layer with `newRoot`. The hash is removed first and written last, so
+ *  a crash at any point leaves either the old, current layer or a layer without a matching hash
+ *  (rebuilt next time) — never a stale or partial layer that counts as done.
+ *  Sandboxes still running on a replaced layer lose it; rebuild only when none use it. */
+async function swapIn(dir: string, newRoot: string, hash: string): Promise<void> {
+  const rootfs = path.join(dir, 'rootfs');
+  const hashFile = path.join(dir, 'recipe.sha256');
+  await rm(hashFile, { force: true });
+  const old = path.join(dir, `.old-${randomBytes(4).toString('hex')}`);
+  const hadOld = await rename(rootfs, old).then(() => true, (e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return false;
+    throw e;
+  });
+  await rename(newRoot, rootfs);
+  const tmpHash = `${hashFile}.tmp`;
+  await writeFile(tmpHash, `${hash}\n`);
+  await rename(tmpHash, hashFile);
+  if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+/** Work folders of builds that died (only called while holding the lock, so none is live). */
+async function removeLeftovers(dir: string): Promise<void> {
+  for (const entry of await readdir(dir)) {
+    if (entry.startsWith('.build-') || entry.startsWith('.old-')) {
+      await rm(path.join(dir, entry), { recursive: true, force: true });
+    }
+  }
+}
+
+/** A lock file holding the owner's pid, created exclusively. A lock whose owner is gone (crash,
+ *  kill -9) is taken over. Returns the release function. */
+async function acquireLock(file: string, waitMs: number, log: (line: string) => void, templateId: string): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitMs;
+  let announced = false;
+  for (;;) {
+    try {
+      const fh = await open(file, 'wx');
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      return () => unlink(file).catch(() => {});
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const content = await readFile(file, 'utf8').catch(() => null);
+    if (content === null) continue; // released meanwhile
+    const owner = Number.parseInt(content, 10);
+    if (Number.isNaN(owner)) {
+      // Created but its pid not written yet, or left empty by a crash at that exact moment.
+      const age = Date.now() - (await stat(file).then((s) => s.mtimeMs, () => Date.now()));
+      if (age > 5_000) await unlink(file).catch(() => {});
+      else await sleep(50);
+      continue;
+    }
+    if (!isAlive(owner)) {
+      // Owner died (crash, kill -9): take over. Re-read first so that we do not remove a lock
+      // another waiter has just taken over.
+      const again = await readFile(file, 'utf8').catch(() => null);
+      if (again === content) await unlink(file).catch(() => {});
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`template "${templateId}": still locked by pid ${owner} after ${waitMs} ms (${file})`);
+    if (!announced) log(`template ${templateId}: waiting for pid ${owner}, which is building it`);
+    announced = true;
+    await sleep(500);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
