@@ -41,19 +41,21 @@ if [ "${#missing[@]}" -eq 0 ]; then
 else
   say "host packages: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Unreachable third-party sources must not stall the update for minutes.
+  apt_timeouts=(-o Acquire::http::Timeout=20 -o Acquire::https::Timeout=20 -o Acquire::Retries=1)
   # Refresh the package lists only when they are missing or older than a day. A failing update
   # (e.g. an extra third-party source that is unreachable) is reported, not fatal: the install
   # below decides whether what we have is enough.
   lists_fresh="$(find /var/lib/apt/lists -maxdepth 1 -name '*_InRelease' -mmin -1440 -print -quit 2>/dev/null || true)"
   if [ -z "$lists_fresh" ]; then
     say "apt-get update"
-    apt-get update -q >/tmp/sandcastle-apt-update.log 2>&1 \
+    apt-get update -q "${apt_timeouts[@]}" >/tmp/sandcastle-apt-update.log 2>&1 \
       || say "apt-get update reported errors (see /tmp/sandcastle-apt-update.log); trying the install anyway"
   fi
   if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/sandcastle-apt-install.log 2>&1; then
     # Lists may be stale even if recent (a package moved); update once and retry.
     say "install failed; running apt-get update and retrying"
-    apt-get update -q >/tmp/sandcastle-apt-update.log 2>&1 || true
+    apt-get update -q "${apt_timeouts[@]}" >/tmp/sandcastle-apt-update.log 2>&1 || true
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/sandcastle-apt-install.log 2>&1 \
       || { tail -n 20 /tmp/sandcastle-apt-install.log >&2; die "apt-get install failed"; }
   fi
@@ -77,13 +79,17 @@ else
   say "npm dependencies: up to date"
 fi
 
-# The build compiles the whole repo; report a failure clearly (with the compiler's last lines)
-# and exit non-zero, but only after everything else is in place.
+# The build compiles the whole repo, which others may be changing while this runs. A failure is
+# reported clearly (the compiler's last lines) but does not undo or stop the host set-up, unless
+# SANDCASTLE_STRICT_BUILD=1 asks for a failing exit status.
 say "npm run build"
 if npm run build --silent >/tmp/sandcastle-build.log 2>&1; then
   say "build: ok"
 else
   tail -n 25 /tmp/sandcastle-build.log >&2
-  die "npm run build failed (full log: /tmp/sandcastle-build.log); host packages are installed"
+  if [ "${SANDCASTLE_STRICT_BUILD:-0}" = 1 ]; then
+    die "npm run build failed (full log: /tmp/sandcastle-build.log)"
+  fi
+  say "WARNING: npm run build FAILED (full log: /tmp/sandcastle-build.log); host packages and npm dependencies are in place"
 fi
 say "done"
