@@ -1,0 +1,23 @@
+// envd entry point: started inside the sandbox (PID 2 under tini) as
+// `/opt/sandcastle/node /opt/sandcastle/envd.mjs`. It only starts listening; the server's
+// `POST /init` brings the token and environment.
+import { createEnvdServer, loadServices } from './server.js';
+
+// envd's own stdio may be a pipe whose reader is gone (e.g. after a restore); a failed log
+// write must not take the daemon down, nor must one failed request.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
+process.on('uncaughtException', (err) => console.error('envd: uncaught exception:', err));
+process.on('unhandledRejection', (err) => console.error('envd: unhandled rejection:', err));
+
+const host = process.env.ENVD_HOST || '0.0.0.0';
+const port = Number(process.env.ENVD_PORT || 49983);
+
+const server = createEnvdServer();
+server.listen(port, host, () => {
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  console.log(`envd listening on ${host}:${bound}`);
+  // Warm up the RPC and file services soon even if no request comes (e.g. before a checkpoint).
+  setTimeout(() => void loadServices(), 20);
+});
