@@ -6,6 +6,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { EventType } from './gen/envd/filesystem_pb.js';
+import { isUploadTarget, uploadOf } from './uploads.js';
 
 export interface WatchEvent {
   /** Path relative to the watched directory. */
@@ -18,6 +19,8 @@ export class DirWatcher {
   // Stats run one after another so events keep the order the kernel reported them in.
   private pending: Promise<void> = Promise.resolve();
   private closed = false;
+  // Upload temporary files whose CREATE was already reported (their rename away is not news).
+  private readonly announced = new Set<string>();
 
   /** Throws (like fs.watch) when `root` cannot be watched. */
   constructor(
@@ -73,9 +76,13 @@ export class DirWatcher {
 
   private async classify(name: string, kind: string): Promise<void> {
     if (this.closed) return;
-    const st = await lstat(path.join(this.root, name)).catch(() => undefined);
+    const abs = path.join(this.root, name);
+    const upload = uploadOf(abs);
+    if (upload) return this.uploadEvent(abs, upload.target, upload.existed, kind);
+    const st = await lstat(abs).catch(() => undefined);
     if (this.closed) return;
     if (kind === 'rename') {
+      if (st && isUploadTarget(abs)) return; // An upload's temporary file renamed into place.
       this.onEvent({ name, type: st ? EventType.CREATE : EventType.REMOVE });
       if (!st) this.drop(name);
       else if (this.recursive && st.isDirectory()) {
@@ -87,6 +94,17 @@ export class DirWatcher {
       }
     } else if (st) {
       this.onEvent({ name, type: st.ctimeMs !== st.mtimeMs ? EventType.CHMOD : EventType.WRITE });
+    }
+  }
+
+  /** An upload's temporary file, reported under the destination's name as an in-place write. */
+  private uploadEvent(tmp: string, target: string, existed: boolean, kind: string): void {
+    const name = path.relative(this.root, target);
+    if (kind === 'change') this.onEvent({ name, type: EventType.WRITE });
+    else if (this.announced.delete(tmp)) return; // Renamed into place (or cleaned up).
+    else if (!existed) {
+      this.announced.add(tmp);
+      this.onEvent({ name, type: EventType.CREATE });
     }
   }
 }

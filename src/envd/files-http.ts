@@ -2,7 +2,6 @@
 // temporary file beside the destination and renamed over it, so a reader never sees half a file
 // and envd never holds a whole upload in memory.
 import Busboy from 'busboy';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, open, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,6 +13,7 @@ import { checkFilesAccess } from './auth.js';
 import { header, sendError, sendJson } from './http-util.js';
 import { chownTo, ensureDirs, PathError, resolveUserPath } from './paths.js';
 import { state } from './state.js';
+import { beginUpload, endUpload } from './uploads.js';
 import { lookupUser, type User } from './users.js';
 
 class HttpError extends Error {
@@ -118,7 +118,7 @@ async function writeFile(source: Readable, abs: string, user: User): Promise<Wri
   await ensureDirs(dir, user);
   const existing = await stat(abs).catch(() => undefined);
   if (existing?.isDirectory()) throw new HttpError(400, `path '${abs}' is a directory`);
-  const tmp = path.join(dir, `.${path.basename(abs)}.${randomBytes(6).toString('hex')}.upload`);
+  const tmp = beginUpload(abs, existing !== undefined);
   try {
     await pipeline(source, createWriteStream(tmp, { flags: 'wx' }));
     // An overwritten file keeps its permission bits (an executable stays executable).
@@ -128,6 +128,8 @@ async function writeFile(source: Readable, abs: string, user: User): Promise<Wri
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  } finally {
+    endUpload(tmp);
   }
   return { name: path.basename(abs), path: abs, type: 'file' };
 }
