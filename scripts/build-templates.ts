@@ -12,7 +12,7 @@ if (process.getuid?.() !== 0) {
 
 const config = loadConfig();
 const started = Date.now();
-console.log(`templates under ${config.dataDir}/templates (mirror ${config.debianMirror})`);
+console.log(`templates under ${config.templatesDir} (mirror ${config.debianMirror})`);
 try {
   const results = await ensureBuiltinTemplates(config, { log: (line) => console.log(`  ${line}`) });
   for (const t of results) {

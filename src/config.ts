@@ -31,6 +31,8 @@ function int(name: string, fallback: number): number {
 export interface Config {
   /** Where the database, templates and per-sandbox layers live. */
   dataDir: string;
+  /** Built template root filesystems; separate from dataDir so test servers share one copy. */
+  templatesDir: string;
   /** Address and port of the API (envd traffic shares it, routed by SDK headers). */
   host: string;
   port: number;
@@ -60,9 +62,10 @@ export interface Config {
 }
 
 export function loadConfig(overrides: Partial<Config> = {}): Config {
-  const dataDir = str('SANDCASTLE_DATA_DIR', '/var/lib/sandcastle');
+  const dataDir = overrides.dataDir ?? str('SANDCASTLE_DATA_DIR', '/var/lib/sandcastle');
   return {
     dataDir,
+    templatesDir: str('SANDCASTLE_TEMPLATES_DIR', path.join(dataDir, 'templates')),
     host: str('SANDCASTLE_HOST', '127.0.0.1'),
     port: int('SANDCASTLE_PORT', 3000),
     domain: str('SANDCASTLE_DOMAIN', 'sandcastle.localhost'),

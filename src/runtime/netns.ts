@@ -1,27 +1,25 @@
 // A sandbox's network: a named network namespace joined to the host by a veth pair
-// (host end `scv<index>`, sandbox end `eth0`), set up with two `ip -batch` runs.
+// (host end named after the sandbox, sandbox end `eth0`), set up with two `ip -batch` runs.
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import type { NetworkLease } from './runtime.js';
 import { runCommand } from './run-command.js';
-
-export const netnsDir = '/var/run/netns';
 
 export function netnsName(sandboxId: string): string {
   return `sc-${sandboxId}`;
 }
 
 export function netnsPath(sandboxId: string): string {
-  return `${netnsDir}/${netnsName(sandboxId)}`;
+  return `/var/run/netns/${netnsName(sandboxId)}`;
 }
 
-function hostVeth(lease: NetworkLease): string {
-  return `scv${lease.index}`;
+/** Interface names hold at most 15 characters; 13 random id characters keep them unique. */
+function hostVeth(sandboxId: string): string {
+  return `sc${sandboxId.slice(0, 13)}`;
 }
 
 export async function createNetns(sandboxId: string, lease: NetworkLease): Promise<void> {
   const ns = netnsName(sandboxId);
-  const veth = hostVeth(lease);
+  const veth = hostVeth(sandboxId);
   const hostSide = [
     `netns add ${ns}`,
     `link add ${veth} type veth peer name eth0 netns ${ns}`,
@@ -38,22 +36,17 @@ export async function createNetns(sandboxId: string, lease: NetworkLease): Promi
     await runCommand('ip', ['-batch', '-'], { input: hostSide.join('\n') + '\n' });
     await runCommand('ip', ['-n', ns, '-batch', '-'], { input: sandboxSide.join('\n') + '\n' });
   } catch (err) {
-    await deleteNetns(sandboxId, lease).catch(() => undefined);
+    await deleteNetns(sandboxId).catch(() => undefined);
     throw err;
   }
 }
 
 /** Removes the namespace (its eth0 goes with it, and so does the host end of the pair). */
-export async function deleteNetns(sandboxId: string, lease: NetworkLease | null): Promise<void> {
-  if (existsSync(netnsPath(sandboxId))) await runCommand('ip', ['netns', 'delete', netnsName(sandboxId)]);
-  // A half-made pair whose peer never reached the namespace stays on the host side.
-  if (lease && existsSync(`/sys/class/net/${hostVeth(lease)}`)) {
-    await runCommand('ip', ['link', 'delete', hostVeth(lease)]);
+export async function deleteNetns(sandboxId: string): Promise<void> {
+  if (existsSync(netnsPath(sandboxId))) {
+    await runCommand('ip', ['netns', 'delete', netnsName(sandboxId)]);
+  } else if (existsSync(`/sys/class/net/${hostVeth(sandboxId)}`)) {
+    // Without its namespace, a pair can only be a half-made one left on the host side.
+    await runCommand('ip', ['link', 'delete', hostVeth(sandboxId)]);
   }
-}
-
-/** Sandbox ids that still have a namespace on this host. */
-export async function listNetns(): Promise<string[]> {
-  const names = await readdir(netnsDir).catch(() => [] as string[]);
-  return names.filter((n) => n.startsWith('sc-')).map((n) => n.slice(3));
 }

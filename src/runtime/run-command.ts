@@ -4,20 +4,22 @@ import { spawn } from 'node:child_process';
 
 export interface RunOptions {
   input?: string;
-  /** Exit statuses that count as success besides 0. */
-  okCodes?: number[];
+  /** Give the command /dev/null for output: for commands that leave a process holding their
+   *  stdio (a detached container), whose pipes would never close. Errors then say less. */
+  quiet?: boolean;
 }
 
 export function runCommand(cmd: string, args: string[], opts: RunOptions = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const output = opts.quiet ? 'ignore' : 'pipe';
+    const child = spawn(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', output, output] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => reject(new Error(`cannot run ${cmd}: ${e.message}`)));
     child.on('close', (code, signal) => {
-      if (code === 0 || (code !== null && opts.okCodes?.includes(code))) {
+      if (code === 0) {
         resolve(Buffer.concat(out).toString());
         return;
       }

@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { createNetns, deleteNetns, listNetns, netnsPath } from './netns.js';
+import { createNetns, deleteNetns, netnsPath } from './netns.js';
 import { buildOciSpec } from './oci-spec.js';
 import { runCommand } from './run-command.js';
-import type { NetworkLease, Runtime, SandboxSpec, SandboxStats } from './runtime.js';
+import type { Runtime, SandboxSpec, SandboxStats } from './runtime.js';
 
 interface RuncState {
   id: string;
@@ -26,8 +26,20 @@ export class RuncRuntime implements Runtime {
     return path.join(this.sandboxesDir, id);
   }
 
-  private runc(args: string[], okCodes?: number[]): Promise<string> {
-    return runCommand(this.config.runcPath, ['--root', this.config.runcRoot, ...args], { okCodes });
+  private runc(args: string[]): Promise<string> {
+    return runCommand(this.config.runcPath, ['--root', this.config.runcRoot, ...args]);
+  }
+
+  /** `runc run --detach`: the container inherits runc's stdio, so it gets /dev/null (CRIU needs
+   *  that too) and runc's own messages go to a log file that a failure is explained from. */
+  private async runDetached(bundle: string, id: string): Promise<void> {
+    const log = path.join(bundle, 'runc.log');
+    try {
+      await runCommand(this.config.runcPath, ['--root', this.config.runcRoot, '--log', log, 'run', '--detach', '--bundle', bundle, id], { quiet: true });
+    } catch (err) {
+      const detail = await readFile(log, 'utf8').then((s) => s.trim().split('\n').slice(-3).join(' | '), () => '');
+      throw new Error(`${(err as Error).message}${detail ? `: ${detail}` : ''}`);
+    }
   }
 
   async create(spec: SandboxSpec): Promise<void> {
@@ -54,20 +66,20 @@ export class RuncRuntime implements Runtime {
         ]),
         createNetns(spec.id, spec.network),
       ]);
-      await this.runc(['run', '--detach', '--bundle', bundle, spec.id]);
+      await this.runDetached(bundle, spec.id);
     } catch (err) {
-      await this.destroy(spec.id, spec.network).catch(() => undefined);
+      await this.destroy(spec.id).catch(() => undefined);
       throw err;
     }
   }
 
-  async destroy(id: string, network: NetworkLease | null): Promise<void> {
+  async destroy(id: string): Promise<void> {
     const bundle = this.bundleDir(id);
     // runc exits 1 when the container does not exist; that is what we want it to be anyway.
     if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
     const rootfs = path.join(bundle, 'rootfs');
     if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]);
-    await deleteNetns(id, network);
+    await deleteNetns(id);
     await rm(bundle, { recursive: true, force: true });
   }
 
@@ -78,12 +90,13 @@ export class RuncRuntime implements Runtime {
   }
 
   async listPresent(): Promise<string[]> {
-    const [containers, bundles, namespaces] = await Promise.all([
+    // The bundle folder is made before any other resource and removed after all of them, so
+    // together with runc's own state it names everything this server may have left behind.
+    const [containers, bundles] = await Promise.all([
       readdir(this.config.runcRoot).catch(() => [] as string[]),
       readdir(this.sandboxesDir).catch(() => [] as string[]),
-      listNetns(),
     ]);
-    return [...new Set([...containers, ...bundles, ...namespaces])];
+    return [...new Set([...containers, ...bundles])];
   }
 
   async stats(id: string): Promise<SandboxStats | undefined> {

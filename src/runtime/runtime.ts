@@ -36,7 +36,7 @@ export interface Runtime {
   create(spec: SandboxSpec): Promise<void>;
   /** Kills every process of the sandbox and removes its container, mounts, network and layer.
    *  Idempotent: destroying what is already gone succeeds. */
-  destroy(id: string, network: NetworkLease | null): Promise<void>;
+  destroy(id: string): Promise<void>;
   /** Ids of the sandboxes this backend has running now (to re-adopt them after a restart). */
   listRunning(): Promise<string[]>;
   /** Ids of the sandboxes this backend holds any resource for, running or not (to sweep leftovers). */

@@ -111,7 +111,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
         defaultUser: 'user',
       });
     } catch (err) {
-      await this.runtime.destroy(id, lease).catch(() => undefined);
+      await this.runtime.destroy(id).catch(() => undefined);
       this.store.delete(id);
       throw errors.startFailed(id, err);
     }
@@ -185,8 +185,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     this.timers.clear(rec.id);
     this.store.setState(rec.id, 'killing');
     this.emit('stopping', rec.id);
-    const lease = rec.networkIndex === null ? null : this.network.lease(rec.networkIndex);
-    await this.runtime.destroy(rec.id, lease);
+    await this.runtime.destroy(rec.id);
     this.store.delete(rec.id);
   }
 
@@ -214,7 +213,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     const known = new Set(this.store.all().map((r) => r.id));
     for (const id of await this.runtime.listPresent()) {
       if (known.has(id)) continue;
-      await this.runtime.destroy(id, null);
+      await this.runtime.destroy(id);
       removed++;
     }
     return { adopted, removed };

@@ -1,3 +1,4 @@
+import { loadConfig } from '../config.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,9 +13,9 @@ import {
 import { baseRecipe, codeInterpreterV1Recipe } from './rootfs-recipes.js';
 
 async function tempDataDir(t: TestContext): Promise<BuilderConfig> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sandcastle-rootfs-test-'));
-  t.after(() => rm(dataDir, { recursive: true, force: true }));
-  return { dataDir, debianMirror: 'http://mirror.invalid/debian' };
+  const templatesDir = await mkdtemp(path.join(os.tmpdir(), 'sandcastle-rootfs-test-'));
+  t.after(() => rm(templatesDir, { recursive: true, force: true }));
+  return { templatesDir, debianMirror: 'http://mirror.invalid/debian' };
 }
 
 /** Builders that write a marker naming the recipe instead of running debootstrap/apt. */
@@ -58,10 +59,10 @@ test('recipe hash ignores package order and duplicates but changes with packages
 
 test('layers are listed top first and follow the parent chain', () => {
   assert.deepEqual(templateLayers('/d', 'code-interpreter-v1'), [
-    '/d/templates/code-interpreter-v1/rootfs',
-    '/d/templates/base/rootfs',
+    '/d/code-interpreter-v1/rootfs',
+    '/d/base/rootfs',
   ]);
-  assert.deepEqual(templateLayers('/d', 'base'), ['/d/templates/base/rootfs']);
+  assert.deepEqual(templateLayers('/d', 'base'), ['/d/base/rootfs']);
   assert.equal(builtinRecipes['code-interpreter-v1'], codeInterpreterV1Recipe);
   assert.ok(baseRecipe.packages.includes('tini') && baseRecipe.packages.includes('libstdc++6'));
   assert.throws(() => templateLayers('/d', 'no-such-template'), /no recipe/);
@@ -74,11 +75,11 @@ test('builds once, then the cache skips the build', async (t) => {
 
   const first = await ensureTemplateRootfs(config, 'small', small, { builders });
   assert.equal(first.built, true);
-  assert.equal(first.rootfsDir, path.join(config.dataDir, 'templates', 'small', 'rootfs'));
+  assert.equal(first.rootfsDir, path.join(config.templatesDir, 'small', 'rootfs'));
   assert.deepEqual(first.layers, [first.rootfsDir]);
   assert.equal(await readFile(path.join(first.rootfsDir, 'marker'), 'utf8'), 'bash tini');
-  assert.equal((await readFile(path.join(config.dataDir, 'templates', 'small', 'recipe.sha256'), 'utf8')).trim(), recipeHash(small));
-  assert.equal(await isTemplateCurrent(config.dataDir, 'small', small), true);
+  assert.equal((await readFile(path.join(config.templatesDir, 'small', 'recipe.sha256'), 'utf8')).trim(), recipeHash(small));
+  assert.equal(await isTemplateCurrent(config.templatesDir, 'small', small), true);
 
   const started = Date.now();
   const second = await ensureTemplateRootfs(config, 'small', small, { builders });
@@ -86,7 +87,7 @@ test('builds once, then the cache skips the build', async (t) => {
   assert.ok(Date.now() - started < 500, 'a cache hit must be fast');
   assert.equal(calls.length, 1);
   // Only the finished layer and its hash remain: no lock, no work folders.
-  assert.deepEqual(await entries(path.join(config.dataDir, 'templates', 'small')), ['recipe.sha256', 'rootfs']);
+  assert.deepEqual(await entries(path.join(config.templatesDir, 'small')), ['recipe.sha256', 'rootfs']);
 });
 
 test('a changed recipe rebuilds and replaces the old layer', async (t) => {
@@ -94,20 +95,20 @@ test('a changed recipe rebuilds and replaces the old layer', async (t) => {
   const { builders, calls } = fakeBuilders();
   await ensureTemplateRootfs(config, 'small', small, { builders });
   const changed: RootfsRecipe = { ...small, packages: [...small.packages, 'git'] };
-  assert.equal(await isTemplateCurrent(config.dataDir, 'small', changed), false);
+  assert.equal(await isTemplateCurrent(config.templatesDir, 'small', changed), false);
 
   const r = await ensureTemplateRootfs(config, 'small', changed, { builders });
   assert.equal(r.built, true);
   assert.equal(calls.length, 2);
   assert.equal(await readFile(path.join(r.rootfsDir, 'marker'), 'utf8'), 'bash tini git');
-  assert.deepEqual(await entries(path.join(config.dataDir, 'templates', 'small')), ['recipe.sha256', 'rootfs']);
+  assert.deepEqual(await entries(path.join(config.templatesDir, 'small')), ['recipe.sha256', 'rootfs']);
 });
 
 test('a layered template builds its parent first, gets the parent layers, and is rebuilt when the parent changes', async (t) => {
   const config = await tempDataDir(t);
   const { builders, calls } = fakeBuilders();
   const r = await ensureTemplateRootfs(config, 'child', child, { builders });
-  const parentRoot = path.join(config.dataDir, 'templates', 'small', 'rootfs');
+  const parentRoot = path.join(config.templatesDir, 'small', 'rootfs');
   assert.equal(r.built, true);
   assert.deepEqual(r.layers, [r.rootfsDir, parentRoot]);
   assert.deepEqual(calls.map((c) => c.kind), ['full', 'layer']);
@@ -129,9 +130,9 @@ test('a failed build leaves nothing that looks built and releases the lock', asy
     ensureTemplateRootfs(config, 'small', small, { builders: fakeBuilders({ fail: true }).builders }),
     /building template "small" failed: debootstrap exploded/,
   );
-  const dir = path.join(config.dataDir, 'templates', 'small');
+  const dir = path.join(config.templatesDir, 'small');
   assert.deepEqual(await entries(dir), []);
-  assert.equal(await isTemplateCurrent(config.dataDir, 'small', small), false);
+  assert.equal(await isTemplateCurrent(config.templatesDir, 'small', small), false);
 
   const ok = await ensureTemplateRootfs(config, 'small', small, { builders: fakeBuilders().builders });
   assert.equal(ok.built, true);
@@ -142,9 +143,9 @@ test('a failed rebuild keeps the previous layer, still current for its own recip
   await ensureTemplateRootfs(config, 'small', small, { builders: fakeBuilders().builders });
   const changed: RootfsRecipe = { ...small, packages: ['git'] };
   await assert.rejects(ensureTemplateRootfs(config, 'small', changed, { builders: fakeBuilders({ fail: true }).builders }));
-  assert.equal(await readFile(path.join(config.dataDir, 'templates', 'small', 'rootfs', 'marker'), 'utf8'), 'bash tini');
-  assert.equal(await isTemplateCurrent(config.dataDir, 'small', small), true);
-  assert.equal(await isTemplateCurrent(config.dataDir, 'small', changed), false);
+  assert.equal(await readFile(path.join(config.templatesDir, 'small', 'rootfs', 'marker'), 'utf8'), 'bash tini');
+  assert.equal(await isTemplateCurrent(config.templatesDir, 'small', small), true);
+  assert.equal(await isTemplateCurrent(config.templatesDir, 'small', changed), false);
 });
 
 test('concurrent calls for one template build it once', async (t) => {
@@ -157,7 +158,7 @@ test('concurrent calls for one template build it once', async (t) => {
 
 test("a dead builder's lock and work folders are taken over and removed", async (t) => {
   const config = await tempDataDir(t);
-  const dir = path.join(config.dataDir, 'templates', 'small');
+  const dir = path.join(config.templatesDir, 'small');
   const deadPid = spawnSync('true').pid;
   assert.ok(deadPid);
   await mkdir(path.join(dir, '.build-stale', 'rootfs'), { recursive: true });
@@ -170,7 +171,7 @@ test("a dead builder's lock and work folders are taken over and removed", async 
 
 test('a live lock holder is waited for, up to the limit', async (t) => {
   const config = await tempDataDir(t);
-  const dir = path.join(config.dataDir, 'templates', 'small');
+  const dir = path.join(config.templatesDir, 'small');
   await mkdir(dir, { recursive: true });
   // Our parent process is alive for the whole test.
   await writeFile(path.join(dir, '.lock'), `${process.ppid}\n`);
@@ -193,14 +194,14 @@ test('package names that could be read as options are refused before anything ru
 
 // The one test on a real root filesystem: it only reads the already built `base` template (never
 // builds: the builders throw), and is skipped when none is built here.
-const realData = process.env.SANDCASTLE_DATA_DIR || '/var/lib/sandcastle';
-const realBuilt = await isTemplateCurrent(realData, 'base', baseRecipe).catch(() => false);
-test('the built base template is cached and set up for sandboxes', { skip: !realBuilt && `no current base template under ${realData}` }, async () => {
+const realTemplates = loadConfig().templatesDir;
+const realBuilt = await isTemplateCurrent(realTemplates, 'base', baseRecipe).catch(() => false);
+test('the built base template is cached and set up for sandboxes', { skip: !realBuilt && `no current base template under ${realTemplates}` }, async () => {
   const refuse: RootfsBuilders = {
     full: () => Promise.reject(new Error('must not build')),
     layer: () => Promise.reject(new Error('must not build')),
   };
-  const r = await ensureTemplateRootfs({ dataDir: realData, debianMirror: 'unused' }, 'base', baseRecipe, { builders: refuse });
+  const r = await ensureTemplateRootfs({ templatesDir: realTemplates, debianMirror: 'unused' }, 'base', baseRecipe, { builders: refuse });
   assert.equal(r.built, false);
   const root = r.rootfsDir;
   assert.ok((await stat(path.join(root, 'usr/bin/tini'))).isFile());

@@ -16,7 +16,7 @@ import { builtinRecipes, recipeHash, type RootfsRecipe } from './rootfs-recipes.
 
 export { builtinRecipes, recipeHash, type RootfsRecipe } from './rootfs-recipes.js';
 
-export type BuilderConfig = Pick<Config, 'dataDir' | 'debianMirror'>;
+export type BuilderConfig = Pick<Config, 'templatesDir' | 'debianMirror'>;
 
 /** The two ways of producing a template's layer; tests replace them with fakes. */
 export interface RootfsBuilders {
@@ -59,27 +59,27 @@ const TEMPLATE_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 // Debian package names; anything else (e.g. a leading '-') must never reach debootstrap or apt.
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 
-export function templateDir(dataDir: string, templateId: string): string {
+export function templateDir(templatesDir: string, templateId: string): string {
   if (!TEMPLATE_ID.test(templateId)) throw new Error(`invalid template id "${templateId}"`);
-  return path.join(dataDir, 'templates', templateId);
+  return path.join(templatesDir, templateId);
 }
 
-export function templateRootfsDir(dataDir: string, templateId: string): string {
-  return path.join(templateDir(dataDir, templateId), 'rootfs');
+export function templateRootfsDir(templatesDir: string, templateId: string): string {
+  return path.join(templateDir(templatesDir, templateId), 'rootfs');
 }
 
 /** The read-only layers of a template, top first, for overlayfs `lowerdir`. Pure path
  *  computation: it does not check that they are built. The recipe defaults to the built-in one. */
-export function templateLayers(dataDir: string, templateId: string, recipe: RootfsRecipe | undefined = builtinRecipes[templateId]): string[] {
+export function templateLayers(templatesDir: string, templateId: string, recipe: RootfsRecipe | undefined = builtinRecipes[templateId]): string[] {
   if (!recipe) throw new Error(`no recipe known for template "${templateId}"`);
-  const own = templateRootfsDir(dataDir, templateId);
-  return recipe.parent ? [own, ...templateLayers(dataDir, recipe.parent.templateId, recipe.parent.recipe)] : [own];
+  const own = templateRootfsDir(templatesDir, templateId);
+  return recipe.parent ? [own, ...templateLayers(templatesDir, recipe.parent.templateId, recipe.parent.recipe)] : [own];
 }
 
 /** True when the template's layer exists and was built from this recipe. Cheap: one small read
  *  and one stat. Does not look at parents (their hashes are part of this one). */
-export async function isTemplateCurrent(dataDir: string, templateId: string, recipe: RootfsRecipe): Promise<boolean> {
-  const dir = templateDir(dataDir, templateId);
+export async function isTemplateCurrent(templatesDir: string, templateId: string, recipe: RootfsRecipe): Promise<boolean> {
+  const dir = templateDir(templatesDir, templateId);
   const stored = await readFile(path.join(dir, 'recipe.sha256'), 'utf8').catch(() => '');
   if (stored.trim() !== recipeHash(recipe)) return false;
   return stat(path.join(dir, 'rootfs')).then((s) => s.isDirectory(), () => false);
@@ -95,7 +95,7 @@ export function ensureTemplateRootfs(
   recipe: RootfsRecipe,
   opts: EnsureOptions = {},
 ): Promise<EnsuredTemplate> {
-  const key = `${path.resolve(config.dataDir)}\0${templateId}\0${recipeHash(recipe)}`;
+  const key = `${path.resolve(config.templatesDir)}\0${templateId}\0${recipeHash(recipe)}`;
   let p = inFlight.get(key);
   if (!p) {
     p = ensureUncached(config, templateId, recipe, opts).finally(() => inFlight.delete(key));
@@ -114,7 +114,7 @@ export async function ensureBuiltinTemplates(config: BuilderConfig, opts: Ensure
 async function ensureUncached(config: BuilderConfig, templateId: string, recipe: RootfsRecipe, opts: EnsureOptions): Promise<EnsuredTemplate> {
   const started = Date.now();
   const log = opts.log ?? (() => {});
-  const dir = templateDir(config.dataDir, templateId);
+  const dir = templateDir(config.templatesDir, templateId);
   for (const p of recipe.packages) {
     if (!PACKAGE_NAME.test(p)) throw new Error(`template "${templateId}": invalid package name "${p}"`);
   }
@@ -124,18 +124,18 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
   const result = (built: boolean): EnsuredTemplate => ({
     templateId,
     rootfsDir: path.join(dir, 'rootfs'),
-    layers: templateLayers(config.dataDir, templateId, recipe),
+    layers: templateLayers(config.templatesDir, templateId, recipe),
     built,
     seconds: (Date.now() - started) / 1000,
   });
 
-  if (await isTemplateCurrent(config.dataDir, templateId, recipe)) return result(false);
+  if (await isTemplateCurrent(config.templatesDir, templateId, recipe)) return result(false);
 
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const release = await acquireLock(path.join(dir, '.lock'), opts.lockWaitMs ?? 30 * 60_000, log, templateId);
   try {
     // Another process may have finished it while we waited for the lock.
-    if (await isTemplateCurrent(config.dataDir, templateId, recipe)) return result(false);
+    if (await isTemplateCurrent(config.templatesDir, templateId, recipe)) return result(false);
     await removeLeftovers(dir);
 
     log(`template ${templateId}: building${recipe.parent ? ` as a layer over ${recipe.parent.templateId}` : ''}`);

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: set the machine up (idempotent, fast when already done), then run the unit
+# tests and the integration tests, which start the real server and drive it with the real SDKs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup-host.sh
+node --import tsx scripts/build-templates.ts
+
+npx tsc -p tsconfig.json --noEmit
+
+# One file at a time (integration files each start a server and sandboxes on 2 shared cores), and
+# the check that nothing was left behind last.
+shopt -s globstar nullglob
+node --import tsx --test --test-concurrency=1 \
+  src/**/*.test.ts test/*.test.ts test/final/no-leftovers.test.ts

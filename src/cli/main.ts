@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The `sandcastle` command.
+import { Command } from 'commander';
+import { registerSandboxCommands } from './sandbox-commands.js';
+import { registerServeCommand } from './serve-command.js';
+
+const program = new Command();
+program.name('sandcastle').description('Self-hosted agent sandboxes for the novita-sandbox and e2b SDKs');
+registerServeCommand(program);
+registerSandboxCommands(program);
+await program.parseAsync();

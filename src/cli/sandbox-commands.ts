@@ -1,0 +1,45 @@
+// `sandcastle sandbox …`: list, inspect and kill sandboxes through the server's API.
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+
+function apiUrl(): string {
+  const config = loadConfig();
+  return process.env.NOVITA_API_URL || `http://${config.host}:${config.port}`;
+}
+
+async function call(method: string, pathname: string): Promise<unknown> {
+  const res = await fetch(`${apiUrl()}${pathname}`, { method });
+  const text = await res.text();
+  const body: unknown = text ? JSON.parse(text) : undefined;
+  if (!res.ok) {
+    const message = (body as { message?: string } | undefined)?.message ?? res.statusText;
+    throw new Error(`${method} ${pathname}: ${res.status} ${message}`);
+  }
+  return body;
+}
+
+export function registerSandboxCommands(program: Command): void {
+  const sandbox = program.command('sandbox').description('manage sandboxes of a running server');
+  sandbox
+    .command('list')
+    .description('list running and paused sandboxes')
+    .action(async () => {
+      const items = (await call('GET', '/v2/sandboxes')) as Array<Record<string, unknown>>;
+      for (const s of items) {
+        console.log([s.sandboxID, s.templateID, s.state, s.startedAt, s.endAt, JSON.stringify(s.metadata)].join('\t'));
+      }
+    });
+  sandbox
+    .command('info <id>')
+    .description('show one sandbox')
+    .action(async (id: string) => {
+      console.log(JSON.stringify(await call('GET', `/sandboxes/${encodeURIComponent(id)}`), null, 2));
+    });
+  sandbox
+    .command('kill <id>')
+    .description('kill a sandbox')
+    .action(async (id: string) => {
+      await call('DELETE', `/sandboxes/${encodeURIComponent(id)}`);
+      console.log(`killed ${id}`);
+    });
+}

@@ -1,0 +1,29 @@
+// `sandcastle serve`: the control plane, the proxy and the lifecycle timers in one process.
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { startServer } from '../server.js';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('start the server (API and sandbox traffic on one port)')
+    .option('--host <address>', 'address to listen on (SANDCASTLE_HOST)')
+    .option('--port <number>', 'port to listen on (SANDCASTLE_PORT)', (v) => Number(v))
+    .option('--data-dir <path>', 'database, templates and sandbox layers (SANDCASTLE_DATA_DIR)')
+    .action(async (opts: { host?: string; port?: number; dataDir?: string }) => {
+      const config = loadConfig({
+        ...(opts.host ? { host: opts.host } : {}),
+        ...(opts.port !== undefined ? { port: opts.port } : {}),
+        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      });
+      const server = await startServer(config);
+      console.log(`sandcastle listening on ${server.url} (data in ${config.dataDir})`);
+      // Sandboxes outlive the server on purpose: the next start re-adopts them.
+      const stop = (signal: string) => {
+        console.log(`${signal}: stopping; running sandboxes stay up and are re-adopted on the next start`);
+        server.close().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+}

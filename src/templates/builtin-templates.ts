@@ -1,0 +1,20 @@
+// The templates every server has: `base` and `code-interpreter-v1`, built on first use (cached
+// afterwards) and recorded in the template registry.
+import type { Config } from '../config.js';
+import type { TemplateStore } from '../store/template-store.js';
+import { ensureBuiltinTemplates } from './rootfs-builder.js';
+
+export async function registerBuiltinTemplates(config: Config, templates: TemplateStore): Promise<void> {
+  const built = await ensureBuiltinTemplates(config, { log: (line) => console.log(`template ${line}`) });
+  for (const t of built) {
+    templates.upsert({
+      id: t.templateId,
+      alias: t.templateId,
+      layers: t.layers,
+      cpuCount: config.defaultCpuCount,
+      memoryMB: config.defaultMemoryMB,
+      diskSizeMB: config.defaultDiskSizeMB,
+      createdAt: templates.find(t.templateId)?.createdAt ?? Date.now(),
+    });
+  }
+}

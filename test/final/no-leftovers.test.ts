@@ -1,0 +1,28 @@
+// Runs after every other test file: a full run must leave no container, mount, veth or namespace.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { it } from 'node:test';
+
+function subdirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+it('leaves no sandbox container, overlay mount, veth, network namespace or cgroup behind', () => {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes('sandcastle-test-'));
+  assert.deepEqual(mounts, [], 'overlay mounts of test servers');
+  const links = execFileSync('ip', ['-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' }).trim();
+  assert.equal(links, '', 'veth interfaces');
+  let namespaces: string[] = [];
+  try {
+    namespaces = readdirSync('/var/run/netns').filter((n) => n.startsWith('sc-'));
+  } catch {
+    // no namespace folder: nothing was ever made
+  }
+  assert.deepEqual(namespaces, [], 'network namespaces');
+  assert.deepEqual(subdirs('/sys/fs/cgroup/memory/sandcastle'), [], 'sandbox cgroups');
+});

@@ -1,0 +1,16 @@
+import { Sandbox } from "novita-sandbox/code-interpreter"
+
+// Get all running sandboxes
+const runningSandboxesPaginator = await Sandbox.list({
+  query: {
+    state: ["running"],
+  },
+})
+
+const runningSandboxes = await runningSandboxesPaginator.nextItems()
+if (runningSandboxes.length === 0) {
+  throw new Error("No running sandboxes found")
+}
+const runningSandboxId = runningSandboxes[0].sandboxId
+
+console.log(`got a running sandbox: ${runningSandboxId}`)

@@ -1,0 +1,131 @@
+// The novita-sandbox SDK, unmodified, against the real server: lifecycle, commands, files, env.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CommandExitError, FileNotFoundError, NotFoundError, Sandbox, SandboxNotFoundError } from 'novita-sandbox';
+import { disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+
+let server: ServerProcess;
+
+before(async () => {
+  server = await startServerProcess();
+  useServer(server);
+});
+
+after(async () => {
+  await disposeServer(server);
+});
+
+describe('sandbox lifecycle through novita-sandbox', () => {
+  it('creates a sandbox, runs a command in it as user in /home/user, and kills it', async () => {
+    const sbx = await Sandbox.create({ timeoutMs: 60_000 });
+    try {
+      const r = await sbx.commands.run('echo "$(whoami) $(pwd) $(hostname)"');
+      assert.equal(r.exitCode, 0);
+      assert.equal(r.stdout, `user /home/user ${sbx.sandboxId}\n`);
+      const root = await sbx.commands.run('whoami', { user: 'root' });
+      assert.equal(root.stdout, 'root\n');
+      const sudo = await sbx.commands.run('sudo -n whoami');
+      assert.equal(sudo.stdout, 'root\n');
+    } finally {
+      assert.equal(await sbx.kill(), true);
+    }
+    assert.equal(await Sandbox.kill(sbx.sandboxId), false, 'a second kill finds nothing');
+  });
+
+  it('reports info with a true endAt and state, and setTimeout moves the deadline', async () => {
+    const before = Date.now();
+    const sbx = await Sandbox.create({ timeoutMs: 60_000, metadata: { purpose: 'info' } });
+    try {
+      const info = await sbx.getInfo();
+      assert.equal(info.sandboxId, sbx.sandboxId);
+      assert.equal(info.templateId, 'base');
+      assert.equal(info.state, 'running');
+      assert.deepEqual(info.metadata, { purpose: 'info' });
+      const lifetime = info.endAt.getTime() - info.startedAt.getTime();
+      assert.ok(Math.abs(lifetime - 60_000) < 2000, `endAt - startedAt = ${lifetime} ms`);
+      assert.ok(info.startedAt.getTime() >= before - 1000);
+
+      await sbx.setTimeout(300_000);
+      const later = await sbx.getInfo();
+      const remaining = later.endAt.getTime() - Date.now();
+      assert.ok(remaining > 290_000 && remaining <= 300_000, `remaining after setTimeout: ${remaining} ms`);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('kills a sandbox at its deadline', async () => {
+    const sbx = await Sandbox.create({ timeoutMs: 2_000 });
+    assert.equal(await sbx.isRunning(), true);
+    await new Promise((r) => setTimeout(r, 4_000));
+    await assert.rejects(Sandbox.getInfo(sbx.sandboxId), SandboxNotFoundError);
+  });
+
+  it('answers not-found for info, kill and timeout of an unknown id', async () => {
+    await assert.rejects(Sandbox.getInfo('nosuchsandbox000000'), SandboxNotFoundError);
+    assert.equal(await Sandbox.kill('nosuchsandbox000000'), false);
+    await assert.rejects(Sandbox.setTimeout('nosuchsandbox000000', 10_000), SandboxNotFoundError);
+  });
+
+  it('connects to a running sandbox by id and drives it', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      const again = await Sandbox.connect(sbx.sandboxId);
+      await again.files.write('/tmp/from-connect', 'hello');
+      assert.equal(await sbx.files.read('/tmp/from-connect'), 'hello');
+    } finally {
+      await sbx.kill();
+    }
+  });
+});
+
+describe('commands and files through novita-sandbox', () => {
+  let sbx: Sandbox;
+  before(async () => {
+    sbx = await Sandbox.create({ envs: { GLOBAL_VAR: 'global', SHARED: 'from-create' } });
+  });
+  after(async () => {
+    await sbx.kill();
+  });
+
+  it('applies global env vars, lets per-command vars override them, and sets the sandbox defaults', async () => {
+    const r = await sbx.commands.run('echo "$GLOBAL_VAR $SHARED $E2B_SANDBOX $E2B_SANDBOX_ID $NOVITA_SANDBOX_ID"', {
+      envs: { SHARED: 'from-command' },
+    });
+    assert.equal(r.stdout, `global from-command true ${sbx.sandboxId} ${sbx.sandboxId}\n`);
+  });
+
+  it('throws CommandExitError with stdout, stderr and the exit code', async () => {
+    await assert.rejects(sbx.commands.run('echo out; echo err >&2; exit 3'), (err: unknown) => {
+      assert.ok(err instanceof CommandExitError);
+      assert.equal(err.exitCode, 3);
+      assert.equal(err.stdout, 'out\n');
+      assert.equal(err.stderr, 'err\n');
+      return true;
+    });
+  });
+
+  it('streams output of a background command, takes stdin, and kills it', async () => {
+    const seen: string[] = [];
+    const handle = await sbx.commands.run('cat', { background: true, stdin: true, onStdout: (d) => void seen.push(d) });
+    await sbx.commands.sendStdin(handle.pid, 'ping\n');
+    for (let i = 0; i < 100 && !seen.join('').includes('ping'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(seen.join(''), 'ping\n');
+    assert.equal(await handle.kill(), true);
+    await assert.rejects(handle.wait(), CommandExitError);
+  });
+
+  it('writes, lists, reads and removes files, and a missing file is NotFound', async () => {
+    await sbx.files.write('notes/a.txt', 'alpha');
+    assert.equal(await sbx.files.read('/home/user/notes/a.txt'), 'alpha');
+    const entries = await sbx.files.list('/home/user/notes');
+    assert.deepEqual(entries.map((e) => [e.name, e.type]), [['a.txt', 'file']]);
+    const owner = await sbx.commands.run('stat -c %U /home/user/notes/a.txt');
+    assert.equal(owner.stdout, 'user\n');
+    await sbx.files.remove('notes/a.txt');
+    assert.equal(await sbx.files.exists('notes/a.txt'), false);
+    await assert.rejects(sbx.files.read('/home/user/missing.txt'), (err: unknown) =>
+      err instanceof FileNotFoundError || err instanceof NotFoundError,
+    );
+  });
+});

@@ -1,0 +1,96 @@
+// Starts the real `sandcastle serve` as a child process for integration tests, on a free port with
+// its own database, sandbox folder and runc state, sharing the templates that setup built.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { installDir } from '../../src/config.js';
+
+export interface ServerProcess {
+  url: string;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  child: ChildProcess;
+  /** Output the server printed so far (for assertions and for failure messages). */
+  output(): string;
+  /** SIGTERM and wait; sandboxes stay up (that is the server's contract). */
+  stop(): Promise<void>;
+  /** SIGKILL and wait, as a crash would. */
+  crash(): Promise<void>;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startServerProcess(opts: StartOptions = {}): Promise<ServerProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'sandcastle-test-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SANDCASTLE_DATA_DIR: dataDir,
+    SANDCASTLE_TEMPLATES_DIR: process.env.SANDCASTLE_TEMPLATES_DIR ?? '/var/lib/sandcastle/templates',
+    SANDCASTLE_RUNC_ROOT: path.join(dataDir, 'runc'),
+    SANDCASTLE_PORT: '0',
+    ...opts.env,
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(installDir, 'src/cli/main.ts'), 'serve'], {
+    env,
+    cwd: installDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${out}`)), 60_000);
+    const check = () => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${out}`));
+    });
+  });
+
+  const waitExit = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return {
+    url,
+    dataDir,
+    env,
+    child,
+    output: () => out,
+    stop: () => waitExit('SIGTERM'),
+    crash: () => waitExit('SIGKILL'),
+  };
+}
+
+/** Kills every sandbox the server still has, stops it and removes its data folder. */
+export async function disposeServer(server: ServerProcess): Promise<void> {
+  if (server.child.exitCode === null && server.child.signalCode === null) {
+    const res = await fetch(`${server.url}/v2/sandboxes`);
+    const items = (await res.json()) as Array<{ sandboxID: string }>;
+    await Promise.all(items.map((s) => fetch(`${server.url}/sandboxes/${s.sandboxID}`, { method: 'DELETE' })));
+    await server.stop();
+  }
+  rmSync(server.dataDir, { recursive: true, force: true });
+}
+
+/** Points the SDKs at the server, as the README tells users to. */
+export function useServer(server: ServerProcess): void {
+  process.env.NOVITA_API_URL = server.url;
+  process.env.NOVITA_SANDBOX_URL = server.url;
+  process.env.E2B_API_URL = server.url;
+  process.env.E2B_SANDBOX_URL = server.url;
+  process.env.E2B_API_KEY = 'e2b_' + '0'.repeat(40);
+}
