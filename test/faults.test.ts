@@ -1,0 +1,149 @@
+// Bad input and faults: each gets the status and message the SDK expects, and loses nothing.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { Sandbox, SandboxError } from 'novita-sandbox';
+import { disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+
+let server: ServerProcess;
+
+before(async () => {
+  server = await startServerProcess();
+  useServer(server);
+});
+
+after(async () => {
+  await disposeServer(server);
+});
+
+async function post(path: string, body: string): Promise<{ status: number; json: { code: number; message: string } }> {
+  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  return { status: res.status, json: (await res.json()) as { code: number; message: string } };
+}
+
+async function sandboxCount(): Promise<number> {
+  const res = await fetch(`${server.url}/v2/sandboxes`);
+  return ((await res.json()) as unknown[]).length;
+}
+
+describe('bad input to the control plane', () => {
+  it('an unknown template is a 404 naming the template, through the SDK too', async () => {
+    const r = await post('/sandboxes', JSON.stringify({ templateID: 'no-such-template' }));
+    assert.equal(r.status, 404);
+    assert.deepEqual(r.json, { code: 404, message: "template 'no-such-template' not found" });
+    await assert.rejects(Sandbox.create('no-such-template'), (err: Error) => /no-such-template/.test(err.message));
+    assert.equal(await sandboxCount(), 0);
+  });
+
+  it('a timeout of zero, below zero or above the maximum is a 400 stating the allowed range', async () => {
+    for (const timeout of [0, -5, 3601]) {
+      const r = await post('/sandboxes', JSON.stringify({ templateID: 'base', timeout }));
+      assert.equal(r.status, 400, `timeout ${timeout}`);
+      assert.equal(r.json.code, 400);
+      assert.match(r.json.message, /timeout must be between 1 and 3600 seconds/);
+    }
+    const sbx = await Sandbox.create();
+    try {
+      await assert.rejects(sbx.setTimeout(7_200_000), (err: Error) => err instanceof SandboxError && /between 1 and 3600/.test(err.message));
+    } finally {
+      await sbx.kill();
+    }
+    assert.equal(await sandboxCount(), 0);
+  });
+
+  it('malformed JSON is a 400 that says so', async () => {
+    const r = await post('/sandboxes', '{"templateID": "base",');
+    assert.equal(r.status, 400);
+    assert.equal(r.json.code, 400);
+    assert.match(r.json.message, /not valid JSON/);
+    const wrongType = await post('/sandboxes', JSON.stringify({ templateID: 'base', metadata: { n: 1 } }));
+    assert.equal(wrongType.status, 400);
+    assert.match(wrongType.json.message, /metadata\.n/);
+    assert.equal(await sandboxCount(), 0);
+  });
+
+  it('an unknown route is a JSON 404, and list rejects a bad state or limit', async () => {
+    const res = await fetch(`${server.url}/no/such/route`);
+    assert.equal(res.status, 404);
+    assert.match(((await res.json()) as { message: string }).message, /no route for GET \/no\/such\/route/);
+    const badState = await fetch(`${server.url}/v2/sandboxes?state=sleeping`);
+    assert.equal(badState.status, 400);
+    const badLimit = await fetch(`${server.url}/v2/sandboxes?limit=5000`);
+    assert.equal(badLimit.status, 400);
+  });
+});
+
+describe('faults around a running sandbox', () => {
+  it('a wrong envd access token is refused with 401', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      const headers = { 'Novita-Sandbox-Id': sbx.sandboxId, 'Novita-Sandbox-Port': '49983' };
+      const wrong = await fetch(`${server.url}/files?path=/etc/hostname`, { headers: { ...headers, 'X-Access-Token': 'wrong' } });
+      assert.equal(wrong.status, 401);
+      const none = await fetch(`${server.url}/files?path=/etc/hostname`, { headers });
+      assert.equal(none.status, 401);
+      const info = await Sandbox.getFullInfo(sbx.sandboxId);
+      const right = await fetch(`${server.url}/files?path=/etc/hostname&username=user`, {
+        headers: { ...headers, 'X-Access-Token': info.envdAccessToken! },
+      });
+      assert.equal(right.status, 200);
+      await right.arrayBuffer();
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('traffic for an unknown sandbox gets a 502 naming it', async () => {
+    const res = await fetch(`${server.url}/health`, { headers: { 'E2b-Sandbox-Id': 'nosuchsandbox000000' } });
+    assert.equal(res.status, 502);
+    assert.match(((await res.json()) as { message: string }).message, /nosuchsandbox000000/);
+  });
+
+  it('killing a sandbox while a command streams ends the stream with an error and leaves nothing behind', async () => {
+    const sbx = await Sandbox.create();
+    const handle = await sbx.commands.run('while true; do echo tick; sleep 0.1; done', { background: true });
+    await new Promise((r) => setTimeout(r, 300));
+    await Sandbox.kill(sbx.sandboxId);
+    await assert.rejects(handle.wait());
+    assertSandboxGone(sbx.sandboxId);
+  });
+
+  it('a server killed with SIGKILL and started again still serves its running sandboxes and reaps killed ones', async () => {
+    const keep = await Sandbox.create({ metadata: { role: 'keep' } });
+    const doomed = await Sandbox.create({ timeoutMs: 3_000 });
+    await keep.files.write('/tmp/before-crash', 'still here');
+    const endAt = (await keep.getInfo()).endAt.getTime();
+
+    await server.crash();
+    // While the server is down, the doomed sandbox's deadline passes.
+    await new Promise((r) => setTimeout(r, 3_500));
+    const port = new URL(server.url).port;
+    server = await startServerProcess({ dataDir: server.dataDir, env: { SANDCASTLE_PORT: port } });
+    useServer(server);
+
+    const again = await Sandbox.connect(keep.sandboxId);
+    assert.equal(await again.files.read('/tmp/before-crash'), 'still here');
+    assert.equal((await again.commands.run('echo alive')).stdout, 'alive\n');
+    const info = await again.getInfo();
+    assert.deepEqual(info.metadata, { role: 'keep' });
+    assert.ok(info.endAt.getTime() >= endAt, 'the deadline kept counting from where it was');
+
+    await assert.rejects(Sandbox.getInfo(doomed.sandboxId));
+    assertSandboxGone(doomed.sandboxId);
+    assert.equal((await keep.commands.run('echo same-instance')).stdout, 'same-instance\n');
+    await keep.kill();
+    assertSandboxGone(keep.sandboxId);
+  });
+});
+
+/** No container, mount, namespace, veth, cgroup or folder of the sandbox is left on the host. */
+function assertSandboxGone(id: string): void {
+  const runc = execFileSync('runc', ['--root', server.env.SANDCASTLE_RUNC_ROOT!, 'list', '-q'], { encoding: 'utf8' });
+  assert.ok(!runc.includes(id), `runc still lists ${id}`);
+  assert.ok(!readFileSync('/proc/self/mounts', 'utf8').includes(id), `a mount of ${id} is left`);
+  assert.ok(!existsSync(`/var/run/netns/sc-${id}`), `the network namespace of ${id} is left`);
+  assert.ok(!existsSync(`/sys/class/net/sc${id.slice(0, 13)}`), `the veth of ${id} is left`);
+  assert.ok(!existsSync(`/sys/fs/cgroup/memory/sandcastle/${id}`), `the cgroup of ${id} is left`);
+  assert.ok(!existsSync(`${server.dataDir}/sandboxes/${id}`), `the folder of ${id} is left`);
+}
