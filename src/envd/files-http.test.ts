@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { connect } from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -91,6 +93,50 @@ describe('POST /files', () => {
 
     const noPath = await envd.fetch('/files', { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: 'x' });
     assert.equal(noPath.status, 400);
+  });
+
+  test('a full disk is 507 JSON, leaves no partial file, and envd keeps serving', async (t) => {
+    const small = path.join(envd.dir, 'small-disk');
+    await mkdir(small);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small], { stdio: 'ignore' });
+    } catch {
+      return t.skip('cannot mount a tmpfs here (needs root)');
+    }
+    t.after(() => execFileSync('umount', [small]));
+    const big = new Uint8Array(3 * 1024 * 1024).fill(7);
+    const dest = path.join(small, 'too-big.bin');
+    const viaForm = await envd.fetch(`/files?path=${encodeURIComponent(dest)}`, { method: 'POST', body: multipart([{ filename: dest, data: big }]) });
+    assert.equal(viaForm.status, 507);
+    assert.equal((await viaForm.json()).code, 507);
+    const raw = await envd.fetch(`/files?path=${encodeURIComponent(dest)}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: big,
+    });
+    assert.equal(raw.status, 507);
+    assert.deepEqual(await readdir(small), []);
+    const ok = await envd.fetch(`/files?path=${encodeURIComponent(path.join(small, 'fits.txt'))}`, { method: 'POST', body: multipart([{ filename: 'x', data: 'ok' }]) });
+    assert.equal(ok.status, 200);
+  });
+
+  test('an upload cut off by the client leaves no file behind', async () => {
+    const dir = path.join(envd.dir, 'aborted');
+    await mkdir(dir);
+    const dest = path.join(dir, 'partial.bin');
+    const { port } = new URL(envd.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `POST /files?path=${encodeURIComponent(dest)} HTTP/1.1\r\nHost: x\r\nX-Access-Token: ${envd.token}\r\n` +
+        `Content-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n`,
+    );
+    socket.write(Buffer.alloc(100_000));
+    await new Promise((r) => setTimeout(r, 200));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(await readdir(dir), []);
+    assert.equal((await envd.fetch('/health')).status, 204);
   });
 
   test('a large upload is streamed to disk intact', async () => {

@@ -112,6 +112,34 @@ interface WriteInfo {
   type: 'file';
 }
 
+/**
+ * Copies `source` into a new file. On a write error the rest of `source` is still consumed, so
+ * the request keeps flowing (busboy moves on, the error reply can be read by the client).
+ */
+function streamToFile(source: Readable, file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const out = createWriteStream(file, { flags: 'wx' });
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      source.unpipe(out);
+      source.resume();
+      out.destroy();
+      reject(err);
+    };
+    out.on('error', fail);
+    source.on('error', fail);
+    source.on('close', () => {
+      if (!source.readableEnded) fail(new HttpError(400, 'the upload ended prematurely'));
+    });
+    out.on('close', () => {
+      if (!failed) resolve();
+    });
+    source.pipe(out);
+  });
+}
+
 /** Streams `source` into `abs` through a temporary sibling that is renamed over it. */
 async function writeFile(source: Readable, abs: string, user: User): Promise<WriteInfo> {
   const dir = path.dirname(abs);
@@ -120,7 +148,7 @@ async function writeFile(source: Readable, abs: string, user: User): Promise<Wri
   if (existing?.isDirectory()) throw new HttpError(400, `path '${abs}' is a directory`);
   const tmp = beginUpload(abs, existing !== undefined);
   try {
-    await pipeline(source, createWriteStream(tmp, { flags: 'wx' }));
+    await streamToFile(source, tmp);
     // An overwritten file keeps its permission bits (an executable stays executable).
     if (existing) await chmod(tmp, existing.mode & 0o7777);
     await chownTo(tmp, user);
@@ -147,7 +175,7 @@ function uploadMultipart(body: Readable, req: IncomingMessage, pathParam: string
   return new Promise((resolve, reject) => {
     // preservePath: the part's filename is the destination path, not just a name.
     const bb = Busboy({ headers: req.headers, preservePath: true });
-    const writes: Promise<WriteInfo>[] = [];
+    const writes: Promise<WriteInfo | undefined>[] = [];
     const seen = new Set<string>();
     let failure: HttpError | undefined;
     bb.on('file', (field, stream, info) => {
@@ -166,18 +194,18 @@ function uploadMultipart(body: Readable, req: IncomingMessage, pathParam: string
       writes.push(
         writeOne(stream, abs, user).catch((err: HttpError) => {
           failure ??= err;
-          throw err;
+          return undefined;
         }),
       );
     });
     bb.on('error', (err: Error) => reject(new HttpError(400, `malformed multipart body: ${err.message}`)));
     bb.on('close', () => {
-      Promise.allSettled(writes).then((results) => {
+      void Promise.all(writes).then((results) => {
         if (failure) return reject(failure);
-        const done = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined)).filter((r) => r !== undefined);
+        const done = results.filter((r) => r !== undefined);
         if (done.length === 0) return reject(new HttpError(400, 'no file part named "file" in the upload'));
         resolve(done);
-      }, reject);
+      });
     });
     body.on('error', (err) => bb.destroy(err));
     body.pipe(bb);
@@ -192,8 +220,9 @@ async function upload(req: IncomingMessage, res: ServerResponse, pathParam: stri
   let body: Readable = req;
   if (contentEncoding === 'gzip') {
     const gunzip = createGunzip();
-    req.on('error', (err) => gunzip.destroy(err));
-    body = req.pipe(gunzip);
+    // A broken or aborted body surfaces as an error of the gunzip stream.
+    pipeline(req, gunzip).catch(() => undefined);
+    body = gunzip;
   }
   const contentType = (header(req, 'content-type') ?? '').toLowerCase();
   let written: WriteInfo[];
