@@ -8,4 +8,9 @@ const program = new Command();
 program.name('sandcastle').description('Self-hosted agent sandboxes for the novita-sandbox and e2b SDKs');
 registerServeCommand(program);
 registerSandboxCommands(program);
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (err) {
+  console.error(`sandcastle: ${(err as Error).message}`);
+  process.exit(1);
+}

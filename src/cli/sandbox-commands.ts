@@ -8,7 +8,11 @@ function apiUrl(): string {
 }
 
 async function call(method: string, pathname: string): Promise<unknown> {
-  const res = await fetch(`${apiUrl()}${pathname}`, { method });
+  const url = apiUrl();
+  const res = await fetch(`${url}${pathname}`, { method }).catch((err: Error) => {
+    const cause = (err.cause as Error | undefined)?.message ?? err.message;
+    throw new Error(`cannot reach the Sandcastle server at ${url} (${cause}); is \`sandcastle serve\` running?`);
+  });
   const text = await res.text();
   const body: unknown = text ? JSON.parse(text) : undefined;
   if (!res.ok) {
