@@ -1,0 +1,77 @@
+// `npm run bench`: the latencies and memory the issues name, measured against the real server
+// with the real SDK, beside the floor (a bare `runc run` of the same root filesystem) measured in
+// the same run. Prints a table and writes JSON to bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Sandbox } from 'novita-sandbox';
+import { installDir, loadConfig } from '../src/config.js';
+import { disposeServer, startServerProcess, useServer } from '../test/support/server-process.js';
+import { bareRuncRun } from './bare-runc.js';
+import { sandboxMemory } from './sandbox-memory.js';
+import { percentile, type Row, printTable } from './stats.js';
+
+const sequentialCreates = 20;
+const concurrentCreates = 10;
+const roundTrips = 100;
+const floorRuns = 20;
+
+const server = await startServerProcess();
+useServer(server);
+const rows: Row[] = [];
+try {
+  // Warm-up, so the first sample does not pay for cold page cache and JIT.
+  await (await Sandbox.create()).kill();
+
+  const createToFirst: number[] = [];
+  for (let i = 0; i < sequentialCreates; i++) {
+    const t0 = performance.now();
+    const sbx = await Sandbox.create();
+    await sbx.commands.run('true');
+    createToFirst.push(performance.now() - t0);
+    await sbx.kill();
+  }
+  rows.push({ name: 'create → first command (20 in a row)', unit: 'ms', p50: percentile(createToFirst, 50), p95: percentile(createToFirst, 95), target: 'p50 ≤ 250, p95 ≤ 500' });
+
+  const t0 = performance.now();
+  const batch = await Promise.all(
+    Array.from({ length: concurrentCreates }, async () => {
+      const sbx = await Sandbox.create();
+      await sbx.commands.run('true');
+      return sbx;
+    }),
+  );
+  const concurrentWall = performance.now() - t0;
+  await Promise.all(batch.map((s) => s.kill()));
+  rows.push({ name: `create → first command, ${concurrentCreates} at once (all done)`, unit: 'ms', value: concurrentWall, target: '≤ 2000' });
+
+  const sbx = await Sandbox.create();
+  const trips: number[] = [];
+  for (let i = 0; i < roundTrips; i++) {
+    const a = performance.now();
+    await sbx.commands.run('true');
+    trips.push(performance.now() - a);
+  }
+  rows.push({ name: "commands.run('true') round trip", unit: 'ms', p50: percentile(trips, 50), p95: percentile(trips, 95), target: 'p50 ≤ 10' });
+
+  await new Promise((r) => setTimeout(r, 2000));
+  const mem = await sandboxMemory(sbx.sandboxId);
+  rows.push({ name: 'idle sandbox memory: cgroup usage − inactive file', unit: 'MiB', value: mem.workingSetMiB, target: '≤ 60' });
+  rows.push({ name: 'idle sandbox memory: PSS of its processes', unit: 'MiB', value: mem.pssMiB });
+  await sbx.kill();
+
+  const config = loadConfig({ dataDir: server.dataDir, templatesDir: server.env.SANDCASTLE_TEMPLATES_DIR });
+  const floor: number[] = [];
+  for (let i = 0; i < floorRuns; i++) floor.push(await bareRuncRun(config, 'base', `floor${i}`));
+  const floorP50 = percentile(floor, 50);
+  rows.push({ name: 'floor: bare `runc run` of the base rootfs running true', unit: 'ms', p50: floorP50, p95: percentile(floor, 95) });
+  rows.push({ name: 'ratio: create → first command p50 / floor p50', unit: '×', value: percentile(createToFirst, 50) / floorP50 });
+} finally {
+  await disposeServer(server);
+}
+
+printTable(rows);
+const dir = path.join(installDir, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const file = path.join(dir, `${new Date().toISOString().replaceAll(':', '-')}.json`);
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), rows }, null, 2));
+console.log(`\nresults written to ${path.relative(installDir, file)}`);
