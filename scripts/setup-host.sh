@@ -62,6 +62,9 @@ else
   say "host packages: installed"
 fi
 
+# CRIU for pause/resume/clone/snapshots, built from Debian 13's source (cached after the first run).
+bash "$repo/scripts/build-criu.sh"
+
 # Node 20+ is a prerequisite we cannot install from Debian 12 (its nodejs is 18): the host's node
 # runs the server and is bind-mounted into every sandbox to run envd.
 command -v node >/dev/null || die "node (>= 20) is not installed; install Node.js 20 first"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the CRIU that pause, resume, clone and snapshots use: 4.1.1 from Debian 13's source (Debian
+# 12's 3.17 cannot start on this kernel), with our fix for socket options that Linux ≥ 6.16 refuses
+# on TCP/UDP sockets (scripts/criu/so-passcred-eopnotsupp.patch), then `criu check`.
+# The source comes through apt with a throw-away configuration; the system's sources are untouched.
+# Skipped when the installed binary was built from the same source and patch.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+prefix="${SANDCASTLE_CRIU_DIR:-/usr/local/lib/sandcastle}"
+work="${SANDCASTLE_CRIU_BUILD_DIR:-/var/cache/sandcastle/criu-build}"
+mirror="${SANDCASTLE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+tarball=criu_4.1.1.orig.tar.xz
+tarball_sha256=f80a66cb3726bb2116266d4759ce3bcbfab7abdb6b6d430bf20dd41911717afe
+patch="$repo/scripts/criu/so-passcred-eopnotsupp.patch"
+say() { printf '[criu] %s\n' "$*"; }
+die() { printf '[criu] error: %s\n' "$*" >&2; exit 1; }
+
+stamp="$tarball_sha256 $(sha256sum "$patch" | cut -d' ' -f1)"
+if [ -x "$prefix/criu" ] && [ "$(cat "$prefix/criu.stamp" 2>/dev/null)" = "$stamp" ]; then
+  "$prefix/criu" check >/dev/null 2>&1 || die "$prefix/criu check fails on this machine"
+  say "criu 4.1.1 (patched) present at $prefix/criu"
+  exit 0
+fi
+
+build_deps=(build-essential libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev libnl-3-dev
+  libprotobuf-c-dev libprotobuf-dev pkgconf protobuf-c-compiler protobuf-compiler uuid-dev python3-protobuf
+  iptables)
+missing=()
+for p in "${build_deps[@]}"; do
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing build dependencies: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/sandcastle-criu-deps.log 2>&1 \
+    || { tail -n 20 /tmp/sandcastle-criu-deps.log >&2; die "apt-get install of CRIU build dependencies failed"; }
+fi
+
+mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src"
+echo "deb-src $mirror trixie main" > "$work/apt/sources.list"
+apt_alt=(-o "Dir::Etc::SourceList=$work/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+  -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache" -o Acquire::Retries=2)
+cd "$work/src"
+if ! echo "$tarball_sha256  $tarball" | sha256sum -c --status 2>/dev/null; then
+  say "fetching the CRIU 4.1.1 source from Debian 13 (trixie)"
+  apt-get "${apt_alt[@]}" update -q >/tmp/sandcastle-criu-apt.log 2>&1 || { tail -n 5 /tmp/sandcastle-criu-apt.log >&2; die "apt-get update of the trixie source list failed"; }
+  # The mirror serves the orig tarball but not always the .dsc: judge by the tarball's checksum,
+  # not by apt's exit status.
+  apt-get "${apt_alt[@]}" source --download-only criu=4.1.1-1 >>/tmp/sandcastle-criu-apt.log 2>&1 || true
+  echo "$tarball_sha256  $tarball" | sha256sum -c --status || die "could not get $tarball with sha256 $tarball_sha256 (see /tmp/sandcastle-criu-apt.log)"
+fi
+
+say "building (about 20 s)"
+rm -rf criu-4.1.1
+tar xf "$tarball"
+patch -s -p1 -d criu-4.1.1 < "$patch"
+make -s -C criu-4.1.1 -j"$(nproc)" criu >/tmp/sandcastle-criu-make.log 2>&1 || { tail -n 20 /tmp/sandcastle-criu-make.log >&2; die "make criu failed"; }
+mkdir -p "$prefix"
+install -m 0755 criu-4.1.1/criu/criu "$prefix/criu"
+"$prefix/criu" check || die "criu check failed: this kernel lacks what checkpoint/restore needs"
+echo "$stamp" > "$prefix/criu.stamp"
+say "criu 4.1.1 (patched) installed at $prefix/criu"
