@@ -1,6 +1,7 @@
 // envd entry point: started inside the sandbox (PID 2 under tini) as
 // `/opt/sandcastle/node /opt/sandcastle/envd.mjs`. It only starts listening; the server's
 // `POST /init` brings the token and environment.
+import './base64.js';
 import { createEnvdServer, loadServices } from './server.js';
 
 // envd's own stdio may be a pipe whose reader is gone (e.g. after a restore); a failed log

@@ -1,5 +1,6 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { Signal } from './gen/envd/process_pb.js';
@@ -28,10 +29,11 @@ async function firstEvent<T>(iterator: AsyncIterator<T>): Promise<T> {
   return value;
 }
 
+/** Running (a zombie waiting for its parent to reap it counts as dead). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }
