@@ -15,7 +15,7 @@ export async function bareRuncRun(config: Config, templateId: string, id: string
     spec: { id, layers: [], cpuCount: 1, memoryMB: 256, pidsLimit: 64, network: { index: 0, hostAddress: '', sandboxAddress: '', prefixLength: 30 } },
     netnsPath: '',
     nodePath: config.nodePath,
-    envdBundle: path.join(config.sandboxBundleDir, 'envd.mjs'),
+    bundleDir: config.sandboxBundleDir,
   }) as { process: { args: string[] }; linux: { namespaces: Array<{ type: string; path?: string }> } };
   spec.process.args = ['/bin/true'];
   spec.linux.namespaces = spec.linux.namespaces.map((ns) => ({ type: ns.type }));

@@ -1,14 +1,25 @@
 // The OCI runtime configuration (config.json) of a sandbox container.
 import type { SandboxSpec } from './runtime.js';
 
-/** Where the host's node binary and the bundled envd appear inside every sandbox. */
+/** Where the host's node binary and the bundled in-sandbox programs appear in every sandbox. */
 export const sandboxToolsDir = '/opt/sandcastle';
+export const sandboxNode = `${sandboxToolsDir}/node`;
+export const sandboxBundleDir = `${sandboxToolsDir}/lib`;
 
 export interface OciSpecInput {
   spec: SandboxSpec;
   netnsPath: string;
   nodePath: string;
-  envdBundle: string;
+  /** Host folder with envd.mjs (and the interpreter), mounted read-only at sandboxBundleDir. */
+  bundleDir: string;
+}
+
+/** PID 1 is tini, which reaps the orphans that user commands leave behind (node would not). A
+ *  template's start command runs in the background of a shell that then becomes envd. */
+function initArgs(startCommand: string | undefined): string[] {
+  const envd = `${sandboxNode} ${sandboxBundleDir}/envd.mjs`;
+  if (!startCommand) return ['/usr/bin/tini', '--', sandboxNode, `${sandboxBundleDir}/envd.mjs`];
+  return ['/usr/bin/tini', '--', '/bin/sh', '-c', `(${startCommand}) </dev/null >/dev/null 2>&1 & exec ${envd}`];
 }
 
 const capabilities = [
@@ -21,15 +32,14 @@ function charDevice(path: string, major: number, minor: number) {
   return { path, type: 'c', major, minor, fileMode: 0o666, uid: 0, gid: 0 };
 }
 
-export function buildOciSpec({ spec, netnsPath, nodePath, envdBundle }: OciSpecInput): object {
+export function buildOciSpec({ spec, netnsPath, nodePath, bundleDir }: OciSpecInput): object {
   const cpuPeriod = 100_000;
   return {
     ociVersion: '1.0.2',
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },
-      // tini reaps the orphans that user commands leave behind, which node as PID 1 would not.
-      args: ['/usr/bin/tini', '--', `${sandboxToolsDir}/node`, `${sandboxToolsDir}/envd.mjs`],
+      args: initArgs(spec.startCommand),
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8'],
       cwd: '/',
       capabilities: {
@@ -50,8 +60,8 @@ export function buildOciSpec({ spec, netnsPath, nodePath, envdBundle }: OciSpecI
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
-      { destination: `${sandboxToolsDir}/node`, type: 'bind', source: nodePath, options: ['bind', 'ro', 'nosuid', 'nodev'] },
-      { destination: `${sandboxToolsDir}/envd.mjs`, type: 'bind', source: envdBundle, options: ['bind', 'ro', 'nosuid', 'nodev'] },
+      { destination: sandboxNode, type: 'bind', source: nodePath, options: ['bind', 'ro', 'nosuid', 'nodev'] },
+      { destination: sandboxBundleDir, type: 'bind', source: bundleDir, options: ['rbind', 'ro', 'nosuid', 'nodev'] },
     ],
     linux: {
       namespaces: [

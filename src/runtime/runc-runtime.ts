@@ -55,7 +55,7 @@ export class RuncRuntime implements Runtime {
         spec,
         netnsPath: netnsPath(spec.id),
         nodePath: this.config.nodePath,
-        envdBundle: path.join(this.config.sandboxBundleDir, 'envd.mjs'),
+        bundleDir: this.config.sandboxBundleDir,
       });
       await Promise.all([
         writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociSpec)),

@@ -19,6 +19,9 @@ export interface SandboxSpec {
   memoryMB: number;
   pidsLimit: number;
   network: NetworkLease;
+  /** Shell command started as root beside envd when the sandbox boots (a template's service,
+   *  e.g. the code interpreter); none when undefined. */
+  startCommand?: string;
 }
 
 export interface SandboxStats {

@@ -103,6 +103,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
         memoryMB: template.memoryMB,
         pidsLimit: this.config.pidsLimit,
         network: lease,
+        startCommand: template.startCmd ?? undefined,
       });
       await waitForEnvd(lease.sandboxAddress, envdStartTimeoutMs);
       await initEnvd(lease.sandboxAddress, {

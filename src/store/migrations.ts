@@ -33,4 +33,8 @@ export const migrations: string[] = [
   );
   CREATE INDEX sandboxes_state ON sandboxes(state);
   `,
+  `
+  -- A template's service started beside envd when a sandbox boots (e.g. the code interpreter).
+  ALTER TABLE templates ADD COLUMN start_cmd TEXT;
+  `,
 ];

@@ -9,6 +9,8 @@ export interface TemplateRecord {
   cpuCount: number;
   memoryMB: number;
   diskSizeMB: number;
+  /** Shell command run as root beside envd at boot; null for none. */
+  startCmd: string | null;
   createdAt: number;
 }
 
@@ -19,6 +21,7 @@ interface Row {
   cpu_count: number;
   memory_mb: number;
   disk_size_mb: number;
+  start_cmd: string | null;
   created_at: number;
 }
 
@@ -30,6 +33,7 @@ function fromRow(r: Row): TemplateRecord {
     cpuCount: r.cpu_count,
     memoryMB: r.memory_mb,
     diskSizeMB: r.disk_size_mb,
+    startCmd: r.start_cmd,
     createdAt: r.created_at,
   };
 }
@@ -39,10 +43,10 @@ export class TemplateStore {
 
   constructor(db: Db) {
     this.stmts = {
-      upsert: db.prepare(`INSERT INTO templates (id, alias, layers, cpu_count, memory_mb, disk_size_mb, created_at)
-        VALUES (@id, @alias, @layers, @cpuCount, @memoryMB, @diskSizeMB, @createdAt)
-        ON CONFLICT(id) DO UPDATE SET alias = excluded.alias, layers = excluded.layers,
-          cpu_count = excluded.cpu_count, memory_mb = excluded.memory_mb, disk_size_mb = excluded.disk_size_mb`),
+      upsert: db.prepare(`INSERT INTO templates (id, alias, layers, cpu_count, memory_mb, disk_size_mb, start_cmd, created_at)
+        VALUES (@id, @alias, @layers, @cpuCount, @memoryMB, @diskSizeMB, @startCmd, @createdAt)
+        ON CONFLICT(id) DO UPDATE SET alias = excluded.alias, layers = excluded.layers, cpu_count = excluded.cpu_count,
+          memory_mb = excluded.memory_mb, disk_size_mb = excluded.disk_size_mb, start_cmd = excluded.start_cmd`),
       byIdOrAlias: db.prepare('SELECT * FROM templates WHERE id = ? OR alias = ? ORDER BY id = ? DESC LIMIT 1'),
       all: db.prepare('SELECT * FROM templates ORDER BY created_at'),
     };

@@ -4,6 +4,9 @@ import type { Config } from '../config.js';
 import type { TemplateStore } from '../store/template-store.js';
 import { ensureBuiltinTemplates } from './rootfs-builder.js';
 
+/** Services that a built-in template starts beside envd. */
+const startCommands: Record<string, string> = {};
+
 export async function registerBuiltinTemplates(config: Config, templates: TemplateStore): Promise<void> {
   const built = await ensureBuiltinTemplates(config, { log: (line) => console.log(`template ${line}`) });
   for (const t of built) {
@@ -14,6 +17,7 @@ export async function registerBuiltinTemplates(config: Config, templates: Templa
       cpuCount: config.defaultCpuCount,
       memoryMB: config.defaultMemoryMB,
       diskSizeMB: config.defaultDiskSizeMB,
+      startCmd: startCommands[t.templateId] ?? null,
       createdAt: templates.find(t.templateId)?.createdAt ?? Date.now(),
     });
   }
