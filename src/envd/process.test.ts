@@ -168,6 +168,16 @@ describe('background processes', () => {
     assert.equal((await envd.process.list({})).processes.some((p) => p.pid === pid), false);
   });
 
+  test('a client that went away does not hold back a chatty process', async () => {
+    const abort = new AbortController();
+    const it = envd.process.start({ process: bash('head -c 30000000 /dev/zero') }, { signal: abort.signal })[Symbol.asyncIterator]();
+    const pid = ((await firstEvent(it)).event?.event.value as { pid: number }).pid;
+    await firstEvent(it); // some output is flowing
+    abort.abort();
+    for (let i = 0; i < 100 && alive(pid); i++) await sleep(50);
+    assert.equal(alive(pid), false, 'the process finished writing its output');
+  });
+
   test('SIGTERM reaches the whole process group and is named like Go names it', async () => {
     const it = envd.process.start({ process: bash('sleep 60 & echo $!; wait') })[Symbol.asyncIterator]();
     const pid = ((await firstEvent(it)).event?.event.value as { pid: number }).pid;
@@ -190,6 +200,34 @@ describe('background processes', () => {
     ]) {
       await assert.rejects(call, (err: ConnectError) => err.code === Code.NotFound);
     }
+  });
+});
+
+describe('defaults and client-streamed input', () => {
+  test('/init defaultUser and defaultWorkdir apply to later commands', async () => {
+    const reinit = (body: object) =>
+      envd.fetch('/init', { method: 'POST', body: JSON.stringify({ accessToken: envd.token, envVars: { GLOBAL_VAR: 'global' }, ...body }) });
+    assert.equal((await reinit({ defaultUser: 'root', defaultWorkdir: '/tmp' })).status, 204);
+    try {
+      const r = await collect(envd.process.start({ process: bash('id -u; pwd') }));
+      assert.equal(r.stdout, '0\n/tmp\n');
+    } finally {
+      assert.equal((await reinit({ defaultUser: 'user', defaultWorkdir: '' })).status, 204);
+    }
+    const back = await collect(envd.process.start({ process: bash('id -u; pwd') }));
+    assert.equal(back.stdout, `${userUid}\n${envd.home}\n`);
+  });
+
+  test('StreamInput selects a process and writes to its stdin', async () => {
+    const it = envd.process.start({ process: bash('read a; echo "got $a"'), stdin: true })[Symbol.asyncIterator]();
+    const pid = ((await firstEvent(it)).event?.event.value as { pid: number }).pid;
+    async function* input() {
+      yield { event: { case: 'start' as const, value: { process: { selector: { case: 'pid' as const, value: pid } } } } };
+      yield { event: { case: 'data' as const, value: { input: { input: { case: 'stdin' as const, value: Buffer.from('streamed\n') } } } } };
+    }
+    await envd.process.streamInput(input());
+    const rest = await collect({ [Symbol.asyncIterator]: () => it });
+    assert.equal(rest.stdout, 'got streamed\n');
   });
 });
 
