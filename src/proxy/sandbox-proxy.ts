@@ -54,19 +54,23 @@ export class SandboxProxy {
       sendError(res, 400, `sandbox port header must be a number between 1 and 65535`);
       return;
     }
-    const route = this.sandboxes.route(sandboxId);
-    if (!route || route.state !== 'running') {
-      // 502 is what the SDKs read as "the sandbox is gone" (unavailable / isRunning() false).
-      const why = route ? `is ${route.state}` : 'was not found';
-      sendError(res, 502, `sandbox '${sandboxId}' ${why}`);
-      return;
-    }
+    this.sandboxes.routeForTraffic(sandboxId).then(
+      (route) => {
+        if (route) this.forward(req, res, sandboxId, route.address, port);
+        // 502 is what the SDKs read as "the sandbox is gone" (unavailable / isRunning() false).
+        else sendError(res, 502, `sandbox '${sandboxId}' ${this.sandboxes.route(sandboxId) ? 'is not running' : 'was not found'}`);
+      },
+      (err: Error) => sendError(res, 502, `sandbox '${sandboxId}': ${err.message}`),
+    );
+  }
+
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, sandboxId: string, address: string, port: number): void {
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (!hopByHop.has(name) && value !== undefined) headers[name] = value;
     }
     const upstream = http.request({
-      host: route.address,
+      host: address,
       port,
       method: req.method,
       path: req.url,

@@ -136,6 +136,13 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     return { id, state: rec.state, address: this.network.lease(rec.networkIndex).sandboxAddress };
   }
 
+  /** The route for traffic into a sandbox (envd, interpreter, user ports), or undefined when it
+   *  cannot take traffic. This is where a paused sandbox with auto-resume will be resumed. */
+  async routeForTraffic(id: string): Promise<SandboxRoute | undefined> {
+    const route = this.route(id);
+    return route?.state === 'running' ? route : undefined;
+  }
+
   setTimeout(id: string, seconds: number): SandboxRecord {
     const timeout = this.checkTimeout(seconds);
     const rec = this.get(id);
