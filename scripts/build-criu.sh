@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the CRIU that pause, resume, clone and snapshots use: 4.1.1 from Debian 13's source (Debian
-# 12's 3.17 cannot start on this kernel), with our fix for socket options that Linux ≥ 6.16 refuses
-# on TCP/UDP sockets (scripts/criu/so-passcred-eopnotsupp.patch), then `criu check`.
+# 12's 3.17 cannot start on this kernel), with our fixes in scripts/criu/ (socket options that
+# Linux ≥ 6.16 refuses on TCP/UDP sockets; rlimits of other users' processes when root lacks
+# CAP_SYS_RESOURCE), then `criu check`.
 # The source comes through apt with a throw-away configuration; the system's sources are untouched.
 # Skipped when the installed binary was built from the same source and patch.
 set -euo pipefail
@@ -12,11 +13,11 @@ work="${SANDCASTLE_CRIU_BUILD_DIR:-/var/cache/sandcastle/criu-build}"
 mirror="${SANDCASTLE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 tarball=criu_4.1.1.orig.tar.xz
 tarball_sha256=f80a66cb3726bb2116266d4759ce3bcbfab7abdb6b6d430bf20dd41911717afe
-patch="$repo/scripts/criu/so-passcred-eopnotsupp.patch"
+patches=("$repo"/scripts/criu/*.patch)
 say() { printf '[criu] %s\n' "$*"; }
 die() { printf '[criu] error: %s\n' "$*" >&2; exit 1; }
 
-stamp="$tarball_sha256 $(sha256sum "$patch" | cut -d' ' -f1)"
+stamp="$tarball_sha256 $(cat "${patches[@]}" | sha256sum | cut -d' ' -f1)"
 if [ -x "$prefix/criu" ] && [ "$(cat "$prefix/criu.stamp" 2>/dev/null)" = "$stamp" ]; then
   "$prefix/criu" check >/dev/null 2>&1 || die "$prefix/criu check fails on this machine"
   say "criu 4.1.1 (patched) present at $prefix/criu"
@@ -53,7 +54,7 @@ fi
 say "building (about 20 s)"
 rm -rf criu-4.1.1
 tar xf "$tarball"
-patch -s -p1 -d criu-4.1.1 < "$patch"
+for p in "${patches[@]}"; do patch -s -p1 -d criu-4.1.1 < "$p"; done
 make -s -C criu-4.1.1 -j"$(nproc)" criu >/tmp/sandcastle-criu-make.log 2>&1 || { tail -n 20 /tmp/sandcastle-criu-make.log >&2; die "make criu failed"; }
 mkdir -p "$prefix"
 install -m 0755 criu-4.1.1/criu/criu "$prefix/criu"

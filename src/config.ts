@@ -1,5 +1,5 @@
 // Every setting of Sandcastle, its default and the environment variable that changes it.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +28,29 @@ function int(name: string, fallback: number): number {
   return n;
 }
 
+function list(name: string, fallback: string[]): string[] {
+  const v = process.env[name];
+  if (v === undefined || v.trim() === '') return fallback;
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** The host's name servers that a sandbox can reach: loopback ones (a local stub resolver such as
+ *  systemd-resolved's 127.0.0.53) are not, so their upstream list is used instead. */
+function hostNameServers(): string[] {
+  for (const file of ['/etc/resolv.conf', '/run/systemd/resolve/resolv.conf']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const servers = [...text.matchAll(/^\s*nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1]!);
+    const reachable = servers.filter((s) => !s.startsWith('127.'));
+    if (reachable.length > 0) return reachable;
+  }
+  return [];
+}
+
 export interface Config {
   /** Where the database, templates and per-sandbox layers live. */
   dataDir: string;
@@ -38,9 +61,32 @@ export interface Config {
   port: number;
   /** Domain the SDK builds `{port}-{id}.{domain}` host names from. */
   domain: string;
+  /** Ports of the public HTTPS and HTTP listeners that serve `{port}-{id}.{domain}`; 0 turns
+   *  a listener off. */
+  httpsPort: number;
+  httpPort: number;
+  /** Addresses those listeners bind: both loopbacks, as `*.localhost` resolves to ::1 first. */
+  publicHosts: string[];
+  /** Certificate (chain) and key for `*.{domain}` in PEM files; when unset the server makes a
+   *  local CA and a wildcard certificate under `<dataDir>/tls` on its first start. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** Name servers written into every sandbox's /etc/resolv.conf, also used to resolve domain
+   *  names in network rules. */
+  dnsServers: string[];
+  /** How often the metrics of every running sandbox are sampled. */
+  metricsIntervalMs: number;
   /** Sandbox timeout when the create call gives none, and the allowed maximum, in seconds. */
   defaultTimeoutSeconds: number;
   maxTimeoutSeconds: number;
+  /** How long a sandbox with an idle timeout may live at most. */
+  maxLifetimeSeconds: number;
+  /** Smallest `idle_timeout` metadata value accepted (the hosted product's is 60). */
+  minIdleTimeoutSeconds: number;
+  /** How long after its creation a paused sandbox is kept before it is deleted. */
+  pausedRetentionSeconds: number;
+  /** Most clones one clone call may make. */
+  maxCloneCount: number;
   /** Resources of a sandbox whose template names none. */
   defaultCpuCount: number;
   defaultMemoryMB: number;
@@ -51,6 +97,8 @@ export interface Config {
   /** runc binary and its state directory (kept apart from other users of runc). */
   runcPath: string;
   runcRoot: string;
+  /** CRIU built by setup (scripts/build-criu.sh) for pause, resume, clone and snapshots. */
+  criuPath: string;
   /** Node binary bind-mounted into every sandbox to run envd. */
   nodePath: string;
   /** Folder with the bundled in-sandbox programs (envd.mjs). */
@@ -69,8 +117,19 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     host: str('SANDCASTLE_HOST', '127.0.0.1'),
     port: int('SANDCASTLE_PORT', 3000),
     domain: str('SANDCASTLE_DOMAIN', 'sandcastle.localhost'),
+    httpsPort: int('SANDCASTLE_HTTPS_PORT', 443),
+    httpPort: int('SANDCASTLE_HTTP_PORT', 80),
+    publicHosts: list('SANDCASTLE_PUBLIC_HOSTS', ['::1', '127.0.0.1']),
+    tlsCertFile: process.env.SANDCASTLE_TLS_CERT || undefined,
+    tlsKeyFile: process.env.SANDCASTLE_TLS_KEY || undefined,
+    dnsServers: list('SANDCASTLE_DNS_SERVERS', hostNameServers()),
+    metricsIntervalMs: int('SANDCASTLE_METRICS_INTERVAL_MS', 2000),
     defaultTimeoutSeconds: int('SANDCASTLE_DEFAULT_TIMEOUT', 300),
     maxTimeoutSeconds: int('SANDCASTLE_MAX_TIMEOUT', 3600),
+    maxLifetimeSeconds: int('SANDCASTLE_MAX_LIFETIME', 3600),
+    minIdleTimeoutSeconds: int('SANDCASTLE_MIN_IDLE_TIMEOUT', 60),
+    pausedRetentionSeconds: int('SANDCASTLE_PAUSED_RETENTION', 30 * 24 * 3600),
+    maxCloneCount: int('SANDCASTLE_MAX_CLONE_COUNT', 20),
     defaultCpuCount: int('SANDCASTLE_CPU_COUNT', 2),
     defaultMemoryMB: int('SANDCASTLE_MEMORY_MB', 512),
     defaultDiskSizeMB: int('SANDCASTLE_DISK_MB', 10240),
@@ -78,6 +137,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     networkCidr: str('SANDCASTLE_NETWORK_CIDR', '10.77.0.0/16'),
     runcPath: str('SANDCASTLE_RUNC', 'runc'),
     runcRoot: str('SANDCASTLE_RUNC_ROOT', '/run/sandcastle/runc'),
+    criuPath: str('SANDCASTLE_CRIU', '/usr/local/lib/sandcastle/criu'),
     nodePath: str('SANDCASTLE_NODE', process.execPath),
     sandboxBundleDir: str('SANDCASTLE_SANDBOX_BUNDLE', path.join(installDir, 'dist', 'sandbox')),
     debianMirror: str('SANDCASTLE_DEBIAN_MIRROR', 'http://deb.debian.org/debian'),

@@ -14,6 +14,16 @@ export const errorCatalogue = {
   SANDBOX_NOT_RUNNING: 409,
   CAPACITY_EXHAUSTED: 503,
   SANDBOX_START_FAILED: 500,
+  PAUSE_FAILED: 500,
+  RESUME_FAILED: 500,
+  CLONE_FAILED: 500,
+  SNAPSHOT_NOT_FOUND: 404,
+  INVALID_NETWORK_RULE: 400,
+  BAD_SANDBOX_HOST: 400,
+  REQUEST_HEAD_TOO_LARGE: 431,
+  SANDBOX_PAUSED: 409,
+  SANDBOX_PORT_CLOSED: 502,
+  SANDBOX_GONE: 502,
   INTERNAL: 500,
 } as const;
 
@@ -44,6 +54,30 @@ export const errors = {
   sandboxNotRunning: (id: string, state: string) =>
     new SandcastleError('SANDBOX_NOT_RUNNING', `sandbox '${id}' is ${state}, not running`),
   capacityExhausted: (what: string) => new SandcastleError('CAPACITY_EXHAUSTED', `no capacity left: ${what}`),
+  sandboxAlreadyPaused: (id: string) => new SandcastleError('SANDBOX_CONFLICT', `sandbox '${id}' is already paused`),
+  pauseFailed: (id: string, cause: unknown) =>
+    new SandcastleError('PAUSE_FAILED', `pausing sandbox '${id}' failed, it keeps running: ${describe(cause)}`, { cause }),
+  resumeFailed: (id: string, cause: unknown) =>
+    new SandcastleError('RESUME_FAILED', `resuming sandbox '${id}' failed, it stays paused: ${describe(cause)}`, { cause }),
+  cloneFailed: (id: string, made: number, asked: number, cause: unknown) =>
+    new SandcastleError('CLONE_FAILED', `cloning sandbox '${id}' made ${made} of ${asked} clones: ${describe(cause)}`, { cause }),
+  invalidCloneCount: (got: unknown, max: number) =>
+    new SandcastleError('BAD_REQUEST', `count must be a whole number between 1 and ${max}, got ${String(got)}`),
+  snapshotNotFound: (id: string) => new SandcastleError('SNAPSHOT_NOT_FOUND', `snapshot '${id}' not found`),
+  invalidNetworkRule: (list: string, entry: unknown, why: string) =>
+    new SandcastleError('INVALID_NETWORK_RULE', `network ${list} entry ${JSON.stringify(entry)} ${why}`),
+  badSandboxHost: (host: string, domain: string) =>
+    new SandcastleError('BAD_SANDBOX_HOST', `host '${host}' is not of the form <port>-<sandboxId>.${domain}`),
+  badSandboxPort: (port: string) =>
+    new SandcastleError('BAD_SANDBOX_HOST', `port ${port} is not a port number between 1 and 65535`),
+  requestHeadTooLarge: (limit: number) =>
+    new SandcastleError('REQUEST_HEAD_TOO_LARGE', `request line and headers exceed ${limit} bytes`),
+  sandboxPaused: (id: string) =>
+    new SandcastleError('SANDBOX_PAUSED', `sandbox '${id}' is paused; connect to it (Sandbox.connect) to resume it`),
+  sandboxPortClosed: (id: string, port: number, detail: string) =>
+    new SandcastleError('SANDBOX_PORT_CLOSED', `sandbox '${id}' is running but nothing answers on port ${port} (${detail})`),
+  sandboxGone: (id: string, state: string) =>
+    new SandcastleError('SANDBOX_GONE', `sandbox '${id}' is ${state}`),
   startFailed: (id: string, cause: unknown) =>
     new SandcastleError('SANDBOX_START_FAILED', `sandbox '${id}' failed to start: ${describe(cause)}`, { cause }),
 };

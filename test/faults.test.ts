@@ -119,7 +119,10 @@ describe('faults around a running sandbox', () => {
     // While the server is down, the doomed sandbox's deadline passes.
     await new Promise((r) => setTimeout(r, 3_500));
     const port = new URL(server.url).port;
-    server = await startServerProcess({ dataDir: server.dataDir, env: { SANDCASTLE_PORT: port } });
+    server = await startServerProcess({
+      dataDir: server.dataDir,
+      env: { SANDCASTLE_PORT: port, SANDCASTLE_NETWORK_CIDR: server.env.SANDCASTLE_NETWORK_CIDR },
+    });
     useServer(server);
 
     const again = await Sandbox.connect(keep.sandboxId);

@@ -3,21 +3,15 @@ import { Hono, type Context } from 'hono';
 import type { Config } from '../config.js';
 import { errors, SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import type { MetricsStore } from '../store/metrics-store.js';
 import { decodeLimit, decodeMetadataFilter, decodeStateFilter } from './list-query.js';
 import { listedSandboxJson, sandboxDetailJson, sandboxJson } from './sandbox-json.js';
-import { connectBody, createSandboxBody, parseBody, timeoutBody } from './schemas.js';
+import { registerMetricsRoutes } from './metrics-routes.js';
+import { registerNetworkRoutes } from './network-routes.js';
+import { registerPersistenceRoutes } from './persistence-routes.js';
+import { connectBody, createSandboxBody, parseBody, readJson, timeoutBody } from './schemas.js';
 
-async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text();
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw errors.invalidJson((err as Error).message);
-  }
-}
-
-export function createApiApp(config: Config, sandboxes: SandboxService): Hono {
+export function createApiApp(config: Config, sandboxes: SandboxService, metrics: MetricsStore): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -42,6 +36,7 @@ export function createApiApp(config: Config, sandboxes: SandboxService): Hono {
       autoPause: body.autoPause,
       autoResume: body.autoResume?.enabled,
       allowInternetAccess: body.allow_internet_access,
+      network: body.network ? { allowOut: body.network.allowOut ?? [], denyOut: body.network.denyOut ?? [] } : undefined,
     });
     return c.json(sandboxJson(rec, config), 201);
   };
@@ -77,11 +72,16 @@ export function createApiApp(config: Config, sandboxes: SandboxService): Hono {
 
   const connect = async (c: Context) => {
     const body = parseBody(connectBody, await readJson(c));
-    const rec = sandboxes.connect(c.req.param('id')!, body.timeout);
+    const rec = await sandboxes.connect(c.req.param('id')!, body.timeout);
     return c.json(sandboxJson(rec, config), 200);
   };
   app.post('/sandboxes/:id/connect', connect);
   app.post('/v2/sandboxes/:id/connect', connect);
+
+  registerPersistenceRoutes(app, config, sandboxes);
+
+  registerMetricsRoutes(app, sandboxes, metrics);
+  registerNetworkRoutes(app, sandboxes);
 
   return app;
 }

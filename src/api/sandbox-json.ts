@@ -27,7 +27,7 @@ export function listedSandboxJson(rec: SandboxRecord, config: Config) {
     metadata: rec.metadata,
     startedAt: iso(rec.startedAt),
     endAt: iso(rec.endAt),
-    state: rec.state === 'paused' ? 'paused' : 'running',
+    state: rec.state === 'paused' || rec.state === 'pausing' ? 'paused' : 'running',
     cpuCount: rec.cpuCount,
     memoryMB: rec.memoryMB,
     diskSizeMB: rec.diskSizeMB,

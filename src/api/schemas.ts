@@ -1,7 +1,9 @@
 // Request bodies of the control plane, as the SDKs send them (protocol §3.3). Unknown fields are
 // accepted and ignored: newer SDKs add fields before the server knows them.
+import type { Context } from 'hono';
 import { z } from 'zod';
 import { errors } from '../errors.js';
+import { parseDenyEntry, parseRuleEntry } from '../runtime/egress-rules.js';
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -12,6 +14,7 @@ export const createSandboxBody = z.looseObject({
   envVars: stringMap.nullish(),
   secure: z.boolean().optional(),
   allow_internet_access: z.boolean().optional(),
+  network: z.lazy(() => networkRulesBody).nullish(),
   autoPause: z.boolean().optional(),
   autoResume: z.looseObject({ enabled: z.boolean().optional() }).nullish(),
 });
@@ -20,10 +23,40 @@ export const timeoutBody = z.looseObject({ timeout: z.number() });
 
 export const connectBody = z.looseObject({ timeout: z.number().optional() });
 
+export const cloneBody = z.looseObject({
+  count: z.number().default(1),
+  strict: z.boolean().default(false),
+  timeout: z.number().optional(),
+});
+
+/** Outbound rules (create's `network` field, PUT /sandboxes/{id}/network); each entry is
+ *  checked here so a bad one is a 400 naming it. */
+export const networkRulesBody = z
+  .looseObject({ allowOut: z.array(z.string()).nullish(), denyOut: z.array(z.string()).nullish() })
+  .superRefine((rules, ctx) => {
+    try {
+      for (const entry of rules.allowOut ?? []) parseRuleEntry('allowOut', entry);
+      for (const entry of rules.denyOut ?? []) parseDenyEntry(entry);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
+
 /** Parses `body` with `schema`, turning a mismatch into a 400 that names each wrong field. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const result = schema.safeParse(body ?? {});
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
   throw errors.badRequest(`invalid request body: ${problems.join('; ')}`);
+}
+
+/** The JSON body of a request; an empty body is `{}` (novita's pause sends none). */
+export async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw errors.invalidJson((err as Error).message);
+  }
 }

@@ -1,7 +1,11 @@
-// A sandbox's network: a named network namespace joined to the host by a veth pair
-// (host end named after the sandbox, sandbox end `eth0`), set up with two `ip -batch` runs.
+// A sandbox's network: a named network namespace joined to the host by a veth pair (host end named
+// after the sandbox, sandbox end `eth0`), its outbound rules (egress.ts) and its resolv.conf.
+// Everything is made together and removed together, idempotently.
 import { existsSync } from 'node:fs';
-import type { NetworkLease } from './runtime.js';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import type { Config } from '../config.js';
+import { createEgress, openEgress, removeEgress, updateEgress } from './egress.js';
+import type { EgressPolicy, NetworkLease } from './runtime.js';
 import { runCommand } from './run-command.js';
 
 export function netnsName(sandboxId: string): string {
@@ -12,37 +16,67 @@ export function netnsPath(sandboxId: string): string {
   return `/var/run/netns/${netnsName(sandboxId)}`;
 }
 
+/** iproute2's place for a namespace's own files (`ip netns exec` uses it too); the sandbox gets
+ *  this resolv.conf bind-mounted over its /etc/resolv.conf. */
+function netnsEtc(sandboxId: string): string {
+  return `/etc/netns/${netnsName(sandboxId)}`;
+}
+
+export function resolvConfPath(sandboxId: string): string {
+  return `${netnsEtc(sandboxId)}/resolv.conf`;
+}
+
 /** Interface names hold at most 15 characters; 13 random id characters keep them unique. */
 function hostVeth(sandboxId: string): string {
   return `sc${sandboxId.slice(0, 13)}`;
 }
 
-export async function createNetns(sandboxId: string, lease: NetworkLease): Promise<void> {
+function resolvConf(servers: string[]): string {
+  if (servers.length === 0) return '# no name server reachable from sandboxes was found on the host\n';
+  return servers.map((s) => `nameserver ${s}\n`).join('') + 'options edns0\n';
+}
+
+export async function createNetns(sandboxId: string, lease: NetworkLease, egress: EgressPolicy | undefined, config: Config): Promise<void> {
   const ns = netnsName(sandboxId);
   const veth = hostVeth(sandboxId);
+  // No IPv6 addresses on either end (addrgenmode none): link-local IPv6 would be a path to the
+  // host's services that the IPv4 rules do not cover.
   const hostSide = [
     `netns add ${ns}`,
     `link add ${veth} type veth peer name eth0 netns ${ns}`,
+    `link set ${veth} addrgenmode none`,
     `addr add ${lease.hostAddress}/${lease.prefixLength} dev ${veth}`,
     `link set ${veth} up`,
   ];
   const sandboxSide = [
     'link set lo up',
+    'link set eth0 addrgenmode none',
     `addr add ${lease.sandboxAddress}/${lease.prefixLength} dev eth0`,
     'link set eth0 up',
     `route add default via ${lease.hostAddress}`,
   ];
   try {
     await runCommand('ip', ['-batch', '-'], { input: hostSide.join('\n') + '\n' });
-    await runCommand('ip', ['-n', ns, '-batch', '-'], { input: sandboxSide.join('\n') + '\n' });
+    await Promise.all([
+      runCommand('ip', ['-n', ns, '-batch', '-'], { input: sandboxSide.join('\n') + '\n' }),
+      mkdir(netnsEtc(sandboxId), { recursive: true }).then(() => writeFile(resolvConfPath(sandboxId), resolvConf(config.dnsServers))),
+      createEgress(sandboxId, veth, lease, egress ?? openEgress, config),
+    ]);
   } catch (err) {
     await deleteNetns(sandboxId).catch(() => undefined);
     throw err;
   }
 }
 
-/** Removes the namespace (its eth0 goes with it, and so does the host end of the pair). */
+/** Replaces the outbound rules of a sandbox whose network exists. */
+export function setEgress(sandboxId: string, lease: NetworkLease, egress: EgressPolicy, config: Config): Promise<void> {
+  return updateEgress(sandboxId, hostVeth(sandboxId), lease, egress, config);
+}
+
+/** Removes rules, resolv.conf and namespace (its eth0 goes with it, and so does the host end). */
 export async function deleteNetns(sandboxId: string): Promise<void> {
+  await removeEgress(sandboxId);
+  await rm(netnsEtc(sandboxId), { recursive: true, force: true });
   if (existsSync(netnsPath(sandboxId))) {
     await runCommand('ip', ['netns', 'delete', netnsName(sandboxId)]);
   } else if (existsSync(`/sys/class/net/${hostVeth(sandboxId)}`)) {

@@ -1,4 +1,5 @@
 // The OCI runtime configuration (config.json) of a sandbox container.
+import { resolvConfPath } from './netns.js';
 import type { SandboxSpec } from './runtime.js';
 
 /** Where the host's node binary and the bundled in-sandbox programs appear in every sandbox. */
@@ -12,6 +13,8 @@ export interface OciSpecInput {
   nodePath: string;
   /** Host folder with envd.mjs (and the interpreter), mounted read-only at sandboxBundleDir. */
   bundleDir: string;
+  /** CRIU configuration file that runc passes to every checkpoint and restore of this container. */
+  criuConfig?: string;
 }
 
 /** PID 1 is tini, which reaps the orphans that user commands leave behind (node would not). A
@@ -32,10 +35,11 @@ function charDevice(path: string, major: number, minor: number) {
   return { path, type: 'c', major, minor, fileMode: 0o666, uid: 0, gid: 0 };
 }
 
-export function buildOciSpec({ spec, netnsPath, nodePath, bundleDir }: OciSpecInput): object {
+export function buildOciSpec({ spec, netnsPath, nodePath, bundleDir, criuConfig }: OciSpecInput): object {
   const cpuPeriod = 100_000;
   return {
     ociVersion: '1.0.2',
+    ...(criuConfig ? { annotations: { 'org.criu.config': criuConfig } } : {}),
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },
@@ -62,6 +66,8 @@ export function buildOciSpec({ spec, netnsPath, nodePath, bundleDir }: OciSpecIn
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
       { destination: sandboxNode, type: 'bind', source: nodePath, options: ['bind', 'ro', 'nosuid', 'nodev'] },
       { destination: sandboxBundleDir, type: 'bind', source: bundleDir, options: ['rbind', 'ro', 'nosuid', 'nodev'] },
+      // The sandbox network's own resolv.conf (netns.ts), read-only: the name servers it may reach.
+      { destination: '/etc/resolv.conf', type: 'bind', source: resolvConfPath(spec.id), options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] },
     ],
     linux: {
       namespaces: [

@@ -1,18 +1,29 @@
 // The default backend: each sandbox an OCI container run by runc over an overlay filesystem
-// (read-only template layers + a per-sandbox writable layer), in its own network namespace.
+// (read-only template layers + a per-sandbox writable layer), in its own network namespace, and
+// checkpointed/restored with CRIU through runc.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { createNetns, deleteNetns, netnsPath } from './netns.js';
+import { imageWithHostname } from './criu-image.js';
+import { createNetns, deleteNetns, netnsName, netnsPath } from './netns.js';
+import { readCgroupStats } from './cgroup-stats.js';
+import { setEgress } from './netns.js';
 import { buildOciSpec } from './oci-spec.js';
 import { runCommand } from './run-command.js';
-import type { Runtime, SandboxSpec, SandboxStats } from './runtime.js';
+import type { CheckpointMode, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from './runtime.js';
 
 interface RuncState {
   id: string;
   status: string;
 }
+
+/**
+ * CRIU options for every checkpoint and restore: established TCP connections are saved and
+ * restored (loopback connections inside the sandbox keep working; outside peers see a reset),
+ * half-open ones are skipped, files deleted while open are kept.
+ */
+const criuOptions = ['tcp-established', 'skip-in-flight', 'link-remap', 'ghost-limit 67108864'].join('\n') + '\n';
 
 export class RuncRuntime implements Runtime {
   readonly name = 'runc';
@@ -26,56 +37,154 @@ export class RuncRuntime implements Runtime {
     return path.join(this.sandboxesDir, id);
   }
 
-  private runc(args: string[]): Promise<string> {
-    return runCommand(this.config.runcPath, ['--root', this.config.runcRoot, ...args]);
+  private runc(args: string[], opts: { criu?: boolean } = {}): Promise<string> {
+    const criu = opts.criu ? ['--criu', this.config.criuPath] : [];
+    return runCommand(this.config.runcPath, ['--root', this.config.runcRoot, ...criu, ...args]);
   }
 
-  /** `runc run --detach`: the container inherits runc's stdio, so it gets /dev/null (CRIU needs
-   *  that too) and runc's own messages go to a log file that a failure is explained from. */
-  private async runDetached(bundle: string, id: string): Promise<void> {
+  /** `runc run|restore --detach`: the container inherits runc's stdio, so it gets /dev/null
+   *  (CRIU needs that too) and runc's own messages go to a log file a failure is explained from. */
+  private async runDetached(bundle: string, args: string[]): Promise<void> {
     const log = path.join(bundle, 'runc.log');
+    await rm(log, { force: true });
     try {
-      await runCommand(this.config.runcPath, ['--root', this.config.runcRoot, '--log', log, 'run', '--detach', '--bundle', bundle, id], { quiet: true });
+      await runCommand(
+        this.config.runcPath,
+        ['--root', this.config.runcRoot, '--criu', this.config.criuPath, '--log', log, ...args],
+        { quiet: true },
+      );
     } catch (err) {
       const detail = await readFile(log, 'utf8').then((s) => s.trim().split('\n').slice(-3).join(' | '), () => '');
       throw new Error(`${(err as Error).message}${detail ? `: ${detail}` : ''}`);
     }
   }
 
-  async create(spec: SandboxSpec): Promise<void> {
+  /** Folders, config, overlay mount and network of a sandbox; the writable layer starts empty or
+   *  as a copy of `upperFrom`. */
+  private async prepare(spec: SandboxSpec, upperFrom?: string): Promise<string> {
     const bundle = this.bundleDir(spec.id);
     const rootfs = path.join(bundle, 'rootfs');
-    try {
-      await Promise.all([
-        mkdir(path.join(bundle, 'upper'), { recursive: true }),
-        mkdir(path.join(bundle, 'work'), { recursive: true }),
-        mkdir(rootfs, { recursive: true }),
-      ]);
-      const ociSpec = buildOciSpec({
-        spec,
-        netnsPath: netnsPath(spec.id),
-        nodePath: this.config.nodePath,
-        bundleDir: this.config.sandboxBundleDir,
-      });
-      await Promise.all([
-        writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociSpec)),
-        runCommand('mount', [
+    await Promise.all(['upper', 'work', 'rootfs'].map((d) => mkdir(path.join(bundle, d), { recursive: true })));
+    if (upperFrom) await runCommand('cp', ['-a', '--reflink=auto', `${upperFrom}/.`, path.join(bundle, 'upper')]);
+    const criuConfig = path.join(bundle, 'criu.conf');
+    const ociSpec = buildOciSpec({
+      spec,
+      netnsPath: netnsPath(spec.id),
+      nodePath: this.config.nodePath,
+      bundleDir: this.config.sandboxBundleDir,
+      criuConfig,
+    });
+    await Promise.all([
+      writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociSpec)),
+      writeFile(criuConfig, criuOptions),
+      (async () => {
+        if (await isMountPoint(rootfs)) return;
+        await runCommand('mount', [
           '-t', 'overlay', 'overlay',
           '-o', `lowerdir=${spec.layers.join(':')},upperdir=${bundle}/upper,workdir=${bundle}/work`,
           rootfs,
-        ]),
-        createNetns(spec.id, spec.network),
-      ]);
-      await this.runDetached(bundle, spec.id);
+        ]);
+      })(),
+      existsSync(netnsPath(spec.id)) ? Promise.resolve() : createNetns(spec.id, spec.network, spec.egress, this.config),
+    ]);
+    return bundle;
+  }
+
+  async create(spec: SandboxSpec): Promise<void> {
+    try {
+      const bundle = await this.prepare(spec);
+      await this.runDetached(bundle, ['run', '--detach', '--bundle', bundle, spec.id]);
     } catch (err) {
       await this.destroy(spec.id).catch(() => undefined);
       throw err;
     }
   }
 
+  /** A runc command that runs CRIU; a failure names CRIU's own errors from its log. */
+  private async criuStep(log: string, args: string[]): Promise<void> {
+    try {
+      await this.runc(args, { criu: true });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}${await criuErrors(log)}`);
+    }
+  }
+
+  async checkpoint(id: string, dir: string, mode: CheckpointMode): Promise<void> {
+    const bundle = this.bundleDir(id);
+    const imageArgs = ['--image-path', path.join(dir, 'image'), '--work-path', path.join(dir, 'work')];
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    try {
+      if (mode === 'stop') {
+        await this.criuStep(path.join(dir, 'work', 'dump.log'), ['checkpoint', ...imageArgs, id]);
+        await runCommand('umount', [path.join(bundle, 'rootfs')]);
+        return;
+      }
+      // Frozen while both its memory and its writable layer are saved, so the two agree.
+      await this.runc(['pause', id]);
+      try {
+        await this.criuStep(path.join(dir, 'work', 'dump.log'), ['checkpoint', '--leave-running', ...imageArgs, id]);
+        await runCommand('cp', ['-a', '--reflink=auto', path.join(bundle, 'upper'), path.join(dir, 'upper')]);
+      } finally {
+        await this.runc(['resume', id]);
+      }
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  async restore(spec: SandboxSpec, source: RestoreSource): Promise<void> {
+    const isClone = source.upperDir !== undefined;
+    const bundle = this.bundleDir(spec.id);
+    const privateImage = path.join(bundle, 'restore-image');
+    const workDir = path.join(bundle, 'restore-work');
+    try {
+      await this.prepare(spec, source.upperDir);
+      if (source.checkpointAddress && source.checkpointAddress !== spec.network.sandboxAddress) {
+        await runCommand('ip', ['-n', netnsName(spec.id), 'addr', 'add', `${source.checkpointAddress}/32`, 'dev', 'eth0']);
+      }
+      let imageDir = source.imageDir;
+      if (isClone) {
+        await imageWithHostname(source.imageDir, privateImage, spec.id);
+        imageDir = privateImage;
+      }
+      await this.runDetached(bundle, ['restore', '--detach', '--image-path', imageDir, '--work-path', workDir, '--bundle', bundle, spec.id]).catch(
+        async (err: Error) => {
+          throw new Error(`${err.message}${await criuErrors(path.join(workDir, 'restore.log'))}`);
+        },
+      );
+      await Promise.all([rm(privateImage, { recursive: true, force: true }), rm(workDir, { recursive: true, force: true })]);
+    } catch (err) {
+      if (isClone) {
+        await this.destroy(spec.id).catch(() => undefined);
+      } else {
+        // The sandbox stays paused: keep its writable layer and network, drop the half restore.
+        if (existsSync(path.join(this.config.runcRoot, spec.id))) await this.runc(['delete', '--force', spec.id]).catch(() => undefined);
+        const rootfs = path.join(bundle, 'rootfs');
+        if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]).catch(() => undefined);
+        await rm(privateImage, { recursive: true, force: true });
+      }
+      throw err;
+    }
+  }
+
+  async copyStopped(id: string, imageDir: string, dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    try {
+      await Promise.all([
+        runCommand('cp', ['-a', '--reflink=auto', imageDir, path.join(dir, 'image')]),
+        runCommand('cp', ['-a', '--reflink=auto', path.join(this.bundleDir(id), 'upper'), path.join(dir, 'upper')]),
+      ]);
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
   async destroy(id: string): Promise<void> {
     const bundle = this.bundleDir(id);
-    // runc exits 1 when the container does not exist; that is what we want it to be anyway.
+    // Only ask runc about containers it has state for; deleting a missing one is an error.
     if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
     const rootfs = path.join(bundle, 'rootfs');
     if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]);
@@ -100,20 +209,24 @@ export class RuncRuntime implements Runtime {
   }
 
   async stats(id: string): Promise<SandboxStats | undefined> {
-    const cg = (controller: string, file: string) =>
-      readFile(`/sys/fs/cgroup/${controller}/sandcastle/${id}/${file}`, 'utf8').then((s) => Number(s.trim()));
-    try {
-      const [cpuUsageNs, memoryUsedBytes, memoryLimitBytes, pids] = await Promise.all([
-        cg('cpuacct', 'cpuacct.usage'),
-        cg('memory', 'memory.usage_in_bytes'),
-        cg('memory', 'memory.limit_in_bytes'),
-        cg('pids', 'pids.current'),
-      ]);
-      return { cpuUsageNs, memoryUsedBytes, memoryLimitBytes, pids };
-    } catch {
-      return undefined;
-    }
+    return readCgroupStats(id);
   }
+
+  writableLayer(id: string): string {
+    return path.join(this.bundleDir(id), 'upper');
+  }
+
+  updateEgress(id: string, lease: NetworkLease, egress: EgressPolicy): Promise<void> {
+    return setEgress(id, lease, egress, this.config);
+  }
+}
+
+/** CRIU's error lines from its log, less the one it prints on every run here (RLIMIT_NOFILE
+ *  cannot be raised on this kind of host, which is harmless). */
+async function criuErrors(log: string): Promise<string> {
+  const text = await readFile(log, 'utf8').catch(() => '');
+  const lines = text.split('\n').filter((l) => l.includes('Error') && !l.includes('RLIMIT_NOFILE'));
+  return lines.length ? `; criu: ${lines.slice(0, 3).map((l) => l.replace(/^\([\d.]+\)\s*/, '')).join(' | ')}` : '';
 }
 
 async function isMountPoint(dir: string): Promise<boolean> {

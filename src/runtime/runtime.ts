@@ -22,15 +22,49 @@ export interface SandboxSpec {
   /** Shell command started as root beside envd when the sandbox boots (a template's service,
    *  e.g. the code interpreter); none when undefined. */
   startCommand?: string;
+  /** What the sandbox may connect to outside itself; the whole internet when undefined. */
+  egress?: EgressPolicy;
+}
+
+/** Outbound rules of a sandbox (protocol §3.3 `allow_internet_access` and `network`). */
+export interface EgressPolicy {
+  /** False refuses every destination that allowOut does not name. */
+  allowInternetAccess: boolean;
+  /** IPv4 addresses, CIDRs or domain names allowed even where denyOut or allowInternetAccess
+   *  would refuse them (allow wins). Names are resolved when the rules are set. */
+  allowOut: string[];
+  /** IPv4 addresses or CIDRs refused. */
+  denyOut: string[];
 }
 
 export interface SandboxStats {
   /** Cumulative CPU time in nanoseconds. */
   cpuUsageNs: number;
+  /** Memory in use less the page cache the kernel may drop (the working set). */
   memoryUsedBytes: number;
   memoryLimitBytes: number;
+  /** Page cache charged to the sandbox. */
+  memoryCacheBytes: number;
   pids: number;
 }
+
+/** Where a restore takes its state from. */
+export interface RestoreSource {
+  /** CRIU image of the sandbox's processes. */
+  imageDir: string;
+  /** Writable layer to start from (a clone or a snapshot); absent when the sandbox resumes with
+   *  its own layer. */
+  upperDir?: string;
+  /** The sandbox address at checkpoint time: restored sockets bound to it need it present. */
+  checkpointAddress?: string;
+}
+
+/**
+ * How a checkpoint treats the sandbox: `stop` ends it (pause: its memory and CPU are freed, its
+ * writable layer and network stay); `snapshot` freezes it, saves processes and writable layer into
+ * `<dir>/image` and `<dir>/upper`, and lets it run on (clone, snapshot).
+ */
+export type CheckpointMode = 'stop' | 'snapshot';
 
 export interface Runtime {
   readonly name: string;
@@ -45,4 +79,17 @@ export interface Runtime {
   /** Ids of the sandboxes this backend holds any resource for, running or not (to sweep leftovers). */
   listPresent(): Promise<string[]>;
   stats(id: string): Promise<SandboxStats | undefined>;
+  /** Folder holding the sandbox's own writes, whose size is its disk use. */
+  writableLayer(id: string): string;
+  /** Replaces the outbound rules of a sandbox that has its network (running or paused). */
+  updateEgress(id: string, lease: NetworkLease, egress: EgressPolicy): Promise<void>;
+  /** Saves the sandbox's processes (and for `snapshot` its writable layer) under `dir`. On
+   *  failure the sandbox keeps running as it was. */
+  checkpoint(id: string, dir: string, mode: CheckpointMode): Promise<void>;
+  /** Starts `spec.id` from a checkpoint. On failure nothing of the attempt is left and the
+   *  checkpoint is untouched. */
+  restore(spec: SandboxSpec, source: RestoreSource): Promise<void>;
+  /** Copies a stopped (paused) sandbox's checkpoint `imageDir` and its writable layer to
+   *  `<dir>/image` and `<dir>/upper`, the layout a `snapshot` checkpoint makes. */
+  copyStopped(id: string, imageDir: string, dir: string): Promise<void>;
 }

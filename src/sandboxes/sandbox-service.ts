@@ -1,16 +1,23 @@
-// The lifecycle of sandboxes: create, connect, set timeout, kill, list, and the deadline timers.
+// The lifecycle of sandboxes: create, connect, set timeout, pause, resume, clone, snapshot, kill,
+// list, and the timers (deadline → kill or pause, idle timeout, paused retention).
 // Talks to the runtime and the store only; knows nothing of HTTP.
 import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Config } from '../config.js';
 import { errors } from '../errors.js';
 import type { NetworkRange } from '../runtime/network-lease.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { RestoreSource, Runtime, SandboxSpec } from '../runtime/runtime.js';
 import type { SandboxRecord, SandboxState, SandboxStore } from '../store/sandbox-store.js';
-import type { TemplateStore } from '../store/template-store.js';
+import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
+import { DeadlineTimers } from './deadline-timers.js';
 import { defaultSandboxEnv } from './default-env.js';
 import { initEnvd, waitForEnvd } from './envd-client.js';
+import { autoResumeFromMetadata, idleTimeoutFromMetadata } from './idle-metadata.js';
 import { newAccessToken, newSandboxId } from './ids.js';
-import { DeadlineTimers } from './deadline-timers.js';
+import { OperationQueue } from './operation-queue.js';
 
 export interface CreateSandboxInput {
   templateId: string;
@@ -20,6 +27,13 @@ export interface CreateSandboxInput {
   autoPause?: boolean;
   autoResume?: boolean;
   allowInternetAccess?: boolean;
+  /** Outbound rules from the create body's `network` field. */
+  network?: NetworkRules;
+}
+
+export interface NetworkRules {
+  allowOut?: string[];
+  denyOut?: string[];
 }
 
 export interface ListInput {
@@ -27,6 +41,12 @@ export interface ListInput {
   metadata: Record<string, string>;
   limit: number;
   nextToken?: string;
+}
+
+export interface CloneInput {
+  count: number;
+  strict: boolean;
+  timeoutSeconds?: number;
 }
 
 export interface SandboxRoute {
@@ -38,14 +58,18 @@ export interface SandboxRoute {
 const envdStartTimeoutMs = 15_000;
 
 export interface SandboxServiceEvents {
-  /** A sandbox is going away: open connections to it should be cut. */
+  /** A sandbox stops taking traffic (kill or pause): open connections to it should be cut. */
   stopping: [id: string];
+  /** A sandbox was created and runs (the metrics sampler takes its first sample). */
+  started: [id: string];
 }
 
 export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   private readonly timers: DeadlineTimers;
-  /** Operations in flight per sandbox, so two kills of one sandbox do one kill. */
-  private readonly killing = new Map<string, Promise<void>>();
+  private readonly idleTimers: DeadlineTimers;
+  private readonly ops = new OperationQueue();
+  /** Last traffic per sandbox with an idle timeout (unix ms); a restart counts as traffic. */
+  private readonly lastActivity = new Map<string, number>();
 
   constructor(
     private readonly config: Config,
@@ -56,6 +80,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   ) {
     super();
     this.timers = new DeadlineTimers((id) => this.onDeadline(id));
+    this.idleTimers = new DeadlineTimers((id) => this.onIdleCheck(id));
   }
 
   checkTimeout(seconds: number | undefined): number {
@@ -66,70 +91,146 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     return Math.ceil(value);
   }
 
-  async create(input: CreateSandboxInput): Promise<SandboxRecord> {
-    const timeout = this.checkTimeout(input.timeoutSeconds);
-    const template = this.templates.find(input.templateId);
-    if (!template) throw errors.templateNotFound(input.templateId);
+  private checkpointDir(id: string): string {
+    return path.join(this.config.dataDir, 'checkpoints', id);
+  }
 
-    const id = newSandboxId();
+  private spec(rec: SandboxRecord, template: TemplateRecord, rules?: NetworkRules): SandboxSpec {
+    if (rec.networkIndex === null) throw new Error(`sandbox ${rec.id} has no network lease`);
+    return {
+      id: rec.id,
+      layers: template.layers,
+      cpuCount: rec.cpuCount,
+      memoryMB: rec.memoryMB,
+      pidsLimit: this.config.pidsLimit,
+      network: this.network.lease(rec.networkIndex),
+      startCommand: template.startCmd ?? undefined,
+      egress: { allowInternetAccess: rec.allowInternetAccess, allowOut: rules?.allowOut ?? [], denyOut: rules?.denyOut ?? [] },
+    };
+  }
+
+  private templateOf(rec: SandboxRecord): TemplateRecord {
+    const template = this.templates.find(rec.templateId);
+    if (!template) throw errors.templateNotFound(rec.templateId);
+    return template;
+  }
+
+  /** Inserts a `starting` record; inserting first reserves the network index (UNIQUE) before any
+   *  await lets another create in. */
+  private reserve(fields: {
+    template: TemplateRecord;
+    timeoutSeconds: number;
+    metadata: Record<string, string>;
+    envVars: Record<string, string>;
+    autoPause: boolean;
+    autoResume: boolean;
+    allowInternetAccess: boolean;
+    cpuCount?: number;
+    memoryMB?: number;
+  }): SandboxRecord {
     const networkIndex = this.network.firstFree(this.store.usedNetworkIndexes());
     if (networkIndex === undefined) throw errors.capacityExhausted('every sandbox network address is in use');
-    const lease = this.network.lease(networkIndex);
+    const idle = idleTimeoutFromMetadata(fields.metadata, this.config.minIdleTimeoutSeconds);
     const now = Date.now();
-    // Inserting first reserves the network index (UNIQUE) before any await lets another create in.
-    const record = this.store.insert({
-      id,
-      templateId: template.id,
-      alias: template.alias,
+    // With an idle timeout the sandbox lives until it idles, or at most its maximum lifetime.
+    const lifetime = idle === undefined ? fields.timeoutSeconds : this.config.maxLifetimeSeconds;
+    return this.store.insert({
+      id: newSandboxId(),
+      templateId: fields.template.id,
+      alias: fields.template.alias,
       state: 'starting',
       envdToken: newAccessToken(),
+      metadata: fields.metadata,
+      envVars: fields.envVars,
+      cpuCount: fields.cpuCount ?? fields.template.cpuCount,
+      memoryMB: fields.memoryMB ?? fields.template.memoryMB,
+      diskSizeMB: fields.template.diskSizeMB,
+      startedAt: now,
+      endAt: now + lifetime * 1000,
+      autoPause: fields.autoPause,
+      autoResume: fields.autoResume || autoResumeFromMetadata(fields.metadata),
+      allowInternetAccess: fields.allowInternetAccess,
+      networkIndex,
+      timeoutSeconds: fields.timeoutSeconds,
+      pausedAt: null,
+      idleTimeoutSeconds: idle ?? null,
+    });
+  }
+
+  /** Hands envd its token and environment; `currentToken` when it was initialised before (a
+   *  restore from a saved state). */
+  private async init(rec: SandboxRecord, currentToken?: string): Promise<void> {
+    const address = this.network.lease(rec.networkIndex!).sandboxAddress;
+    await waitForEnvd(address, envdStartTimeoutMs);
+    await initEnvd(
+      address,
+      { accessToken: rec.envdToken, envVars: { ...rec.envVars, ...defaultSandboxEnv(rec.id, rec.templateId) }, defaultUser: 'user' },
+      currentToken,
+    );
+  }
+
+  /** Starts a reserved sandbox, fresh or from a saved state; on failure nothing is left. */
+  private async start(rec: SandboxRecord, template: TemplateRecord, saved?: { source: RestoreSource; token: string | null }, rules?: NetworkRules): Promise<SandboxRecord> {
+    try {
+      const spec = this.spec(rec, template, rules);
+      if (saved) await this.runtime.restore(spec, saved.source);
+      else await this.runtime.create(spec);
+      await this.init(rec, saved?.token ?? undefined);
+    } catch (err) {
+      await this.runtime.destroy(rec.id).catch(() => undefined);
+      this.store.delete(rec.id);
+      throw errors.startFailed(rec.id, err);
+    }
+    // A kill that arrived while starting wins.
+    if (!this.store.get(rec.id)) throw errors.sandboxNotFound(rec.id);
+    this.store.setState(rec.id, 'running');
+    this.armTimers({ ...rec, state: 'running' });
+    this.emit('started', rec.id);
+    return { ...rec, state: 'running' };
+  }
+
+  private armTimers(rec: SandboxRecord): void {
+    if (rec.state === 'paused') {
+      this.idleTimers.clear(rec.id);
+      this.timers.set(rec.id, rec.startedAt + this.config.pausedRetentionSeconds * 1000);
+      return;
+    }
+    this.timers.set(rec.id, rec.endAt);
+    if (rec.idleTimeoutSeconds !== null) {
+      this.lastActivity.set(rec.id, Date.now());
+      this.idleTimers.set(rec.id, Date.now() + rec.idleTimeoutSeconds * 1000);
+    }
+  }
+
+  async create(input: CreateSandboxInput): Promise<SandboxRecord> {
+    const timeoutSeconds = this.checkTimeout(input.timeoutSeconds);
+    const template = this.templates.find(input.templateId);
+    if (!template) throw errors.templateNotFound(input.templateId);
+    const rec = this.reserve({
+      template,
+      timeoutSeconds,
       metadata: input.metadata ?? {},
       envVars: input.envVars ?? {},
-      cpuCount: template.cpuCount,
-      memoryMB: template.memoryMB,
-      diskSizeMB: template.diskSizeMB,
-      startedAt: now,
-      endAt: now + timeout * 1000,
       autoPause: input.autoPause ?? false,
       autoResume: input.autoResume ?? false,
       allowInternetAccess: input.allowInternetAccess ?? true,
-      networkIndex,
     });
-    try {
-      await this.runtime.create({
-        id,
-        layers: template.layers,
-        cpuCount: template.cpuCount,
-        memoryMB: template.memoryMB,
-        pidsLimit: this.config.pidsLimit,
-        network: lease,
-        startCommand: template.startCmd ?? undefined,
-      });
-      await waitForEnvd(lease.sandboxAddress, envdStartTimeoutMs);
-      await initEnvd(lease.sandboxAddress, {
-        accessToken: record.envdToken,
-        envVars: { ...record.envVars, ...defaultSandboxEnv(id, template.id) },
-        defaultUser: 'user',
-      });
-    } catch (err) {
-      await this.runtime.destroy(id).catch(() => undefined);
-      this.store.delete(id);
-      throw errors.startFailed(id, err);
-    }
-    // A kill that arrived while starting wins.
-    if (!this.store.get(id)) throw errors.sandboxNotFound(id);
-    this.store.setState(id, 'running');
-    this.timers.set(id, record.endAt);
-    return { ...record, state: 'running' };
+    const saved = template.snapshotDir
+      ? {
+          source: { imageDir: path.join(template.snapshotDir, 'image'), upperDir: path.join(template.snapshotDir, 'upper'), checkpointAddress: template.snapshotAddress ?? undefined },
+          token: template.snapshotToken,
+        }
+      : undefined;
+    return this.ops.run(rec.id, () => this.start(rec, template, saved, input.network));
   }
 
   get(id: string): SandboxRecord {
     const rec = this.store.get(id);
-    if (!rec || rec.state === 'killing') throw errors.sandboxNotFound(id);
+    if (!rec || rec.state === 'killing' || rec.state === 'starting') throw errors.sandboxNotFound(id);
     return rec;
   }
 
-  /** Where proxied traffic for a sandbox goes; undefined when it is not there to answer. */
+  /** Where proxied traffic for a sandbox goes; undefined when it is not there at all. */
   route(id: string): SandboxRoute | undefined {
     const rec = this.store.get(id);
     if (!rec || rec.networkIndex === null) return undefined;
@@ -137,10 +238,17 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   }
 
   /** The route for traffic into a sandbox (envd, interpreter, user ports), or undefined when it
-   *  cannot take traffic. This is where a paused sandbox with auto-resume will be resumed. */
+   *  cannot take traffic. A paused sandbox with auto-resume is resumed first. Counts as activity
+   *  for the idle timeout. */
   async routeForTraffic(id: string): Promise<SandboxRoute | undefined> {
-    const route = this.route(id);
-    return route?.state === 'running' ? route : undefined;
+    let rec = this.store.get(id);
+    if (rec && (rec.state === 'paused' || rec.state === 'pausing' || rec.state === 'resuming') && rec.autoResume) {
+      await this.connect(id, undefined);
+      rec = this.store.get(id);
+    }
+    if (!rec || rec.state !== 'running' || rec.networkIndex === null) return undefined;
+    if (rec.idleTimeoutSeconds !== null) this.lastActivity.set(id, Date.now());
+    return { id, state: rec.state, address: this.network.lease(rec.networkIndex).sandboxAddress };
   }
 
   setTimeout(id: string, seconds: number): SandboxRecord {
@@ -148,75 +256,279 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     const rec = this.get(id);
     const endAt = Date.now() + timeout * 1000;
     this.store.setEndAt(id, endAt);
-    this.timers.set(id, endAt);
+    if (rec.state === 'running') this.timers.set(id, endAt);
     return { ...rec, endAt };
   }
 
-  /** Connecting to a running sandbox extends its deadline, never shortens it. */
-  connect(id: string, seconds: number | undefined): SandboxRecord {
+  /**
+   * Connect: a paused sandbox is resumed with the given timeout (300 s by default); a running one
+   * has its deadline extended to at least now + timeout, never shortened.
+   */
+  async connect(id: string, seconds: number | undefined): Promise<SandboxRecord> {
     const timeout = this.checkTimeout(seconds);
-    const rec = this.get(id);
-    if (rec.state !== 'running') throw errors.sandboxNotRunning(id, rec.state);
-    const endAt = Math.max(rec.endAt, Date.now() + timeout * 1000);
-    if (endAt !== rec.endAt) {
-      this.store.setEndAt(id, endAt);
-      this.timers.set(id, endAt);
+    return this.ops.run(id, async () => {
+      const rec = this.get(id);
+      if (rec.state === 'paused') return this.resume(rec, timeout);
+      const endAt = Math.max(rec.endAt, Date.now() + timeout * 1000);
+      if (endAt !== rec.endAt) {
+        this.store.setEndAt(id, endAt);
+        this.timers.set(id, endAt);
+      }
+      return { ...rec, endAt };
+    });
+  }
+
+  private async resume(rec: SandboxRecord, timeoutSeconds: number): Promise<SandboxRecord> {
+    const dir = this.checkpointDir(rec.id);
+    this.store.setState(rec.id, 'resuming');
+    try {
+      await this.runtime.restore(this.spec(rec, this.templateOf(rec)), { imageDir: path.join(dir, 'image') });
+    } catch (err) {
+      this.store.setState(rec.id, 'paused');
+      throw errors.resumeFailed(rec.id, err);
     }
-    return { ...rec, endAt };
+    const endAt = Date.now() + timeoutSeconds * 1000;
+    this.store.setResumed(rec.id, endAt);
+    await rm(dir, { recursive: true, force: true });
+    const resumed: SandboxRecord = { ...rec, state: 'running', pausedAt: null, endAt };
+    this.armTimers(resumed);
+    return resumed;
+  }
+
+  /** Replaces a sandbox's outbound rules (both lists; none clears them). Its network lives on
+   *  while it is paused, so the rules can change then too. */
+  async updateNetwork(id: string, rules: NetworkRules): Promise<void> {
+    const rec = this.get(id);
+    if (rec.networkIndex === null) throw errors.sandboxNotRunning(id, rec.state);
+    await this.runtime.updateEgress(id, this.network.lease(rec.networkIndex), {
+      allowInternetAccess: rec.allowInternetAccess,
+      allowOut: rules.allowOut ?? [],
+      denyOut: rules.denyOut ?? [],
+    });
+  }
+
+  /** Pauses a running sandbox: its processes are saved with their memory and stopped. False when
+   *  it was already paused. */
+  async pause(id: string): Promise<boolean> {
+    return this.ops.run(id, async () => {
+      const rec = this.get(id);
+      if (rec.state === 'paused') return false;
+      if (rec.state !== 'running') throw errors.sandboxNotRunning(id, rec.state);
+      await this.pauseNow(rec);
+      return true;
+    });
+  }
+
+  private async pauseNow(rec: SandboxRecord): Promise<void> {
+    const dir = this.checkpointDir(rec.id);
+    this.timers.clear(rec.id);
+    this.idleTimers.clear(rec.id);
+    this.store.setState(rec.id, 'pausing');
+    this.emit('stopping', rec.id);
+    try {
+      await this.runtime.checkpoint(rec.id, dir, 'stop');
+      // Written last: a restart finding it knows the checkpoint is whole.
+      await writeFile(path.join(dir, 'complete'), '');
+    } catch (err) {
+      this.store.setState(rec.id, 'running');
+      this.armTimers(rec);
+      throw errors.pauseFailed(rec.id, err);
+    }
+    const pausedAt = Date.now();
+    this.store.setPaused(rec.id, pausedAt);
+    this.armTimers({ ...rec, state: 'paused', pausedAt });
+  }
+
+  /** Saves a sandbox's memory and files under `dir` (image/, upper/), leaving it as it was; the
+   *  address it was saved at comes back for the restores. */
+  private async saveState(rec: SandboxRecord, dir: string): Promise<string> {
+    const address = this.network.lease(rec.networkIndex!).sandboxAddress;
+    if (rec.state === 'running') {
+      await this.runtime.checkpoint(rec.id, dir, 'snapshot');
+    } else {
+      await this.runtime.copyStopped(rec.id, path.join(this.checkpointDir(rec.id), 'image'), dir);
+    }
+    return address;
+  }
+
+  async clone(id: string, input: CloneInput): Promise<SandboxRecord[]> {
+    if (!Number.isInteger(input.count) || input.count < 1 || input.count > this.config.maxCloneCount) {
+      throw errors.invalidCloneCount(input.count, this.config.maxCloneCount);
+    }
+    if (input.timeoutSeconds !== undefined) this.checkTimeout(input.timeoutSeconds);
+    const dir = path.join(this.config.dataDir, 'checkpoints', `clone-${randomBytes(6).toString('hex')}`);
+    const { source, address } = await this.ops.run(id, async () => {
+      const src = this.get(id);
+      if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
+      return { source: src, address: await this.saveState(src, dir) };
+    });
+    try {
+      // A running source passes on its timeout; a paused one the default.
+      const timeoutSeconds = input.timeoutSeconds ?? (source.state === 'running' ? source.timeoutSeconds : this.config.defaultTimeoutSeconds);
+      const template = this.templateOf(source);
+      const results = await Promise.allSettled(
+        Array.from({ length: input.count }, () => {
+          const rec = this.reserve({
+            template,
+            timeoutSeconds: this.checkTimeout(timeoutSeconds),
+            metadata: source.metadata,
+            envVars: source.envVars,
+            autoPause: source.autoPause,
+            autoResume: source.autoResume,
+            allowInternetAccess: source.allowInternetAccess,
+            cpuCount: source.cpuCount,
+            memoryMB: source.memoryMB,
+          });
+          const saved = { source: { imageDir: path.join(dir, 'image'), upperDir: path.join(dir, 'upper'), checkpointAddress: address }, token: source.envdToken };
+          return this.ops.run(rec.id, () => this.start(rec, template, saved));
+        }),
+      );
+      const made = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure && (input.strict || made.length === 0)) {
+        await Promise.all(made.map((c) => this.kill(c.id)));
+        throw errors.cloneFailed(id, made.length, input.count, failure.reason);
+      }
+      return made;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Saves a sandbox's state as a snapshot that new sandboxes can be created from. */
+  async createSnapshot(id: string): Promise<TemplateRecord> {
+    const snapshotId = `snap-${newSandboxId()}`;
+    const dir = path.join(this.config.dataDir, 'snapshots', snapshotId);
+    return this.ops.run(id, async () => {
+      const src = this.get(id);
+      if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
+      const template = this.templateOf(src);
+      const address = await this.saveState(src, dir);
+      const snapshot: TemplateRecord = {
+        id: snapshotId,
+        alias: null,
+        layers: template.layers,
+        cpuCount: src.cpuCount,
+        memoryMB: src.memoryMB,
+        diskSizeMB: src.diskSizeMB,
+        startCmd: null,
+        snapshotDir: dir,
+        snapshotAddress: address,
+        sourceSandboxId: src.id,
+        snapshotToken: src.envdToken,
+        createdAt: Date.now(),
+      };
+      this.templates.upsert(snapshot);
+      return snapshot;
+    });
+  }
+
+  listSnapshots(sandboxId: string | undefined, limit: number, nextToken: string | undefined): { items: TemplateRecord[]; nextToken?: string } {
+    const all = this.templates.snapshots().filter((s) => sandboxId === undefined || s.sourceSandboxId === sandboxId);
+    const start = nextToken === undefined ? 0 : all.findIndex((s) => s.id === decodeSnapshotToken(nextToken));
+    if (start < 0) throw errors.badRequest(`nextToken '${nextToken}' does not name a snapshot`);
+    const items = all.slice(start, start + limit);
+    const next = all[start + limit];
+    return { items, nextToken: next ? Buffer.from(next.id).toString('base64url') : undefined };
+  }
+
+  /** Deletes a snapshot; false when there is none of that id. Built-in templates are not deleted. */
+  async deleteSnapshot(id: string): Promise<boolean> {
+    const snapshot = this.templates.find(id);
+    if (!snapshot?.snapshotDir) return false;
+    this.templates.delete(id);
+    await rm(snapshot.snapshotDir, { recursive: true, force: true });
+    return true;
   }
 
   list(input: ListInput): { items: SandboxRecord[]; nextToken?: string } {
     const beforeSeq = input.nextToken === undefined ? undefined : decodePageToken(input.nextToken);
+    // Sandboxes mid-operation are listed in the state they are leaving or reaching.
+    const states = new Set<SandboxState>(input.states);
+    if (states.has('running')) states.add('resuming');
+    if (states.has('paused')) states.add('pausing');
     // One extra row tells whether another page exists.
-    const rows = this.store.list({ states: input.states, metadata: input.metadata, beforeSeq, limit: input.limit + 1 });
+    const rows = this.store.list({ states: [...states], metadata: input.metadata, beforeSeq, limit: input.limit + 1 });
     const items = rows.slice(0, input.limit);
     const more = rows.length > input.limit;
     return { items, nextToken: more ? encodePageToken(items[items.length - 1]!.seq) : undefined };
   }
 
-  /** Kills a sandbox; false when there was none. */
+  /** Kills a sandbox, running or paused; false when there was none. */
   async kill(id: string): Promise<boolean> {
-    const inFlight = this.killing.get(id);
-    if (inFlight) {
-      await inFlight;
+    if (!this.store.get(id)) return false;
+    return this.ops.run(id, async () => {
+      const rec = this.store.get(id);
+      if (!rec) return false;
+      await this.destroy(rec);
       return true;
-    }
-    const rec = this.store.get(id);
-    if (!rec) return false;
-    const op = this.destroy(rec).finally(() => this.killing.delete(id));
-    this.killing.set(id, op);
-    await op;
-    return true;
+    });
   }
 
   private async destroy(rec: SandboxRecord): Promise<void> {
     this.timers.clear(rec.id);
+    this.idleTimers.clear(rec.id);
+    this.lastActivity.delete(rec.id);
     this.store.setState(rec.id, 'killing');
     this.emit('stopping', rec.id);
     await this.runtime.destroy(rec.id);
+    await rm(this.checkpointDir(rec.id), { recursive: true, force: true });
     this.store.delete(rec.id);
   }
 
   private onDeadline(id: string): void {
-    this.kill(id).catch((err) => console.error(`sandbox ${id}: kill at deadline failed: ${String(err)}`));
+    const rec = this.store.get(id);
+    if (!rec) return;
+    const act =
+      rec.state === 'running' && rec.autoPause
+        ? this.ops.run(id, async () => {
+            const now = this.store.get(id);
+            if (now?.state === 'running') await this.pauseNow(now);
+          })
+        : this.kill(id);
+    act.catch((err) => console.error(`sandbox ${id}: ${rec.autoPause ? 'pause' : 'kill'} at deadline failed: ${String(err)}`));
+  }
+
+  private onIdleCheck(id: string): void {
+    const rec = this.store.get(id);
+    if (!rec || rec.state !== 'running' || rec.idleTimeoutSeconds === null) return;
+    const idleUntil = (this.lastActivity.get(id) ?? Date.now()) + rec.idleTimeoutSeconds * 1000;
+    if (idleUntil > Date.now()) {
+      this.idleTimers.set(id, idleUntil);
+      return;
+    }
+    this.kill(id).catch((err) => console.error(`sandbox ${id}: kill after idle timeout failed: ${String(err)}`));
   }
 
   /**
-   * After a restart: keep what still runs, finish what was half done, and remove whatever the
-   * runtime holds that the database does not know (a crash between the two).
+   * After a restart: keep what still runs and what is paused, finish what was half done, and
+   * remove whatever the runtime holds that the database does not know (a crash between the two).
    */
   async recover(): Promise<{ adopted: number; removed: number }> {
     const running = new Set(await this.runtime.listRunning());
     let adopted = 0;
     let removed = 0;
     for (const rec of this.store.all()) {
-      if (rec.state === 'running' && running.has(rec.id) && rec.endAt > Date.now()) {
-        this.timers.set(rec.id, rec.endAt);
-        adopted++;
-      } else {
+      const checkpointWhole = existsSync(path.join(this.checkpointDir(rec.id), 'complete'));
+      let state: SandboxState | 'gone' = 'gone';
+      if ((rec.state === 'running' || rec.state === 'pausing' || rec.state === 'resuming') && running.has(rec.id)) {
+        state = 'running';
+      } else if ((rec.state === 'paused' || rec.state === 'pausing' || rec.state === 'resuming') && checkpointWhole) {
+        state = 'paused';
+      }
+      const expired = state === 'running' ? rec.endAt <= Date.now() && !rec.autoPause : state === 'paused' && rec.startedAt + this.config.pausedRetentionSeconds * 1000 <= Date.now();
+      if (state === 'gone' || expired) {
         await this.destroy(rec);
         removed++;
+        continue;
       }
+      if (state !== rec.state) {
+        if (state === 'running') this.store.setResumed(rec.id, rec.endAt);
+        else this.store.setPaused(rec.id, rec.pausedAt ?? Date.now());
+      }
+      if (state === 'running' && existsSync(this.checkpointDir(rec.id))) await rm(this.checkpointDir(rec.id), { recursive: true, force: true });
+      this.armTimers({ ...rec, state });
+      adopted++;
     }
     const known = new Set(this.store.all().map((r) => r.id));
     for (const id of await this.runtime.listPresent()) {
@@ -230,6 +542,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   /** Stops the timers without touching sandboxes: they keep running and are re-adopted. */
   close(): void {
     this.timers.clearAll();
+    this.idleTimers.clearAll();
   }
 }
 
@@ -241,4 +554,8 @@ function decodePageToken(token: string): number {
   const m = /^seq:(\d+)$/.exec(Buffer.from(token, 'base64url').toString());
   if (!m) throw errors.badRequest(`nextToken '${token}' is not a token this server issued`);
   return Number(m[1]);
+}
+
+function decodeSnapshotToken(token: string): string {
+  return Buffer.from(token, 'base64url').toString();
 }

@@ -37,4 +37,30 @@ export const migrations: string[] = [
   -- A template's service started beside envd when a sandbox boots (e.g. the code interpreter).
   ALTER TABLE templates ADD COLUMN start_cmd TEXT;
   `,
+  `
+  -- Pause/resume, clone and idle timeout.
+  ALTER TABLE sandboxes ADD COLUMN timeout_s INTEGER NOT NULL DEFAULT 300; -- the timeout asked for
+  ALTER TABLE sandboxes ADD COLUMN paused_at INTEGER;                      -- unix ms
+  ALTER TABLE sandboxes ADD COLUMN idle_timeout_s INTEGER;                 -- from metadata idle_timeout
+  -- A snapshot is a template whose sandboxes start from a saved state (checkpoint + writable layer).
+  ALTER TABLE templates ADD COLUMN snapshot_dir TEXT;
+  ALTER TABLE templates ADD COLUMN snapshot_address TEXT;                  -- sandbox address when saved
+  ALTER TABLE templates ADD COLUMN source_sandbox_id TEXT;
+  ALTER TABLE templates ADD COLUMN snapshot_token TEXT;                    -- envd's token when saved
+  `,
+  `
+  -- Metric samples (every 2 s while a sandbox runs), kept while their sandbox exists.
+  CREATE TABLE sandbox_metrics (
+    sandbox_id    TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,
+    at            INTEGER NOT NULL,         -- unix ms
+    cpu_count     INTEGER NOT NULL,
+    cpu_used_pct  REAL NOT NULL,
+    mem_used      INTEGER NOT NULL,         -- bytes
+    mem_total     INTEGER NOT NULL,
+    mem_cache     INTEGER NOT NULL,
+    disk_used     INTEGER NOT NULL,
+    disk_total    INTEGER NOT NULL
+  );
+  CREATE INDEX sandbox_metrics_by_sandbox ON sandbox_metrics(sandbox_id, at);
+  `,
 ];

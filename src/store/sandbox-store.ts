@@ -1,7 +1,9 @@
 // Queries on the sandboxes table. Rows are mapped to SandboxRecord and back here only.
 import type { Db } from './database.js';
 
-export type SandboxState = 'starting' | 'running' | 'paused' | 'killing';
+/** `pausing` and `resuming` are written before the runtime acts, so a restart can tell how far
+ *  an interrupted operation got. */
+export type SandboxState = 'starting' | 'running' | 'pausing' | 'paused' | 'resuming' | 'killing';
 
 export interface SandboxRecord {
   seq: number;
@@ -21,6 +23,11 @@ export interface SandboxRecord {
   autoResume: boolean;
   allowInternetAccess: boolean;
   networkIndex: number | null;
+  /** The timeout asked for at create (a clone of a running sandbox inherits it). */
+  timeoutSeconds: number;
+  pausedAt: number | null;
+  /** Killed after this long without traffic; null when the sandbox has no idle timeout. */
+  idleTimeoutSeconds: number | null;
 }
 
 export type NewSandboxRecord = Omit<SandboxRecord, 'seq'>;
@@ -43,6 +50,9 @@ interface Row {
   auto_resume: number;
   allow_internet_access: number;
   network_index: number | null;
+  timeout_s: number;
+  paused_at: number | null;
+  idle_timeout_s: number | null;
 }
 
 function fromRow(r: Row): SandboxRecord {
@@ -64,6 +74,9 @@ function fromRow(r: Row): SandboxRecord {
     autoResume: r.auto_resume === 1,
     allowInternetAccess: r.allow_internet_access === 1,
     networkIndex: r.network_index,
+    timeoutSeconds: r.timeout_s,
+    pausedAt: r.paused_at,
+    idleTimeoutSeconds: r.idle_timeout_s,
   };
 }
 
@@ -82,13 +95,17 @@ export class SandboxStore {
     this.stmts = {
       insert: db.prepare(`INSERT INTO sandboxes
         (id, template_id, alias, state, envd_token, metadata, env_vars, cpu_count, memory_mb, disk_size_mb,
-         started_at, end_at, auto_pause, auto_resume, allow_internet_access, network_index)
+         started_at, end_at, auto_pause, auto_resume, allow_internet_access, network_index, timeout_s, paused_at,
+         idle_timeout_s)
         VALUES (@id, @templateId, @alias, @state, @envdToken, @metadata, @envVars, @cpuCount, @memoryMB, @diskSizeMB,
-         @startedAt, @endAt, @autoPause, @autoResume, @allowInternetAccess, @networkIndex)`),
+         @startedAt, @endAt, @autoPause, @autoResume, @allowInternetAccess, @networkIndex, @timeoutSeconds, @pausedAt,
+         @idleTimeoutSeconds)`),
       get: db.prepare('SELECT * FROM sandboxes WHERE id = ?'),
       all: db.prepare('SELECT * FROM sandboxes ORDER BY seq'),
       setState: db.prepare('UPDATE sandboxes SET state = ? WHERE id = ?'),
       setEndAt: db.prepare('UPDATE sandboxes SET end_at = ? WHERE id = ?'),
+      setPaused: db.prepare("UPDATE sandboxes SET state = 'paused', paused_at = ? WHERE id = ?"),
+      setResumed: db.prepare("UPDATE sandboxes SET state = 'running', paused_at = NULL, end_at = ? WHERE id = ?"),
       delete: db.prepare('DELETE FROM sandboxes WHERE id = ?'),
       usedNetworkIndexes: db.prepare('SELECT network_index FROM sandboxes WHERE network_index IS NOT NULL'),
     };
@@ -121,6 +138,14 @@ export class SandboxStore {
 
   setEndAt(id: string, endAt: number): void {
     this.stmts.setEndAt.run(endAt, id);
+  }
+
+  setPaused(id: string, pausedAt: number): void {
+    this.stmts.setPaused.run(pausedAt, id);
+  }
+
+  setResumed(id: string, endAt: number): void {
+    this.stmts.setResumed.run(endAt, id);
   }
 
   delete(id: string): void {

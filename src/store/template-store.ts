@@ -11,6 +11,13 @@ export interface TemplateRecord {
   diskSizeMB: number;
   /** Shell command run as root beside envd at boot; null for none. */
   startCmd: string | null;
+  /** For a snapshot: the folder with its checkpoint (`image/`) and writable layer (`upper/`), the
+   *  sandbox address it was saved at, and the sandbox it was taken of. */
+  snapshotDir: string | null;
+  snapshotAddress: string | null;
+  sourceSandboxId: string | null;
+  /** envd's access token in the saved state (a restore re-initialises envd with it). */
+  snapshotToken: string | null;
   createdAt: number;
 }
 
@@ -22,6 +29,10 @@ interface Row {
   memory_mb: number;
   disk_size_mb: number;
   start_cmd: string | null;
+  snapshot_dir: string | null;
+  snapshot_address: string | null;
+  source_sandbox_id: string | null;
+  snapshot_token: string | null;
   created_at: number;
 }
 
@@ -34,6 +45,10 @@ function fromRow(r: Row): TemplateRecord {
     memoryMB: r.memory_mb,
     diskSizeMB: r.disk_size_mb,
     startCmd: r.start_cmd,
+    snapshotDir: r.snapshot_dir,
+    snapshotAddress: r.snapshot_address,
+    sourceSandboxId: r.source_sandbox_id,
+    snapshotToken: r.snapshot_token,
     createdAt: r.created_at,
   };
 }
@@ -43,10 +58,16 @@ export class TemplateStore {
 
   constructor(db: Db) {
     this.stmts = {
-      upsert: db.prepare(`INSERT INTO templates (id, alias, layers, cpu_count, memory_mb, disk_size_mb, start_cmd, created_at)
-        VALUES (@id, @alias, @layers, @cpuCount, @memoryMB, @diskSizeMB, @startCmd, @createdAt)
+      upsert: db.prepare(`INSERT INTO templates (id, alias, layers, cpu_count, memory_mb, disk_size_mb, start_cmd,
+          snapshot_dir, snapshot_address, source_sandbox_id, snapshot_token, created_at)
+        VALUES (@id, @alias, @layers, @cpuCount, @memoryMB, @diskSizeMB, @startCmd,
+          @snapshotDir, @snapshotAddress, @sourceSandboxId, @snapshotToken, @createdAt)
         ON CONFLICT(id) DO UPDATE SET alias = excluded.alias, layers = excluded.layers, cpu_count = excluded.cpu_count,
-          memory_mb = excluded.memory_mb, disk_size_mb = excluded.disk_size_mb, start_cmd = excluded.start_cmd`),
+          memory_mb = excluded.memory_mb, disk_size_mb = excluded.disk_size_mb, start_cmd = excluded.start_cmd,
+          snapshot_dir = excluded.snapshot_dir, snapshot_address = excluded.snapshot_address,
+          source_sandbox_id = excluded.source_sandbox_id, snapshot_token = excluded.snapshot_token`),
+      delete: db.prepare('DELETE FROM templates WHERE id = ?'),
+      snapshots: db.prepare('SELECT * FROM templates WHERE snapshot_dir IS NOT NULL ORDER BY created_at DESC, id'),
       byIdOrAlias: db.prepare('SELECT * FROM templates WHERE id = ? OR alias = ? ORDER BY id = ? DESC LIMIT 1'),
       all: db.prepare('SELECT * FROM templates ORDER BY created_at'),
     };
@@ -59,6 +80,15 @@ export class TemplateStore {
   find(idOrAlias: string): TemplateRecord | undefined {
     const row = this.stmts.byIdOrAlias.get(idOrAlias, idOrAlias, idOrAlias) as Row | undefined;
     return row && fromRow(row);
+  }
+
+  delete(id: string): void {
+    this.stmts.delete.run(id);
+  }
+
+  /** Snapshots, newest first. */
+  snapshots(): TemplateRecord[] {
+    return (this.stmts.snapshots.all() as Row[]).map(fromRow);
   }
 
   all(): TemplateRecord[] {

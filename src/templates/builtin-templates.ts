@@ -18,6 +18,10 @@ export async function registerBuiltinTemplates(config: Config, templates: Templa
       memoryMB: config.defaultMemoryMB,
       diskSizeMB: config.defaultDiskSizeMB,
       startCmd: startCommands[t.templateId] ?? null,
+      snapshotDir: null,
+      snapshotAddress: null,
+      sourceSandboxId: null,
+      snapshotToken: null,
       createdAt: templates.find(t.templateId)?.createdAt ?? Date.now(),
     });
   }

@@ -1,0 +1,45 @@
+// Routes that save and restore sandbox state: pause, clone, snapshots (protocol §3.2).
+import type { Context, Hono } from 'hono';
+import type { Config } from '../config.js';
+import { errors } from '../errors.js';
+import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import { decodeLimit } from './list-query.js';
+import { cloneBody, parseBody, readJson } from './schemas.js';
+
+export function registerPersistenceRoutes(app: Hono, config: Config, sandboxes: SandboxService): void {
+  app.post('/sandboxes/:id/pause', async (c) => {
+    const id = c.req.param('id');
+    // 409 is how the SDKs learn "already paused" (pause() then returns false).
+    if (!(await sandboxes.pause(id))) throw errors.sandboxAlreadyPaused(id);
+    return c.body(null, 204);
+  });
+
+  app.post('/sandboxes/:id/clone', async (c: Context) => {
+    const body = parseBody(cloneBody, await readJson(c));
+    const clones = await sandboxes.clone(c.req.param('id')!, { count: body.count, strict: body.strict, timeoutSeconds: body.timeout });
+    return c.json(
+      {
+        // No clientID: the SDK would append it to the id.
+        sandboxes: clones.map((r) => ({ sandboxID: r.id, envdVersion: config.envdVersion, envdAccessToken: r.envdToken, trafficAccessToken: null })),
+      },
+      201,
+    );
+  });
+
+  app.post('/sandboxes/:id/snapshots', async (c) => {
+    const snapshot = await sandboxes.createSnapshot(c.req.param('id'));
+    return c.json({ snapshotID: snapshot.id, names: [snapshot.id] }, 201);
+  });
+
+  app.get('/snapshots', (c) => {
+    const page = sandboxes.listSnapshots(c.req.query('sandboxID') || undefined, decodeLimit(c.req.query('limit')), c.req.query('nextToken') || undefined);
+    if (page.nextToken) c.header('X-Next-Token', page.nextToken);
+    return c.json(page.items.map((s) => ({ snapshotID: s.id, names: [s.id] })));
+  });
+
+  app.delete('/templates/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!(await sandboxes.deleteSnapshot(id))) throw errors.snapshotNotFound(id);
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,244 @@
+// Pause and resume with memory, auto-pause, auto-resume, idle timeout, clone and snapshots through
+// the unmodified novita-sandbox SDK.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { Sandbox, SandboxNotFoundError } from 'novita-sandbox';
+import { disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+
+let server: ServerProcess;
+
+before(async () => {
+  server = await startServerProcess({ env: { SANDCASTLE_MIN_IDLE_TIMEOUT: '2' } });
+  useServer(server);
+});
+
+after(async () => {
+  await disposeServer(server);
+});
+
+/** Starts a Python process that keeps a random value only in its memory and writes a counter. */
+async function startMemoryHolder(sbx: Sandbox): Promise<void> {
+  const script = [
+    'import os, time',
+    'secret = os.urandom(8).hex()',
+    'n = 0',
+    'while True:',
+    '    n += 1',
+    "    open('/tmp/holder.tmp', 'w').write(f'{os.getpid()} {secret} {n}')",
+    "    os.replace('/tmp/holder.tmp', '/tmp/holder')",
+    '    time.sleep(0.1)',
+  ].join('\n');
+  await sbx.files.write('/tmp/holder.py', script);
+  await sbx.commands.run('python3 /tmp/holder.py', { background: true });
+  for (let i = 0; i < 50 && !(await sbx.files.exists('/tmp/holder')); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+async function readHolder(sbx: Sandbox): Promise<{ pid: string; secret: string; n: number }> {
+  const [pid, secret, n] = (await sbx.files.read('/tmp/holder')).split(' ');
+  return { pid: pid!, secret: secret!, n: Number(n) };
+}
+
+describe('pause and resume', () => {
+  it('keeps processes, their memory and files across a pause, and the same process goes on counting', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      await startMemoryHolder(sbx);
+      await sbx.files.write('/home/user/kept.txt', 'file survives');
+      const before = await readHolder(sbx);
+
+      assert.equal(await sbx.betaPause(), true);
+      const listed = await Sandbox.list({ query: { state: ['paused'] } }).nextItems();
+      assert.deepEqual(listed.map((s) => [s.sandboxId, s.state]), [[sbx.sandboxId, 'paused']]);
+      assert.equal((await sbx.getInfo()).state, 'paused');
+      assert.equal(await sbx.betaPause(), false, 'a second pause finds it already paused');
+
+      const resumed = await sbx.connect();
+      assert.equal(resumed.sandboxId, sbx.sandboxId);
+      assert.equal((await sbx.getInfo()).state, 'running');
+      await new Promise((r) => setTimeout(r, 300));
+      const after = await readHolder(sbx);
+      assert.equal(after.pid, before.pid, 'same process');
+      assert.equal(after.secret, before.secret, 'same memory');
+      assert.ok(after.n > before.n, `the counter went on: ${before.n} → ${after.n}`);
+      assert.equal(await sbx.files.read('/home/user/kept.txt'), 'file survives');
+      const ps = await sbx.commands.run(`ps -o pid= -p ${after.pid}`);
+      assert.equal(ps.stdout.trim(), after.pid);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('resets the timeout to 5 minutes on resume unless connect gives one', async () => {
+    const sbx = await Sandbox.create({ timeoutMs: 60_000 });
+    try {
+      await sbx.betaPause();
+      await Sandbox.connect(sbx.sandboxId);
+      const left = (await sbx.getInfo()).endAt.getTime() - Date.now();
+      assert.ok(left > 290_000 && left <= 300_000, `${left} ms left`);
+      await sbx.betaPause();
+      await Sandbox.connect(sbx.sandboxId, { timeoutMs: 60_000 });
+      const left2 = (await sbx.getInfo()).endAt.getTime() - Date.now();
+      assert.ok(left2 > 50_000 && left2 <= 60_000, `${left2} ms left`);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('kills a paused sandbox with its checkpoint, after which resume is not found', async () => {
+    const sbx = await Sandbox.create();
+    await sbx.betaPause();
+    assert.ok(existsSync(`${server.dataDir}/checkpoints/${sbx.sandboxId}`));
+    await sbx.kill();
+    assert.ok(!existsSync(`${server.dataDir}/checkpoints/${sbx.sandboxId}`));
+    assert.ok(!existsSync(`${server.dataDir}/sandboxes/${sbx.sandboxId}`));
+    await assert.rejects(Sandbox.connect(sbx.sandboxId), SandboxNotFoundError);
+  });
+
+  it('pausing an unknown sandbox is not found; two concurrent pauses do one pause', async () => {
+    await assert.rejects(Sandbox.betaPause('nosuchsandbox000000'), SandboxNotFoundError);
+    const sbx = await Sandbox.create();
+    try {
+      const results = await Promise.all([sbx.betaPause(), sbx.betaPause()]);
+      assert.deepEqual(results.sort(), [false, true]);
+      const [a, b] = await Promise.all([Sandbox.connect(sbx.sandboxId), Sandbox.connect(sbx.sandboxId)]);
+      assert.equal(a.sandboxId, b.sandboxId);
+      assert.equal((await sbx.commands.run('echo ok')).stdout, 'ok\n');
+    } finally {
+      await sbx.kill();
+    }
+  });
+});
+
+describe('automatic pause, resume and idle timeout', () => {
+  it('auto-pause pauses at the deadline instead of killing, and stays on after resume', async () => {
+    const sbx = await Sandbox.create({ timeoutMs: 2_000, lifecycle: { onTimeout: 'pause' } });
+    try {
+      await new Promise((r) => setTimeout(r, 3_500));
+      assert.equal((await sbx.getInfo()).state, 'paused');
+      await Sandbox.connect(sbx.sandboxId, { timeoutMs: 2_000 });
+      assert.equal((await sbx.getInfo()).state, 'running');
+      await new Promise((r) => setTimeout(r, 3_500));
+      assert.equal((await sbx.getInfo()).state, 'paused');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('auto-resume resumes a paused sandbox on the next command, and the command succeeds', async () => {
+    const sbx = await Sandbox.create({ metadata: { auto_resume: 'true' } });
+    try {
+      await sbx.betaPause();
+      const r = await sbx.commands.run('echo resumed');
+      assert.equal(r.stdout, 'resumed\n');
+      assert.equal((await sbx.getInfo()).state, 'running');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('without auto-resume, a command on a paused sandbox fails', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      await sbx.betaPause();
+      await assert.rejects(sbx.commands.run('echo no'));
+      assert.equal((await sbx.getInfo()).state, 'paused');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('idle timeout kills a sandbox with no traffic, while traffic keeps it alive', async () => {
+    const idle = await Sandbox.create({ metadata: { idle_timeout: '2' } });
+    const busy = await Sandbox.create({ metadata: { idle_timeout: '2' } });
+    for (let i = 0; i < 8; i++) {
+      await busy.commands.run('true');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(await busy.isRunning(), true);
+    await assert.rejects(Sandbox.getInfo(idle.sandboxId), SandboxNotFoundError);
+    await busy.kill();
+  });
+
+  it('rejects an idle timeout below the minimum', async () => {
+    await assert.rejects(Sandbox.create({ metadata: { idle_timeout: '1' } }), /idle_timeout/);
+  });
+});
+
+describe('clone and snapshots', () => {
+  it('clones a running sandbox: same files and memory, new ids and tokens, own layers; the source runs on', async () => {
+    const src = await Sandbox.create({ envs: { ORIGIN: 'source' } });
+    try {
+      await startMemoryHolder(src);
+      const before = await readHolder(src);
+      const { sandboxes: clones } = await Sandbox.clone(src.sandboxId, { count: 2 });
+      assert.equal(clones.length, 2);
+      const ids = new Set([src.sandboxId, ...clones.map((c) => c.sandboxId)]);
+      assert.equal(ids.size, 3);
+      for (const clone of clones) {
+        const state = await readHolder(clone);
+        assert.equal(state.secret, before.secret, 'the clone has the source memory');
+        assert.equal(state.pid, before.pid, 'the same process, restored');
+        const env = await clone.commands.run('echo $ORIGIN $E2B_SANDBOX_ID $(hostname)');
+        assert.equal(env.stdout, `source ${clone.sandboxId} ${clone.sandboxId}\n`);
+        await clone.files.write('/tmp/only-here', clone.sandboxId);
+      }
+      assert.equal(await src.files.exists('/tmp/only-here'), false, 'clones have their own writable layer');
+      assert.equal(await clones[0]!.files.read('/tmp/only-here'), clones[0]!.sandboxId);
+      assert.equal((await src.commands.run('echo source alive')).stdout, 'source alive\n');
+      await Promise.all(clones.map((c) => c.kill()));
+    } finally {
+      await src.kill();
+    }
+  });
+
+  it('clones a paused sandbox with the default timeout', async () => {
+    const src = await Sandbox.create({ timeoutMs: 60_000 });
+    try {
+      await src.files.write('/tmp/mark', 'paused source');
+      await src.betaPause();
+      const { sandboxes: clones } = await Sandbox.clone(src.sandboxId, { count: 1 });
+      const clone = clones[0]!;
+      assert.equal(await clone.files.read('/tmp/mark'), 'paused source');
+      const left = (await clone.getInfo()).endAt.getTime() - Date.now();
+      assert.ok(left > 290_000, `${left} ms left`);
+      assert.equal((await src.getInfo()).state, 'paused');
+      await clone.kill();
+    } finally {
+      await src.kill();
+    }
+  });
+
+  it('rejects a clone count below 1 or above the limit', async () => {
+    const src = await Sandbox.create();
+    try {
+      for (const count of [0, 21]) {
+        await assert.rejects(Sandbox.clone(src.sandboxId, { count }), /count must be a whole number between 1 and 20/);
+      }
+      await assert.rejects(Sandbox.clone('nosuchsandbox000000', { count: 1 }), SandboxNotFoundError);
+    } finally {
+      await src.kill();
+    }
+  });
+
+  it('creates sandboxes from a snapshot as many times as wanted, lists and deletes it', async () => {
+    const src = await Sandbox.create();
+    try {
+      await startMemoryHolder(src);
+      const { secret } = await readHolder(src);
+      const { snapshotId } = await src.createSnapshot();
+      const listed = await Sandbox.listSnapshots({ sandboxId: src.sandboxId }).nextItems();
+      assert.deepEqual(listed.map((s) => s.snapshotId), [snapshotId]);
+      for (let i = 0; i < 2; i++) {
+        const fromSnapshot = await Sandbox.create(snapshotId);
+        assert.equal((await readHolder(fromSnapshot)).secret, secret);
+        await fromSnapshot.kill();
+      }
+      assert.equal(await Sandbox.deleteSnapshot(snapshotId), true);
+      assert.equal(await Sandbox.deleteSnapshot(snapshotId), false);
+      await assert.rejects(Sandbox.create(snapshotId), /not found/);
+    } finally {
+      await src.kill();
+    }
+  });
+});
