@@ -15,6 +15,10 @@ const host = process.env.ENVD_HOST || '0.0.0.0';
 const port = Number(process.env.ENVD_PORT || 49983);
 
 const server = createEnvdServer();
+server.once('error', (err) => {
+  console.error(`envd: cannot listen on ${host}:${port}:`, err.message);
+  process.exit(1);
+});
 server.listen(port, host, () => {
   const address = server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
