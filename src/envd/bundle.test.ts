@@ -2,6 +2,8 @@
 // temporary directory and check it starts fast and serves every surface.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,7 +31,10 @@ test('the bundle is one self-contained file', async () => {
 });
 
 test('it answers /health quickly after being spawned', async () => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
   const t0 = performance.now();
   const child = spawn(process.execPath, [bundle], { env: { ENVD_HOST: '127.0.0.1', ENVD_PORT: String(port) }, stdio: 'ignore' });
   try {
