@@ -46,4 +46,35 @@ export function registerSandboxCommands(program: Command): void {
       await call('DELETE', `/sandboxes/${encodeURIComponent(id)}`);
       console.log(`killed ${id}`);
     });
+  sandbox
+    .command('metrics <id>')
+    .description('show the CPU, memory and disk samples of a sandbox (taken every 2 s)')
+    .option('-f, --follow', 'keep printing new samples until the sandbox is gone')
+    .action(async (id: string, opts: { follow?: boolean }) => {
+      const path = `/sandboxes/${encodeURIComponent(id)}/metrics`;
+      console.log(['timestamp', 'cpu', 'cpu %', 'memory MiB', 'disk MiB'].join('\t'));
+      let last = -1;
+      for (;;) {
+        const samples = (await call('GET', last < 0 ? path : `${path}?start=${last + 1}`)) as MetricRow[];
+        for (const m of samples) {
+          console.log([m.timestamp, m.cpuCount, m.cpuUsedPct.toFixed(2), `${mib(m.memUsed)} / ${mib(m.memTotal)}`, `${mib(m.diskUsed)} / ${mib(m.diskTotal)}`].join('\t'));
+          last = Math.max(last, m.timestampUnix);
+        }
+        if (!opts.follow) return;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    });
 }
+
+interface MetricRow {
+  timestamp: string;
+  timestampUnix: number;
+  cpuCount: number;
+  cpuUsedPct: number;
+  memUsed: number;
+  memTotal: number;
+  diskUsed: number;
+  diskTotal: number;
+}
+
+const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);

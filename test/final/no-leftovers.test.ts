@@ -12,7 +12,7 @@ function subdirs(dir: string): string[] {
   }
 }
 
-it('leaves no sandbox container, overlay mount, veth, network namespace or cgroup behind', () => {
+it('leaves no sandbox container, overlay mount, veth, network namespace, iptables rule or cgroup behind', () => {
   const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes('sandcastle-test-'));
   assert.deepEqual(mounts, [], 'overlay mounts of test servers');
   const links = execFileSync('ip', ['-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' }).trim();
@@ -25,4 +25,7 @@ it('leaves no sandbox container, overlay mount, veth, network namespace or cgrou
   }
   assert.deepEqual(namespaces, [], 'network namespaces');
   assert.deepEqual(subdirs('/sys/fs/cgroup/memory/sandcastle'), [], 'sandbox cgroups');
+  // Sandbox chains are named sc-<id> (src/runtime/egress.ts), in the filter and nat tables.
+  const rules = execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => /\bsc-[a-z0-9]+\b/.test(l));
+  assert.deepEqual(rules, [], 'iptables chains and rules of sandboxes');
 });
