@@ -1,0 +1,76 @@
+// Entry point of the code interpreter inside a code-interpreter sandbox, started beside envd by
+// the template's start command: `/opt/sandcastle/node /opt/sandcastle/lib/interpreter.mjs`.
+// It listens at once and starts the default Python kernel (and the bridge to it) right away, so
+// the kernel is warming up while the sandbox is handed to the client.
+//
+// Settings (environment; the defaults are the sandbox's):
+//   SANDCASTLE_INTERPRETER_PORT     49999
+//   SANDCASTLE_INTERPRETER_USER     user            who kernels run as (when that user exists)
+//   SANDCASTLE_INTERPRETER_CWD      /home/user      default working directory of contexts
+//   SANDCASTLE_INTERPRETER_RUN_DIR  /run/sandcastle-interpreter   kernels' connection files and sockets
+//   SANDCASTLE_ENVS_FILE            /run/sandcastle/envs.json     sandbox-wide variables (from envd)
+//   SANDCASTLE_INTERPRETER_PYTHON   python3
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BashKernel } from './bash-kernel.js';
+import { Contexts } from './contexts.js';
+import { defaultGlobalEnvsPath, GlobalEnvs } from './global-envs.js';
+import { kernelEnv, lookupIdentity, type Kernel } from './kernel.js';
+import { NodeKernel } from './node-kernel.js';
+import { PythonBridge } from './python-bridge.js';
+import { PythonKernel } from './python-kernel.js';
+import { createInterpreterServer } from './server.js';
+
+const env = process.env;
+const port = Number(env.SANDCASTLE_INTERPRETER_PORT ?? 49999);
+const runDir = env.SANDCASTLE_INTERPRETER_RUN_DIR ?? '/run/sandcastle-interpreter';
+const python = env.SANDCASTLE_INTERPRETER_PYTHON ?? 'python3';
+/** The bundle folder: interpreter.mjs, interpreter-js-kernel.mjs and interpreter/ (Python, esbuild). */
+const bundleDir = path.dirname(fileURLToPath(import.meta.url));
+const assets = path.join(bundleDir, 'interpreter');
+
+const identity = lookupIdentity(env.SANDCASTLE_INTERPRETER_USER ?? 'user');
+mkdirSync(runDir, { recursive: true, mode: 0o755 });
+const bridge = new PythonBridge(python, path.join(assets, 'bridge.py'));
+
+function newKernel(language: string, cwd: string, globals: Readonly<Record<string, string>>): Kernel {
+  const kernelEnvironment = kernelEnv(identity, cwd, globals);
+  switch (language) {
+    case 'python':
+      return new PythonKernel({ bridge, python, launcher: path.join(assets, 'kernel_launch.py'), runDir, cwd, env: kernelEnvironment, identity });
+    case 'javascript':
+    case 'typescript':
+      return new NodeKernel({
+        node: process.execPath,
+        script: path.join(bundleDir, 'interpreter-js-kernel.mjs'),
+        esbuild: path.join(assets, 'esbuild'),
+        typescript: language === 'typescript',
+        cwd,
+        env: kernelEnvironment,
+        identity,
+      });
+    default:
+      return new BashKernel({ cwd, env: kernelEnvironment, identity });
+  }
+}
+
+const contexts = new Contexts({
+  newKernel,
+  globals: new GlobalEnvs(env.SANDCASTLE_ENVS_FILE ?? defaultGlobalEnvsPath),
+  defaultCwd: env.SANDCASTLE_INTERPRETER_CWD ?? '/home/user',
+  interruptGraceMs: 3000,
+});
+
+const server = createInterpreterServer({ contexts, defaultContextId: () => contexts.defaultFor('python').id });
+server.listen(port, '0.0.0.0', () => console.log(`interpreter listening on 0.0.0.0:${port}`));
+bridge.start();
+contexts.defaultFor('python');
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    contexts.close();
+    bridge.close();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,240 @@
+// A Python context: a real IPython kernel (Debian's ipykernel) started by python/kernel_launch.py,
+// reached through the shared bridge over unix sockets inside the sandbox.
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { errorEvent, logEvent, resultEvent } from './events.js';
+import type { EnvChange } from './global-envs.js';
+import { KernelDiedError, TailBuffer, signalProcess, type Kernel, type KernelExit, type KernelIdentity, type Sink } from './kernel.js';
+import type { BridgeClient, KernelConnection, KernelMessage, PythonBridge } from './python-bridge.js';
+
+export interface PythonKernelOptions {
+  bridge: PythonBridge;
+  python: string;
+  launcher: string;
+  /** Folder for the kernel's connection file and sockets (one sub-folder per kernel). */
+  runDir: string;
+  cwd: string;
+  env: Record<string, string>;
+  identity: KernelIdentity;
+}
+
+interface Running {
+  msgId: string;
+  sink: Sink;
+  replied: boolean;
+  idle: boolean;
+  errored: boolean;
+  executionCount?: number;
+  resolve(count: number | undefined): void;
+  reject(err: Error): void;
+}
+
+/** How often the kernel is asked whether it is up, until it answers on both shell and iopub. */
+const readyPollMs = 20;
+
+export class PythonKernel implements Kernel, BridgeClient {
+  readonly ready: Promise<void>;
+  readonly exited: Promise<KernelExit>;
+  private readonly key = randomUUID();
+  private readonly dir: string;
+  private readonly pid: number | undefined;
+  private running: Running | undefined;
+  private readonly probes = new Set<string>();
+  private markReady!: () => void;
+  private exit: KernelExit | undefined;
+
+  constructor(private readonly opts: PythonKernelOptions) {
+    this.dir = path.join(opts.runDir, this.key);
+    const conn = this.writeConnectionFile();
+    const stderr = new TailBuffer();
+    const child = spawn(
+      opts.python,
+      [
+        opts.launcher,
+        '-f',
+        path.join(this.dir, 'kernel.json'),
+        // No history database: nothing reads it, and it costs the start a SQLite file in $HOME.
+        '--HistoryManager.enabled=False',
+        '--IPKernelApp.log_level=ERROR',
+        // The kernel ends itself when this server is gone (it is then a child of the sandbox's init).
+        `--IPKernelApp.parent_handle=${process.pid}`,
+      ],
+      { cwd: opts.cwd, env: opts.env, uid: opts.identity.uid, gid: opts.identity.gid, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    this.pid = child.pid;
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    this.exited = new Promise((resolve) => {
+      child.on('error', (err) => stderr.push(err.message));
+      child.on('close', (code, signal) => {
+        this.exit = { code, signal, stderrTail: stderr.toString() };
+        this.cleanUp();
+        this.running?.reject(new KernelDiedError(this.exit));
+        this.running = undefined;
+        resolve(this.exit);
+      });
+    });
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.markReady = () => {
+        // From here on a death's own words are what matters, not the start's chatter.
+        stderr.clear();
+        resolve();
+      };
+      void this.exited.then((exit) => reject(new KernelDiedError(exit)));
+    });
+    opts.bridge.attach(this.key, conn, this);
+    void this.probeUntilReady();
+  }
+
+  private writeConnectionFile(): KernelConnection {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const conn: KernelConnection = {
+      transport: 'ipc',
+      ip: path.join(this.dir, 'k'),
+      shell_port: 1,
+      iopub_port: 2,
+      stdin_port: 3,
+      control_port: 4,
+      hb_port: 5,
+      key: randomBytes(16).toString('hex'),
+      signature_scheme: 'hmac-sha256',
+    };
+    const file = path.join(this.dir, 'kernel.json');
+    writeFileSync(file, JSON.stringify(conn), { mode: 0o600 });
+    const { uid, gid } = this.opts.identity;
+    if (uid !== undefined && gid !== undefined) {
+      chownSync(this.dir, uid, gid);
+      chownSync(file, uid, gid);
+    }
+    return conn;
+  }
+
+  /** A kernel that answers kernel_info on shell may not be publishing to us on iopub yet (a SUB
+   *  socket only gets what is sent after it connected), so ask until a probe's status arrives. */
+  private async probeUntilReady(): Promise<void> {
+    let settled = false;
+    void this.ready.then(() => (settled = true), () => (settled = true));
+    while (!settled) {
+      const id = randomUUID();
+      this.probes.add(id);
+      this.opts.bridge.send(this.key, 'shell', id, 'kernel_info_request', {});
+      await new Promise((r) => setTimeout(r, readyPollMs));
+    }
+  }
+
+  onMessage(msg: KernelMessage): void {
+    const parent = msg.parent ?? '';
+    if (this.probes.has(parent)) {
+      if (msg.ch === 'iopub') {
+        this.probes.clear();
+        this.markReady();
+      }
+      return;
+    }
+    const run = this.running;
+    if (!run || parent !== run.msgId) {
+      // Output of the environment changes (silent executions) is of no interest unless it failed.
+      if (msg.type === 'error') console.error(`interpreter: environment change failed: ${JSON.stringify(msg.content)}`);
+      return;
+    }
+    const c = msg.content;
+    switch (msg.type) {
+      case 'stream':
+        run.sink(logEvent(c.name === 'stderr' ? 'stderr' : 'stdout', String(c.text ?? '')));
+        break;
+      case 'execute_result':
+        run.sink(resultEvent((c.data ?? {}) as Record<string, unknown>, true));
+        break;
+      case 'display_data':
+      case 'update_display_data':
+        run.sink(resultEvent((c.data ?? {}) as Record<string, unknown>, false));
+        break;
+      case 'error':
+        if (!run.errored) {
+          run.errored = true;
+          run.sink(errorEvent(String(c.ename ?? 'Error'), String(c.evalue ?? ''), tracebackOf(c.traceback)));
+        }
+        break;
+      case 'execute_input':
+        run.executionCount = Number(c.execution_count);
+        break;
+      case 'execute_reply':
+        run.replied = true;
+        if (typeof c.execution_count === 'number') run.executionCount = c.execution_count;
+        if (c.status === 'aborted' && !run.errored) {
+          run.errored = true;
+          run.sink(errorEvent('ExecutionAborted', 'the kernel aborted this execution'));
+        } else if (c.status === 'error' && !run.errored) {
+          run.errored = true;
+          run.sink(errorEvent(String(c.ename ?? 'Error'), String(c.evalue ?? ''), tracebackOf(c.traceback)));
+        }
+        break;
+      case 'status':
+        if (msg.ch === 'iopub' && c.execution_state === 'idle') run.idle = true;
+        break;
+    }
+    // Done when the reply is in and iopub went idle: everything the cell printed came before that.
+    if (run.replied && run.idle) {
+      this.running = undefined;
+      run.resolve(run.executionCount);
+    }
+  }
+
+  onBridgeLost(): void {
+    const run = this.running;
+    if (!run) return;
+    this.running = undefined;
+    run.sink(errorEvent('InterpreterError', 'the connection to the kernel was lost while this code ran; its output may be incomplete'));
+    run.resolve(run.executionCount);
+  }
+
+  execute(code: string, sink: Sink): Promise<number | undefined> {
+    if (this.exit) return Promise.reject(new KernelDiedError(this.exit));
+    return new Promise((resolve, reject) => {
+      const msgId = randomUUID();
+      this.running = { msgId, sink, replied: false, idle: false, errored: false, resolve, reject };
+      // stop_on_error false: a failing cell must not abort the environment restore queued behind it.
+      this.opts.bridge.send(this.key, 'shell', msgId, 'execute_request', {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: false,
+      });
+    });
+  }
+
+  changeEnv(change: EnvChange): void {
+    const code =
+      '(lambda e: (e.update(' + JSON.stringify(change.set) + '), [e.pop(k, None) for k in ' + JSON.stringify(change.unset) + ']))' +
+      "(__import__('os').environ)";
+    this.opts.bridge.send(this.key, 'shell', randomUUID(), 'execute_request', {
+      code,
+      silent: true,
+      store_history: false,
+      user_expressions: {},
+      allow_stdin: false,
+      stop_on_error: false,
+    });
+  }
+
+  interrupt(): void {
+    // ipykernel's default interrupt mode is a signal: KeyboardInterrupt in the running code.
+    if (this.pid !== undefined && !this.exit) signalProcess(this.pid, 'SIGINT');
+  }
+
+  kill(): void {
+    if (this.pid !== undefined && !this.exit) signalProcess(this.pid, 'SIGKILL');
+  }
+
+  private cleanUp(): void {
+    this.opts.bridge.detach(this.key);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function tracebackOf(traceback: unknown): string {
+  return Array.isArray(traceback) ? traceback.join('\n') : '';
+}
