@@ -7,6 +7,7 @@ import { Sandbox } from 'novita-sandbox';
 import { installDir, loadConfig } from '../src/config.js';
 import { disposeServer, startServerProcess, useServer } from '../test/support/server-process.js';
 import { bareRuncRun } from './bare-runc.js';
+import { codeInterpreterRows } from './code-interpreter.js';
 import { sandboxMemory } from './sandbox-memory.js';
 import { percentile, type Row, printTable } from './stats.js';
 
@@ -58,6 +59,8 @@ try {
   rows.push({ name: 'idle sandbox memory: cgroup usage − inactive file', unit: 'MiB', value: mem.workingSetMiB, target: '≤ 60' });
   rows.push({ name: 'idle sandbox memory: PSS of its processes', unit: 'MiB', value: mem.pssMiB });
   await sbx.kill();
+
+  rows.push(...(await codeInterpreterRows()));
 
   const config = loadConfig({ dataDir: server.dataDir, templatesDir: server.env.SANDCASTLE_TEMPLATES_DIR });
   const floor: number[] = [];
