@@ -30,6 +30,11 @@ export class NetworkRange {
     this.size = 2 ** (30 - prefix);
   }
 
+  /** The block's network, `a.b.c.d/30`, as the host's routing table names it. */
+  network(index: number): string {
+    return `${formatIPv4(this.base + index * 4)}/30`;
+  }
+
   lease(index: number): NetworkLease {
     if (!Number.isInteger(index) || index < 0 || index >= this.size) {
       throw new Error(`network index ${index} outside the range of ${this.size} blocks`);
@@ -38,9 +43,14 @@ export class NetworkRange {
     return { index, hostAddress: formatIPv4(block + 1), sandboxAddress: formatIPv4(block + 2), prefixLength: 30 };
   }
 
-  /** The lowest index not in `used`, or undefined when the range is full. */
-  firstFree(used: Set<number>): number | undefined {
-    for (let i = 0; i < this.size; i++) if (!used.has(i)) return i;
+  /** The first index not in `used` at or after `from`, wrapping around; undefined when the range
+   *  is full. Callers move `from` past each lease, so a block just freed is the last to be
+   *  reused: its host end may linger while the kernel tears its namespace down. */
+  nextFree(used: Set<number>, from: number): number | undefined {
+    for (let k = 0; k < this.size; k++) {
+      const i = (from + k) % this.size;
+      if (!used.has(i)) return i;
+    }
     return undefined;
   }
 }

@@ -6,6 +6,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { imageWithHostname } from './criu-image.js';
+import { routedNetworks } from './host-routes.js';
 import { createNetns, deleteNetns, netnsName, netnsPath } from './netns.js';
 import { readCgroupStats } from './cgroup-stats.js';
 import { setEgress } from './netns.js';
@@ -19,11 +20,16 @@ interface RuncState {
 }
 
 /**
- * CRIU options for every checkpoint and restore: established TCP connections are saved and
- * restored (loopback connections inside the sandbox keep working; outside peers see a reset),
- * half-open ones are skipped, files deleted while open are kept.
+ * CRIU options, read from the bundle's criu.conf by every checkpoint and restore. Established TCP
+ * connections are saved; a sandbox resuming in place gets them back (loopback connections inside
+ * it keep working). A restore into another sandbox (clone, snapshot) gets them closed: their peers
+ * would answer the original sandbox, and the copies would retransmit for minutes, holding their
+ * network namespace. Half-open connections are skipped; files deleted while open are kept.
  */
-const criuOptions = ['tcp-established', 'skip-in-flight', 'link-remap', 'ghost-limit 67108864'].join('\n') + '\n';
+function criuOptions(restoreInto: 'same' | 'other'): string {
+  const tcp = restoreInto === 'same' ? 'tcp-established' : 'tcp-close';
+  return [tcp, 'skip-in-flight', 'link-remap', 'ghost-limit 67108864'].join('\n') + '\n';
+}
 
 export class RuncRuntime implements Runtime {
   readonly name = 'runc';
@@ -31,6 +37,10 @@ export class RuncRuntime implements Runtime {
 
   constructor(private readonly config: Config) {
     this.sandboxesDir = path.join(config.dataDir, 'sandboxes');
+  }
+
+  hostRoutes(): Set<string> {
+    return routedNetworks();
   }
 
   private bundleDir(id: string): string {
@@ -76,7 +86,7 @@ export class RuncRuntime implements Runtime {
     });
     await Promise.all([
       writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociSpec)),
-      writeFile(criuConfig, criuOptions),
+      writeFile(criuConfig, criuOptions(upperFrom ? 'other' : 'same')),
       (async () => {
         if (await isMountPoint(rootfs)) return;
         await runCommand('mount', [
@@ -154,7 +164,12 @@ export class RuncRuntime implements Runtime {
           throw new Error(`${err.message}${await criuErrors(path.join(workDir, 'restore.log'))}`);
         },
       );
-      await Promise.all([rm(privateImage, { recursive: true, force: true }), rm(workDir, { recursive: true, force: true })]);
+      await Promise.all([
+        rm(privateImage, { recursive: true, force: true }),
+        rm(workDir, { recursive: true, force: true }),
+        // Its own checkpoints and resumes from now on are in place.
+        writeFile(path.join(bundle, 'criu.conf'), criuOptions('same')),
+      ]);
     } catch (err) {
       if (isClone) {
         await this.destroy(spec.id).catch(() => undefined);

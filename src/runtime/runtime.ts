@@ -68,6 +68,9 @@ export type CheckpointMode = 'stop' | 'snapshot';
 
 export interface Runtime {
   readonly name: string;
+  /** Networks (`a.b.c.d/len`) the host routes now: a block found there is still held by an
+   *  interface (another server, or one the kernel has not torn down yet) and must not be leased. */
+  hostRoutes(): Set<string>;
   /** Starts the sandbox with envd as its main program. Resolves once the container runs (envd may
    *  still be starting). On failure nothing of the sandbox is left behind. */
   create(spec: SandboxSpec): Promise<void>;

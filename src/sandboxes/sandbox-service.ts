@@ -68,6 +68,8 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   private readonly timers: DeadlineTimers;
   private readonly idleTimers: DeadlineTimers;
   private readonly ops = new OperationQueue();
+  /** Where the search for a free network block starts (round-robin; see NetworkRange.nextFree). */
+  private nextNetworkIndex: number | undefined;
   /** Last traffic per sandbox with an idle timeout (unix ms); a restart counts as traffic. */
   private readonly lastActivity = new Map<string, number>();
 
@@ -128,8 +130,19 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     cpuCount?: number;
     memoryMB?: number;
   }): SandboxRecord {
-    const networkIndex = this.network.firstFree(this.store.usedNetworkIndexes());
-    if (networkIndex === undefined) throw errors.capacityExhausted('every sandbox network address is in use');
+    const used = this.store.usedNetworkIndexes();
+    this.nextNetworkIndex ??= used.size ? Math.max(...used) + 1 : 0;
+    const routed = this.runtime.hostRoutes();
+    let networkIndex: number | undefined;
+    for (let tries = 0; tries < 64; tries++) {
+      networkIndex = this.network.nextFree(used, this.nextNetworkIndex);
+      if (networkIndex === undefined) break;
+      this.nextNetworkIndex = networkIndex + 1;
+      if (!routed.has(this.network.network(networkIndex))) break;
+      used.add(networkIndex);
+      networkIndex = undefined;
+    }
+    if (networkIndex === undefined) throw errors.capacityExhausted('no free sandbox network address (all leased or still routed)');
     const idle = idleTimeoutFromMetadata(fields.metadata, this.config.minIdleTimeoutSeconds);
     const now = Date.now();
     // With an idle timeout the sandbox lives until it idles, or at most its maximum lifetime.
