@@ -31,8 +31,8 @@ interface Running {
   reject(err: Error): void;
 }
 
-/** How often the kernel is asked whether it is up, until it answers on both shell and iopub. */
-const readyPollMs = 20;
+/** How soon to ask again when the kernel answered but iopub did not deliver its status yet. */
+const reprobeMs = 10;
 
 export class PythonKernel implements Kernel, BridgeClient {
   readonly ready: Promise<void>;
@@ -44,11 +44,12 @@ export class PythonKernel implements Kernel, BridgeClient {
   private readonly probes = new Set<string>();
   private markReady!: () => void;
   private exit: KernelExit | undefined;
+  private readonly stderr = new TailBuffer();
 
   constructor(private readonly opts: PythonKernelOptions) {
     this.dir = path.join(opts.runDir, this.key);
     const conn = this.writeConnectionFile();
-    const stderr = new TailBuffer();
+    const stderr = this.stderr;
     const child = spawn(
       opts.python,
       [
@@ -84,7 +85,7 @@ export class PythonKernel implements Kernel, BridgeClient {
       void this.exited.then((exit) => reject(new KernelDiedError(exit)));
     });
     opts.bridge.attach(this.key, conn, this);
-    void this.probeUntilReady();
+    this.probe();
   }
 
   private writeConnectionFile(): KernelConnection {
@@ -110,17 +111,14 @@ export class PythonKernel implements Kernel, BridgeClient {
     return conn;
   }
 
-  /** A kernel that answers kernel_info on shell may not be publishing to us on iopub yet (a SUB
-   *  socket only gets what is sent after it connected), so ask until a probe's status arrives. */
-  private async probeUntilReady(): Promise<void> {
-    let settled = false;
-    void this.ready.then(() => (settled = true), () => (settled = true));
-    while (!settled) {
-      const id = randomUUID();
-      this.probes.add(id);
-      this.opts.bridge.send(this.key, 'shell', id, 'kernel_info_request', {});
-      await new Promise((r) => setTimeout(r, readyPollMs));
-    }
+  /** Asks the kernel whether it is up. One request is enough while the kernel is starting: it
+   *  waits in the socket until the kernel reads it. But a kernel that answers on shell may not be
+   *  publishing to us on iopub yet (a SUB socket only gets what is sent after it connected), so a
+   *  reply without the request's status on iopub means: ask again. */
+  private probe(): void {
+    const id = randomUUID();
+    this.probes.add(id);
+    this.opts.bridge.send(this.key, 'shell', id, 'kernel_info_request', {});
   }
 
   onMessage(msg: KernelMessage): void {
@@ -129,6 +127,8 @@ export class PythonKernel implements Kernel, BridgeClient {
       if (msg.ch === 'iopub') {
         this.probes.clear();
         this.markReady();
+      } else if (msg.type === 'kernel_info_reply') {
+        setTimeout(() => this.probes.size > 0 && this.probe(), reprobeMs);
       }
       return;
     }
@@ -182,6 +182,12 @@ export class PythonKernel implements Kernel, BridgeClient {
   }
 
   onBridgeLost(): void {
+    // A kernel still starting cannot be reached: end it, so that its start fails with a reason and
+    // the next execution tries a new kernel (and bridge) instead of this one waiting for ever.
+    if (this.probes.size > 0) {
+      this.stderr.push('the bridge to the kernel stopped while the kernel was starting');
+      this.kill();
+    }
     const run = this.running;
     if (!run) return;
     this.running = undefined;
