@@ -95,6 +95,13 @@ describe('commands and files through novita-sandbox', () => {
     assert.equal(r.stdout, `global from-command true ${sbx.sandboxId} ${sbx.sandboxId}\n`);
   });
 
+  it('publishes the sandbox-wide variables to dot files and to a root-only file for in-sandbox services', async () => {
+    assert.equal((await sbx.commands.run('cat /run/e2b/.E2B_SANDBOX_ID')).stdout, sbx.sandboxId);
+    const published = await sbx.commands.run('cat /run/sandcastle/envs.json', { user: 'root' });
+    assert.equal(JSON.parse(published.stdout).GLOBAL_VAR, 'global');
+    await assert.rejects(sbx.commands.run('cat /run/sandcastle/envs.json'), 'user may not read it');
+  });
+
   it('throws CommandExitError with stdout, stderr and the exit code', async () => {
     await assert.rejects(sbx.commands.run('echo out; echo err >&2; exit 3'), (err: unknown) => {
       assert.ok(err instanceof CommandExitError);

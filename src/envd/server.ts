@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tokenAccepted, unauthorizedMessage } from './auth.js';
 import { header, readJson, sendError, sendJson } from './http-util.js';
+import { publishEnv } from './published-env.js';
 import { applyInit, state, type InitBody } from './state.js';
 
 async function init(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -18,6 +19,11 @@ async function init(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (typeof body !== 'object' || body === null) return sendError(res, 400, 'invalid /init body: expected an object');
   const problem = applyInit(body as InitBody);
   if (problem) return sendError(res, 400, `invalid /init body: ${problem}`);
+  try {
+    await publishEnv(state.envVars);
+  } catch (err) {
+    return sendError(res, 500, `cannot publish the sandbox environment: ${(err as Error).message}`);
+  }
   res.writeHead(204).end();
 }
 

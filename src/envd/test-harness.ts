@@ -71,6 +71,8 @@ export async function startEnvd(opts: EnvdOptions = {}): Promise<Envd> {
       ENVD_PORT: '0',
       ENVD_PASSWD: path.join(dir, 'passwd'),
       ENVD_GROUP: path.join(dir, 'group'),
+      ENVD_ENVS_FILE: path.join(dir, 'run', 'envs.json'),
+      ENVD_DOTFILES_DIR: path.join(dir, 'run', 'e2b'),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
