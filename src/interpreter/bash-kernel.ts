@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { errorEvent, logEvent } from './events.js';
 import type { EnvChange } from './global-envs.js';
-import { KernelDiedError, TailBuffer, signalProcess, type Kernel, type KernelExit, type KernelIdentity, type Sink } from './kernel.js';
+import { KernelDiedError, TailBuffer, whenProcessEnds, signalProcess, type Kernel, type KernelExit, type KernelIdentity, type Sink } from './kernel.js';
 
 export interface BashKernelOptions {
   cwd: string;
@@ -103,7 +103,7 @@ export class BashKernel implements Kernel {
     });
     this.exited = new Promise((resolve) => {
       this.child.on('error', (e) => stderrTail.push(e.message));
-      this.child.on('close', (code, signal) => {
+      whenProcessEnds(this.child, (code, signal) => {
         this.exit = { code, signal, stderrTail: stderrTail.toString() };
         this.running?.reject(new KernelDiedError(this.exit));
         this.running = undefined;

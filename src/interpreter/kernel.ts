@@ -1,5 +1,6 @@
 // What a context needs from the process that runs its code, whatever the language: one kernel
 // process per context, so that a busy or dead kernel never holds up another context.
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { OutputEvent } from './events.js';
 import type { EnvChange } from './global-envs.js';
@@ -91,6 +92,23 @@ export function kernelEnv(identity: KernelIdentity, cwd: string, globals: Readon
     PWD: cwd,
     ...globals,
   };
+}
+
+/** Calls `onEnd` once the process has ended: at 'close' (all its output read), or shortly after
+ *  'exit' when a process it left behind (`sleep 999 &` in a shell) still holds its pipes open. */
+export function whenProcessEnds(child: ChildProcess, onEnd: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+  let done = false;
+  const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+    if (done) return;
+    done = true;
+    onEnd(code, signal);
+  };
+  child.on('close', finish);
+  child.on('exit', (code, signal) => setTimeout(() => finish(code, signal), 100));
+  // A process that could not be spawned at all gets 'error' and possibly no 'exit'.
+  child.on('error', () => {
+    if (child.pid === undefined) setTimeout(() => finish(null, null), 100);
+  });
 }
 
 /** Sends a signal to a process (or, with a negative id, a process group) that may have just ended. */

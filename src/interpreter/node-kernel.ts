@@ -6,7 +6,7 @@ import { errorEvent, logEvent, resultEvent } from './events.js';
 import type { EnvChange } from './global-envs.js';
 import { CellSyntaxError, prepareJsCell } from './js-cell.js';
 import type { FromKernel, ToKernel } from './js-kernel-child.js';
-import { KernelDiedError, TailBuffer, type Kernel, type KernelExit, type KernelIdentity, type Sink } from './kernel.js';
+import { KernelDiedError, TailBuffer, whenProcessEnds, type Kernel, type KernelExit, type KernelIdentity, type Sink } from './kernel.js';
 
 export interface NodeKernelOptions {
   node: string;
@@ -52,7 +52,7 @@ export class NodeKernel implements Kernel {
     });
     this.exited = new Promise((resolve) => {
       this.child.on('error', (err) => stderrTail.push(err.message));
-      this.child.on('close', (code, signal) => {
+      whenProcessEnds(this.child, (code, signal) => {
         this.exit = { code, signal, stderrTail: stderrTail.toString() };
         this.running?.reject(new KernelDiedError(this.exit));
         this.running = undefined;

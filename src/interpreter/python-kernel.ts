@@ -6,7 +6,7 @@ import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { errorEvent, logEvent, resultEvent } from './events.js';
 import type { EnvChange } from './global-envs.js';
-import { KernelDiedError, TailBuffer, signalProcess, type Kernel, type KernelExit, type KernelIdentity, type Sink } from './kernel.js';
+import { KernelDiedError, TailBuffer, whenProcessEnds, signalProcess, type Kernel, type KernelExit, type KernelIdentity, type Sink } from './kernel.js';
 import type { BridgeClient, KernelConnection, KernelMessage, PythonBridge } from './python-bridge.js';
 
 export interface PythonKernelOptions {
@@ -68,7 +68,7 @@ export class PythonKernel implements Kernel, BridgeClient {
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
     this.exited = new Promise((resolve) => {
       child.on('error', (err) => stderr.push(err.message));
-      child.on('close', (code, signal) => {
+      whenProcessEnds(child, (code, signal) => {
         this.exit = { code, signal, stderrTail: stderr.toString() };
         this.cleanUp();
         this.running?.reject(new KernelDiedError(this.exit));

@@ -288,6 +288,16 @@ describe('interrupts, kernel death and independence of contexts', () => {
     }
   });
 
+  it('a shell that exits while its background job still holds the output pipes is seen to die', async () => {
+    const ctx = await newContext('bash');
+    const flag = path.join(interp.home, 'release-background-job');
+    // The job outlives the shell until the test, after the response, creates the flag.
+    const events = await interp.execute({ code: `(while [ ! -e ${flag} ]; do sleep 0.05; done) & exit 4`, context_id: ctx.id });
+    await writeFile(flag, '');
+    assert.equal(errorOf(events)?.name, 'DeadKernelError');
+    assert.match(errorOf(events)!.value, /exited with code 4/);
+  });
+
   it('executions sent to one context at once run one at a time', async () => {
     const ctx = await newContext('javascript');
     await interp.execute({ code: 'var log = []', context_id: ctx.id });
