@@ -5,7 +5,11 @@ import path from 'node:path';
 import { createApiApp } from './api/app.js';
 import type { Config } from './config.js';
 import { MetricsSampler } from './metrics/sampler.js';
-import { SandboxProxy, sandboxIdOf } from './proxy/sandbox-proxy.js';
+import { routeForHost } from './proxy/host-route.js';
+import { startPublicListeners } from './proxy/public-listeners.js';
+import { PublicProxy } from './proxy/public-proxy.js';
+import { portOf, SandboxProxy, sandboxIdOf } from './proxy/sandbox-proxy.js';
+import { loadTlsMaterial } from './proxy/tls-material.js';
 import { NetworkRange } from './runtime/network-lease.js';
 import { RuncRuntime } from './runtime/runc-runtime.js';
 import { SandboxService } from './sandboxes/sandbox-service.js';
@@ -36,24 +40,49 @@ export async function startServer(config: Config): Promise<RunningServer> {
   sampler.start();
 
   const proxy = new SandboxProxy(sandboxes);
+  const publicProxy = new PublicProxy(config, sandboxes);
+  const listeners = await startPublicListeners(config, publicProxy, config.httpsPort > 0 ? await loadTlsMaterial(config) : undefined);
+  // Sandbox traffic on the API port: named by the SDK's headers, or by a sandbox host name.
+  const sandboxTarget = (req: http.IncomingMessage) => {
+    const sandboxId = sandboxIdOf(req);
+    if (sandboxId !== undefined) return { sandboxId, port: portOf(req) };
+    const route = routeForHost(req.headers.host, config.domain);
+    return route.kind === 'sandbox' ? route : undefined;
+  };
   const api = getRequestListener(createApiApp(config, sandboxes, metrics).fetch);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    const sandboxId = sandboxIdOf(req);
-    if (sandboxId !== undefined) proxy.handle(req, res, sandboxId);
+    const target = sandboxTarget(req);
+    if (target) proxy.handle(req, res, target.sandboxId, target.port);
     else void api(req, res);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
+  server.on('upgrade', (req, socket, head) => {
+    const target = sandboxTarget(req);
+    if (target) proxy.upgrade(req, socket, head, target.sandboxId, target.port);
+    else socket.destroy();
   });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (err) {
+    await listeners.close();
+    throw err;
+  }
+  if (listeners.urls.length > 0) console.log(`sandbox ports served at ${listeners.urls.join(', ')} as <port>-<sandboxId>.${config.domain}`);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  // Fast create: each template's saved boot state, taken in the background after start.
+  const preparing = sandboxes.prepareFastCreate();
   return {
     url: `http://${config.host}:${port}`,
     async close() {
+      await preparing;
       sampler.stop();
-      sandboxes.close();
+      await sandboxes.close();
       proxy.close();
+      publicProxy.close();
+      await listeners.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       db.close();

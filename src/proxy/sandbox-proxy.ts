@@ -1,11 +1,15 @@
-// Forwards envd (and later code-interpreter and user-port) traffic to the sandbox it names.
-// Requests carry `Novita-Sandbox-Id`/`E2b-Sandbox-Id` and `…-Sandbox-Port` headers (protocol §2.3).
+// Forwards traffic that arrives on the API port to the sandbox it names: by the SDK's
+// `Novita-Sandbox-Id`/`E2b-Sandbox-Id` and `…-Sandbox-Port` headers (protocol §2.3), or by a Host
+// of the form `{port}-{id}.{domain}`. WebSocket and other upgrades are relayed as raw bytes.
 import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { errors, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import { envdPort, errorResponse, trafficTarget } from './traffic.js';
 
 const sandboxIdHeaders = ['novita-sandbox-id', 'e2b-sandbox-id'] as const;
 const sandboxPortHeaders = ['novita-sandbox-port', 'e2b-sandbox-port'] as const;
-const defaultPort = 49983;
 
 // Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1).
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
@@ -18,7 +22,8 @@ export function sandboxIdOf(req: http.IncomingMessage): string | undefined {
   return undefined;
 }
 
-function portOf(req: http.IncomingMessage): number | undefined {
+/** The port the SDK headers name (envd's when none); undefined when the header is not a port. */
+export function portOf(req: http.IncomingMessage): number | undefined {
   for (const name of sandboxPortHeaders) {
     const v = req.headers[name];
     if (typeof v === 'string' && v !== '') {
@@ -26,42 +31,76 @@ function portOf(req: http.IncomingMessage): number | undefined {
       return Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
     }
   }
-  return defaultPort;
+  return envdPort;
 }
 
-function sendError(res: http.ServerResponse, status: number, message: string): void {
+function sendError(req: http.IncomingMessage, res: http.ServerResponse, err: SandcastleError, where: { sandboxId?: string; port?: number }): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ code: status, message });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  const r = errorResponse(err, req.headers['user-agent'], where);
+  res.writeHead(r.status, { 'content-type': r.type, 'content-length': Buffer.byteLength(r.body) });
+  res.end(r.body);
+}
+
+/** The request line and headers of `req` as they came, to replay to the sandbox on an upgrade. */
+function rawHead(req: http.IncomingMessage): string {
+  let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) head += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+  return head + '\r\n';
 }
 
 export class SandboxProxy {
   private readonly agent = new http.Agent({ keepAlive: true, maxFreeSockets: 64, scheduling: 'lifo' });
   /** Open upstream requests per sandbox, cut when the sandbox goes away. */
   private readonly open = new Map<string, Set<http.ClientRequest>>();
+  /** Upgraded connections per sandbox (their upstream sockets). */
+  private readonly upgraded = new Map<string, Set<net.Socket>>();
 
   constructor(private readonly sandboxes: SandboxService) {
     sandboxes.on('stopping', (id) => this.cut(id));
   }
 
-  handle(req: http.IncomingMessage, res: http.ServerResponse, sandboxId: string): void {
-    const port = portOf(req);
+  /** `port` undefined: the SDK header named no valid port. */
+  handle(req: http.IncomingMessage, res: http.ServerResponse, sandboxId: string, port: number | undefined): void {
     if (port === undefined) {
-      sendError(res, 400, `sandbox port header must be a number between 1 and 65535`);
+      sendError(req, res, errors.badRequest('sandbox port header must be a number between 1 and 65535'), { sandboxId });
       return;
     }
-    this.sandboxes.routeForTraffic(sandboxId).then(
-      (route) => {
-        if (route) this.forward(req, res, sandboxId, route.address, port);
-        // 502 is what the SDKs read as "the sandbox is gone" (unavailable / isRunning() false).
-        else sendError(res, 502, `sandbox '${sandboxId}' ${this.sandboxes.route(sandboxId) ? 'is not running' : 'was not found'}`);
-      },
-      (err: Error) => sendError(res, 502, `sandbox '${sandboxId}': ${err.message}`),
-    );
+    trafficTarget(this.sandboxes, sandboxId, port).then((target) => {
+      if ('error' in target) sendError(req, res, target.error, { sandboxId, port });
+      else this.forward(req, res, sandboxId, target.address, port);
+    });
+  }
+
+  /** An upgrade request (WebSocket): relayed as bytes once the sandbox port accepts it. */
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, sandboxId: string, port: number | undefined): void {
+    socket.on('error', () => socket.destroy());
+    const refuse = (err: SandcastleError) => {
+      const r = errorResponse(err, req.headers['user-agent'], { sandboxId, port });
+      socket.end(`HTTP/1.1 ${r.status} ${http.STATUS_CODES[r.status] ?? ''}\r\ncontent-type: ${r.type}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`);
+    };
+    if (port === undefined) {
+      refuse(errors.badRequest('sandbox port header must be a number between 1 and 65535'));
+      return;
+    }
+    trafficTarget(this.sandboxes, sandboxId, port).then((target) => {
+      if ('error' in target) return refuse(target.error);
+      const upstream = net.connect({ host: target.address, port, noDelay: true });
+      upstream.once('error', (err: NodeJS.ErrnoException) => {
+        if (upstream.connecting) refuse(errors.sandboxPortClosed(sandboxId, port, err.code ?? err.message));
+        else socket.destroy();
+      });
+      upstream.once('connect', () => {
+        this.trackSocket(sandboxId, upstream);
+        upstream.write(rawHead(req));
+        if (head.length > 0) upstream.write(head);
+        socket.pipe(upstream).on('error', () => upstream.destroy());
+        upstream.pipe(socket);
+        socket.once('close', () => upstream.destroy());
+      });
+    });
   }
 
   private forward(req: http.IncomingMessage, res: http.ServerResponse, sandboxId: string, address: string, port: number): void {
@@ -90,8 +129,8 @@ export class SandboxProxy {
       up.on('aborted', () => res.destroy());
       up.on('error', () => res.destroy());
     });
-    upstream.on('error', (err) => {
-      sendError(res, 502, `sandbox '${sandboxId}' port ${port} is not reachable: ${err.message}`);
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      sendError(req, res, errors.sandboxPortClosed(sandboxId, port, err.code ?? err.message), { sandboxId, port });
     });
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
@@ -109,8 +148,19 @@ export class SandboxProxy {
     });
   }
 
+  private trackSocket(id: string, upstream: net.Socket): void {
+    let set = this.upgraded.get(id);
+    if (!set) this.upgraded.set(id, (set = new Set()));
+    set.add(upstream);
+    upstream.once('close', () => {
+      set.delete(upstream);
+      if (set.size === 0 && this.upgraded.get(id) === set) this.upgraded.delete(id);
+    });
+  }
+
   private cut(id: string): void {
     for (const upstream of this.open.get(id) ?? []) upstream.destroy(new Error(`sandbox '${id}' is being killed`));
+    for (const upstream of this.upgraded.get(id) ?? []) upstream.destroy();
   }
 
   close(): void {

@@ -32,6 +32,9 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
     SANDCASTLE_TEMPLATES_DIR: process.env.SANDCASTLE_TEMPLATES_DIR ?? '/var/lib/sandcastle/templates',
     SANDCASTLE_RUNC_ROOT: path.join(dataDir, 'runc'),
     SANDCASTLE_PORT: '0',
+    // 443 and 80 are one per machine: only a test that needs the public URLs asks for them.
+    SANDCASTLE_HTTPS_PORT: '0',
+    SANDCASTLE_HTTP_PORT: '0',
     // Servers of concurrent test runs must not lease the same sandbox addresses.
     SANDCASTLE_NETWORK_CIDR: `10.${64 + Math.floor(Math.random() * 128)}.0.0/16`,
     ...opts.env,

@@ -1,0 +1,176 @@
+// The public URL of every sandbox port: `https://{port}-{id}.{domain}` (and plain http) forwarded to
+// that port inside the sandbox. Each connection's first request head is read only far enough to
+// find its Host; from then on the connection is spliced byte for byte to the sandbox, so
+// keep-alive, streaming, uploads, WebSockets and any other upgrade work untouched and cost no more
+// than a TCP relay. HTTP clients keep one connection per origin, and the origin names the sandbox
+// and port, so every later request on a connection is for the same place.
+import { STATUS_CODES } from 'node:http';
+import net from 'node:net';
+import type { Config } from '../config.js';
+import { errors, type SandcastleError } from '../errors.js';
+import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import { routeForHost } from './host-route.js';
+import { errorResponse, trafficTarget } from './traffic.js';
+
+/** Longest request line and headers read before routing. */
+const maxHeadBytes = 16 * 1024;
+/** A client must send its request head this fast (slowloris). */
+const headTimeoutMs = 30_000;
+/** A server started just before the first request (`python -m http.server &`, then a fetch) gets
+ *  this long to start listening before the answer is "nothing listens on this port". */
+const portWaitMs = 3_000;
+const portRetryMs = 50;
+/** A sandbox that accepts no connection at all (frozen mid-pause) is given up on after this. */
+const connectTimeoutMs = 10_000;
+
+interface Head {
+  host?: string;
+  userAgent?: string;
+}
+
+function parseHead(text: string): Head | undefined {
+  const lines = text.split('\r\n');
+  if (!/^[A-Z]+ \S+ HTTP\/1\.[01]$/.test(lines[0] ?? '')) return undefined;
+  const head: Head = {};
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (name === 'host') head.host ??= line.slice(colon + 1).trim();
+    else if (name === 'user-agent') head.userAgent = line.slice(colon + 1).trim();
+  }
+  return head;
+}
+
+export class PublicProxy {
+  /** Spliced connections per sandbox (both ends), cut when the sandbox goes away. */
+  private readonly open = new Map<string, Set<net.Socket>>();
+  private readonly all = new Set<net.Socket>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly sandboxes: SandboxService,
+  ) {
+    sandboxes.on('stopping', (id) => this.cut(id));
+  }
+
+  /** Takes a client connection (plain TCP, or TLS already decrypted). */
+  handle(client: net.Socket): void {
+    this.all.add(client);
+    client.once('close', () => this.all.delete(client));
+    client.on('error', () => client.destroy());
+    client.setNoDelay(true);
+    client.setTimeout(headTimeoutMs, () => client.destroy());
+    let buffered: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (buffered.length > maxHeadBytes) {
+          client.off('data', onData);
+          this.refuse(client, errors.requestHeadTooLarge(maxHeadBytes), undefined, {});
+        }
+        return;
+      }
+      client.off('data', onData);
+      client.pause();
+      const head = parseHead(buffered.subarray(0, end).toString('latin1'));
+      if (!head) {
+        this.refuse(client, errors.badRequest('not an HTTP/1.x request'), undefined, {});
+        return;
+      }
+      this.route(client, head, buffered).catch((err: Error) => {
+        this.refuse(client, errors.sandboxGone('?', `unreachable: ${err.message}`), head.userAgent, {});
+      });
+    };
+    client.on('data', onData);
+  }
+
+  private async route(client: net.Socket, head: Head, bytes: Buffer): Promise<void> {
+    const route = routeForHost(head.host, this.config.domain);
+    if (route.kind !== 'sandbox') {
+      const err = route.kind === 'error' ? route.error : errors.badSandboxHost(head.host ?? '(none)', this.config.domain);
+      this.refuse(client, err, head.userAgent, {});
+      return;
+    }
+    const { sandboxId, port } = route;
+    const target = await trafficTarget(this.sandboxes, sandboxId, port);
+    if ('error' in target) {
+      this.refuse(client, target.error, head.userAgent, { sandboxId, port });
+      return;
+    }
+    let upstream: net.Socket;
+    try {
+      upstream = await connectWhenListening(target.address, port, client);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      this.refuse(client, errors.sandboxPortClosed(sandboxId, port, e.code ?? e.message), head.userAgent, { sandboxId, port });
+      return;
+    }
+    if (client.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    this.splice(sandboxId, client, upstream, bytes);
+  }
+
+  private splice(sandboxId: string, client: net.Socket, upstream: net.Socket, bytes: Buffer): void {
+    client.setTimeout(0);
+    let set = this.open.get(sandboxId);
+    if (!set) this.open.set(sandboxId, (set = new Set()));
+    set.add(client).add(upstream);
+    upstream.once('close', () => {
+      set.delete(upstream);
+      set.delete(client);
+      if (set.size === 0 && this.open.get(sandboxId) === set) this.open.delete(sandboxId);
+    });
+    // An end that closes is passed on by pipe (FIN after the last byte); a reset or error on one
+    // side resets the other, and a client that is gone takes its upstream with it.
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    client.once('close', () => upstream.destroy());
+    upstream.write(bytes);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+
+  private refuse(client: net.Socket, err: SandcastleError, userAgent: string | undefined, where: { sandboxId?: string; port?: number }): void {
+    if (client.destroyed) return;
+    const r = errorResponse(err, userAgent, where);
+    client.end(
+      `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}\r\ncontent-type: ${r.type}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`,
+    );
+  }
+
+  private cut(sandboxId: string): void {
+    for (const socket of this.open.get(sandboxId) ?? []) socket.destroy();
+  }
+
+  close(): void {
+    for (const socket of this.all) socket.destroy();
+  }
+}
+
+/** Connects to the sandbox port, retrying while the port refuses (nothing listens yet) for up to
+ *  portWaitMs, and giving up early if the client leaves. */
+function connectWhenListening(host: string, port: number, client: net.Socket): Promise<net.Socket> {
+  const deadline = Date.now() + portWaitMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const upstream = net.connect({ host, port, noDelay: true });
+      upstream.setTimeout(connectTimeoutMs, () => upstream.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })));
+      upstream.once('connect', () => {
+        upstream.setTimeout(0);
+        upstream.removeAllListeners('error');
+        resolve(upstream);
+      });
+      upstream.once('error', (err: NodeJS.ErrnoException) => {
+        upstream.destroy();
+        if (err.code === 'ECONNREFUSED' && Date.now() + portRetryMs < deadline && !client.destroyed) setTimeout(attempt, portRetryMs);
+        else reject(err);
+      });
+    };
+    attempt();
+  });
+}

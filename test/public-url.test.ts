@@ -1,0 +1,242 @@
+// Public URLs: `https://{port}-{id}.{domain}` (and http) reach that port inside the sandbox, with
+// the server's local CA trusted through NODE_EXTRA_CA_CERTS, exactly as the README tells users.
+// This is the one test file whose server binds 443 and 80.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { Sandbox } from 'novita-sandbox';
+import { installDir } from '../src/config.js';
+import { disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+
+const run = promisify(execFile);
+const domain = 'sandcastle.localhost';
+let server: ServerProcess;
+let caFile: string;
+
+/** A server inside the sandbox: `/` says hello, `/stream` sends a chunk every 100 ms, `/upload`
+ *  counts the bytes it receives, and upgrades echo whatever is sent after the 101. */
+const sandboxServer = `
+const http = require('node:http');
+const s = http.createServer((req, res) => {
+  if (req.url === '/stream') {
+    let n = 0;
+    const t = setInterval(() => { res.write('chunk ' + n + '\\n'); if (++n === 10) { clearInterval(t); res.end(); } }, 100);
+    return;
+  }
+  if (req.url === '/upload') { let size = 0; req.on('data', (b) => size += b.length); req.on('end', () => res.end(String(size))); return; }
+  res.end('hello from ' + process.env.NAME + '\\n');
+});
+s.on('upgrade', (req, socket) => { socket.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: echo\\r\\nConnection: Upgrade\\r\\n\\r\\n'); socket.pipe(socket); });
+s.listen(8000, '0.0.0.0');
+`;
+
+async function startSandboxServer(sbx: Sandbox, name: string): Promise<void> {
+  await sbx.files.write('/tmp/server.js', sandboxServer);
+  await sbx.commands.run('/opt/sandcastle/node /tmp/server.js', { background: true, envs: { NAME: name } });
+  for (let i = 0; i < 100; i++) {
+    const r = await sbx.commands.run('curl -s localhost:8000/ || true');
+    if (r.stdout.startsWith('hello')) return;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error('server in sandbox did not start');
+}
+
+/** A plain-HTTP request to the public HTTP listener (port 80) with the given Host. */
+function get(host: string, urlPath = '/', headers: http.OutgoingHttpHeaders = {}): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: 80, path: urlPath, headers: { host, ...headers } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Runs JavaScript in a child process with only the settings the README gives users. */
+async function runAsUser(file: string): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NOVITA_API_URL: server.url, NOVITA_DOMAIN: domain, NODE_EXTRA_CA_CERTS: caFile };
+  delete env.NOVITA_SANDBOX_URL;
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', file], { cwd: installDir, env, timeout: 120_000 });
+  return stdout;
+}
+
+before(async () => {
+  server = await startServerProcess({ env: { SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_HTTP_PORT: '80' } });
+  useServer(server);
+  caFile = path.join(server.dataDir, 'tls', 'ca.pem');
+});
+
+after(async () => {
+  await disposeServer(server);
+});
+
+describe('public URLs of sandbox ports', () => {
+  it('the server made a local CA and serves *.sandcastle.localhost over HTTPS on ::1 and 127.0.0.1', async () => {
+    assert.ok(existsSync(caFile));
+    const sbx = await Sandbox.create();
+    try {
+      await startSandboxServer(sbx, 'tls');
+      const host = `8000-${sbx.sandboxId}.${domain}`;
+      for (const address of ['::1', '127.0.0.1']) {
+        const body = await new Promise<string>((resolve, reject) => {
+          https
+            .get({ host: address, servername: host, port: 443, path: '/', headers: { host }, ca: readFileSync(caFile) }, (res) => {
+              let b = '';
+              res.on('data', (c: Buffer) => (b += c));
+              res.on('end', () => resolve(b));
+            })
+            .on('error', reject);
+        });
+        assert.equal(body, 'hello from tls\n', address);
+      }
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('"Internet access" page, public URL example: prints https://3000-<id>.sandcastle.localhost', async () => {
+    const out = await runAsUser(path.join(installDir, 'test/product-examples/internet-access--1-sandbox-public-url.ts'));
+    assert.match(out, new RegExp(`^https://3000-[a-z0-9]{20}\\.${domain.replace('.', '\\.')}\\n$`));
+  });
+
+  it('"Internet access" page, server example: fetches the directory listing from outside', { skip: existsSync('/var/lib/sandcastle/templates/code-interpreter-v1/rootfs/usr/bin/python') ? false : 'the template has no `python` command (python-is-python3)' }, async () => {
+    const out = await runAsUser(path.join(installDir, 'test/product-examples/internet-access--2-connecting-to-a-server-running-inside-the-sandbox.ts'));
+    assert.match(out, /Server started at: https:\/\/3000-[a-z0-9]{20}\.sandcastle\.localhost/);
+    assert.match(out, /Response from server inside sandbox: <!DOCTYPE HTML>/);
+    assert.match(out, /Directory listing for \//);
+  });
+
+  it('the whole SDK works with only NOVITA_API_URL, NOVITA_DOMAIN and NODE_EXTRA_CA_CERTS (envd over the public URL)', async () => {
+    const file = path.join(installDir, 'test', 'support', 'sdk-over-public-url.ts');
+    const out = await runAsUser(file);
+    assert.equal(out, 'python3 -m http.server 3000: <!DOCTYPE HTML>\nread back: written over https\nrunning after kill: false\n');
+  });
+
+  it('answers clearly when nothing listens, the sandbox is unknown or killed, or the host is malformed', async () => {
+    const sbx = await Sandbox.create();
+    const id = sbx.sandboxId;
+    try {
+      const closed = await get(`9999-${id}.${domain}`);
+      assert.equal(closed.status, 502);
+      assert.deepEqual(JSON.parse(closed.body), {
+        code: 502,
+        message: `sandbox '${id}' is running but nothing answers on port 9999 (ECONNREFUSED)`,
+        sandboxId: id,
+        port: 9999,
+      });
+      const page = await get(`9999-${id}.${domain}`, '/', { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120' });
+      assert.equal(page.status, 502);
+      assert.match(page.type, /text\/html/);
+      assert.match(page.body, new RegExp(`sandbox &#39;${id}&#39; is running but nothing answers on port 9999`));
+    } finally {
+      await sbx.kill();
+    }
+    const killed = await get(`8000-${id}.${domain}`);
+    assert.equal(killed.status, 404);
+    assert.equal(JSON.parse(killed.body).message, `sandbox '${id}' not found`);
+    assert.equal((await get(`8000-nosuchsandbox.${domain}`)).status, 404);
+    for (const [host, message] of [
+      [`www.${domain}`, /is not of the form <port>-<sandboxId>\.sandcastle\.localhost/],
+      [`70000-${id}.${domain}`, /port 70000 is not a port number between 1 and 65535/],
+      ['example.com', /host 'example\.com' is not of the form/],
+    ] as const) {
+      const r = await get(host);
+      assert.equal(r.status, 400, host);
+      assert.match(JSON.parse(r.body).message, message);
+    }
+  });
+
+  it('streams, relays upgrades (WebSockets), routes by host on the API port too, and a stalled upload blocks no one', async () => {
+    const [a, b] = await Promise.all([Sandbox.create(), Sandbox.create()]);
+    try {
+      await Promise.all([startSandboxServer(a, 'a'), startSandboxServer(b, 'b')]);
+      const hostA = `8000-${a.sandboxId}.${domain}`;
+      const hostB = `8000-${b.sandboxId}.${domain}`;
+
+      // Streaming: the first chunk arrives long before the last.
+      const t0 = Date.now();
+      const firstChunkAt = await new Promise<number>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: 80, path: '/stream', headers: { host: hostA } }, (res) => res.once('data', () => { resolve(Date.now() - t0); res.resume(); })).on('error', reject);
+      });
+      assert.ok(firstChunkAt < 700, `first chunk after ${firstChunkAt} ms`);
+
+      // Upgrade: bytes after the 101 come back.
+      const echoed = await new Promise<string>((resolve, reject) => {
+        const s = net.connect(80, '127.0.0.1', () => s.write(`GET /ws HTTP/1.1\r\nHost: ${hostB}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`));
+        let got = '';
+        s.on('data', (d) => {
+          got += d.toString();
+          if (got.includes('\r\n\r\n') && !got.includes('ping')) s.write('ping');
+          if (got.endsWith('ping')) {
+            s.destroy();
+            resolve(got);
+          }
+        });
+        s.on('error', reject);
+      });
+      assert.match(echoed, /^HTTP\/1\.1 101 /);
+
+      // The API port serves sandbox host names as well.
+      const apiUrl = new URL(server.url);
+      const body = await new Promise<string>((resolve, reject) => {
+        http.get({ host: apiUrl.hostname, port: apiUrl.port, path: '/', headers: { host: hostA } }, (res) => {
+          let t = '';
+          res.on('data', (c: Buffer) => (t += c));
+          res.on('end', () => resolve(t));
+        }).on('error', reject);
+      });
+      assert.equal(body, 'hello from a\n');
+
+      // A client that announces 10 MB and stalls after one byte holds only its own connection.
+      const stalled = net.connect(80, '127.0.0.1', () => stalled.write(`POST /upload HTTP/1.1\r\nHost: ${hostA}\r\nContent-Length: 10000000\r\n\r\nx`));
+      try {
+        await new Promise((r) => setTimeout(r, 200));
+        const t1 = Date.now();
+        const [ra, rb] = await Promise.all([get(hostA), get(hostB)]);
+        assert.equal(ra.body, 'hello from a\n');
+        assert.equal(rb.body, 'hello from b\n');
+        assert.ok(Date.now() - t1 < 1000, `others waited ${Date.now() - t1} ms`);
+      } finally {
+        stalled.destroy();
+      }
+
+      // Killing a sandbox cuts its connections; the proxy goes on serving the others.
+      const open = net.connect(80, '127.0.0.1', () => open.write(`GET /stream HTTP/1.1\r\nHost: ${hostA}\r\n\r\n`));
+      const cut = new Promise<void>((resolve) => open.once('close', () => resolve()));
+      open.on('error', () => undefined);
+      open.resume();
+      await new Promise((r) => setTimeout(r, 150));
+      await a.kill();
+      await cut;
+      assert.equal((await get(hostB)).body, 'hello from b\n');
+    } finally {
+      await Promise.all([a.kill(), b.kill()]);
+    }
+  });
+
+  it('a paused sandbox answers 409, and one with auto-resume is resumed by the request', async () => {
+    const plain = await Sandbox.create();
+    const auto = await Sandbox.create({ lifecycle: { onTimeout: 'pause', autoResume: true } } as Parameters<typeof Sandbox.create>[0]);
+    try {
+      await Promise.all([startSandboxServer(plain, 'plain'), startSandboxServer(auto, 'auto')]);
+      await Promise.all([plain.betaPause(), auto.betaPause()]);
+      const paused = await get(`8000-${plain.sandboxId}.${domain}`);
+      assert.equal(paused.status, 409);
+      assert.match(JSON.parse(paused.body).message, /is paused/);
+      const resumed = await get(`8000-${auto.sandboxId}.${domain}`);
+      assert.equal(resumed.status, 200, resumed.body);
+      assert.equal(resumed.body, 'hello from auto\n');
+    } finally {
+      await Promise.all([plain.kill(), auto.kill()]);
+    }
+  });
+});
