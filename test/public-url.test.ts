@@ -225,7 +225,7 @@ describe('public URLs of sandbox ports', () => {
 
   it('a paused sandbox answers 409, and one with auto-resume is resumed by the request', async () => {
     const plain = await Sandbox.create();
-    const auto = await Sandbox.create({ lifecycle: { onTimeout: 'pause', autoResume: true } } as Parameters<typeof Sandbox.create>[0]);
+    const auto = await Sandbox.create({ lifecycle: { onTimeout: 'pause', autoResume: true } });
     try {
       await Promise.all([startSandboxServer(plain, 'plain'), startSandboxServer(auto, 'auto')]);
       await Promise.all([plain.betaPause(), auto.betaPause()]);
