@@ -7,6 +7,8 @@ import { Sandbox } from 'novita-sandbox';
 import { installDir, loadConfig } from '../src/config.js';
 import { disposeServer, startServerProcess, useServer } from '../test/support/server-process.js';
 import { bareRuncRun } from './bare-runc.js';
+import { compareProxies, sandboxAddress, startBenchServer } from './proxy-throughput.js';
+import { samplerCost } from './sampler-cost.js';
 import { codeInterpreterRows } from './code-interpreter.js';
 import { sandboxMemory } from './sandbox-memory.js';
 import { percentile, type Row, printTable } from './stats.js';
@@ -15,8 +17,12 @@ const sequentialCreates = 20;
 const concurrentCreates = 10;
 const roundTrips = 100;
 const floorRuns = 20;
+const wrkSeconds = 3;
+const wrkRounds = 3;
+const samplerSandboxes = 100;
 
-const server = await startServerProcess();
+// Port 80 for the public-URL rows (the bench runs alone on the machine, as the tests do).
+const server = await startServerProcess({ env: { SANDCASTLE_HTTP_PORT: '80' } });
 useServer(server);
 const rows: Row[] = [];
 try {
@@ -59,6 +65,21 @@ try {
   rows.push({ name: 'idle sandbox memory: cgroup usage − inactive file', unit: 'MiB', value: mem.workingSetMiB, target: '≤ 60' });
   rows.push({ name: 'idle sandbox memory: PSS of its processes', unit: 'MiB', value: mem.pssMiB });
   await sbx.kill();
+
+  // One HTTP server in a sandbox, reached three ways in the same run (wrk, 50 connections, 3 s
+  // each, three interleaved rounds, medians).
+  const web = await Sandbox.create();
+  await startBenchServer(web);
+  const webHost = `8000-${web.sandboxId}.${loadConfig().domain}`;
+  const { direct, viaPublic, viaApi } = await compareProxies(`http://${sandboxAddress(web.sandboxId)}:8000/`, 'http://127.0.0.1:80/', `${server.url}/`, webHost, wrkSeconds, wrkRounds);
+  await web.kill();
+  rows.push({ name: 'HTTP in a sandbox, direct on its veth address', unit: 'req/s', value: direct.rps });
+  rows.push({ name: 'HTTP in a sandbox, via public URL (port 80)', unit: 'req/s', value: viaPublic.rps, target: `≥ 70% of direct (${((viaPublic.rps / direct.rps) * 100).toFixed(0)}%)` });
+  rows.push({ name: 'HTTP in a sandbox, via API port (Host routed)', unit: 'req/s', value: viaApi.rps });
+  rows.push({ name: 'HTTP in a sandbox, p50 latency direct / public / API port', unit: 'ms', value: direct.p50Ms, target: `${viaPublic.p50Ms.toFixed(2)} / ${viaApi.p50Ms.toFixed(2)}` });
+
+  const sampler = await samplerCost(server.child.pid!, samplerSandboxes, 10);
+  rows.push({ name: `server CPU with ${sampler.created} idle sandboxes (≈ metrics sampler)`, unit: '% core', value: sampler.cpuPct, target: '≤ 2' });
 
   rows.push(...(await codeInterpreterRows()));
 

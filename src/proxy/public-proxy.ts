@@ -131,8 +131,11 @@ export class PublicProxy {
     client.on('error', () => upstream.destroy());
     client.once('close', () => upstream.destroy());
     upstream.write(bytes);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    relay(client, upstream);
+    // The sandbox's side is read into its own buffer and written to the client as it comes (see
+    // connectWhenListening); reading goes on once the client took every byte.
+    client.on('drain', () => upstream.resume());
+    upstream.once('end', () => client.end());
   }
 
   private refuse(client: net.Socket, err: SandcastleError, userAgent: string | undefined, where: { sandboxId?: string; port?: number }): void {
@@ -152,13 +155,38 @@ export class PublicProxy {
   }
 }
 
+/** Copies `from` into `to` with backpressure, and passes the end on (a FIN after the last byte).
+ *  Leaner than stream.pipe, which matters at tens of thousands of small requests a second. */
+function relay(from: net.Socket, to: net.Socket): void {
+  from.on('data', (chunk: Buffer) => {
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.once('end', () => to.end());
+  from.resume();
+}
+
 /** Connects to the sandbox port, retrying while the port refuses (nothing listens yet) for up to
  *  portWaitMs, and giving up early if the client leaves. */
 function connectWhenListening(host: string, port: number, client: net.Socket): Promise<net.Socket> {
   const deadline = Date.now() + portWaitMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {
-      const upstream = net.connect({ host, port, noDelay: true });
+      // Responses are read into one buffer per connection instead of a new one per chunk; the
+      // buffer is only reused once the client has taken all of the previous chunk.
+      const buffer = Buffer.allocUnsafe(32 * 1024);
+      const upstream = net.connect({
+        host,
+        port,
+        noDelay: true,
+        onread: {
+          buffer,
+          callback: (n: number, buf: Uint8Array) => {
+            client.write(buf.subarray(0, n));
+            return client.writableLength === 0;
+          },
+        },
+      });
       upstream.setTimeout(connectTimeoutMs, () => upstream.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })));
       upstream.once('connect', () => {
         upstream.setTimeout(0);
