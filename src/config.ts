@@ -87,6 +87,8 @@ export interface Config {
   pausedRetentionSeconds: number;
   /** Most clones one clone call may make. */
   maxCloneCount: number;
+  /** Sandboxes kept started per template, handed out by create; 0 turns the pool off. */
+  warmPoolSize: number;
   /** Resources of a sandbox whose template names none. */
   defaultCpuCount: number;
   defaultMemoryMB: number;
@@ -130,6 +132,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     minIdleTimeoutSeconds: int('SANDCASTLE_MIN_IDLE_TIMEOUT', 60),
     pausedRetentionSeconds: int('SANDCASTLE_PAUSED_RETENTION', 30 * 24 * 3600),
     maxCloneCount: int('SANDCASTLE_MAX_CLONE_COUNT', 20),
+    warmPoolSize: int('SANDCASTLE_WARM_POOL', 2),
     defaultCpuCount: int('SANDCASTLE_CPU_COUNT', 2),
     defaultMemoryMB: int('SANDCASTLE_MEMORY_MB', 512),
     defaultDiskSizeMB: int('SANDCASTLE_DISK_MB', 10240),

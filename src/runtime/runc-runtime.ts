@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { imageWithHostname } from './criu-image.js';
 import { routedNetworks } from './host-routes.js';
+import { savedStateKey } from './saved-state-key.js';
 import { createNetns, deleteNetns, netnsName, netnsPath } from './netns.js';
 import { readCgroupStats } from './cgroup-stats.js';
 import { setEgress } from './netns.js';
@@ -41,6 +42,11 @@ export class RuncRuntime implements Runtime {
 
   hostRoutes(): Set<string> {
     return routedNetworks();
+  }
+
+  savedStateKey(spec: Pick<SandboxSpec, 'layers' | 'startCommand'>): Promise<string> {
+    const { nodePath, sandboxBundleDir: bundleDir, criuPath } = this.config;
+    return savedStateKey({ layers: spec.layers, startCommand: spec.startCommand, nodePath, bundleDir, criuPath });
   }
 
   private bundleDir(id: string): string {

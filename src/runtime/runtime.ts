@@ -92,6 +92,9 @@ export interface Runtime {
   /** Starts `spec.id` from a checkpoint. On failure nothing of the attempt is left and the
    *  checkpoint is untouched. */
   restore(spec: SandboxSpec, source: RestoreSource): Promise<void>;
+  /** A key of everything a saved state of `spec` depends on besides the sandbox itself (root
+   *  filesystem, mounted programs, start command, checkpoint tool): equal keys, usable state. */
+  savedStateKey(spec: Pick<SandboxSpec, 'layers' | 'startCommand'>): Promise<string>;
   /** Copies a stopped (paused) sandbox's checkpoint `imageDir` and its writable layer to
    *  `<dir>/image` and `<dir>/upper`, the layout a `snapshot` checkpoint makes. */
   copyStopped(id: string, imageDir: string, dir: string): Promise<void>;

@@ -41,3 +41,22 @@ export async function initEnvd(address: string, init: EnvdInit, currentToken?: s
   const body = await res.text();
   if (!res.ok) throw new Error(`envd /init failed with ${res.status}: ${body}`);
 }
+
+/** Waits for a template's service to answer `GET /health` with 200 (e.g. the interpreter's kernel
+ *  is warm). */
+export async function waitForReady(address: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`http://${address}:${port}/health`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+      last = `status ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(20);
+  }
+  throw new Error(`the service on port ${port} of ${address} was not ready within ${timeoutMs} ms (${last})`);
+}

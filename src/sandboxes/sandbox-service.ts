@@ -10,11 +10,11 @@ import type { Config } from '../config.js';
 import { errors } from '../errors.js';
 import type { NetworkRange } from '../runtime/network-lease.js';
 import type { RestoreSource, Runtime, SandboxSpec } from '../runtime/runtime.js';
-import type { SandboxRecord, SandboxState, SandboxStore } from '../store/sandbox-store.js';
+import type { ListCursor, SandboxRecord, SandboxState, SandboxStore } from '../store/sandbox-store.js';
 import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
 import { DeadlineTimers } from './deadline-timers.js';
 import { defaultSandboxEnv } from './default-env.js';
-import { initEnvd, waitForEnvd } from './envd-client.js';
+import { initEnvd, waitForEnvd, waitForReady } from './envd-client.js';
 import { autoResumeFromMetadata, idleTimeoutFromMetadata } from './idle-metadata.js';
 import { newAccessToken, newSandboxId } from './ids.js';
 import { OperationQueue } from './operation-queue.js';
@@ -55,7 +55,21 @@ export interface SandboxRoute {
   state: SandboxState;
 }
 
+interface SandboxFields {
+  template: TemplateRecord;
+  timeoutSeconds: number;
+  metadata: Record<string, string>;
+  envVars: Record<string, string>;
+  autoPause: boolean;
+  autoResume: boolean;
+  allowInternetAccess: boolean;
+  cpuCount?: number;
+  memoryMB?: number;
+}
+
 const envdStartTimeoutMs = 15_000;
+/** A template's own service (the interpreter's kernel) may take this long to warm up. */
+const serviceReadyTimeoutMs = 60_000;
 
 export interface SandboxServiceEvents {
   /** A sandbox stops taking traffic (kill or pause): open connections to it should be cut. */
@@ -119,17 +133,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
 
   /** Inserts a `starting` record; inserting first reserves the network index (UNIQUE) before any
    *  await lets another create in. */
-  private reserve(fields: {
-    template: TemplateRecord;
-    timeoutSeconds: number;
-    metadata: Record<string, string>;
-    envVars: Record<string, string>;
-    autoPause: boolean;
-    autoResume: boolean;
-    allowInternetAccess: boolean;
-    cpuCount?: number;
-    memoryMB?: number;
-  }): SandboxRecord {
+  private reserve(fields: SandboxFields): SandboxRecord {
     const used = this.store.usedNetworkIndexes();
     this.nextNetworkIndex ??= used.size ? Math.max(...used) + 1 : 0;
     const routed = this.runtime.hostRoutes();
@@ -143,31 +147,38 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       networkIndex = undefined;
     }
     if (networkIndex === undefined) throw errors.capacityExhausted('no free sandbox network address (all leased or still routed)');
+    return this.store.insert({
+      ...this.lifecycleFields(fields),
+      id: newSandboxId(),
+      templateId: fields.template.id,
+      alias: fields.template.alias,
+      cpuCount: fields.cpuCount ?? fields.template.cpuCount,
+      memoryMB: fields.memoryMB ?? fields.template.memoryMB,
+      diskSizeMB: fields.template.diskSizeMB,
+      networkIndex,
+    });
+  }
+
+  /** What a create decides about a sandbox, whether it is started for it or taken from the pool. */
+  private lifecycleFields(fields: SandboxFields) {
     const idle = idleTimeoutFromMetadata(fields.metadata, this.config.minIdleTimeoutSeconds);
     const now = Date.now();
     // With an idle timeout the sandbox lives until it idles, or at most its maximum lifetime.
     const lifetime = idle === undefined ? fields.timeoutSeconds : this.config.maxLifetimeSeconds;
-    return this.store.insert({
-      id: newSandboxId(),
-      templateId: fields.template.id,
-      alias: fields.template.alias,
-      state: 'starting',
+    return {
+      state: 'starting' as const,
       envdToken: newAccessToken(),
       metadata: fields.metadata,
       envVars: fields.envVars,
-      cpuCount: fields.cpuCount ?? fields.template.cpuCount,
-      memoryMB: fields.memoryMB ?? fields.template.memoryMB,
-      diskSizeMB: fields.template.diskSizeMB,
       startedAt: now,
       endAt: now + lifetime * 1000,
       autoPause: fields.autoPause,
       autoResume: fields.autoResume || autoResumeFromMetadata(fields.metadata),
       allowInternetAccess: fields.allowInternetAccess,
-      networkIndex,
       timeoutSeconds: fields.timeoutSeconds,
       pausedAt: null,
       idleTimeoutSeconds: idle ?? null,
-    });
+    };
   }
 
   /** Hands envd its token and environment; `currentToken` when it was initialised before (a
@@ -183,12 +194,24 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   }
 
   /** Starts a reserved sandbox, fresh or from a saved state; on failure nothing is left. */
-  private async start(rec: SandboxRecord, template: TemplateRecord, saved?: { source: RestoreSource; token: string | null }, rules?: NetworkRules): Promise<SandboxRecord> {
+  private async start(
+    rec: SandboxRecord,
+    template: TemplateRecord,
+    saved?: { source: RestoreSource; token: string | null },
+    rules?: NetworkRules,
+    forPool = false,
+  ): Promise<SandboxRecord> {
     try {
       const spec = this.spec(rec, template, rules);
       if (saved) await this.runtime.restore(spec, saved.source);
       else await this.runtime.create(spec);
-      await this.init(rec, saved?.token ?? undefined);
+      // A pooled sandbox gets its token and environment when a create takes it.
+      if (forPool) await waitForEnvd(this.network.lease(rec.networkIndex!).sandboxAddress, envdStartTimeoutMs);
+      else await this.init(rec, saved?.token ?? undefined);
+      // A saved state has the template's service warm already; a fresh boot waits for it.
+      if (!saved && template.readyPort !== null) {
+        await waitForReady(this.network.lease(rec.networkIndex!).sandboxAddress, template.readyPort, serviceReadyTimeoutMs);
+      }
     } catch (err) {
       await this.runtime.destroy(rec.id).catch(() => undefined);
       this.store.delete(rec.id);
@@ -196,6 +219,10 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     }
     // A kill that arrived while starting wins.
     if (!this.store.get(rec.id)) throw errors.sandboxNotFound(rec.id);
+    if (forPool) {
+      this.store.setState(rec.id, 'pooled');
+      return { ...rec, state: 'pooled' };
+    }
     this.store.setState(rec.id, 'running');
     this.armTimers({ ...rec, state: 'running' });
     this.emit('started', rec.id);
@@ -219,6 +246,8 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     const timeoutSeconds = this.checkTimeout(input.timeoutSeconds);
     const template = this.templates.find(input.templateId);
     if (!template) throw errors.templateNotFound(input.templateId);
+    const fromPool = await this.takeFromPool(template, input, timeoutSeconds);
+    if (fromPool) return fromPool;
     const rec = this.reserve({
       template,
       timeoutSeconds,
@@ -228,18 +257,131 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       autoResume: input.autoResume ?? false,
       allowInternetAccess: input.allowInternetAccess ?? true,
     });
-    const saved = template.snapshotDir
-      ? {
-          source: { imageDir: path.join(template.snapshotDir, 'image'), upperDir: path.join(template.snapshotDir, 'upper'), checkpointAddress: template.snapshotAddress ?? undefined },
-          token: template.snapshotToken,
+    if (template.snapshotDir) {
+      const saved = { source: savedSource(template.snapshotDir, template.snapshotAddress), token: template.snapshotToken };
+      return this.ops.run(rec.id, () => this.start(rec, template, saved, input.network));
+    }
+    if (template.bootCheckpointDir) {
+      // Fast create: restore the template's saved boot state instead of booting.
+      const saved = { source: savedSource(template.bootCheckpointDir, template.bootCheckpointAddress), token: null };
+      try {
+        return await this.ops.run(rec.id, () => this.start(rec, template, saved, input.network));
+      } catch (err) {
+        console.error(`template ${template.id}: restoring its saved state failed, booting instead from now on: ${String(err)}`);
+        this.templates.setBootCheckpoint(template.id, null, null, null);
+        return this.create(input);
+      }
+    }
+    return this.ops.run(rec.id, () => this.start(rec, template, undefined, input.network));
+  }
+
+  /**
+   * Saves, for each template that has none or a stale one, a sandbox booted with envd (and the
+   * template's service) running and not yet initialised, which later creates restore from. Runs
+   * in the background after start; creates boot normally until it is there.
+   */
+  async prepareFastCreate(): Promise<void> {
+    for (const template of this.templates.all()) {
+      if (template.snapshotDir) continue;
+      try {
+        await this.saveBootState(template);
+      } catch (err) {
+        console.error(`template ${template.id}: cannot save its boot state, sandboxes boot instead: ${String(err)}`);
+      }
+      if (this.config.warmPoolSize > 0) this.fillPool(template);
+    }
+    await this.filling;
+  }
+
+  private async saveBootState(template: TemplateRecord): Promise<void> {
+    const key = await this.runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined });
+    if (template.bootCheckpointKey === key && template.bootCheckpointDir && existsSync(template.bootCheckpointDir)) return;
+    const rec = this.reserve({
+      template,
+      timeoutSeconds: this.config.defaultTimeoutSeconds,
+      metadata: {},
+      envVars: {},
+      autoPause: false,
+      autoResume: false,
+      allowInternetAccess: true,
+    });
+    const address = this.network.lease(rec.networkIndex!).sandboxAddress;
+    const dir = path.join(this.config.dataDir, 'template-states', `${template.id}-${key.slice(0, 16)}`);
+    try {
+      await this.runtime.create(this.spec(rec, template));
+      await waitForEnvd(address, envdStartTimeoutMs);
+      if (template.readyPort !== null) await waitForReady(address, template.readyPort, serviceReadyTimeoutMs);
+      await this.runtime.checkpoint(rec.id, dir, 'snapshot');
+    } finally {
+      await this.runtime.destroy(rec.id).catch(() => undefined);
+      this.store.delete(rec.id);
+    }
+    this.templates.setBootCheckpoint(template.id, dir, address, key);
+    if (template.bootCheckpointDir && template.bootCheckpointDir !== dir) {
+      await rm(template.bootCheckpointDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Sandboxes started ahead of demand, per template, ready for a create to take. */
+  private readonly pool = new Map<string, SandboxRecord[]>();
+  private filling = Promise.resolve();
+  private closing = false;
+
+  /** A started sandbox from the pool, given the create's token, environment and lifetime; none
+   *  when the pool is empty or the create asks for network rules a pooled one was not made with. */
+  private async takeFromPool(template: TemplateRecord, input: CreateSandboxInput, timeoutSeconds: number): Promise<SandboxRecord | undefined> {
+    const defaultNetwork = (input.allowInternetAccess ?? true) && !input.network?.allowOut?.length && !input.network?.denyOut?.length;
+    const pooled = defaultNetwork ? this.pool.get(template.id)?.shift() : undefined;
+    if (!pooled) return undefined;
+    this.fillPool(template);
+    const fields = this.lifecycleFields({
+      template,
+      timeoutSeconds,
+      metadata: input.metadata ?? {},
+      envVars: input.envVars ?? {},
+      autoPause: input.autoPause ?? false,
+      autoResume: input.autoResume ?? false,
+      allowInternetAccess: true,
+    });
+    this.store.adoptPooled(pooled.id, fields);
+    const rec: SandboxRecord = { ...pooled, ...fields };
+    try {
+      await this.init(rec);
+    } catch (err) {
+      console.error(`sandbox ${rec.id}: a pooled sandbox did not take its init, starting another: ${String(err)}`);
+      await this.kill(rec.id);
+      return undefined;
+    }
+    if (!this.store.get(rec.id)) throw errors.sandboxNotFound(rec.id);
+    this.store.setState(rec.id, 'running');
+    const running: SandboxRecord = { ...rec, state: 'running' };
+    this.armTimers(running);
+    this.emit('started', rec.id);
+    return running;
+  }
+
+  /** Tops the template's pool up in the background, one sandbox at a time. */
+  private fillPool(template: TemplateRecord): void {
+    this.filling = this.filling.then(async () => {
+      const queue = this.pool.get(template.id) ?? [];
+      this.pool.set(template.id, queue);
+      try {
+        while (!this.closing && queue.length < this.config.warmPoolSize) {
+          const current = this.templates.find(template.id) ?? template;
+          const rec = this.reserve({ template: current, timeoutSeconds: this.config.defaultTimeoutSeconds, metadata: {}, envVars: {}, autoPause: false, autoResume: false, allowInternetAccess: true });
+          const saved = current.bootCheckpointDir ? { source: savedSource(current.bootCheckpointDir, current.bootCheckpointAddress), token: null } : undefined;
+          queue.push(await this.start(rec, current, saved, undefined, true));
         }
-      : undefined;
-    return this.ops.run(rec.id, () => this.start(rec, template, saved, input.network));
+      } catch (err) {
+        // The chain must never reject: later fills and close() wait on it.
+        console.error(`template ${template.id}: cannot start a sandbox for the warm pool: ${String(err)}`);
+      }
+    });
   }
 
   get(id: string): SandboxRecord {
     const rec = this.store.get(id);
-    if (!rec || rec.state === 'killing' || rec.state === 'starting') throw errors.sandboxNotFound(id);
+    if (!rec || rec.state === 'killing' || rec.state === 'starting' || rec.state === 'pooled') throw errors.sandboxNotFound(id);
     return rec;
   }
 
@@ -392,7 +534,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
             cpuCount: source.cpuCount,
             memoryMB: source.memoryMB,
           });
-          const saved = { source: { imageDir: path.join(dir, 'image'), upperDir: path.join(dir, 'upper'), checkpointAddress: address }, token: source.envdToken };
+          const saved = { source: savedSource(dir, address), token: source.envdToken };
           return this.ops.run(rec.id, () => this.start(rec, template, saved));
         }),
       );
@@ -429,6 +571,10 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
         snapshotAddress: address,
         sourceSandboxId: src.id,
         snapshotToken: src.envdToken,
+        readyPort: null,
+        bootCheckpointDir: null,
+        bootCheckpointAddress: null,
+        bootCheckpointKey: null,
         createdAt: Date.now(),
       };
       this.templates.upsert(snapshot);
@@ -455,16 +601,16 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   }
 
   list(input: ListInput): { items: SandboxRecord[]; nextToken?: string } {
-    const beforeSeq = input.nextToken === undefined ? undefined : decodePageToken(input.nextToken);
+    const after = input.nextToken === undefined ? undefined : decodePageToken(input.nextToken);
     // Sandboxes mid-operation are listed in the state they are leaving or reaching.
     const states = new Set<SandboxState>(input.states);
     if (states.has('running')) states.add('resuming');
     if (states.has('paused')) states.add('pausing');
     // One extra row tells whether another page exists.
-    const rows = this.store.list({ states: [...states], metadata: input.metadata, beforeSeq, limit: input.limit + 1 });
+    const rows = this.store.list({ states: [...states], metadata: input.metadata, after, limit: input.limit + 1 });
     const items = rows.slice(0, input.limit);
     const more = rows.length > input.limit;
-    return { items, nextToken: more ? encodePageToken(items[items.length - 1]!.seq) : undefined };
+    return { items, nextToken: more ? encodePageToken(items[items.length - 1]!) : undefined };
   }
 
   /** Kills a sandbox, running or paused; false when there was none. */
@@ -552,21 +698,33 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     return { adopted, removed };
   }
 
-  /** Stops the timers without touching sandboxes: they keep running and are re-adopted. */
-  close(): void {
+  /** Stops the timers and removes the warm pool; sandboxes handed out keep running and are
+   *  re-adopted at the next start. */
+  async close(): Promise<void> {
+    this.closing = true;
     this.timers.clearAll();
     this.idleTimers.clearAll();
+    await this.filling;
+    this.pool.clear();
+    // Everything not handed out: the pool, and starts cut short.
+    const unowned = this.store.all().filter((r) => r.state === 'pooled' || r.state === 'starting');
+    await Promise.all(unowned.map((rec) => this.kill(rec.id).catch((err) => console.error(`sandbox ${rec.id}: ${String(err)}`))));
   }
 }
 
-function encodePageToken(seq: number): string {
-  return Buffer.from(`seq:${seq}`).toString('base64url');
+/** A saved state as a `snapshot` checkpoint lays it out under `dir`. */
+function savedSource(dir: string, address: string | null): RestoreSource {
+  return { imageDir: path.join(dir, 'image'), upperDir: path.join(dir, 'upper'), checkpointAddress: address ?? undefined };
 }
 
-function decodePageToken(token: string): number {
-  const m = /^seq:(\d+)$/.exec(Buffer.from(token, 'base64url').toString());
+function encodePageToken(cursor: ListCursor): string {
+  return Buffer.from(`${cursor.startedAt}:${cursor.seq}`).toString('base64url');
+}
+
+function decodePageToken(token: string): ListCursor {
+  const m = /^(\d+):(\d+)$/.exec(Buffer.from(token, 'base64url').toString());
   if (!m) throw errors.badRequest(`nextToken '${token}' is not a token this server issued`);
-  return Number(m[1]);
+  return { startedAt: Number(m[1]), seq: Number(m[2]) };
 }
 
 function decodeSnapshotToken(token: string): string {

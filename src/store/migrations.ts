@@ -63,4 +63,12 @@ export const migrations: string[] = [
   );
   CREATE INDEX sandbox_metrics_by_sandbox ON sandbox_metrics(sandbox_id, at);
   `,
+  `
+  -- Fast create: a template's saved state with envd (and its start command's service) running,
+  -- which new sandboxes are restored from; the key says which runtime inputs it was taken with.
+  ALTER TABLE templates ADD COLUMN ready_port INTEGER;   -- the start command's service answers /health here
+  ALTER TABLE templates ADD COLUMN boot_checkpoint_dir TEXT;
+  ALTER TABLE templates ADD COLUMN boot_checkpoint_address TEXT;
+  ALTER TABLE templates ADD COLUMN boot_checkpoint_key TEXT;
+  `,
 ];

@@ -3,7 +3,7 @@ import type { Db } from './database.js';
 
 /** `pausing` and `resuming` are written before the runtime acts, so a restart can tell how far
  *  an interrupted operation got. */
-export type SandboxState = 'starting' | 'running' | 'pausing' | 'paused' | 'resuming' | 'killing';
+export type SandboxState = 'starting' | 'running' | 'pausing' | 'paused' | 'resuming' | 'killing' | 'pooled';
 
 export interface SandboxRecord {
   seq: number;
@@ -80,11 +80,17 @@ function fromRow(r: Row): SandboxRecord {
   };
 }
 
+/** A position in the newest-first order of the list: start time, then row number. */
+export interface ListCursor {
+  startedAt: number;
+  seq: number;
+}
+
 export interface ListFilter {
   states: SandboxState[];
   metadata: Record<string, string>;
-  /** Only sandboxes created before this sequence number (the page token). */
-  beforeSeq?: number;
+  /** Only sandboxes after this position (the page token). */
+  after?: ListCursor;
   limit: number;
 }
 
@@ -106,6 +112,10 @@ export class SandboxStore {
       setEndAt: db.prepare('UPDATE sandboxes SET end_at = ? WHERE id = ?'),
       setPaused: db.prepare("UPDATE sandboxes SET state = 'paused', paused_at = ? WHERE id = ?"),
       setResumed: db.prepare("UPDATE sandboxes SET state = 'running', paused_at = NULL, end_at = ? WHERE id = ?"),
+      adoptPooled: db.prepare(`UPDATE sandboxes SET state = @state, envd_token = @envdToken, metadata = @metadata,
+        env_vars = @envVars, started_at = @startedAt, end_at = @endAt, auto_pause = @autoPause, auto_resume = @autoResume,
+        allow_internet_access = @allowInternetAccess, timeout_s = @timeoutSeconds, paused_at = @pausedAt,
+        idle_timeout_s = @idleTimeoutSeconds WHERE id = @id AND state = 'pooled'`),
       delete: db.prepare('DELETE FROM sandboxes WHERE id = ?'),
       usedNetworkIndexes: db.prepare('SELECT network_index FROM sandboxes WHERE network_index IS NOT NULL'),
     };
@@ -144,6 +154,19 @@ export class SandboxStore {
     this.stmts.setPaused.run(pausedAt, id);
   }
 
+  /** Hands a pooled sandbox to a create: it takes over everything a new record would have. */
+  adoptPooled(id: string, rec: Omit<NewSandboxRecord, 'id' | 'networkIndex' | 'cpuCount' | 'memoryMB' | 'diskSizeMB' | 'templateId' | 'alias'>): void {
+    this.stmts.adoptPooled.run({
+      ...rec,
+      id,
+      metadata: JSON.stringify(rec.metadata),
+      envVars: JSON.stringify(rec.envVars),
+      autoPause: rec.autoPause ? 1 : 0,
+      autoResume: rec.autoResume ? 1 : 0,
+      allowInternetAccess: rec.allowInternetAccess ? 1 : 0,
+    });
+  }
+
   setResumed(id: string, endAt: number): void {
     this.stmts.setResumed.run(endAt, id);
   }
@@ -165,11 +188,12 @@ export class SandboxStore {
       where.push(`state IN (${filter.states.map(() => '?').join(',')})`);
       params.push(...filter.states);
     }
-    if (filter.beforeSeq !== undefined) {
-      where.push('seq < ?');
-      params.push(filter.beforeSeq);
+    if (filter.after !== undefined) {
+      where.push('(started_at < ? OR (started_at = ? AND seq < ?))');
+      params.push(filter.after.startedAt, filter.after.startedAt, filter.after.seq);
     }
-    const sql = `SELECT * FROM sandboxes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC`;
+    // Start time, not row order: a sandbox from the warm pool got its row before it started.
+    const sql = `SELECT * FROM sandboxes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, seq DESC`;
     const wanted = Object.entries(filter.metadata);
     const out: SandboxRecord[] = [];
     for (const row of this.db.prepare(sql).iterate(...params) as IterableIterator<Row>) {

@@ -18,6 +18,13 @@ export interface TemplateRecord {
   sourceSandboxId: string | null;
   /** envd's access token in the saved state (a restore re-initialises envd with it). */
   snapshotToken: string | null;
+  /** Port where the start command's service answers `GET /health` with 200 once ready. */
+  readyPort: number | null;
+  /** Fast create: the template's saved state, the address it was saved at, and the key of the
+   *  runtime inputs it was taken with (a different key means it is stale). */
+  bootCheckpointDir: string | null;
+  bootCheckpointAddress: string | null;
+  bootCheckpointKey: string | null;
   createdAt: number;
 }
 
@@ -33,6 +40,10 @@ interface Row {
   snapshot_address: string | null;
   source_sandbox_id: string | null;
   snapshot_token: string | null;
+  ready_port: number | null;
+  boot_checkpoint_dir: string | null;
+  boot_checkpoint_address: string | null;
+  boot_checkpoint_key: string | null;
   created_at: number;
 }
 
@@ -49,6 +60,10 @@ function fromRow(r: Row): TemplateRecord {
     snapshotAddress: r.snapshot_address,
     sourceSandboxId: r.source_sandbox_id,
     snapshotToken: r.snapshot_token,
+    readyPort: r.ready_port,
+    bootCheckpointDir: r.boot_checkpoint_dir,
+    bootCheckpointAddress: r.boot_checkpoint_address,
+    bootCheckpointKey: r.boot_checkpoint_key,
     createdAt: r.created_at,
   };
 }
@@ -59,13 +74,16 @@ export class TemplateStore {
   constructor(db: Db) {
     this.stmts = {
       upsert: db.prepare(`INSERT INTO templates (id, alias, layers, cpu_count, memory_mb, disk_size_mb, start_cmd,
-          snapshot_dir, snapshot_address, source_sandbox_id, snapshot_token, created_at)
+          snapshot_dir, snapshot_address, source_sandbox_id, snapshot_token, ready_port, created_at)
         VALUES (@id, @alias, @layers, @cpuCount, @memoryMB, @diskSizeMB, @startCmd,
-          @snapshotDir, @snapshotAddress, @sourceSandboxId, @snapshotToken, @createdAt)
+          @snapshotDir, @snapshotAddress, @sourceSandboxId, @snapshotToken, @readyPort, @createdAt)
         ON CONFLICT(id) DO UPDATE SET alias = excluded.alias, layers = excluded.layers, cpu_count = excluded.cpu_count,
           memory_mb = excluded.memory_mb, disk_size_mb = excluded.disk_size_mb, start_cmd = excluded.start_cmd,
           snapshot_dir = excluded.snapshot_dir, snapshot_address = excluded.snapshot_address,
-          source_sandbox_id = excluded.source_sandbox_id, snapshot_token = excluded.snapshot_token`),
+          source_sandbox_id = excluded.source_sandbox_id, snapshot_token = excluded.snapshot_token,
+          ready_port = excluded.ready_port`),
+      setBootCheckpoint: db.prepare(`UPDATE templates SET boot_checkpoint_dir = ?, boot_checkpoint_address = ?,
+          boot_checkpoint_key = ? WHERE id = ?`),
       delete: db.prepare('DELETE FROM templates WHERE id = ?'),
       snapshots: db.prepare('SELECT * FROM templates WHERE snapshot_dir IS NOT NULL ORDER BY created_at DESC, id'),
       byIdOrAlias: db.prepare('SELECT * FROM templates WHERE id = ? OR alias = ? ORDER BY id = ? DESC LIMIT 1'),
@@ -80,6 +98,11 @@ export class TemplateStore {
   find(idOrAlias: string): TemplateRecord | undefined {
     const row = this.stmts.byIdOrAlias.get(idOrAlias, idOrAlias, idOrAlias) as Row | undefined;
     return row && fromRow(row);
+  }
+
+  /** Records (or with nulls, forgets) a template's saved boot state; the upsert leaves it alone. */
+  setBootCheckpoint(id: string, dir: string | null, address: string | null, key: string | null): void {
+    this.stmts.setBootCheckpoint.run(dir, address, key, id);
   }
 
   delete(id: string): void {

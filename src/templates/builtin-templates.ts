@@ -11,6 +11,9 @@ const startCommands: Record<string, string> = {
   'code-interpreter-v1': `${sandboxNode} ${sandboxBundleDir}/interpreter.mjs`,
 };
 
+/** Where those services answer `GET /health` with 200 once ready (the interpreter: kernel warm). */
+const readyPorts: Record<string, number> = { 'code-interpreter-v1': 49999 };
+
 export async function registerBuiltinTemplates(config: Config, templates: TemplateStore): Promise<void> {
   const built = await ensureBuiltinTemplates(config, { log: (line) => console.log(`template ${line}`) });
   for (const t of built) {
@@ -26,6 +29,10 @@ export async function registerBuiltinTemplates(config: Config, templates: Templa
       snapshotAddress: null,
       sourceSandboxId: null,
       snapshotToken: null,
+      readyPort: readyPorts[t.templateId] ?? null,
+      bootCheckpointDir: null,
+      bootCheckpointAddress: null,
+      bootCheckpointKey: null,
       createdAt: templates.find(t.templateId)?.createdAt ?? Date.now(),
     });
   }

@@ -1,7 +1,7 @@
 // Starts the real `sandcastle serve` as a child process for integration tests, on a free port with
 // its own database, sandbox folder and runc state, sharing the templates that setup built.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { installDir } from '../../src/config.js';
@@ -87,6 +87,10 @@ export async function disposeServer(server: ServerProcess): Promise<void> {
     const items = (await res.json()) as Array<{ sandboxID: string }>;
     await Promise.all(items.map((s) => fetch(`${server.url}/sandboxes/${s.sandboxID}`, { method: 'DELETE' })));
     await server.stop();
+  }
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes(server.dataDir));
+  if (mounts.length) {
+    throw new Error(`the server left mounts behind:\n${mounts.join('\n')}\n--- server output ---\n${server.output()}`);
   }
   rmSync(server.dataDir, { recursive: true, force: true });
 }

@@ -1,0 +1,34 @@
+// What a template's saved boot state depends on: the root filesystem layers, the node binary and
+// in-sandbox bundle mounted into it, the start command and the CRIU build. When any of them
+// changes, a saved state restores processes that no longer match their files, so it is retaken.
+import { createHash } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+async function fingerprint(file: string): Promise<string> {
+  const s = await stat(file);
+  return `${file}:${s.ino}:${s.size}:${s.mtimeMs}`;
+}
+
+async function folderFingerprint(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
+  return Promise.all(files.map(fingerprint));
+}
+
+export async function savedStateKey(inputs: {
+  layers: string[];
+  startCommand: string | undefined;
+  nodePath: string;
+  bundleDir: string;
+  criuPath: string;
+}): Promise<string> {
+  const parts = [
+    ...(await Promise.all(inputs.layers.map(fingerprint))),
+    await fingerprint(inputs.nodePath),
+    await fingerprint(inputs.criuPath),
+    ...(await folderFingerprint(inputs.bundleDir)),
+    `start:${inputs.startCommand ?? ''}`,
+  ];
+  return createHash('sha256').update(parts.join('\n')).digest('hex');
+}
