@@ -73,14 +73,21 @@ export function setEgress(sandboxId: string, lease: NetworkLease, egress: Egress
   return updateEgress(sandboxId, hostVeth(sandboxId), lease, egress, config);
 }
 
-/** Removes rules, resolv.conf and namespace (its eth0 goes with it, and so does the host end). */
+/** Removes rules, resolv.conf, veth pair and namespace. The pair is deleted first, explicitly:
+ *  left to the namespace's teardown, which the kernel finishes later, its host end would outlive
+ *  this call. */
 export async function deleteNetns(sandboxId: string): Promise<void> {
   await removeEgress(sandboxId);
   await rm(netnsEtc(sandboxId), { recursive: true, force: true });
-  if (existsSync(netnsPath(sandboxId))) {
-    await runCommand('ip', ['netns', 'delete', netnsName(sandboxId)]);
-  } else if (existsSync(`/sys/class/net/${hostVeth(sandboxId)}`)) {
-    // Without its namespace, a pair can only be a half-made one left on the host side.
-    await runCommand('ip', ['link', 'delete', hostVeth(sandboxId)]);
+  const veth = `/sys/class/net/${hostVeth(sandboxId)}`;
+  const steps = [
+    ...(existsSync(veth) ? [`link delete ${hostVeth(sandboxId)}`] : []),
+    ...(existsSync(netnsPath(sandboxId)) ? [`netns delete ${netnsName(sandboxId)}`] : []),
+  ];
+  if (steps.length === 0) return;
+  // -force goes on past a step whose object vanished meanwhile; what is left is checked below.
+  const failure = await runCommand('ip', ['-force', '-batch', '-'], { input: steps.join('\n') + '\n' }).then(() => undefined, (err: Error) => err);
+  if (existsSync(veth) || existsSync(netnsPath(sandboxId))) {
+    throw new Error(`network of sandbox ${sandboxId} not removed: ${failure?.message ?? 'still present'}`);
   }
 }
