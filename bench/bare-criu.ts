@@ -1,0 +1,29 @@
+// The floor for pause and resume: a bare container of the base root filesystem running the same
+// Python process (holding N MiB), checkpointed and restored with `runc checkpoint|restore` and the
+// same CRIU, without the server, envd or the SDK.
+import path from 'node:path';
+import type { Config } from '../src/config.js';
+import { runCommand } from '../src/runtime/run-command.js';
+import { prepareBareContainer } from './bare-container.js';
+
+export async function bareCheckpointRestore(config: Config, mib: number): Promise<{ dumpMs: number; restoreMs: number }> {
+  const id = `bare-criu-${mib}`;
+  const holder = `import os, time\nb = bytearray(os.urandom(${mib} * 1024 * 1024))\nopen('/tmp/held', 'w').write('ok')\nwhile True: time.sleep(1)\n`;
+  const c = await prepareBareContainer(config, id, ['/usr/bin/python3', '-c', holder], mib + 512);
+  const image = path.join(c.bundle, 'image');
+  try {
+    await runCommand(config.runcPath, [...c.runc, 'run', '--detach', '--bundle', c.bundle, id], { quiet: true });
+    for (let i = 0; i < 600; i++) {
+      if (await runCommand('test', ['-e', path.join(c.bundle, 'upper', 'tmp', 'held')]).then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    let t0 = performance.now();
+    await runCommand(config.runcPath, [...c.runc, 'checkpoint', '--image-path', image, '--work-path', path.join(c.bundle, 'dump-work'), id]);
+    const dumpMs = performance.now() - t0;
+    t0 = performance.now();
+    await runCommand(config.runcPath, [...c.runc, 'restore', '--detach', '--image-path', image, '--work-path', path.join(c.bundle, 'restore-work'), '--bundle', c.bundle, id], { quiet: true });
+    return { dumpMs, restoreMs: performance.now() - t0 };
+  } finally {
+    await c.remove();
+  }
+}

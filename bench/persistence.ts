@@ -1,0 +1,95 @@
+// Pause, resume, clone and fast-create figures of the persistence issue, measured through the SDK.
+import { existsSync, readdirSync } from 'node:fs';
+import { Sandbox } from 'novita-sandbox';
+import { disposeServer, startServerProcess, useServer, type ServerProcess } from '../test/support/server-process.js';
+import { percentile, type Row } from './stats.js';
+
+const resumeRounds = 10;
+const createRounds = 20;
+
+/** A Python process holding `mib` MiB of random bytes (so nothing compresses or dedups), started
+ *  in the background; resolves once the memory is resident. */
+export async function holdMemory(sbx: Sandbox, mib: number): Promise<void> {
+  const script = `import os, time\nb = bytearray(os.urandom(${mib} * 1024 * 1024))\nopen('/tmp/held', 'w').write('ok')\nwhile True: time.sleep(1)\n`;
+  await sbx.files.write('/tmp/hold.py', script);
+  await sbx.commands.run('python3 /tmp/hold.py', { background: true, timeoutMs: 0 });
+  for (let i = 0; i < 600 && !(await sbx.files.exists('/tmp/held')); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+export async function persistenceRows(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const mib of [100, 1024]) {
+    const sbx = await Sandbox.create({ timeoutMs: 600_000 });
+    await holdMemory(sbx, mib);
+    const pause = await timed(() => sbx.betaPause());
+    const resume = await timed(async () => {
+      await sbx.connect();
+      await sbx.commands.run('true');
+    });
+    await sbx.kill();
+    rows.push({ name: `pause, ${mib} MiB resident`, unit: 'ms', value: pause, target: `≤ ${Math.round(mib / 1024 * 1000)} (1 s per GiB)` });
+    rows.push({ name: `resume → first command, ${mib} MiB resident (once)`, unit: 'ms', value: resume });
+  }
+
+  const sbx = await Sandbox.create({ timeoutMs: 600_000 });
+  await holdMemory(sbx, 100);
+  const resumes: number[] = [];
+  for (let i = 0; i < resumeRounds; i++) {
+    await sbx.betaPause();
+    resumes.push(await timed(async () => {
+      await sbx.connect();
+      await sbx.commands.run('true');
+    }));
+  }
+  rows.push({ name: `resume → first command, 100 MiB (${resumeRounds} rounds)`, unit: 'ms', p50: percentile(resumes, 50), p95: percentile(resumes, 95), target: 'p50 ≤ 200' });
+
+  let clones: Sandbox[] = [];
+  const clone = await timed(async () => {
+    clones = (await Sandbox.clone(sbx.sandboxId, { count: 4 })).sandboxes;
+    await Promise.all(clones.map((c) => c.commands.run('true')));
+  });
+  await Promise.all([...clones, sbx].map((s) => s.kill()));
+  rows.push({ name: 'clone a running 100 MiB sandbox ×4, all answering', unit: 'ms', value: clone, target: '≤ 1500' });
+  return rows;
+}
+
+/** Create → first command from the template's saved state with the warm pool off: what a create
+ *  costs when the pool is empty. */
+export async function createWithoutPoolRows(): Promise<Row[]> {
+  let server: ServerProcess | undefined;
+  try {
+    server = await startServerProcess({ env: { SANDCASTLE_WARM_POOL: '0' } });
+    useServer(server);
+    // The saved states are taken in the background after start; the first create waits for none.
+    await waitForSavedStates(server);
+    const times: number[] = [];
+    for (let i = 0; i < createRounds; i++) {
+      let s: Sandbox | undefined;
+      times.push(await timed(async () => {
+        s = await Sandbox.create();
+        await s.commands.run('true');
+      }));
+      await s!.kill();
+    }
+    return [{ name: 'create → first command, from the template state, no warm pool', unit: 'ms', p50: percentile(times, 50), p95: percentile(times, 95) }];
+  } finally {
+    if (server) await disposeServer(server);
+  }
+}
+
+/** Until the base template's saved state is complete (its writable layer is copied last). */
+async function waitForSavedStates(server: ServerProcess): Promise<void> {
+  const dir = `${server.dataDir}/template-states`;
+  for (let i = 0; i < 600; i++) {
+    const base = existsSync(dir) ? readdirSync(dir).find((d) => d.startsWith('base-')) : undefined;
+    if (base && existsSync(`${dir}/${base}/upper`)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the base template state was not saved within 60 s');
+}
