@@ -132,10 +132,7 @@ export class PublicProxy {
     client.once('close', () => upstream.destroy());
     upstream.write(bytes);
     relay(client, upstream);
-    // The sandbox's side is read into its own buffer and written to the client as it comes (see
-    // connectWhenListening); reading goes on once the client took every byte.
-    client.on('drain', () => upstream.resume());
-    upstream.once('end', () => client.end());
+    relay(upstream, client);
   }
 
   private refuse(client: net.Socket, err: SandcastleError, userAgent: string | undefined, where: { sandboxId?: string; port?: number }): void {
@@ -172,21 +169,9 @@ function connectWhenListening(host: string, port: number, client: net.Socket): P
   const deadline = Date.now() + portWaitMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {
-      // Responses are read into one buffer per connection instead of a new one per chunk; the
-      // buffer is only reused once the client has taken all of the previous chunk.
-      const buffer = Buffer.allocUnsafe(32 * 1024);
-      const upstream = net.connect({
-        host,
-        port,
-        noDelay: true,
-        onread: {
-          buffer,
-          callback: (n: number, buf: Uint8Array) => {
-            client.write(buf.subarray(0, n));
-            return client.writableLength === 0;
-          },
-        },
-      });
+      // A fresh buffer per chunk (no shared read buffer): a TLS client holds written chunks until
+      // they are encrypted and sent, and only `drain` after a refused write says when that is.
+      const upstream = net.connect({ host, port, noDelay: true });
       upstream.setTimeout(connectTimeoutMs, () => upstream.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })));
       upstream.once('connect', () => {
         upstream.setTimeout(0);
