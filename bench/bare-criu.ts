@@ -5,11 +5,11 @@ import path from 'node:path';
 import type { Config } from '../src/config.js';
 import { runCommand } from '../src/runtime/run-command.js';
 import { prepareBareContainer } from './bare-container.js';
+import { memoryHolderScript } from './memory-holder.js';
 
 export async function bareCheckpointRestore(config: Config, mib: number): Promise<{ dumpMs: number; restoreMs: number }> {
   const id = `bare-criu-${mib}`;
-  const holder = `import os, time\nb = bytearray(os.urandom(${mib} * 1024 * 1024))\nopen('/tmp/held', 'w').write('ok')\nwhile True: time.sleep(1)\n`;
-  const c = await prepareBareContainer(config, id, ['/usr/bin/python3', '-c', holder], mib + 512);
+  const c = await prepareBareContainer(config, id, ['/usr/bin/python3', '-c', memoryHolderScript(mib)], mib + 512);
   const image = path.join(c.bundle, 'image');
   try {
     await runCommand(config.runcPath, [...c.runc, 'run', '--detach', '--bundle', c.bundle, id], { quiet: true });

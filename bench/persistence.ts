@@ -2,6 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { Sandbox } from 'novita-sandbox';
 import { disposeServer, startServerProcess, useServer, type ServerProcess } from '../test/support/server-process.js';
+import { memoryHolderScript } from './memory-holder.js';
 import { percentile, type Row } from './stats.js';
 
 const resumeRounds = 10;
@@ -10,8 +11,7 @@ const createRounds = 20;
 /** A Python process holding `mib` MiB of random bytes (so nothing compresses or dedups), started
  *  in the background; resolves once the memory is resident. */
 export async function holdMemory(sbx: Sandbox, mib: number): Promise<void> {
-  const script = `import os, time\nb = bytearray(os.urandom(${mib} * 1024 * 1024))\nopen('/tmp/held', 'w').write('ok')\nwhile True: time.sleep(1)\n`;
-  await sbx.files.write('/tmp/hold.py', script);
+  await sbx.files.write('/tmp/hold.py', memoryHolderScript(mib));
   await sbx.commands.run('python3 /tmp/hold.py', { background: true, timeoutMs: 0 });
   for (let i = 0; i < 600 && !(await sbx.files.exists('/tmp/held')); i++) await new Promise((r) => setTimeout(r, 100));
 }

@@ -1,21 +1,13 @@
 // The e2b SDK, unmodified, for what it does differently: `POST /v2/sandboxes` with a chunked
 // body, `/v2/.../connect`, E2b-* routing headers, and list paging.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CommandExitError, Sandbox } from 'e2b';
 import { Sandbox as NovitaSandbox } from 'novita-sandbox';
-import { disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+import { useTestServer } from './support/server-process.js';
 
-let server: ServerProcess;
 
-before(async () => {
-  server = await startServerProcess();
-  useServer(server);
-});
-
-after(async () => {
-  await disposeServer(server);
-});
+const testServer = useTestServer();
 
 describe('e2b SDK', () => {
   it('creates, runs commands, writes and reads files, connects, lists and kills', async () => {

@@ -2,28 +2,20 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Sandbox, SandboxError } from 'novita-sandbox';
-import { disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+import { startServerProcess, useTestServer } from './support/server-process.js';
 
-let server: ServerProcess;
 
-before(async () => {
-  server = await startServerProcess();
-  useServer(server);
-});
-
-after(async () => {
-  await disposeServer(server);
-});
+const testServer = useTestServer();
 
 async function post(path: string, body: string): Promise<{ status: number; json: { code: number; message: string } }> {
-  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const res = await fetch(`${testServer.current().url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   return { status: res.status, json: (await res.json()) as { code: number; message: string } };
 }
 
 async function sandboxCount(): Promise<number> {
-  const res = await fetch(`${server.url}/v2/sandboxes`);
+  const res = await fetch(`${testServer.current().url}/v2/sandboxes`);
   return ((await res.json()) as unknown[]).length;
 }
 
@@ -64,12 +56,12 @@ describe('bad input to the control plane', () => {
   });
 
   it('an unknown route is a JSON 404, and list rejects a bad state or limit', async () => {
-    const res = await fetch(`${server.url}/no/such/route`);
+    const res = await fetch(`${testServer.current().url}/no/such/route`);
     assert.equal(res.status, 404);
     assert.match(((await res.json()) as { message: string }).message, /no route for GET \/no\/such\/route/);
-    const badState = await fetch(`${server.url}/v2/sandboxes?state=sleeping`);
+    const badState = await fetch(`${testServer.current().url}/v2/sandboxes?state=sleeping`);
     assert.equal(badState.status, 400);
-    const badLimit = await fetch(`${server.url}/v2/sandboxes?limit=5000`);
+    const badLimit = await fetch(`${testServer.current().url}/v2/sandboxes?limit=5000`);
     assert.equal(badLimit.status, 400);
   });
 });
@@ -79,12 +71,12 @@ describe('faults around a running sandbox', () => {
     const sbx = await Sandbox.create();
     try {
       const headers = { 'Novita-Sandbox-Id': sbx.sandboxId, 'Novita-Sandbox-Port': '49983' };
-      const wrong = await fetch(`${server.url}/files?path=/etc/hostname`, { headers: { ...headers, 'X-Access-Token': 'wrong' } });
+      const wrong = await fetch(`${testServer.current().url}/files?path=/etc/hostname`, { headers: { ...headers, 'X-Access-Token': 'wrong' } });
       assert.equal(wrong.status, 401);
-      const none = await fetch(`${server.url}/files?path=/etc/hostname`, { headers });
+      const none = await fetch(`${testServer.current().url}/files?path=/etc/hostname`, { headers });
       assert.equal(none.status, 401);
       const info = await Sandbox.getFullInfo(sbx.sandboxId);
-      const right = await fetch(`${server.url}/files?path=/etc/hostname&username=user`, {
+      const right = await fetch(`${testServer.current().url}/files?path=/etc/hostname&username=user`, {
         headers: { ...headers, 'X-Access-Token': info.envdAccessToken! },
       });
       assert.equal(right.status, 200);
@@ -95,7 +87,7 @@ describe('faults around a running sandbox', () => {
   });
 
   it('traffic for an unknown sandbox gets a 502 naming it', async () => {
-    const res = await fetch(`${server.url}/health`, { headers: { 'E2b-Sandbox-Id': 'nosuchsandbox000000' } });
+    const res = await fetch(`${testServer.current().url}/health`, { headers: { 'E2b-Sandbox-Id': 'nosuchsandbox000000' } });
     assert.equal(res.status, 502);
     assert.match(((await res.json()) as { message: string }).message, /nosuchsandbox000000/);
   });
@@ -115,15 +107,16 @@ describe('faults around a running sandbox', () => {
     await keep.files.write('/tmp/before-crash', 'still here');
     const endAt = (await keep.getInfo()).endAt.getTime();
 
-    await server.crash();
+    await testServer.current().crash();
     // While the server is down, the doomed sandbox's deadline passes.
     await new Promise((r) => setTimeout(r, 3_500));
-    const port = new URL(server.url).port;
-    server = await startServerProcess({
-      dataDir: server.dataDir,
-      env: { SANDCASTLE_PORT: port, SANDCASTLE_NETWORK_CIDR: server.env.SANDCASTLE_NETWORK_CIDR },
-    });
-    useServer(server);
+    const crashed = testServer.current();
+    testServer.replace(
+      await startServerProcess({
+        dataDir: crashed.dataDir,
+        env: { SANDCASTLE_PORT: new URL(crashed.url).port, SANDCASTLE_NETWORK_CIDR: crashed.env.SANDCASTLE_NETWORK_CIDR },
+      }),
+    );
 
     const again = await Sandbox.connect(keep.sandboxId);
     assert.equal(await again.files.read('/tmp/before-crash'), 'still here');
@@ -142,11 +135,11 @@ describe('faults around a running sandbox', () => {
 
 /** No container, mount, namespace, veth, cgroup or folder of the sandbox is left on the host. */
 function assertSandboxGone(id: string): void {
-  const runc = execFileSync('runc', ['--root', server.env.SANDCASTLE_RUNC_ROOT!, 'list', '-q'], { encoding: 'utf8' });
+  const runc = execFileSync('runc', ['--root', testServer.current().env.SANDCASTLE_RUNC_ROOT!, 'list', '-q'], { encoding: 'utf8' });
   assert.ok(!runc.includes(id), `runc still lists ${id}`);
   assert.ok(!readFileSync('/proc/self/mounts', 'utf8').includes(id), `a mount of ${id} is left`);
   assert.ok(!existsSync(`/var/run/netns/sc-${id}`), `the network namespace of ${id} is left`);
   assert.ok(!existsSync(`/sys/class/net/sc${id.slice(0, 13)}`), `the veth of ${id} is left`);
   assert.ok(!existsSync(`/sys/fs/cgroup/memory/sandcastle/${id}`), `the cgroup of ${id} is left`);
-  assert.ok(!existsSync(`${server.dataDir}/sandboxes/${id}`), `the folder of ${id} is left`);
+  assert.ok(!existsSync(`${testServer.current().dataDir}/sandboxes/${id}`), `the folder of ${id} is left`);
 }

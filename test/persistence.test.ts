@@ -1,21 +1,14 @@
 // Pause and resume with memory, auto-pause, auto-resume, idle timeout, clone and snapshots through
 // the unmodified novita-sandbox SDK.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { describe, it } from 'node:test';
 import { Sandbox, SandboxNotFoundError } from 'novita-sandbox';
-import { disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+import { startServerProcess, useTestServer } from './support/server-process.js';
 
-let server: ServerProcess;
 
-before(async () => {
-  server = await startServerProcess({ env: { SANDCASTLE_MIN_IDLE_TIMEOUT: '2' } });
-  useServer(server);
-});
-
-after(async () => {
-  await disposeServer(server);
-});
+const testServer = useTestServer({ env: { SANDCASTLE_MIN_IDLE_TIMEOUT: '2' } });
 
 /** Starts a Python process that keeps a random value only in its memory and writes a counter. */
 async function startMemoryHolder(sbx: Sandbox): Promise<void> {
@@ -88,10 +81,10 @@ describe('pause and resume', () => {
   it('kills a paused sandbox with its checkpoint, after which resume is not found', async () => {
     const sbx = await Sandbox.create();
     await sbx.betaPause();
-    assert.ok(existsSync(`${server.dataDir}/checkpoints/${sbx.sandboxId}`));
+    assert.ok(existsSync(`${testServer.current().dataDir}/checkpoints/${sbx.sandboxId}`));
     await sbx.kill();
-    assert.ok(!existsSync(`${server.dataDir}/checkpoints/${sbx.sandboxId}`));
-    assert.ok(!existsSync(`${server.dataDir}/sandboxes/${sbx.sandboxId}`));
+    assert.ok(!existsSync(`${testServer.current().dataDir}/checkpoints/${sbx.sandboxId}`));
+    assert.ok(!existsSync(`${testServer.current().dataDir}/sandboxes/${sbx.sandboxId}`));
     await assert.rejects(Sandbox.connect(sbx.sandboxId), SandboxNotFoundError);
   });
 
@@ -240,5 +233,61 @@ describe('clone and snapshots', () => {
     } finally {
       await src.kill();
     }
+  });
+});
+
+describe('faults during pause and resume', () => {
+  it('a checkpoint that fails half way (disk full) leaves the sandbox running', async () => {
+    const sbx = await Sandbox.create();
+    const checkpoints = `${testServer.current().dataDir}/checkpoints`;
+    mkdirSync(checkpoints, { recursive: true });
+    // A 1 MiB filesystem where checkpoints are written: the dump runs out of space.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', checkpoints]);
+    try {
+      await assert.rejects(sbx.betaPause(), /pausing sandbox '\w+' failed, it keeps running/);
+      assert.equal((await sbx.getInfo()).state, 'running');
+      assert.equal((await sbx.commands.run('echo still running')).stdout, 'still running\n');
+    } finally {
+      execFileSync('umount', [checkpoints]);
+      await sbx.kill();
+    }
+  });
+
+  it('a restore that fails keeps the checkpoint and the sandbox paused, with an error that says why', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      await sbx.betaPause();
+      const image = `${testServer.current().dataDir}/checkpoints/${sbx.sandboxId}/image`;
+      const pstree = `${image}/pstree.img`;
+      renameSync(pstree, `${pstree}.aside`);
+      await assert.rejects(sbx.connect(), /resuming sandbox '\w+' failed, it stays paused: .*criu/);
+      assert.equal((await sbx.getInfo()).state, 'paused');
+      renameSync(`${pstree}.aside`, pstree);
+      await sbx.connect();
+      assert.equal((await sbx.commands.run('echo back')).stdout, 'back\n');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('a paused sandbox stays resumable across a server killed with SIGKILL', async () => {
+    const sbx = await Sandbox.create();
+    await startMemoryHolder(sbx);
+    const before = await readHolder(sbx);
+    await sbx.betaPause();
+    const crashed = testServer.current();
+    await crashed.crash();
+    testServer.replace(
+      await startServerProcess({
+        dataDir: crashed.dataDir,
+        env: { ...crashed.env, SANDCASTLE_PORT: new URL(crashed.url).port },
+      }),
+    );
+    assert.equal((await Sandbox.getInfo(sbx.sandboxId)).state, 'paused');
+    await sbx.connect();
+    const after = await readHolder(sbx);
+    assert.equal(after.secret, before.secret);
+    assert.equal(after.pid, before.pid);
+    await sbx.kill();
   });
 });

@@ -3,16 +3,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Sandbox } from 'novita-sandbox';
 import { installDir } from '../src/config.js';
-import { disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+import { useTestServer } from './support/server-process.js';
 
 const run = promisify(execFile);
 const examplesDir = path.join(installDir, 'test', 'product-examples');
 
-let server: ServerProcess;
 
 async function runExample(file: string): Promise<string> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(examplesDir, file)], {
@@ -28,14 +27,7 @@ async function runningIds(): Promise<string[]> {
   return items.map((s) => s.sandboxId);
 }
 
-before(async () => {
-  server = await startServerProcess();
-  useServer(server);
-});
-
-after(async () => {
-  await disposeServer(server);
-});
+const testServer = useTestServer();
 
 describe('product page "Sandbox Lifecycle" (both versions)', () => {
   for (const file of [

@@ -2,18 +2,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CommandExitError, FileNotFoundError, NotFoundError, Sandbox, SandboxNotFoundError } from 'novita-sandbox';
-import { disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+import { useTestServer } from './support/server-process.js';
 
-let server: ServerProcess;
 
-before(async () => {
-  server = await startServerProcess();
-  useServer(server);
-});
-
-after(async () => {
-  await disposeServer(server);
-});
+const testServer = useTestServer();
 
 describe('sandbox lifecycle through novita-sandbox', () => {
   it('creates a sandbox, runs a command in it as user in /home/user, and kills it', async () => {

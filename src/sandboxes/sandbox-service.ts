@@ -248,15 +248,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     if (!template) throw errors.templateNotFound(input.templateId);
     const fromPool = await this.takeFromPool(template, input, timeoutSeconds);
     if (fromPool) return fromPool;
-    const rec = this.reserve({
-      template,
-      timeoutSeconds,
-      metadata: input.metadata ?? {},
-      envVars: input.envVars ?? {},
-      autoPause: input.autoPause ?? false,
-      autoResume: input.autoResume ?? false,
-      allowInternetAccess: input.allowInternetAccess ?? true,
-    });
+    const rec = this.reserve(fieldsFromInput(template, input, timeoutSeconds));
     if (template.snapshotDir) {
       const saved = { source: savedSource(template.snapshotDir, template.snapshotAddress), token: template.snapshotToken };
       return this.ops.run(rec.id, () => this.start(rec, template, saved, input.network));
@@ -334,15 +326,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     const pooled = defaultNetwork ? this.pool.get(template.id)?.shift() : undefined;
     if (!pooled) return undefined;
     this.fillPool(template);
-    const fields = this.lifecycleFields({
-      template,
-      timeoutSeconds,
-      metadata: input.metadata ?? {},
-      envVars: input.envVars ?? {},
-      autoPause: input.autoPause ?? false,
-      autoResume: input.autoResume ?? false,
-      allowInternetAccess: true,
-    });
+    const fields = this.lifecycleFields(fieldsFromInput(template, input, timeoutSeconds));
     this.store.adoptPooled(pooled.id, fields);
     const rec: SandboxRecord = { ...pooled, ...fields };
     try {
@@ -710,6 +694,18 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     const unowned = this.store.all().filter((r) => r.state === 'pooled' || r.state === 'starting');
     await Promise.all(unowned.map((rec) => this.kill(rec.id).catch((err) => console.error(`sandbox ${rec.id}: ${String(err)}`))));
   }
+}
+
+function fieldsFromInput(template: TemplateRecord, input: CreateSandboxInput, timeoutSeconds: number): SandboxFields {
+  return {
+    template,
+    timeoutSeconds,
+    metadata: input.metadata ?? {},
+    envVars: input.envVars ?? {},
+    autoPause: input.autoPause ?? false,
+    autoResume: input.autoResume ?? false,
+    allowInternetAccess: input.allowInternetAccess ?? true,
+  };
 }
 
 /** A saved state as a `snapshot` checkpoint lays it out under `dir`. */

@@ -21,6 +21,8 @@ export interface RootfsRecipe {
 
 export const BASE_PACKAGES = [
   'bash', 'sudo', 'python3', 'python3-pip', 'python3-venv', 'curl', 'git', 'ca-certificates',
+  // `python` as the product pages use it (`python -m http.server 3000`).
+  'python-is-python3',
   'procps', 'less', 'iproute2',
   // PID 1 of every sandbox is /usr/bin/tini.
   'tini',

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { installDir } from '../../src/config.js';
 
 export interface ServerProcess {
@@ -102,4 +103,26 @@ export function useServer(server: ServerProcess): void {
   process.env.E2B_API_URL = server.url;
   process.env.E2B_SANDBOX_URL = server.url;
   process.env.E2B_API_KEY = 'e2b_' + '0'.repeat(40);
+}
+
+/**
+ * Starts a server for the test file before its tests (SDKs pointed at it) and disposes of it
+ * after them. The getter gives the current server (a test may replace it, e.g. after a restart).
+ */
+export function useTestServer(opts: StartOptions = {}): { current(): ServerProcess; replace(next: ServerProcess): void } {
+  let server: ServerProcess | undefined;
+  before(async () => {
+    server = await startServerProcess(opts);
+    useServer(server);
+  });
+  after(async () => {
+    if (server) await disposeServer(server);
+  });
+  return {
+    current: () => server!,
+    replace(next) {
+      server = next;
+      useServer(next);
+    },
+  };
 }
