@@ -1,12 +1,9 @@
 // novita-sandbox/code-interpreter, unmodified: it ignores NOVITA_SANDBOX_URL and reaches the
 // interpreter at https://49999-<id>.<domain>, so it needs the server's HTTPS host routing (with
-// the local CA trusted through NODE_EXTRA_CA_CERTS, as the README tells users). Until the server
-// serves HTTPS on 443 these tests skip, saying so; they run by themselves once it does.
+// the local CA trusted through NODE_EXTRA_CA_CERTS, as the README tells users).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { installDir } from '../src/config.js';
@@ -16,18 +13,6 @@ const run = promisify(execFile);
 const domain = 'sandcastle.localhost';
 let server: ServerProcess;
 let caFile: string;
-let noHttps: string | false = false;
-
-/** Whether something answers TLS on 127.0.0.1:443 with a certificate for the sandbox domain. */
-function httpsListening(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tls.connect({ host: '127.0.0.1', port: 443, servername: `49999-x.${domain}`, rejectUnauthorized: false }, () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
 
 /** Runs a script in a child process with only the settings the README gives users. */
 async function runAsUser(file: string): Promise<string> {
@@ -41,7 +26,6 @@ before(async () => {
   server = await startServerProcess({ env: { SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_HTTP_PORT: '80' } });
   useServer(server);
   caFile = path.join(server.dataDir, 'tls', 'ca.pem');
-  if (!existsSync(caFile) || !(await httpsListening())) noHttps = 'the server does not serve https://{port}-{id}.{domain} yet (issue 4)';
 });
 
 after(async () => {
@@ -49,14 +33,12 @@ after(async () => {
 });
 
 describe('novita-sandbox/code-interpreter over HTTPS host routing', () => {
-  it('runs code with state, contexts, envs, errors, plots and other languages', async (t) => {
-    if (noHttps) return t.skip(noHttps);
+  it('runs code with state, contexts, envs, errors, plots and other languages', async () => {
     const seen = JSON.parse(await runAsUser(path.join(installDir, 'test', 'support', 'novita-code-interpreter.ts'))) as Record<string, unknown>;
     assert.deepEqual(seen, { value: '42', state: '6', cwd: '/tmp', listed: true, env: 'yes', error: 'ZeroDivisionError', png: true, javascript: '3' });
   });
 
-  it('product page "Environment variables": the runCode example prints the per-run variable', async (t) => {
-    if (noHttps) return t.skip(noHttps);
+  it('product page "Environment variables": the runCode example prints the per-run variable', async () => {
     const out = await runAsUser(path.join(installDir, 'test', 'product-examples', 'environment-variables--2-2-setting-environment-variables-when-running-code.ts'));
     assert.match(out, /stdout: \[ 'my_value\\n' \]/);
     assert.match(out, /stderr: \[\]/);
