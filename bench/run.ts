@@ -101,6 +101,7 @@ try {
 } finally {
   await disposeServer(server);
 }
+rows.push(...(await createWithoutPoolRows()));
 
 printTable(rows);
 const dir = path.join(installDir, 'bench', 'results');

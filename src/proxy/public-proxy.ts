@@ -132,7 +132,8 @@ export class PublicProxy {
     client.once('close', () => upstream.destroy());
     upstream.write(bytes);
     relay(client, upstream);
-    relay(upstream, client);
+    upstream.once('end', () => client.end());
+    upstream.resume();
   }
 
   private refuse(client: net.Socket, err: SandcastleError, userAgent: string | undefined, where: { sandboxId?: string; port?: number }): void {
@@ -169,9 +170,33 @@ function connectWhenListening(host: string, port: number, client: net.Socket): P
   const deadline = Date.now() + portWaitMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {
-      // A fresh buffer per chunk (no shared read buffer): a TLS client holds written chunks until
-      // they are encrypted and sent, and only `drain` after a refused write says when that is.
-      const upstream = net.connect({ host, port, noDelay: true });
+      // Responses are read into a reused buffer while the client hands every chunk to the kernel
+      // at once (plain HTTP, mostly); a chunk still queued (TLS encrypts later, or the client is
+      // slow) keeps its buffer and the next read gets a new one. Only a refused write pauses the
+      // sandbox side, and that write is what makes the client emit `drain`.
+      let spare = Buffer.allocUnsafe(64 * 1024);
+      let spareQueued = false;
+      const upstream: net.Socket = net.connect({
+        host,
+        port,
+        noDelay: true,
+        onread: {
+          buffer: () => {
+            if (spareQueued) {
+              spare = Buffer.allocUnsafe(64 * 1024);
+              spareQueued = false;
+            }
+            return spare;
+          },
+          callback: (n: number, buf: Uint8Array) => {
+            const accepted = client.write(buf.subarray(0, n));
+            spareQueued = client.writableLength > 0;
+            if (accepted) return true;
+            client.once('drain', () => upstream.resume());
+            return false;
+          },
+        },
+      });
       upstream.setTimeout(connectTimeoutMs, () => upstream.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })));
       upstream.once('connect', () => {
         upstream.setTimeout(0);
