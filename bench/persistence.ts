@@ -1,5 +1,4 @@
 // Pause, resume, clone and fast-create figures of the persistence issue, measured through the SDK.
-import { existsSync, readdirSync } from 'node:fs';
 import { Sandbox } from 'novita-sandbox';
 import { disposeServer, startServerProcess, useServer, type ServerProcess } from '../test/support/server-process.js';
 import { memoryHolderScript } from './memory-holder.js';
@@ -59,15 +58,12 @@ export async function persistenceRows(): Promise<Row[]> {
   return rows;
 }
 
-/** Create → first command from the template's saved state with the warm pool off: what a create
- *  costs when the pool is empty. */
+/** Create → first command with the warm pool off: what a create costs when the pool is empty. */
 export async function createWithoutPoolRows(): Promise<Row[]> {
   let server: ServerProcess | undefined;
   try {
     server = await startServerProcess({ env: { SANDCASTLE_WARM_POOL: '0' } });
     useServer(server);
-    // The saved states are taken in the background after start; the first create waits for none.
-    await waitForSavedStates(server);
     const times: number[] = [];
     for (let i = 0; i < createRounds; i++) {
       let s: Sandbox | undefined;
@@ -77,19 +73,8 @@ export async function createWithoutPoolRows(): Promise<Row[]> {
       }));
       await s!.kill();
     }
-    return [{ name: 'create → first command, from the template state, no warm pool', unit: 'ms', p50: percentile(times, 50), p95: percentile(times, 95) }];
+    return [{ name: 'create → first command, warm pool off (base boots)', unit: 'ms', p50: percentile(times, 50), p95: percentile(times, 95) }];
   } finally {
     if (server) await disposeServer(server);
   }
-}
-
-/** Until the base template's saved state is complete (its writable layer is copied last). */
-async function waitForSavedStates(server: ServerProcess): Promise<void> {
-  const dir = `${server.dataDir}/template-states`;
-  for (let i = 0; i < 600; i++) {
-    const base = existsSync(dir) ? readdirSync(dir).find((d) => d.startsWith('base-')) : undefined;
-    if (base && existsSync(`${dir}/${base}/upper`)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the base template state was not saved within 60 s');
 }
