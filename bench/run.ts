@@ -40,7 +40,7 @@ try {
     createToFirst.push(performance.now() - t0);
     await sbx.kill();
   }
-  rows.push({ name: 'create → first command (20 in a row; warm pool from the template state)', unit: 'ms', p50: percentile(createToFirst, 50), p95: percentile(createToFirst, 95), target: 'p50 ≤ 100, p95 ≤ 200' });
+  rows.push({ name: 'create → first command (20 in a row, warm pool)', unit: 'ms', p50: percentile(createToFirst, 50), p95: percentile(createToFirst, 95), target: 'p50 ≤ 100, p95 ≤ 200' });
 
   const t0 = performance.now();
   const batch = await Promise.all(
