@@ -61,7 +61,7 @@ export interface RestoreSource {
 
 /**
  * How a checkpoint treats the sandbox: `stop` ends it (pause: its memory and CPU are freed, its
- * writable layer and network stay); `snapshot` freezes it, saves processes and writable layer into
+ * writable layer, root filesystem mount and network stay); `snapshot` freezes it, saves processes and writable layer into
  * `<dir>/image` and `<dir>/upper`, and lets it run on (clone, snapshot).
  */
 export type CheckpointMode = 'stop' | 'snapshot';
