@@ -3,7 +3,7 @@
 // Talks to the runtime and the store only; knows nothing of HTTP.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -436,7 +436,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     }
     const endAt = Date.now() + timeoutSeconds * 1000;
     this.store.setResumed(rec.id, endAt);
-    await rm(dir, { recursive: true, force: true });
+    await discard(dir);
     const resumed: SandboxRecord = { ...rec, state: 'running', pausedAt: null, endAt };
     this.armTimers(resumed);
     return resumed;
@@ -681,6 +681,11 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       this.armTimers({ ...rec, state });
       adopted++;
     }
+    // Checkpoints being discarded and clone images are temporary: a crash may have left some.
+    const checkpoints = path.join(this.config.dataDir, 'checkpoints');
+    for (const name of await readdir(checkpoints).catch(() => [] as string[])) {
+      if (name.includes('.discarded-') || name.startsWith('clone-')) await rm(path.join(checkpoints, name), { recursive: true, force: true });
+    }
     const known = new Set(this.store.all().map((r) => r.id));
     for (const id of await this.runtime.listPresent()) {
       if (known.has(id)) continue;
@@ -714,6 +719,14 @@ function fieldsFromInput(template: TemplateRecord, input: CreateSandboxInput, ti
     autoResume: input.autoResume ?? false,
     allowInternetAccess: input.allowInternetAccess ?? true,
   };
+}
+
+/** Removes a checkpoint off the critical path: renamed aside at once (so a new checkpoint of the
+ *  same sandbox never meets the deletion), deleted in the background. */
+async function discard(dir: string): Promise<void> {
+  const aside = `${dir}.discarded-${randomBytes(4).toString('hex')}`;
+  await rename(dir, aside).catch(() => undefined);
+  rm(aside, { recursive: true, force: true }).catch((err) => console.error(`cannot remove ${aside}: ${String(err)}`));
 }
 
 /** A saved state as a `snapshot` checkpoint lays it out under `dir`. */
