@@ -2,19 +2,16 @@
 // the server's local CA trusted through NODE_EXTRA_CA_CERTS, exactly as the README tells users.
 // This is the one test file whose server binds 443 and 80.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { Sandbox } from 'novita-sandbox';
 import { installDir } from '../src/config.js';
-import { disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+import { disposeServer, startServerProcess, useServer, type ServerProcess, runWithPublicUrlSettings } from './support/server-process.js';
 
-const run = promisify(execFile);
 const domain = 'sandcastle.localhost';
 let server: ServerProcess;
 let caFile: string;
@@ -61,13 +58,7 @@ function get(host: string, urlPath = '/', headers: http.OutgoingHttpHeaders = {}
   });
 }
 
-/** Runs JavaScript in a child process with only the settings the README gives users. */
-async function runAsUser(file: string): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NOVITA_API_URL: server.url, NOVITA_DOMAIN: domain, NODE_EXTRA_CA_CERTS: caFile };
-  delete env.NOVITA_SANDBOX_URL;
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', file], { cwd: installDir, env, timeout: 120_000 });
-  return stdout;
-}
+const runAsUser = (file: string) => runWithPublicUrlSettings(server, file, domain);
 
 before(async () => {
   server = await startServerProcess({ env: { SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_HTTP_PORT: '80' } });

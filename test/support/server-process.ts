@@ -1,9 +1,10 @@
 // Starts the real `sandcastle serve` as a child process for integration tests, on a free port with
 // its own database, sandbox folder and runc state, sharing the templates that setup built.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before } from 'node:test';
 import { installDir } from '../../src/config.js';
 
@@ -125,4 +126,21 @@ export function useTestServer(opts: StartOptions = {}): { current(): ServerProce
       useServer(next);
     },
   };
+}
+
+/**
+ * Runs a script in a child process with only the settings the README gives users for public URLs:
+ * NOVITA_API_URL, NOVITA_DOMAIN and NODE_EXTRA_CA_CERTS, and no NOVITA_SANDBOX_URL (the child's
+ * own environment, since Node reads NODE_EXTRA_CA_CERTS at start). Resolves to its stdout.
+ */
+export async function runWithPublicUrlSettings(server: ServerProcess, file: string, domain: string): Promise<string> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NOVITA_API_URL: server.url,
+    NOVITA_DOMAIN: domain,
+    NODE_EXTRA_CA_CERTS: path.join(server.dataDir, 'tls', 'ca.pem'),
+  };
+  delete env.NOVITA_SANDBOX_URL;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: installDir, env, timeout: 120_000 });
+  return stdout;
 }
