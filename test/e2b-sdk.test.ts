@@ -7,7 +7,7 @@ import { Sandbox as NovitaSandbox } from 'novita-sandbox';
 import { useTestServer } from './support/server-process.js';
 
 
-const testServer = useTestServer();
+useTestServer();
 
 describe('e2b SDK', () => {
   it('creates, runs commands, writes and reads files, connects, lists and kills', async () => {

@@ -27,7 +27,7 @@ async function runningIds(): Promise<string[]> {
   return items.map((s) => s.sandboxId);
 }
 
-const testServer = useTestServer();
+useTestServer();
 
 describe('product page "Sandbox Lifecycle" (both versions)', () => {
   for (const file of [

@@ -5,7 +5,7 @@ import { CommandExitError, FileNotFoundError, NotFoundError, Sandbox, SandboxNot
 import { useTestServer } from './support/server-process.js';
 
 
-const testServer = useTestServer();
+useTestServer();
 
 describe('sandbox lifecycle through novita-sandbox', () => {
   it('creates a sandbox, runs a command in it as user in /home/user, and kills it', async () => {
