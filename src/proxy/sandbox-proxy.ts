@@ -1,12 +1,14 @@
 // Forwards traffic that arrives on the API port to the sandbox it names: by the SDK's
 // `Novita-Sandbox-Id`/`E2b-Sandbox-Id` and `…-Sandbox-Port` headers (protocol §2.3), or by a Host
 // of the form `{port}-{id}.{domain}`. WebSocket and other upgrades are relayed as raw bytes.
+import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errors, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
-import { envdPort, errorResponse, trafficTarget } from './traffic.js';
+import { envdPort } from '../sandboxes/envd-client.js';
+import { errorResponse, trafficTarget } from './traffic.js';
 
 const sandboxIdHeaders = ['novita-sandbox-id', 'e2b-sandbox-id'] as const;
 const sandboxPortHeaders = ['novita-sandbox-port', 'e2b-sandbox-port'] as const;
@@ -93,7 +95,7 @@ export class SandboxProxy {
         else socket.destroy();
       });
       upstream.once('connect', () => {
-        this.trackSocket(sandboxId, upstream);
+        trackUntilClose(this.upgraded, sandboxId, upstream);
         upstream.write(rawHead(req));
         if (head.length > 0) upstream.write(head);
         socket.pipe(upstream).on('error', () => upstream.destroy());
@@ -116,7 +118,7 @@ export class SandboxProxy {
       headers,
       agent: this.agent,
     });
-    this.track(sandboxId, upstream);
+    trackUntilClose(this.open, sandboxId, upstream);
     upstream.on('response', (up) => {
       const outHeaders: http.OutgoingHttpHeaders = {};
       for (const [name, value] of Object.entries(up.headers)) {
@@ -138,26 +140,6 @@ export class SandboxProxy {
     req.pipe(upstream);
   }
 
-  private track(id: string, upstream: http.ClientRequest): void {
-    let set = this.open.get(id);
-    if (!set) this.open.set(id, (set = new Set()));
-    set.add(upstream);
-    upstream.on('close', () => {
-      set.delete(upstream);
-      if (set.size === 0 && this.open.get(id) === set) this.open.delete(id);
-    });
-  }
-
-  private trackSocket(id: string, upstream: net.Socket): void {
-    let set = this.upgraded.get(id);
-    if (!set) this.upgraded.set(id, (set = new Set()));
-    set.add(upstream);
-    upstream.once('close', () => {
-      set.delete(upstream);
-      if (set.size === 0 && this.upgraded.get(id) === set) this.upgraded.delete(id);
-    });
-  }
-
   private cut(id: string): void {
     for (const upstream of this.open.get(id) ?? []) upstream.destroy(new Error(`sandbox '${id}' is being killed`));
     for (const upstream of this.upgraded.get(id) ?? []) upstream.destroy();
@@ -166,4 +148,15 @@ export class SandboxProxy {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** Keeps `item` in the set of sandbox `id` until it closes (so a kill or pause can cut it). */
+function trackUntilClose<T extends EventEmitter>(map: Map<string, Set<T>>, id: string, item: T): void {
+  let set = map.get(id);
+  if (!set) map.set(id, (set = new Set()));
+  set.add(item);
+  item.once('close', () => {
+    set.delete(item);
+    if (set.size === 0 && map.get(id) === set) map.delete(id);
+  });
 }

@@ -3,10 +3,8 @@
 // `{code, message, sandboxId, port}` for programs and a small HTML page for browsers, as the hosted
 // product answers.
 import { describe, errors, type SandcastleError } from '../errors.js';
+import { envdPort } from '../sandboxes/envd-client.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
-
-/** envd's port: the SDKs read a 502 there as "the sandbox is not running" (isRunning() → false). */
-export const envdPort = 49983;
 
 export type Target = { address: string } | { error: SandcastleError };
 
@@ -20,6 +18,7 @@ export async function trafficTarget(sandboxes: SandboxService, sandboxId: string
   if (route) return { address: route.address };
   const state = sandboxes.route(sandboxId)?.state;
   if (state === undefined) {
+    // The SDKs read a 502 on envd's port as "the sandbox is not running" (isRunning() → false).
     return { error: port === envdPort ? errors.sandboxGone(sandboxId, 'not found') : errors.sandboxNotFound(sandboxId) };
   }
   if (state === 'paused' || state === 'pausing') return { error: errors.sandboxPaused(sandboxId) };

@@ -14,21 +14,25 @@ function envdUrl(address: string, pathname: string): string {
   return `http://${address}:${envdPort}${pathname}`;
 }
 
-export async function waitForEnvd(address: string, timeoutMs: number): Promise<void> {
+/**
+ * Polls `GET http://address:port/health` until it answers 2xx: envd once it listens (204), a
+ * template's service once it is ready (the interpreter answers 503 until its kernel is warm).
+ */
+export async function waitForHealth(address: string, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
+  let last = 'no answer';
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(envdUrl(address, '/health'), { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`http://${address}:${port}/health`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
-      if (res.status === 204 || res.ok) return;
-      lastError = new Error(`envd answered /health with ${res.status}`);
+      if (res.ok) return;
+      last = `status ${res.status}`;
     } catch (err) {
-      lastError = err;
+      last = (err as Error).message;
     }
     await sleep(4);
   }
-  throw new Error(`envd at ${address} did not answer within ${timeoutMs} ms: ${String((lastError as Error)?.message ?? lastError)}`);
+  throw new Error(`port ${port} of ${address} did not answer /health within ${timeoutMs} ms (${last})`);
 }
 
 export async function initEnvd(address: string, init: EnvdInit, currentToken?: string): Promise<void> {
@@ -40,23 +44,4 @@ export async function initEnvd(address: string, init: EnvdInit, currentToken?: s
   });
   const body = await res.text();
   if (!res.ok) throw new Error(`envd /init failed with ${res.status}: ${body}`);
-}
-
-/** Waits for a template's service to answer `GET /health` with 200 (e.g. the interpreter's kernel
- *  is warm). */
-export async function waitForReady(address: string, port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`http://${address}:${port}/health`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-      last = `status ${res.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(20);
-  }
-  throw new Error(`the service on port ${port} of ${address} was not ready within ${timeoutMs} ms (${last})`);
 }

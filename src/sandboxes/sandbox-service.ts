@@ -14,7 +14,7 @@ import type { ListCursor, SandboxRecord, SandboxState, SandboxStore } from '../s
 import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
 import { DeadlineTimers } from './deadline-timers.js';
 import { defaultSandboxEnv } from './default-env.js';
-import { initEnvd, waitForEnvd, waitForReady } from './envd-client.js';
+import { envdPort, initEnvd, waitForHealth } from './envd-client.js';
 import { autoResumeFromMetadata, idleTimeoutFromMetadata } from './idle-metadata.js';
 import { newAccessToken, newSandboxId } from './ids.js';
 import { OperationQueue } from './operation-queue.js';
@@ -125,6 +125,12 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     };
   }
 
+  /** The address of the sandbox end of its veth pair, where envd and its services answer. */
+  private addressOf(rec: SandboxRecord): string {
+    if (rec.networkIndex === null) throw new Error(`sandbox ${rec.id} has no network lease`);
+    return this.network.lease(rec.networkIndex).sandboxAddress;
+  }
+
   private templateOf(rec: SandboxRecord): TemplateRecord {
     const template = this.templates.find(rec.templateId);
     if (!template) throw errors.templateNotFound(rec.templateId);
@@ -184,8 +190,8 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   /** Hands envd its token and environment; `currentToken` when it was initialised before (a
    *  restore from a saved state). */
   private async init(rec: SandboxRecord, currentToken?: string): Promise<void> {
-    const address = this.network.lease(rec.networkIndex!).sandboxAddress;
-    await waitForEnvd(address, envdStartTimeoutMs);
+    const address = this.addressOf(rec);
+    await waitForHealth(address, envdPort, envdStartTimeoutMs);
     await initEnvd(
       address,
       { accessToken: rec.envdToken, envVars: { ...rec.envVars, ...defaultSandboxEnv(rec.id, rec.templateId) }, defaultUser: 'user' },
@@ -206,11 +212,11 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       if (saved) await this.runtime.restore(spec, saved.source);
       else await this.runtime.create(spec);
       // A pooled sandbox gets its token and environment when a create takes it.
-      if (forPool) await waitForEnvd(this.network.lease(rec.networkIndex!).sandboxAddress, envdStartTimeoutMs);
+      if (forPool) await waitForHealth(this.addressOf(rec), envdPort, envdStartTimeoutMs);
       else await this.init(rec, saved?.token ?? undefined);
       // A saved state has the template's service warm already; a fresh boot waits for it.
       if (!saved && template.readyPort !== null) {
-        await waitForReady(this.network.lease(rec.networkIndex!).sandboxAddress, template.readyPort, serviceReadyTimeoutMs);
+        await waitForHealth(this.addressOf(rec), template.readyPort, serviceReadyTimeoutMs);
       }
     } catch (err) {
       await this.runtime.destroy(rec.id).catch(() => undefined);
@@ -305,12 +311,12 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       autoResume: false,
       allowInternetAccess: true,
     });
-    const address = this.network.lease(rec.networkIndex!).sandboxAddress;
+    const address = this.addressOf(rec);
     const dir = path.join(this.config.dataDir, 'template-states', `${template.id}-${key.slice(0, 16)}`);
     try {
       await this.runtime.create(this.spec(rec, template));
-      await waitForEnvd(address, envdStartTimeoutMs);
-      if (template.readyPort !== null) await waitForReady(address, template.readyPort, serviceReadyTimeoutMs);
+      await waitForHealth(address, envdPort, envdStartTimeoutMs);
+      if (template.readyPort !== null) await waitForHealth(address, template.readyPort, serviceReadyTimeoutMs);
       await this.runtime.checkpoint(rec.id, dir, 'snapshot');
     } finally {
       await this.runtime.destroy(rec.id).catch(() => undefined);
@@ -381,7 +387,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   route(id: string): SandboxRoute | undefined {
     const rec = this.store.get(id);
     if (!rec || rec.networkIndex === null) return undefined;
-    return { id, state: rec.state, address: this.network.lease(rec.networkIndex).sandboxAddress };
+    return { id, state: rec.state, address: this.addressOf(rec) };
   }
 
   /** The route for traffic into a sandbox (envd, interpreter, user ports), or undefined when it
@@ -395,7 +401,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     }
     if (!rec || rec.state !== 'running' || rec.networkIndex === null) return undefined;
     if (rec.idleTimeoutSeconds !== null) this.lastActivity.set(id, Date.now());
-    return { id, state: rec.state, address: this.network.lease(rec.networkIndex).sandboxAddress };
+    return { id, state: rec.state, address: this.addressOf(rec) };
   }
 
   setTimeout(id: string, seconds: number): SandboxRecord {
@@ -489,7 +495,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   /** Saves a sandbox's memory and files under `dir` (image/, upper/), leaving it as it was; the
    *  address it was saved at comes back for the restores. */
   private async saveState(rec: SandboxRecord, dir: string): Promise<string> {
-    const address = this.network.lease(rec.networkIndex!).sandboxAddress;
+    const address = this.addressOf(rec);
     if (rec.state === 'running') {
       await this.runtime.checkpoint(rec.id, dir, 'snapshot');
     } else {
@@ -511,13 +517,13 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     });
     try {
       // A running source passes on its timeout; a paused one the default.
-      const timeoutSeconds = input.timeoutSeconds ?? (source.state === 'running' ? source.timeoutSeconds : this.config.defaultTimeoutSeconds);
+      const timeoutSeconds = this.checkTimeout(input.timeoutSeconds ?? (source.state === 'running' ? source.timeoutSeconds : this.config.defaultTimeoutSeconds));
       const template = this.templateOf(source);
       const results = await Promise.allSettled(
         Array.from({ length: input.count }, () => {
           const rec = this.reserve({
             template,
-            timeoutSeconds: this.checkTimeout(timeoutSeconds),
+            timeoutSeconds,
             metadata: source.metadata,
             envVars: source.envVars,
             autoPause: source.autoPause,
