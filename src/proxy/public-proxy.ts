@@ -6,10 +6,12 @@
 // and port, so every later request on a connection is for the same place.
 import { STATUS_CODES } from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Config } from '../config.js';
 import { errors, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { routeForHost } from './host-route.js';
+import { adoptWithReusedReads, relayEvents, ReusedReads, writeInto } from './relay.js';
 import { errorResponse, trafficTarget } from './traffic.js';
 
 /** Longest request line and headers read before routing. */
@@ -55,39 +57,49 @@ export class PublicProxy {
     sandboxes.on('stopping', (id) => this.cut(id));
   }
 
-  /** Takes a client connection (plain TCP, or TLS already decrypted). */
-  handle(client: net.Socket): void {
+  /** Takes a client connection: plain TCP (accepted paused) or TLS (already decrypted). */
+  handle(accepted: net.Socket): void {
+    const reads = accepted instanceof tls.TLSSocket ? undefined : new ReusedReads();
+    const client = reads ? adoptWithReusedReads(accepted, reads) : accepted;
     this.all.add(client);
     client.once('close', () => this.all.delete(client));
     client.on('error', () => client.destroy());
     client.setNoDelay(true);
     client.setTimeout(headTimeoutMs, () => client.destroy());
     let buffered: Buffer = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    /** Collects the request head; false once it is complete, which pauses the client. */
+    const onHeadBytes = (chunk: Buffer): boolean => {
+      buffered = Buffer.concat([buffered, chunk]);
       const end = buffered.indexOf('\r\n\r\n');
       if (end < 0) {
-        if (buffered.length > maxHeadBytes) {
-          client.off('data', onData);
-          this.refuse(client, errors.requestHeadTooLarge(maxHeadBytes), undefined, {});
-        }
-        return;
+        if (buffered.length <= maxHeadBytes) return true;
+        this.refuse(client, errors.requestHeadTooLarge(maxHeadBytes), undefined, {});
+        return false;
       }
-      client.off('data', onData);
-      client.pause();
       const head = parseHead(buffered.subarray(0, end).toString('latin1'));
       if (!head) {
         this.refuse(client, errors.badRequest('not an HTTP/1.x request'), undefined, {});
-        return;
+        return false;
       }
-      this.route(client, head, buffered).catch((err: Error) => {
+      this.route(client, reads, head, buffered).catch((err: Error) => {
         this.refuse(client, errors.sandboxGone('?', `unreachable: ${err.message}`), head.userAgent, {});
       });
+      return false;
     };
-    client.on('data', onData);
+    if (reads) {
+      reads.setSink(onHeadBytes);
+      client.resume();
+    } else {
+      const onData = (chunk: Buffer) => {
+        if (onHeadBytes(chunk)) return;
+        client.off('data', onData);
+        client.pause();
+      };
+      client.on('data', onData);
+    }
   }
 
-  private async route(client: net.Socket, head: Head, bytes: Buffer): Promise<void> {
+  private async route(client: net.Socket, reads: ReusedReads | undefined, head: Head, bytes: Buffer): Promise<void> {
     const route = routeForHost(head.host, this.config.domain);
     if (route.kind !== 'sandbox') {
       const err = route.kind === 'error' ? route.error : errors.badSandboxHost(head.host ?? '(none)', this.config.domain);
@@ -112,10 +124,10 @@ export class PublicProxy {
       upstream.destroy();
       return;
     }
-    this.splice(sandboxId, client, upstream, bytes);
+    this.splice(sandboxId, client, reads, upstream, bytes);
   }
 
-  private splice(sandboxId: string, client: net.Socket, upstream: net.Socket, bytes: Buffer): void {
+  private splice(sandboxId: string, client: net.Socket, reads: ReusedReads | undefined, upstream: net.Socket, bytes: Buffer): void {
     client.setTimeout(0);
     let set = this.open.get(sandboxId);
     if (!set) this.open.set(sandboxId, (set = new Set()));
@@ -131,8 +143,14 @@ export class PublicProxy {
     client.on('error', () => upstream.destroy());
     client.once('close', () => upstream.destroy());
     upstream.write(bytes);
-    relay(client, upstream);
+    client.once('end', () => upstream.end());
     upstream.once('end', () => client.end());
+    if (reads) {
+      reads.setSink(writeInto(client, upstream, reads));
+      client.resume();
+    } else {
+      relayEvents(client, upstream);
+    }
     upstream.resume();
   }
 
@@ -153,52 +171,19 @@ export class PublicProxy {
   }
 }
 
-/** Copies `from` into `to` with backpressure, and passes the end on (a FIN after the last byte).
- *  Leaner than stream.pipe, which matters at tens of thousands of small requests a second. */
-function relay(from: net.Socket, to: net.Socket): void {
-  from.on('data', (chunk: Buffer) => {
-    if (!to.write(chunk)) from.pause();
-  });
-  to.on('drain', () => from.resume());
-  from.once('end', () => to.end());
-  from.resume();
-}
-
 /** Connects to the sandbox port, retrying while the port refuses (nothing listens yet) for up to
  *  portWaitMs, and giving up early if the client leaves. */
 function connectWhenListening(host: string, port: number, client: net.Socket): Promise<net.Socket> {
   const deadline = Date.now() + portWaitMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {
-      // Responses are read into a reused buffer while the client hands every chunk to the kernel
-      // at once (plain HTTP, mostly); a chunk still queued (TLS encrypts later, or the client is
-      // slow) keeps its buffer and the next read gets a new one. Only a refused write pauses the
-      // sandbox side, and that write is what makes the client emit `drain`.
-      let spare = Buffer.allocUnsafe(64 * 1024);
-      let spareQueued = false;
-      const upstream: net.Socket = net.connect({
-        host,
-        port,
-        noDelay: true,
-        onread: {
-          buffer: () => {
-            if (spareQueued) {
-              spare = Buffer.allocUnsafe(64 * 1024);
-              spareQueued = false;
-            }
-            return spare;
-          },
-          callback: (n: number, buf: Uint8Array) => {
-            const accepted = client.write(buf.subarray(0, n));
-            spareQueued = client.writableLength > 0;
-            if (accepted) return true;
-            client.once('drain', () => upstream.resume());
-            return false;
-          },
-        },
-      });
+      // Answers go to the client from a reused buffer from the first byte on (a server may speak
+      // first); the request bytes follow once the caller splices the two.
+      const reads = new ReusedReads();
+      const upstream: net.Socket = net.connect({ host, port, noDelay: true, onread: reads.onread });
       upstream.setTimeout(connectTimeoutMs, () => upstream.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })));
       upstream.once('connect', () => {
+        reads.setSink(writeInto(upstream, client, reads));
         upstream.setTimeout(0);
         upstream.removeAllListeners('error');
         resolve(upstream);

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { test } from 'node:test';
+import { adoptWithReusedReads, ReusedReads, writeInto } from './relay.js';
+
+function listen(server: net.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+test('a relay with reused reads delivers every byte in order to a slow reader, and passes the end on', async () => {
+  const payload = randomBytes(8 * 1024 * 1024);
+  // The far end reads in fits and starts, so the relay's writes queue and its reads must pause.
+  const received: Buffer[] = [];
+  const done = new Promise<Buffer>((resolve) => {
+    const far = net.createServer((s) => {
+      s.on('data', (c: Buffer) => {
+        received.push(c);
+        s.pause();
+        setTimeout(() => s.resume(), 1);
+      });
+      s.on('end', () => resolve(Buffer.concat(received)));
+    });
+    void listen(far).then((farPort) => {
+      const relay = net.createServer({ pauseOnConnect: true }, (raw) => {
+        const reads = new ReusedReads();
+        const client = adoptWithReusedReads(raw, reads);
+        const upstream = net.connect(farPort, '127.0.0.1', () => {
+          reads.setSink(writeInto(client, upstream, reads));
+          client.once('end', () => upstream.end());
+          client.resume();
+          relay.close();
+          far.close();
+        });
+      });
+      void listen(relay).then((relayPort) => {
+        const sender = net.connect(relayPort, '127.0.0.1', () => sender.end(payload));
+      });
+    });
+  });
+  const got = await done;
+  assert.equal(got.length, payload.length);
+  assert.equal(sha(got), sha(payload));
+});
