@@ -135,6 +135,25 @@ describe('sandbox networking', () => {
     }
   });
 
+  it('keeps the rules: get info shows them, and a clone gets them with its own network', async () => {
+    const sbx = await Sandbox.create({ network: { denyOut: ['198.18.0.0/24'] } });
+    let clone: Sandbox | undefined;
+    try {
+      const rulesOf = async (id: string) => {
+        const network = (await Sandbox.getFullInfo(id)).network;
+        return network && { allowOut: network.allowOut, denyOut: network.denyOut };
+      };
+      assert.deepEqual(await rulesOf(sbx.sandboxId), { allowOut: [], denyOut: ['198.18.0.0/24'] });
+      clone = (await Sandbox.clone(sbx.sandboxId, { count: 1 })).sandboxes[0]!;
+      assert.deepEqual(await rulesOf(clone.sandboxId), { allowOut: [], denyOut: ['198.18.0.0/24'] });
+      assert.equal((await fetchInside(clone, internetUrl)).ok, false);
+      await Sandbox.setNetwork(sbx.sandboxId, {});
+      assert.equal(await rulesOf(sbx.sandboxId), undefined);
+    } finally {
+      await Promise.all([sbx.kill(), clone?.kill()]);
+    }
+  });
+
   it('rejects bad rules with a 400 naming the entry, and unknown sandboxes with a 404', async () => {
     const sbx = await Sandbox.create();
     try {

@@ -43,6 +43,7 @@ export function sandboxDetailJson(rec: SandboxRecord, config: Config) {
     envdAccessToken: rec.envdToken,
     domain: null,
     allowInternetAccess: rec.allowInternetAccess,
+    network: rec.networkRules ?? undefined,
     lifecycle: { onTimeout: rec.autoPause ? 'pause' : 'kill', autoResume: rec.autoResume },
   };
 }

@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import { errors } from '../errors.js';
 import type { NetworkRange } from '../runtime/network-lease.js';
 import type { RestoreSource, Runtime, SandboxSpec } from '../runtime/runtime.js';
-import type { ListCursor, SandboxRecord, SandboxState, SandboxStore } from '../store/sandbox-store.js';
+import type { ListCursor, NetworkRules, SandboxRecord, SandboxState, SandboxStore } from '../store/sandbox-store.js';
 import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
 import { DeadlineTimers } from './deadline-timers.js';
 import { defaultSandboxEnv } from './default-env.js';
@@ -28,13 +28,9 @@ export interface CreateSandboxInput {
   autoResume?: boolean;
   allowInternetAccess?: boolean;
   /** Outbound rules from the create body's `network` field. */
-  network?: NetworkRules;
+  network?: Partial<NetworkRules>;
 }
 
-export interface NetworkRules {
-  allowOut?: string[];
-  denyOut?: string[];
-}
 
 export interface ListInput {
   states: SandboxState[];
@@ -63,6 +59,7 @@ interface SandboxFields {
   autoPause: boolean;
   autoResume: boolean;
   allowInternetAccess: boolean;
+  networkRules: NetworkRules | null;
   cpuCount?: number;
   memoryMB?: number;
 }
@@ -111,7 +108,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     return path.join(this.config.dataDir, 'checkpoints', id);
   }
 
-  private spec(rec: SandboxRecord, template: TemplateRecord, rules?: NetworkRules): SandboxSpec {
+  private spec(rec: SandboxRecord, template: TemplateRecord): SandboxSpec {
     if (rec.networkIndex === null) throw new Error(`sandbox ${rec.id} has no network lease`);
     return {
       id: rec.id,
@@ -121,7 +118,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       pidsLimit: this.config.pidsLimit,
       network: this.network.lease(rec.networkIndex),
       startCommand: template.startCmd ?? undefined,
-      egress: { allowInternetAccess: rec.allowInternetAccess, allowOut: rules?.allowOut ?? [], denyOut: rules?.denyOut ?? [] },
+      egress: { allowInternetAccess: rec.allowInternetAccess, allowOut: rec.networkRules?.allowOut ?? [], denyOut: rec.networkRules?.denyOut ?? [] },
     };
   }
 
@@ -184,6 +181,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       timeoutSeconds: fields.timeoutSeconds,
       pausedAt: null,
       idleTimeoutSeconds: idle ?? null,
+      networkRules: fields.networkRules,
     };
   }
 
@@ -204,11 +202,10 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     rec: SandboxRecord,
     template: TemplateRecord,
     saved?: { source: RestoreSource; token: string | null },
-    rules?: NetworkRules,
     forPool = false,
   ): Promise<SandboxRecord> {
     try {
-      const spec = this.spec(rec, template, rules);
+      const spec = this.spec(rec, template);
       if (saved) await this.runtime.restore(spec, saved.source);
       else await this.runtime.create(spec);
       // A pooled sandbox gets its token and environment when a create takes it.
@@ -257,20 +254,20 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     const rec = this.reserve(fieldsFromInput(template, input, timeoutSeconds));
     if (template.snapshotDir) {
       const saved = { source: savedSource(template.snapshotDir, template.snapshotAddress), token: template.snapshotToken };
-      return this.ops.run(rec.id, () => this.start(rec, template, saved, input.network));
+      return this.ops.run(rec.id, () => this.start(rec, template, saved));
     }
     if (template.bootCheckpointDir) {
       // Fast create: restore the template's saved boot state instead of booting.
       const saved = { source: savedSource(template.bootCheckpointDir, template.bootCheckpointAddress), token: null };
       try {
-        return await this.ops.run(rec.id, () => this.start(rec, template, saved, input.network));
+        return await this.ops.run(rec.id, () => this.start(rec, template, saved));
       } catch (err) {
         console.error(`template ${template.id}: restoring its saved state failed, booting instead from now on: ${String(err)}`);
         this.templates.setBootCheckpoint(template.id, null, null, null);
         return this.create(input);
       }
     }
-    return this.ops.run(rec.id, () => this.start(rec, template, undefined, input.network));
+    return this.ops.run(rec.id, () => this.start(rec, template));
   }
 
   /**
@@ -310,6 +307,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       autoPause: false,
       autoResume: false,
       allowInternetAccess: true,
+      networkRules: null,
     });
     const address = this.addressOf(rec);
     const dir = path.join(this.config.dataDir, 'template-states', `${template.id}-${key.slice(0, 16)}`);
@@ -336,7 +334,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   /** A started sandbox from the pool, given the create's token, environment and lifetime; none
    *  when the pool is empty or the create asks for network rules a pooled one was not made with. */
   private async takeFromPool(template: TemplateRecord, input: CreateSandboxInput, timeoutSeconds: number): Promise<SandboxRecord | undefined> {
-    const defaultNetwork = (input.allowInternetAccess ?? true) && !input.network?.allowOut?.length && !input.network?.denyOut?.length;
+    const defaultNetwork = (input.allowInternetAccess ?? true) && !rulesFromInput(input);
     const pooled = defaultNetwork ? this.pool.get(template.id)?.shift() : undefined;
     if (!pooled) return undefined;
     this.fillPool(template);
@@ -366,9 +364,9 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       try {
         while (!this.closing && queue.length < this.config.warmPoolSize) {
           const current = this.templates.find(template.id) ?? template;
-          const rec = this.reserve({ template: current, timeoutSeconds: this.config.defaultTimeoutSeconds, metadata: {}, envVars: {}, autoPause: false, autoResume: false, allowInternetAccess: true });
+          const rec = this.reserve({ template: current, timeoutSeconds: this.config.defaultTimeoutSeconds, metadata: {}, envVars: {}, autoPause: false, autoResume: false, allowInternetAccess: true, networkRules: null });
           const saved = current.bootCheckpointDir ? { source: savedSource(current.bootCheckpointDir, current.bootCheckpointAddress), token: null } : undefined;
-          queue.push(await this.start(rec, current, saved, undefined, true));
+          queue.push(await this.start(rec, current, saved, true));
         }
       } catch (err) {
         // The chain must never reject: later fills and close() wait on it.
@@ -450,14 +448,16 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
 
   /** Replaces a sandbox's outbound rules (both lists; none clears them). Its network lives on
    *  while it is paused, so the rules can change then too. */
-  async updateNetwork(id: string, rules: NetworkRules): Promise<void> {
+  async updateNetwork(id: string, update: Partial<NetworkRules>): Promise<void> {
     const rec = this.get(id);
     if (rec.networkIndex === null) throw errors.sandboxNotRunning(id, rec.state);
+    const rules = rulesFromInput({ network: update });
     await this.runtime.updateEgress(id, this.network.lease(rec.networkIndex), {
       allowInternetAccess: rec.allowInternetAccess,
-      allowOut: rules.allowOut ?? [],
-      denyOut: rules.denyOut ?? [],
+      allowOut: rules?.allowOut ?? [],
+      denyOut: rules?.denyOut ?? [],
     });
+    this.store.setNetworkRules(id, rules);
   }
 
   /** Pauses a running sandbox: its processes are saved with their memory and stopped. False when
@@ -529,6 +529,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
             autoPause: source.autoPause,
             autoResume: source.autoResume,
             allowInternetAccess: source.allowInternetAccess,
+            networkRules: source.networkRules,
             cpuCount: source.cpuCount,
             memoryMB: source.memoryMB,
           });
@@ -724,7 +725,14 @@ function fieldsFromInput(template: TemplateRecord, input: CreateSandboxInput, ti
     autoPause: input.autoPause ?? false,
     autoResume: input.autoResume ?? false,
     allowInternetAccess: input.allowInternetAccess ?? true,
+    networkRules: rulesFromInput(input),
   };
+}
+
+/** The create's outbound rules; none when both lists are empty. */
+function rulesFromInput(input: Pick<CreateSandboxInput, 'network'>): NetworkRules | null {
+  const rules = { allowOut: input.network?.allowOut ?? [], denyOut: input.network?.denyOut ?? [] };
+  return rules.allowOut.length || rules.denyOut.length ? rules : null;
 }
 
 /** Removes a checkpoint off the critical path: renamed aside at once (so a new checkpoint of the

@@ -71,4 +71,9 @@ export const migrations: string[] = [
   ALTER TABLE templates ADD COLUMN boot_checkpoint_address TEXT;
   ALTER TABLE templates ADD COLUMN boot_checkpoint_key TEXT;
   `,
+  `
+  -- Outbound rules ({allowOut, denyOut} as JSON; NULL when none): kept for clones, for restores
+  -- that recreate the network, and for get info.
+  ALTER TABLE sandboxes ADD COLUMN network_rules TEXT;
+  `,
 ];

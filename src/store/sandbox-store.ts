@@ -5,6 +5,12 @@ import type { Db } from './database.js';
  *  an interrupted operation got. */
 export type SandboxState = 'starting' | 'running' | 'pausing' | 'paused' | 'resuming' | 'killing' | 'pooled';
 
+/** Outbound rules beyond allow_internet_access: CIDRs and domain names. */
+export interface NetworkRules {
+  allowOut: string[];
+  denyOut: string[];
+}
+
 export interface SandboxRecord {
   seq: number;
   id: string;
@@ -28,6 +34,7 @@ export interface SandboxRecord {
   pausedAt: number | null;
   /** Killed after this long without traffic; null when the sandbox has no idle timeout. */
   idleTimeoutSeconds: number | null;
+  networkRules: NetworkRules | null;
 }
 
 export type NewSandboxRecord = Omit<SandboxRecord, 'seq'>;
@@ -53,6 +60,7 @@ interface Row {
   timeout_s: number;
   paused_at: number | null;
   idle_timeout_s: number | null;
+  network_rules: string | null;
 }
 
 function fromRow(r: Row): SandboxRecord {
@@ -77,6 +85,19 @@ function fromRow(r: Row): SandboxRecord {
     timeoutSeconds: r.timeout_s,
     pausedAt: r.paused_at,
     idleTimeoutSeconds: r.idle_timeout_s,
+    networkRules: r.network_rules === null ? null : (JSON.parse(r.network_rules) as NetworkRules),
+  };
+}
+
+/** The fields stored as JSON or integers, in their column form. */
+function columnsOf(rec: Pick<SandboxRecord, 'metadata' | 'envVars' | 'autoPause' | 'autoResume' | 'allowInternetAccess' | 'networkRules'>) {
+  return {
+    metadata: JSON.stringify(rec.metadata),
+    envVars: JSON.stringify(rec.envVars),
+    autoPause: rec.autoPause ? 1 : 0,
+    autoResume: rec.autoResume ? 1 : 0,
+    allowInternetAccess: rec.allowInternetAccess ? 1 : 0,
+    networkRules: rec.networkRules && JSON.stringify(rec.networkRules),
   };
 }
 
@@ -102,10 +123,10 @@ export class SandboxStore {
       insert: db.prepare(`INSERT INTO sandboxes
         (id, template_id, alias, state, envd_token, metadata, env_vars, cpu_count, memory_mb, disk_size_mb,
          started_at, end_at, auto_pause, auto_resume, allow_internet_access, network_index, timeout_s, paused_at,
-         idle_timeout_s)
+         idle_timeout_s, network_rules)
         VALUES (@id, @templateId, @alias, @state, @envdToken, @metadata, @envVars, @cpuCount, @memoryMB, @diskSizeMB,
          @startedAt, @endAt, @autoPause, @autoResume, @allowInternetAccess, @networkIndex, @timeoutSeconds, @pausedAt,
-         @idleTimeoutSeconds)`),
+         @idleTimeoutSeconds, @networkRules)`),
       get: db.prepare('SELECT * FROM sandboxes WHERE id = ?'),
       all: db.prepare('SELECT * FROM sandboxes ORDER BY seq'),
       setState: db.prepare('UPDATE sandboxes SET state = ? WHERE id = ?'),
@@ -115,21 +136,15 @@ export class SandboxStore {
       adoptPooled: db.prepare(`UPDATE sandboxes SET state = @state, envd_token = @envdToken, metadata = @metadata,
         env_vars = @envVars, started_at = @startedAt, end_at = @endAt, auto_pause = @autoPause, auto_resume = @autoResume,
         allow_internet_access = @allowInternetAccess, timeout_s = @timeoutSeconds, paused_at = @pausedAt,
-        idle_timeout_s = @idleTimeoutSeconds WHERE id = @id AND state = 'pooled'`),
+        idle_timeout_s = @idleTimeoutSeconds, network_rules = @networkRules WHERE id = @id AND state = 'pooled'`),
+      setNetworkRules: db.prepare('UPDATE sandboxes SET network_rules = ? WHERE id = ?'),
       delete: db.prepare('DELETE FROM sandboxes WHERE id = ?'),
       usedNetworkIndexes: db.prepare('SELECT network_index FROM sandboxes WHERE network_index IS NOT NULL'),
     };
   }
 
   insert(rec: NewSandboxRecord): SandboxRecord {
-    const info = this.stmts.insert.run({
-      ...rec,
-      metadata: JSON.stringify(rec.metadata),
-      envVars: JSON.stringify(rec.envVars),
-      autoPause: rec.autoPause ? 1 : 0,
-      autoResume: rec.autoResume ? 1 : 0,
-      allowInternetAccess: rec.allowInternetAccess ? 1 : 0,
-    });
+    const info = this.stmts.insert.run({ ...rec, ...columnsOf(rec) });
     return { ...rec, seq: Number(info.lastInsertRowid) };
   }
 
@@ -156,15 +171,11 @@ export class SandboxStore {
 
   /** Hands a pooled sandbox to a create: it takes over everything a new record would have. */
   adoptPooled(id: string, rec: Omit<NewSandboxRecord, 'id' | 'networkIndex' | 'cpuCount' | 'memoryMB' | 'diskSizeMB' | 'templateId' | 'alias'>): void {
-    this.stmts.adoptPooled.run({
-      ...rec,
-      id,
-      metadata: JSON.stringify(rec.metadata),
-      envVars: JSON.stringify(rec.envVars),
-      autoPause: rec.autoPause ? 1 : 0,
-      autoResume: rec.autoResume ? 1 : 0,
-      allowInternetAccess: rec.allowInternetAccess ? 1 : 0,
-    });
+    this.stmts.adoptPooled.run({ ...rec, id, ...columnsOf(rec) });
+  }
+
+  setNetworkRules(id: string, rules: NetworkRules | null): void {
+    this.stmts.setNetworkRules.run(rules && JSON.stringify(rules), id);
   }
 
   setResumed(id: string, endAt: number): void {
