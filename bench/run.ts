@@ -8,6 +8,7 @@ import { installDir, loadConfig } from '../src/config.js';
 import { disposeServer, startServerProcess, useServer } from '../test/support/server-process.js';
 import { bareCheckpointRestore } from './bare-criu.js';
 import { bareRuncRun } from './bare-runc.js';
+import { pageCacheWriteMs } from './page-cache-write.js';
 import { createWithoutPoolRows, persistenceRows } from './persistence.js';
 import { compareProxies, sandboxAddress, startBenchServer } from './proxy-throughput.js';
 import { samplerCost } from './sampler-cost.js';
@@ -98,6 +99,7 @@ try {
     const ours = rows.find((r) => r.name === `pause, ${mib} MiB resident`)?.value;
     rows.push({ name: `floor: bare runc checkpoint / restore, ${mib} MiB`, unit: 'ms', value: bare.dumpMs, target: `restore ${bare.restoreMs.toFixed(0)}; pause/floor ${ours ? (ours / bare.dumpMs).toFixed(2) : '?'}×` });
   }
+  rows.push({ name: 'floor: 1 GiB written into new page cache (dd), this machine', unit: 'ms', value: await pageCacheWriteMs(server.dataDir, 1024) });
 } finally {
   await disposeServer(server);
 }
