@@ -18,6 +18,7 @@ import { envdPort, initEnvd, waitForHealth } from './envd-client.js';
 import { autoResumeFromMetadata, idleTimeoutFromMetadata } from './idle-metadata.js';
 import { newAccessToken, newSandboxId } from './ids.js';
 import { OperationQueue } from './operation-queue.js';
+import { WarmPool } from './warm-pool.js';
 
 export interface CreateSandboxInput {
   templateId: string;
@@ -79,6 +80,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   private readonly timers: DeadlineTimers;
   private readonly idleTimers: DeadlineTimers;
   private readonly ops = new OperationQueue();
+  private readonly pool: WarmPool;
   /** Where the search for a free network block starts (round-robin; see NetworkRange.nextFree). */
   private nextNetworkIndex: number | undefined;
   /** Last traffic per sandbox with an idle timeout (unix ms); a restart counts as traffic. */
@@ -94,6 +96,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     super();
     this.timers = new DeadlineTimers((id) => this.onDeadline(id));
     this.idleTimers = new DeadlineTimers((id) => this.onIdleCheck(id));
+    this.pool = new WarmPool(config.warmPoolSize, (template) => this.startPooled(template));
   }
 
   checkTimeout(seconds: number | undefined): number {
@@ -286,9 +289,9 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       } catch (err) {
         console.error(`template ${template.id}: cannot save its boot state, sandboxes boot instead: ${String(err)}`);
       }
-      if (this.config.warmPoolSize > 0) this.fillPool(template);
+      this.pool.fill(template);
     }
-    await this.filling;
+    await this.pool.settled();
   }
 
   private async forgetBootState(template: TemplateRecord): Promise<void> {
@@ -326,18 +329,12 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     }
   }
 
-  /** Sandboxes started ahead of demand, per template, ready for a create to take. */
-  private readonly pool = new Map<string, SandboxRecord[]>();
-  private filling = Promise.resolve();
-  private closing = false;
-
   /** A started sandbox from the pool, given the create's token, environment and lifetime; none
    *  when the pool is empty or the create asks for network rules a pooled one was not made with. */
   private async takeFromPool(template: TemplateRecord, input: CreateSandboxInput, timeoutSeconds: number): Promise<SandboxRecord | undefined> {
     const defaultNetwork = (input.allowInternetAccess ?? true) && !rulesFromInput(input);
-    const pooled = defaultNetwork ? this.pool.get(template.id)?.shift() : undefined;
+    const pooled = defaultNetwork ? this.pool.take(template) : undefined;
     if (!pooled) return undefined;
-    this.fillPool(template);
     const fields = this.lifecycleFields(fieldsFromInput(template, input, timeoutSeconds));
     this.store.adoptPooled(pooled.id, fields);
     const rec: SandboxRecord = { ...pooled, ...fields };
@@ -356,23 +353,13 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     return running;
   }
 
-  /** Tops the template's pool up in the background, one sandbox at a time. */
-  private fillPool(template: TemplateRecord): void {
-    this.filling = this.filling.then(async () => {
-      const queue = this.pool.get(template.id) ?? [];
-      this.pool.set(template.id, queue);
-      try {
-        while (!this.closing && queue.length < this.config.warmPoolSize) {
-          const current = this.templates.find(template.id) ?? template;
-          const rec = this.reserve({ template: current, timeoutSeconds: this.config.defaultTimeoutSeconds, metadata: {}, envVars: {}, autoPause: false, autoResume: false, allowInternetAccess: true, networkRules: null });
-          const saved = current.bootCheckpointDir ? { source: savedSource(current.bootCheckpointDir, current.bootCheckpointAddress), token: null } : undefined;
-          queue.push(await this.start(rec, current, saved, true));
-        }
-      } catch (err) {
-        // The chain must never reject: later fills and close() wait on it.
-        console.error(`template ${template.id}: cannot start a sandbox for the warm pool: ${String(err)}`);
-      }
-    });
+  /** A sandbox for the warm pool: started from the template's saved state when it has one, and
+   *  left uninitialised. */
+  private async startPooled(template: TemplateRecord): Promise<SandboxRecord> {
+    const current = this.templates.find(template.id) ?? template;
+    const rec = this.reserve({ template: current, timeoutSeconds: this.config.defaultTimeoutSeconds, metadata: {}, envVars: {}, autoPause: false, autoResume: false, allowInternetAccess: true, networkRules: null });
+    const saved = current.bootCheckpointDir ? { source: savedSource(current.bootCheckpointDir, current.bootCheckpointAddress), token: null } : undefined;
+    return this.start(rec, current, saved, true);
   }
 
   get(id: string): SandboxRecord {
@@ -705,11 +692,9 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   /** Stops the timers and removes the warm pool; sandboxes handed out keep running and are
    *  re-adopted at the next start. */
   async close(): Promise<void> {
-    this.closing = true;
     this.timers.clearAll();
     this.idleTimers.clearAll();
-    await this.filling;
-    this.pool.clear();
+    await this.pool.close();
     // Everything not handed out: the pool, and starts cut short.
     const unowned = this.store.all().filter((r) => r.state === 'pooled' || r.state === 'starting');
     await Promise.all(unowned.map((rec) => this.kill(rec.id).catch((err) => console.error(`sandbox ${rec.id}: ${String(err)}`))));
