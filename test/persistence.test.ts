@@ -62,6 +62,40 @@ describe('pause and resume', () => {
     }
   });
 
+  it('keeps every byte of a large memory (its image passes the page cache past 128 MiB)', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      // 200 MiB of random bytes; on SIGUSR1 the process writes their hash again.
+      const script = [
+        'import hashlib, os, signal, time',
+        'b = bytearray(200 * 1024 * 1024)',
+        'for i in range(0, len(b), 1 << 20):',
+        '    b[i:i + (1 << 20)] = os.urandom(1 << 20)',
+        'def report(*_):',
+        '    h = hashlib.sha256(b).hexdigest()',
+        "    open('/tmp/after.tmp', 'w').write(h)",
+        "    os.replace('/tmp/after.tmp', '/tmp/after')",
+        'signal.signal(signal.SIGUSR1, report)',
+        "open('/tmp/before', 'w').write(hashlib.sha256(b).hexdigest())",
+        "open('/tmp/big.pid', 'w').write(str(os.getpid()))",
+        'while True:',
+        '    time.sleep(1)',
+      ].join('\n');
+      await sbx.files.write('/tmp/big.py', script);
+      await sbx.commands.run('python3 /tmp/big.py', { background: true });
+      for (let i = 0; i < 300 && !(await sbx.files.exists('/tmp/big.pid')); i++) await new Promise((r) => setTimeout(r, 100));
+      const before = await sbx.files.read('/tmp/before');
+
+      await sbx.betaPause();
+      await sbx.connect();
+      await sbx.commands.run(`kill -USR1 $(cat /tmp/big.pid)`);
+      for (let i = 0; i < 100 && !(await sbx.files.exists('/tmp/after')); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await sbx.files.read('/tmp/after'), before);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   it('resets the timeout to 5 minutes on resume unless connect gives one', async () => {
     const sbx = await Sandbox.create({ timeoutMs: 60_000 });
     try {
