@@ -28,6 +28,13 @@ function int(name: string, fallback: number): number {
   return n;
 }
 
+function oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  if (!values.includes(v as T)) throw new Error(`${name} must be one of ${values.join(', ')}, got "${v}"`);
+  return v as T;
+}
+
 function list(name: string, fallback: string[]): string[] {
   const v = process.env[name];
   if (v === undefined || v.trim() === '') return fallback;
@@ -109,6 +116,9 @@ export interface Config {
   debianMirror: string;
   /** Version reported to the SDK as `envdVersion`; gates SDK features (protocol §4.8). */
   envdVersion: string;
+  /** `keys`: every control-plane request needs an API key this server made; `none`: no check
+   *  (local-only use, opt-in). */
+  auth: 'keys' | 'none';
 }
 
 export function loadConfig(overrides: Partial<Config> = {}): Config {
@@ -145,6 +155,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     sandboxBundleDir: str('SANDCASTLE_SANDBOX_BUNDLE', path.join(installDir, 'dist', 'sandbox')),
     debianMirror: str('SANDCASTLE_DEBIAN_MIRROR', 'http://deb.debian.org/debian'),
     envdVersion: '0.5.7',
+    auth: oneOf('SANDCASTLE_AUTH', ['keys', 'none'] as const, 'keys'),
     ...overrides,
   };
 }

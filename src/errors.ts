@@ -44,6 +44,10 @@ export class SandcastleError extends Error {
 
 export const errors = {
   badRequest: (message: string) => new SandcastleError('BAD_REQUEST', message),
+  apiKeyMissing: () =>
+    new SandcastleError('UNAUTHORIZED', 'missing API key: send it in the X-API-KEY header (the SDKs read NOVITA_API_KEY or E2B_API_KEY); `sandcastle keys create` makes one'),
+  apiKeyInvalid: () =>
+    new SandcastleError('UNAUTHORIZED', 'API key not recognised by this server; `sandcastle keys create` makes one, `sandcastle keys list` shows the ones it has'),
   invalidJson: (detail: string) => new SandcastleError('INVALID_JSON', `request body is not valid JSON: ${detail}`),
   invalidTimeout: (got: unknown, max: number) =>
     new SandcastleError('INVALID_TIMEOUT', `timeout must be between 1 and ${max} seconds, got ${String(got)}`),

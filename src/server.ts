@@ -3,6 +3,8 @@ import { getRequestListener } from '@hono/node-server';
 import http from 'node:http';
 import path from 'node:path';
 import { createApiApp } from './api/app.js';
+import { ensureFirstApiKey } from './api/first-api-key.js';
+import { ApiKeyStore } from './store/api-key-store.js';
 import type { Config } from './config.js';
 import { MetricsSampler } from './metrics/sampler.js';
 import { routeForHost } from './proxy/host-route.js';
@@ -49,7 +51,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const route = routeForHost(req.headers.host, config.domain);
     return route.kind === 'sandbox' ? route : undefined;
   };
-  const api = getRequestListener(createApiApp(config, sandboxes, metrics).fetch);
+  const keys = config.auth === 'keys' ? new ApiKeyStore(db) : undefined;
+  const firstKeyFile = keys && (await ensureFirstApiKey(config.dataDir, keys));
+  if (firstKeyFile) console.log(`made an API key for this server: export NOVITA_API_KEY=$(cat ${firstKeyFile})`);
+  const api = getRequestListener(createApiApp(config, sandboxes, metrics, keys).fetch);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const target = sandboxTarget(req);
     if (target) proxy.handle(req, res, target.sandboxId, target.port);

@@ -2,20 +2,22 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Sandbox, SandboxError } from 'novita-sandbox';
-import { startServerProcess, useTestServer } from './support/server-process.js';
+import { installDir } from '../src/config.js';
+import { apiFetch, startServerProcess, useTestServer } from './support/server-process.js';
 
 
 const testServer = useTestServer();
 
 async function post(path: string, body: string): Promise<{ status: number; json: { code: number; message: string } }> {
-  const res = await fetch(`${testServer.current().url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const res = await apiFetch(testServer.current(), path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   return { status: res.status, json: (await res.json()) as { code: number; message: string } };
 }
 
 async function sandboxCount(): Promise<number> {
-  const res = await fetch(`${testServer.current().url}/v2/sandboxes`);
+  const res = await apiFetch(testServer.current(), `/v2/sandboxes`);
   return ((await res.json()) as unknown[]).length;
 }
 
@@ -56,13 +58,49 @@ describe('bad input to the control plane', () => {
   });
 
   it('an unknown route is a JSON 404, and list rejects a bad state or limit', async () => {
-    const res = await fetch(`${testServer.current().url}/no/such/route`);
+    const res = await apiFetch(testServer.current(), `/no/such/route`);
     assert.equal(res.status, 404);
     assert.match(((await res.json()) as { message: string }).message, /no route for GET \/no\/such\/route/);
-    const badState = await fetch(`${testServer.current().url}/v2/sandboxes?state=sleeping`);
+    const badState = await apiFetch(testServer.current(), `/v2/sandboxes?state=sleeping`);
     assert.equal(badState.status, 400);
-    const badLimit = await fetch(`${testServer.current().url}/v2/sandboxes?limit=5000`);
+    const badLimit = await apiFetch(testServer.current(), `/v2/sandboxes?limit=5000`);
     assert.equal(badLimit.status, 400);
+  });
+});
+
+describe('API keys', () => {
+  const cli = (...args: string[]) =>
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(installDir, 'src/cli/main.ts'), 'keys', ...args], {
+      cwd: installDir,
+      env: { ...process.env, SANDCASTLE_DATA_DIR: testServer.current().dataDir },
+      encoding: 'utf8',
+    }).trim();
+
+  it('the control plane refuses a request without a key or with an unknown one, with a 401 saying what to do', async () => {
+    const url = `${testServer.current().url}/v2/sandboxes`;
+    const none = await fetch(url);
+    assert.equal(none.status, 401);
+    assert.deepEqual(await none.json(), { code: 401, message: 'missing API key: send it in the X-API-KEY header (the SDKs read NOVITA_API_KEY or E2B_API_KEY); `sandcastle keys create` makes one' });
+    const wrong = await fetch(url, { headers: { 'X-API-KEY': 'e2b_' + 'f'.repeat(40) } });
+    assert.equal(wrong.status, 401);
+    assert.match(((await wrong.json()) as { message: string }).message, /API key not recognised/);
+    await assert.rejects(Sandbox.create({ apiKey: 'e2b_' + 'f'.repeat(40) }), (err: Error) => /401|Unauthorized/i.test(err.message));
+    assert.equal(await sandboxCount(), 0);
+    // The key also works as a bearer token.
+    assert.equal((await fetch(url, { headers: { Authorization: `Bearer ${testServer.current().apiKey}` } })).status, 200);
+  });
+
+  it('`sandcastle keys` makes, lists and deletes keys; a deleted key is refused at once', async () => {
+    const key = cli('create', '--name', 'ci');
+    assert.match(key, /^e2b_[0-9a-f]{40}$/);
+    const url = `${testServer.current().url}/v2/sandboxes`;
+    assert.equal((await fetch(url, { headers: { 'X-API-KEY': key } })).status, 200);
+    const row = cli('list').split('\n').find((l) => l.split('\t')[1] === 'ci');
+    assert.ok(row, 'the new key is listed by name');
+    assert.ok(!cli('list').includes(key), 'the key itself is never shown again');
+    cli('delete', row.split('\t')[0]!);
+    assert.equal((await fetch(url, { headers: { 'X-API-KEY': key } })).status, 401);
+    assert.throws(() => cli('delete', 'key_nosuchkey'), /no API key with id 'key_nosuchkey'/);
   });
 });
 

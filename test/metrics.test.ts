@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { Sandbox } from 'novita-sandbox';
 import { installDir } from '../src/config.js';
-import { disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+import { apiFetch, disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -54,7 +54,7 @@ describe('sandbox metrics', () => {
     try {
       const first = await sbx.getMetrics();
       assert.ok(first.length >= 1, 'a sample is taken when the sandbox starts');
-      const res = await fetch(`${server.url}/sandboxes/${sbx.sandboxId}/metrics`);
+      const res = await apiFetch(server, `/sandboxes/${sbx.sandboxId}/metrics`);
       assert.equal(res.status, 200);
       const raw = ((await res.json()) as Array<Record<string, unknown>>)[0]!;
       assert.deepEqual(Object.keys(raw).sort(), ['cpuCount', 'cpuUsedPct', 'diskTotal', 'diskUsed', 'memCache', 'memTotal', 'memUsed', 'timestamp', 'timestampUnix'].sort());
@@ -92,7 +92,7 @@ describe('sandbox metrics', () => {
     } finally {
       await sbx.kill();
     }
-    const gone = await fetch(`${server.url}/sandboxes/${sbx.sandboxId}/metrics`);
+    const gone = await apiFetch(server, `/sandboxes/${sbx.sandboxId}/metrics`);
     assert.equal(gone.status, 404);
     assert.deepEqual(await gone.json(), { code: 404, message: `sandbox '${sbx.sandboxId}' not found` });
     const db = new Database(path.join(server.dataDir, 'sandcastle.db'), { readonly: true });
@@ -105,12 +105,12 @@ describe('sandbox metrics', () => {
   });
 
   it('an unknown sandbox is a 404, and a bad time a 400', async () => {
-    const res = await fetch(`${server.url}/sandboxes/nosuchsandbox/metrics`);
+    const res = await apiFetch(server, `/sandboxes/nosuchsandbox/metrics`);
     assert.equal(res.status, 404);
     assert.deepEqual(await res.json(), { code: 404, message: "sandbox 'nosuchsandbox' not found" });
     const sbx = await Sandbox.create();
     try {
-      const bad = await fetch(`${server.url}/sandboxes/${sbx.sandboxId}/metrics?start=yesterday`);
+      const bad = await apiFetch(server, `/sandboxes/${sbx.sandboxId}/metrics?start=yesterday`);
       assert.equal(bad.status, 400);
       assert.match(((await bad.json()) as { message: string }).message, /start must be a unix time/);
     } finally {

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Sandbox } from 'novita-sandbox';
 import { startFakeInternet, internetAddress, type FakeInternet } from './support/fake-internet.js';
-import { disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+import { apiFetch, disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
 
 let server: ServerProcess;
 let internet: FakeInternet;
@@ -51,7 +51,7 @@ function chains(id: string): string[] {
 }
 
 async function putNetwork(id: string, body: unknown): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${server.url}/sandboxes/${id}/network`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await apiFetch(server, `/sandboxes/${id}/network`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, text: await res.text() };
 }
 
@@ -174,7 +174,7 @@ describe('sandbox networking', () => {
       }
       // The sandbox keeps its open rules after the refused updates.
       assert.equal((await fetchInside(sbx, internetUrl)).ok, true);
-      const created = await fetch(`${server.url}/sandboxes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ templateID: 'base', network: { denyOut: ['nope.test'] } }) });
+      const created = await apiFetch(server, `/sandboxes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ templateID: 'base', network: { denyOut: ['nope.test'] } }) });
       assert.equal(created.status, 400);
     } finally {
       await sbx.kill();

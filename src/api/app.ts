@@ -3,7 +3,9 @@ import { Hono, type Context } from 'hono';
 import type { Config } from '../config.js';
 import { errors, SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import type { ApiKeyStore } from '../store/api-key-store.js';
 import type { MetricsStore } from '../store/metrics-store.js';
+import { apiKeyCheck } from './api-key-check.js';
 import { decodeLimit, decodeMetadataFilter, decodeStateFilter } from './list-query.js';
 import { listedSandboxJson, sandboxDetailJson, sandboxJson } from './sandbox-json.js';
 import { registerMetricsRoutes } from './metrics-routes.js';
@@ -11,7 +13,8 @@ import { registerNetworkRoutes } from './network-routes.js';
 import { registerPersistenceRoutes } from './persistence-routes.js';
 import { connectBody, createSandboxBody, parseBody, readJson, timeoutBody } from './schemas.js';
 
-export function createApiApp(config: Config, sandboxes: SandboxService, metrics: MetricsStore): Hono {
+/** `keys` is undefined when the server runs without key checks (`SANDCASTLE_AUTH=none`). */
+export function createApiApp(config: Config, sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -25,6 +28,8 @@ export function createApiApp(config: Config, sandboxes: SandboxService, metrics:
     const err = errors.routeNotFound(c.req.method, c.req.path);
     return c.json({ code: err.status, message: err.message }, 404);
   });
+
+  if (keys) app.use('*', apiKeyCheck(keys));
 
   const create = async (c: Context) => {
     const body = parseBody(createSandboxBody, await readJson(c));

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `sandcastle` command.
 import { Command } from 'commander';
+import { registerKeysCommands } from './keys-commands.js';
 import { registerSandboxCommands } from './sandbox-commands.js';
 import { registerServeCommand } from './serve-command.js';
 
@@ -8,6 +9,7 @@ const program = new Command();
 program.name('sandcastle').description('Self-hosted agent sandboxes for the novita-sandbox and e2b SDKs');
 registerServeCommand(program);
 registerSandboxCommands(program);
+registerKeysCommands(program);
 try {
   await program.parseAsync();
 } catch (err) {

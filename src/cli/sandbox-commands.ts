@@ -1,5 +1,7 @@
 // `sandcastle sandbox …`: list, inspect and kill sandboxes through the server's API.
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { apiKeyFile } from '../api/first-api-key.js';
 import { loadConfig } from '../config.js';
 
 function apiUrl(): string {
@@ -7,9 +9,21 @@ function apiUrl(): string {
   return process.env.NOVITA_API_URL || `http://${config.host}:${config.port}`;
 }
 
+/** The key the SDKs would send, else the one the server made at its first start. */
+function apiKey(): string | undefined {
+  const fromEnv = process.env.NOVITA_API_KEY || process.env.E2B_API_KEY;
+  if (fromEnv) return fromEnv;
+  try {
+    return readFileSync(apiKeyFile(loadConfig().dataDir), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 async function call(method: string, pathname: string): Promise<unknown> {
   const url = apiUrl();
-  const res = await fetch(`${url}${pathname}`, { method }).catch((err: Error) => {
+  const key = apiKey();
+  const res = await fetch(`${url}${pathname}`, { method, headers: key ? { 'X-API-KEY': key } : {} }).catch((err: Error) => {
     const cause = (err.cause as Error | undefined)?.message ?? err.message;
     throw new Error(`cannot reach the Sandcastle server at ${url} (${cause}); is \`sandcastle serve\` running?`);
   });

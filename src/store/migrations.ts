@@ -76,4 +76,13 @@ export const migrations: string[] = [
   -- that recreate the network, and for get info.
   ALTER TABLE sandboxes ADD COLUMN network_rules TEXT;
   `,
+  `
+  -- API keys of the control plane (sha256 of the key; the key is shown once, when made).
+  CREATE TABLE api_keys (
+    id          TEXT PRIMARY KEY,
+    hash        TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL            -- unix ms
+  );
+  `,
 ];

@@ -10,6 +10,8 @@ import { installDir } from '../../src/config.js';
 
 export interface ServerProcess {
   url: string;
+  /** The API key the server made at its first start (in `<dataDir>/api-key`). */
+  apiKey: string;
   dataDir: string;
   env: NodeJS.ProcessEnv;
   child: ChildProcess;
@@ -73,6 +75,7 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
   };
   return {
     url,
+    apiKey: readFileSync(path.join(dataDir, 'api-key'), 'utf8').trim(),
     dataDir,
     env,
     child,
@@ -82,12 +85,17 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
   };
 }
 
+/** A control-plane request with the server's API key, as the SDKs send it. */
+export function apiFetch(server: ServerProcess, pathname: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${server.url}${pathname}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), 'X-API-KEY': server.apiKey } });
+}
+
 /** Kills every sandbox the server still has, stops it and removes its data folder. */
 export async function disposeServer(server: ServerProcess): Promise<void> {
   if (server.child.exitCode === null && server.child.signalCode === null) {
-    const res = await fetch(`${server.url}/v2/sandboxes`);
+    const res = await apiFetch(server, '/v2/sandboxes');
     const items = (await res.json()) as Array<{ sandboxID: string }>;
-    await Promise.all(items.map((s) => fetch(`${server.url}/sandboxes/${s.sandboxID}`, { method: 'DELETE' })));
+    await Promise.all(items.map((s) => apiFetch(server, `/sandboxes/${s.sandboxID}`, { method: 'DELETE' })));
     await server.stop();
   }
   const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes(server.dataDir));
@@ -103,7 +111,8 @@ export function useServer(server: ServerProcess): void {
   process.env.NOVITA_SANDBOX_URL = server.url;
   process.env.E2B_API_URL = server.url;
   process.env.E2B_SANDBOX_URL = server.url;
-  process.env.E2B_API_KEY = 'e2b_' + '0'.repeat(40);
+  process.env.NOVITA_API_KEY = server.apiKey;
+  process.env.E2B_API_KEY = server.apiKey;
 }
 
 /**
