@@ -24,6 +24,29 @@ describe('sandbox lifecycle through novita-sandbox', () => {
     assert.equal(await Sandbox.kill(sbx.sandboxId), false, 'a second kill finds nothing');
   });
 
+  it("refuses the sandbox's root kernel keyrings, BPF, perf events and new user namespaces (seccomp), and still forks, threads and spawns", async () => {
+    const sbx = await Sandbox.create({ timeoutMs: 60_000 });
+    try {
+      const probe = [
+        'import ctypes, os, subprocess, threading',
+        'libc = ctypes.CDLL(None, use_errno=True)',
+        'def errno_of(nr, *args):',
+        '    return 0 if libc.syscall(nr, *args) >= 0 else ctypes.get_errno()',
+        // x86_64 numbers: keyctl, bpf, perf_event_open, unshare(CLONE_NEWUSER).
+        'print(errno_of(250, 0, 0, 0, 0, 0), errno_of(321, 0, 0, 0), errno_of(298, 0, 0, 0, 0, 0), errno_of(272, 0x10000000))',
+        't = threading.Thread(target=lambda: None); t.start(); t.join()',
+        'pid = os.fork()',
+        'if pid == 0: os._exit(7)',
+        "print(subprocess.run(['true']).returncode, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))",
+      ].join('\n');
+      await sbx.files.write('/tmp/probe.py', probe);
+      const r = await sbx.commands.run('python3 /tmp/probe.py', { user: 'root' });
+      assert.equal(r.stdout, '1 1 1 1\n0 7\n');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   it('reports info with a true endAt and state, and setTimeout moves the deadline', async () => {
     const before = Date.now();
     const sbx = await Sandbox.create({ timeoutMs: 60_000, metadata: { purpose: 'info' } });

@@ -1,5 +1,6 @@
 // The OCI runtime configuration (config.json) of a sandbox container.
 import { resolvConfPath } from './netns.js';
+import { seccompProfile } from './seccomp-profile.js';
 import type { SandboxSpec } from './runtime.js';
 
 /** Where the host's node binary and the bundled in-sandbox programs appear in every sandbox. */
@@ -91,6 +92,7 @@ export function buildOciSpec({ spec, netnsPath, nodePath, bundleDir, criuConfig 
         ],
       },
       devices: [charDevice('/dev/fuse', 10, 229)],
+      seccomp: seccompProfile(),
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
         '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',
