@@ -32,6 +32,14 @@ const capabilities = [
   'CAP_AUDIT_WRITE',
 ];
 
+/** The process settings a checkpoint carries with it (capabilities, limits, seccomp filter): a saved
+ *  state taken under other ones would bring them back, so they are part of its key. */
+export function processSecurityFingerprint(): string {
+  return JSON.stringify({ capabilities, rlimits, seccomp: seccompProfile() });
+}
+
+const rlimits = [{ type: 'RLIMIT_NOFILE', hard: 20000, soft: 20000 }];
+
 function charDevice(path: string, major: number, minor: number) {
   return { path, type: 'c', major, minor, fileMode: 0o666, uid: 0, gid: 0 };
 }
@@ -52,7 +60,7 @@ export function buildOciSpec({ spec, netnsPath, nodePath, bundleDir, criuConfig 
         effective: capabilities,
         permitted: capabilities,
       },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 20000, soft: 20000 }],
+      rlimits,
       noNewPrivileges: false,
     },
     root: { path: 'rootfs', readonly: false },

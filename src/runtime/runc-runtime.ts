@@ -11,7 +11,7 @@ import { savedStateKey } from './saved-state-key.js';
 import { createNetns, deleteNetns, netnsName, netnsPath } from './netns.js';
 import { readCgroupStats } from './cgroup-stats.js';
 import { setEgress } from './netns.js';
-import { buildOciSpec } from './oci-spec.js';
+import { buildOciSpec, processSecurityFingerprint } from './oci-spec.js';
 import { warmImage } from './warm-image.js';
 import { runCommand } from './run-command.js';
 import type { CheckpointMode, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from './runtime.js';
@@ -49,7 +49,7 @@ export class RuncRuntime implements Runtime {
 
   savedStateKey(spec: Pick<SandboxSpec, 'layers' | 'startCommand'>): Promise<string> {
     const { nodePath, sandboxBundleDir: bundleDir, criuPath } = this.config;
-    return savedStateKey({ layers: spec.layers, startCommand: spec.startCommand, nodePath, bundleDir, criuPath });
+    return savedStateKey({ layers: spec.layers, startCommand: spec.startCommand, nodePath, bundleDir, criuPath, processSecurity: processSecurityFingerprint() });
   }
 
   private bundleDir(id: string): string {

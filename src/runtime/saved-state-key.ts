@@ -1,5 +1,6 @@
 // What a template's saved boot state depends on: the root filesystem layers, the node binary and
-// in-sandbox bundle mounted into it, the start command and the CRIU build. When any of them
+// in-sandbox bundle mounted into it, the start command, the process's security settings and the
+// CRIU build. When any of them
 // changes, a saved state restores processes that no longer match their files, so it is retaken.
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
@@ -22,6 +23,7 @@ export async function savedStateKey(inputs: {
   nodePath: string;
   bundleDir: string;
   criuPath: string;
+  processSecurity: string;
 }): Promise<string> {
   const parts = [
     ...(await Promise.all(inputs.layers.map(fingerprint))),
@@ -29,6 +31,7 @@ export async function savedStateKey(inputs: {
     await fingerprint(inputs.criuPath),
     ...(await folderFingerprint(inputs.bundleDir)),
     `start:${inputs.startCommand ?? ''}`,
+    `process:${inputs.processSecurity}`,
   ];
   return createHash('sha256').update(parts.join('\n')).digest('hex');
 }
