@@ -19,8 +19,22 @@ patches=("$repo"/scripts/criu/*.patch)
 say() { printf '[criu] %s\n' "$*"; }
 die() { printf '[criu] error: %s\n' "$*" >&2; exit 1; }
 
-stamp="$tarball_sha256 $(cat "${patches[@]}" | sha256sum | cut -d' ' -f1)"
+# CRIU caches what it learns about the kernel (about 20 ms of probing per run) only on a tmpfs, so
+# that a reboot into another kernel drops it; /run is not one on every machine (here it is not).
+# /dev/shm is, and is emptied at boot like /run: the folder is made again on every setup, root's
+# alone (a folder someone else made first is refused).
+rundir=/dev/shm/sandcastle-criu
+ensure_rundir() {
+  install -d -m 0700 "$rundir"
+  [ "$(stat -c %u "$rundir")" = 0 ] || die "$rundir is not owned by root; remove it and run setup again"
+  # A CRIU that stopped between writing and renaming its cache file leaves this, and none
+  # writes the cache again (it opens it with O_EXCL).
+  find "$rundir" -maxdepth 1 -name criu.kdat.tmp -mmin +1 -delete
+}
+
+stamp="$tarball_sha256 rundir=$rundir $(cat "${patches[@]}" | sha256sum | cut -d' ' -f1)"
 if [ -x "$prefix/criu" ] && [ "$(cat "$prefix/criu.stamp" 2>/dev/null)" = "$stamp" ]; then
+  ensure_rundir
   "$prefix/criu" check >/dev/null 2>&1 || die "$prefix/criu check fails on this machine"
   say "criu 4.1.1 (patched) present at $prefix/criu"
   exit 0
@@ -57,7 +71,8 @@ say "building (about 20 s)"
 rm -rf criu-4.1.1
 tar xf "$tarball"
 for p in "${patches[@]}"; do patch -s -p1 -d criu-4.1.1 < "$p"; done
-make -s -C criu-4.1.1 -j"$(nproc)" criu >/tmp/sandcastle-criu-make.log 2>&1 || { tail -n 20 /tmp/sandcastle-criu-make.log >&2; die "make criu failed"; }
+ensure_rundir
+make -s -C criu-4.1.1 -j"$(nproc)" RUNDIR="$rundir" criu >/tmp/sandcastle-criu-make.log 2>&1 || { tail -n 20 /tmp/sandcastle-criu-make.log >&2; die "make criu failed"; }
 mkdir -p "$prefix"
 install -m 0755 criu-4.1.1/criu/criu "$prefix/criu"
 "$prefix/criu" check || die "criu check failed: this kernel lacks what checkpoint/restore needs"

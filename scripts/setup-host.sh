@@ -64,10 +64,6 @@ fi
 
 # CRIU for pause/resume/clone/snapshots, built from Debian 13's source (cached after the first run).
 bash "$repo/scripts/build-criu.sh"
-# CRIU caches what it learns about the kernel in /run/criu.kdat, written through criu.kdat.tmp
-# (O_EXCL). A CRIU killed in between leaves the temporary file, and no CRIU saves the cache again:
-# each one probes the kernel anew (about 20 ms per pause, resume or clone).
-find /run -maxdepth 1 -name criu.kdat.tmp -mmin +1 -delete
 
 # Node 20+ is a prerequisite we cannot install from Debian 12 (its nodejs is 18): the host's node
 # runs the server and is bind-mounted into every sandbox to run envd.
