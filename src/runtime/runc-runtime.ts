@@ -12,7 +12,6 @@ import { createNetns, deleteNetns, netnsName, netnsPath } from './netns.js';
 import { readCgroupStats } from './cgroup-stats.js';
 import { setEgress } from './netns.js';
 import { buildOciSpec, processSecurityFingerprint } from './oci-spec.js';
-import { warmImage } from './warm-image.js';
 import { runCommand } from './run-command.js';
 import type { CheckpointMode, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from './runtime.js';
 
@@ -138,14 +137,12 @@ export class RuncRuntime implements Runtime {
         // The overlay stays mounted while paused: unmounting would sync the filesystem that has
         // just received the image (about 0.5 s per GiB here), and resume would mount it again.
         await this.criuStep(path.join(dir, 'work', 'dump.log'), ['checkpoint', ...imageArgs, id]);
-        warmImage(path.join(dir, 'image'));
         return;
       }
       // Frozen while both its memory and its writable layer are saved, so the two agree.
       await this.runc(['pause', id]);
       try {
         await this.criuStep(path.join(dir, 'work', 'dump.log'), ['checkpoint', '--leave-running', ...imageArgs, id]);
-        warmImage(path.join(dir, 'image'));
         await runCommand('cp', ['-a', '--reflink=auto', path.join(bundle, 'upper'), path.join(dir, 'upper')]);
       } finally {
         await this.runc(['resume', id]);
