@@ -1,6 +1,7 @@
 // The floor for pause and resume: a bare container of the base root filesystem running the same
 // Python process (holding N MiB), checkpointed and restored with `runc checkpoint|restore` and the
 // same CRIU, without the server, envd or the SDK.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../src/config.js';
 import { runCommand } from '../src/runtime/run-command.js';
@@ -13,10 +14,9 @@ export async function bareCheckpointRestore(config: Config, mib: number): Promis
   const image = path.join(c.bundle, 'image');
   try {
     await runCommand(config.runcPath, [...c.runc, 'run', '--detach', '--bundle', c.bundle, id], { quiet: true });
-    for (let i = 0; i < 600; i++) {
-      if (await runCommand('test', ['-e', path.join(c.bundle, 'upper', 'tmp', 'held')]).then(() => true, () => false)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const held = path.join(c.bundle, 'upper', 'tmp', 'held');
+    for (let i = 0; i < 600 && !existsSync(held); i++) await new Promise((r) => setTimeout(r, 100));
+    if (!existsSync(held)) throw new Error(`the bare container's Python process never held ${mib} MiB`);
     let t0 = performance.now();
     await runCommand(config.runcPath, [...c.runc, 'checkpoint', '--image-path', image, '--work-path', path.join(c.bundle, 'dump-work'), id]);
     const dumpMs = performance.now() - t0;

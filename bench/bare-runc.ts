@@ -1,5 +1,5 @@
 // The floor the create benchmark is compared with: mount an overlay of the same template, `runc
-// run` (foreground) a container running `true` in fresh namespaces, delete it, unmount.
+// run` (foreground) a container running `true` in fresh namespaces (timed), delete it, unmount.
 import type { Config } from '../src/config.js';
 import { runCommand } from '../src/runtime/run-command.js';
 import { prepareBareContainer } from './bare-container.js';

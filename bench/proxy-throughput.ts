@@ -36,7 +36,7 @@ function toMs(value: string, unit: string): number {
 }
 
 /** wrk with 2 threads and 50 connections for `seconds`; Host header when given. */
-export async function wrk(url: string, seconds: number, host?: string): Promise<WrkResult> {
+async function wrk(url: string, seconds: number, host?: string): Promise<WrkResult> {
   const args = ['-t2', '-c50', `-d${seconds}s`, '--latency', ...(host ? ['-H', `Host: ${host}`] : []), url];
   const { stdout } = await run('wrk', args, { timeout: (seconds + 30) * 1000 });
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);

@@ -7,8 +7,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-host.sh
 node --import tsx scripts/build-templates.ts
 
-npx tsc -p tsconfig.json --noEmit
-
 # One file at a time: integration files each start a server and sandboxes on 2 shared cores.
 shopt -s globstar nullglob
 status=0

@@ -35,9 +35,10 @@ function oneOf<T extends string>(name: string, values: readonly T[], fallback: T
   return v as T;
 }
 
-function list(name: string, fallback: string[]): string[] {
+/** A comma-separated list; a function fallback is worked out only when the variable is unset. */
+function list(name: string, fallback: string[] | (() => string[])): string[] {
   const v = process.env[name];
-  if (v === undefined || v.trim() === '') return fallback;
+  if (v === undefined || v.trim() === '') return typeof fallback === 'function' ? fallback() : fallback;
   return v.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
@@ -121,6 +122,15 @@ export interface Config {
   auth: 'keys' | 'none';
 }
 
+/** Files of the data directory that more than one component opens. */
+export function dataFiles(dataDir: string) {
+  return {
+    database: path.join(dataDir, 'sandcastle.db'),
+    /** The API key the first start makes, readable by root only. */
+    apiKey: path.join(dataDir, 'api-key'),
+  };
+}
+
 export function loadConfig(overrides: Partial<Config> = {}): Config {
   const dataDir = overrides.dataDir ?? str('SANDCASTLE_DATA_DIR', '/var/lib/sandcastle');
   return {
@@ -134,7 +144,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     publicHosts: list('SANDCASTLE_PUBLIC_HOSTS', ['::1', '127.0.0.1']),
     tlsCertFile: process.env.SANDCASTLE_TLS_CERT || undefined,
     tlsKeyFile: process.env.SANDCASTLE_TLS_KEY || undefined,
-    dnsServers: list('SANDCASTLE_DNS_SERVERS', hostNameServers()),
+    dnsServers: list('SANDCASTLE_DNS_SERVERS', hostNameServers),
     metricsIntervalMs: int('SANDCASTLE_METRICS_INTERVAL_MS', 2000),
     defaultTimeoutSeconds: int('SANDCASTLE_DEFAULT_TIMEOUT', 300),
     maxTimeoutSeconds: int('SANDCASTLE_MAX_TIMEOUT', 3600),

@@ -1,11 +1,9 @@
 // Puts the pieces together: store, runtime, lifecycle service, API and proxy on one HTTP port.
 import { getRequestListener } from '@hono/node-server';
 import http from 'node:http';
-import path from 'node:path';
 import { createApiApp } from './api/app.js';
-import { ensureFirstApiKey } from './api/first-api-key.js';
-import { ApiKeyStore } from './store/api-key-store.js';
-import type { Config } from './config.js';
+import { ApiKeyStore, ensureFirstApiKey } from './store/api-key-store.js';
+import { dataFiles, type Config } from './config.js';
 import { MetricsSampler } from './metrics/sampler.js';
 import { routeForHost } from './proxy/host-route.js';
 import { startPublicListeners } from './proxy/public-listeners.js';
@@ -27,7 +25,8 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config): Promise<RunningServer> {
-  const db = openDatabase(path.join(config.dataDir, 'sandcastle.db'));
+  const files = dataFiles(config.dataDir);
+  const db = openDatabase(files.database);
   const templates = new TemplateStore(db);
   await registerBuiltinTemplates(config, templates);
   const runtime = new RuncRuntime(config);
@@ -52,8 +51,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     return route.kind === 'sandbox' ? route : undefined;
   };
   const keys = config.auth === 'keys' ? new ApiKeyStore(db) : undefined;
-  const firstKeyFile = keys && (await ensureFirstApiKey(config.dataDir, keys));
-  if (firstKeyFile) console.log(`made an API key for this server: export NOVITA_API_KEY=$(cat ${firstKeyFile})`);
+  if (keys && (await ensureFirstApiKey(keys, files.apiKey))) {
+    console.log(`made an API key for this server: export NOVITA_API_KEY=$(cat ${files.apiKey})`);
+  }
   const api = getRequestListener(createApiApp(config, sandboxes, metrics, keys).fetch);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const target = sandboxTarget(req);

@@ -41,7 +41,7 @@ export function createApiApp(config: Config, sandboxes: SandboxService, metrics:
       autoPause: body.autoPause,
       autoResume: body.autoResume?.enabled,
       allowInternetAccess: body.allow_internet_access,
-      network: body.network ? { allowOut: body.network.allowOut ?? [], denyOut: body.network.denyOut ?? [] } : undefined,
+      network: body.network,
     });
     return c.json(sandboxJson(rec, config), 201);
   };

@@ -1,21 +1,13 @@
 // PUT /sandboxes/{id}/network (protocol §3.2): replaces a sandbox's outbound rules while it runs.
 // Omitting both lists clears the rules, as the SDK documents.
 import type { Hono } from 'hono';
-import { errors } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
-import { networkRulesBody, parseBody } from './schemas.js';
+import { networkRulesBody, parseBody, readJson } from './schemas.js';
 
 export function registerNetworkRoutes(app: Hono, sandboxes: SandboxService): void {
   app.put('/sandboxes/:id/network', async (c) => {
-    const text = await c.req.text();
-    let json: unknown = {};
-    try {
-      if (text.trim() !== '') json = JSON.parse(text);
-    } catch (err) {
-      throw errors.invalidJson((err as Error).message);
-    }
-    const body = parseBody(networkRulesBody, json);
-    await sandboxes.updateNetwork(c.req.param('id'), { allowOut: body.allowOut ?? [], denyOut: body.denyOut ?? [] });
+    const body = parseBody(networkRulesBody, await readJson(c));
+    await sandboxes.updateNetwork(c.req.param('id'), body);
     return c.body(null, 204);
   });
 }

@@ -7,6 +7,19 @@ import { parseDenyEntry, parseRuleEntry } from '../runtime/egress-rules.js';
 
 const stringMap = z.record(z.string(), z.string());
 
+/** Outbound rules (create's `network` field, PUT /sandboxes/{id}/network); each entry is
+ *  checked here so a bad one is a 400 naming it. */
+export const networkRulesBody = z
+  .looseObject({ allowOut: z.array(z.string()).nullish(), denyOut: z.array(z.string()).nullish() })
+  .superRefine((rules, ctx) => {
+    try {
+      for (const entry of rules.allowOut ?? []) parseRuleEntry('allowOut', entry);
+      for (const entry of rules.denyOut ?? []) parseDenyEntry(entry);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
+
 export const createSandboxBody = z.looseObject({
   templateID: z.string().min(1).default('base'),
   timeout: z.number().optional(),
@@ -14,7 +27,7 @@ export const createSandboxBody = z.looseObject({
   envVars: stringMap.nullish(),
   secure: z.boolean().optional(),
   allow_internet_access: z.boolean().optional(),
-  network: z.lazy(() => networkRulesBody).nullish(),
+  network: networkRulesBody.nullish(),
   autoPause: z.boolean().optional(),
   autoResume: z.looseObject({ enabled: z.boolean().optional() }).nullish(),
 });
@@ -28,19 +41,6 @@ export const cloneBody = z.looseObject({
   strict: z.boolean().default(false),
   timeout: z.number().optional(),
 });
-
-/** Outbound rules (create's `network` field, PUT /sandboxes/{id}/network); each entry is
- *  checked here so a bad one is a 400 naming it. */
-export const networkRulesBody = z
-  .looseObject({ allowOut: z.array(z.string()).nullish(), denyOut: z.array(z.string()).nullish() })
-  .superRefine((rules, ctx) => {
-    try {
-      for (const entry of rules.allowOut ?? []) parseRuleEntry('allowOut', entry);
-      for (const entry of rules.denyOut ?? []) parseDenyEntry(entry);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-  });
 
 /** Parses `body` with `schema`, turning a mismatch into a 400 that names each wrong field. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {

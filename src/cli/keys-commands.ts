@@ -1,13 +1,12 @@
 // `sandcastle keys …`: the API keys of the server on this machine, made and removed in its
 // database directly (no server needs to run).
-import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { dataFiles, loadConfig } from '../config.js';
 import { ApiKeyStore } from '../store/api-key-store.js';
 import { openDatabase } from '../store/database.js';
 
 function withKeys<T>(fn: (keys: ApiKeyStore) => T): T {
-  const db = openDatabase(path.join(loadConfig().dataDir, 'sandcastle.db'));
+  const db = openDatabase(dataFiles(loadConfig().dataDir).database);
   try {
     return fn(new ApiKeyStore(db));
   } finally {

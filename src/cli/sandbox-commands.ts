@@ -1,8 +1,7 @@
 // `sandcastle sandbox …`: list, inspect and kill sandboxes through the server's API.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { apiKeyFile } from '../api/first-api-key.js';
-import { loadConfig } from '../config.js';
+import { dataFiles, loadConfig } from '../config.js';
 
 function apiUrl(): string {
   const config = loadConfig();
@@ -14,7 +13,7 @@ function apiKey(): string | undefined {
   const fromEnv = process.env.NOVITA_API_KEY || process.env.E2B_API_KEY;
   if (fromEnv) return fromEnv;
   try {
-    return readFileSync(apiKeyFile(loadConfig().dataDir), 'utf8').trim();
+    return readFileSync(dataFiles(loadConfig().dataDir).apiKey, 'utf8').trim();
   } catch {
     return undefined;
   }

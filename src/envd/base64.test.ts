@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { base64Encode } from '@bufbuild/protobuf/wire';
+// First, as in envd's main: protobuf-es captures toBase64 when it loads.
 import './base64.js';
+import { base64Encode } from '@bufbuild/protobuf/wire';
 
 type WithToBase64 = Uint8Array & { toBase64(o?: { alphabet?: 'base64' | 'base64url'; omitPadding?: boolean }): string };
 

@@ -21,8 +21,6 @@ export interface TlsMaterial {
   key: string;
   /** Leaf certificate followed by the CA that signed it. */
   cert: string;
-  /** The local CA's certificate file, when the server made one. */
-  caFile?: string;
 }
 
 export function tlsDir(config: Config): string {
@@ -100,17 +98,16 @@ export async function loadTlsMaterial(config: Config): Promise<TlsMaterial> {
   }
   const dir = tlsDir(config);
   await mkdir(dir, { recursive: true, mode: 0o755 });
-  const caFile = path.join(dir, 'ca.pem');
-  const ca = existsSync(caFile) ? await loadCa(dir) : await makeCa(dir);
+  const ca = existsSync(path.join(dir, 'ca.pem')) ? await loadCa(dir) : await makeCa(dir);
   const certFile = path.join(dir, `wildcard.${config.domain}.pem`);
   const keyFile = path.join(dir, `wildcard.${config.domain}-key.pem`);
   if (existsSync(certFile) && existsSync(keyFile)) {
     const [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
     const leaf = new x509.X509Certificate(cert);
-    if (leaf.notAfter.getTime() - Date.now() > renewDays * day && leaf.issuer === ca.cert.subject) return { cert, key, caFile };
+    if (leaf.notAfter.getTime() - Date.now() > renewDays * day && leaf.issuer === ca.cert.subject) return { cert, key };
   }
   const leaf = await makeLeaf(config.domain, ca);
   await writeFile(keyFile, leaf.key, { mode: 0o600 });
   await writeFile(certFile, leaf.cert, { mode: 0o644 });
-  return { ...leaf, caFile };
+  return leaf;
 }

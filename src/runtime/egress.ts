@@ -86,9 +86,3 @@ export async function removeEgress(sandboxId: string): Promise<void> {
     if (script) await restore(script);
   });
 }
-
-/** Every sandbox chain present on the host (for the leftover checks of tests). */
-export async function listEgressChains(): Promise<string[]> {
-  const saved = await runCommand('iptables-save', []);
-  return [...new Set([...saved.matchAll(/^:(sc-[a-z0-9]+) /gm)].map((m) => m[1]!))];
-}

@@ -21,9 +21,9 @@ export interface OciSpecInput {
 /** PID 1 is tini, which reaps the orphans that user commands leave behind (node would not). A
  *  template's start command runs in the background of a shell that then becomes envd. */
 function initArgs(startCommand: string | undefined): string[] {
-  const envd = `${sandboxNode} ${sandboxBundleDir}/envd.mjs`;
-  if (!startCommand) return ['/usr/bin/tini', '--', sandboxNode, `${sandboxBundleDir}/envd.mjs`];
-  return ['/usr/bin/tini', '--', '/bin/sh', '-c', `(${startCommand}) </dev/null >/dev/null 2>&1 & exec ${envd}`];
+  const envd = [sandboxNode, `${sandboxBundleDir}/envd.mjs`];
+  if (!startCommand) return ['/usr/bin/tini', '--', ...envd];
+  return ['/usr/bin/tini', '--', '/bin/sh', '-c', `(${startCommand}) </dev/null >/dev/null 2>&1 & exec ${envd.join(' ')}`];
 }
 
 const capabilities = [

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { errors } from '../errors.js';
 import type { NetworkRange } from '../runtime/network-lease.js';
-import type { RestoreSource, Runtime, SandboxSpec } from '../runtime/runtime.js';
+import type { EgressPolicy, RestoreSource, Runtime, SandboxSpec } from '../runtime/runtime.js';
 import type { ListCursor, NetworkRules, SandboxRecord, SandboxState, SandboxStore } from '../store/sandbox-store.js';
 import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
 import { DeadlineTimers } from './deadline-timers.js';
@@ -29,9 +29,15 @@ export interface CreateSandboxInput {
   autoResume?: boolean;
   allowInternetAccess?: boolean;
   /** Outbound rules from the create body's `network` field. */
-  network?: Partial<NetworkRules>;
+  network?: NetworkRulesInput | null;
 }
 
+
+/** Outbound rules as a request gives them: either list may be missing. */
+export interface NetworkRulesInput {
+  allowOut?: string[] | null;
+  denyOut?: string[] | null;
+}
 
 export interface ListInput {
   states: SandboxState[];
@@ -52,18 +58,9 @@ export interface SandboxRoute {
   state: SandboxState;
 }
 
-interface SandboxFields {
-  template: TemplateRecord;
-  timeoutSeconds: number;
-  metadata: Record<string, string>;
-  envVars: Record<string, string>;
-  autoPause: boolean;
-  autoResume: boolean;
-  allowInternetAccess: boolean;
-  networkRules: NetworkRules | null;
-  cpuCount?: number;
-  memoryMB?: number;
-}
+/** What a create (or a clone, or the pool) decides about a sandbox; the rest of its record follows. */
+type SandboxFields = Pick<SandboxRecord, 'timeoutSeconds' | 'metadata' | 'envVars' | 'autoPause' | 'autoResume' | 'allowInternetAccess' | 'networkRules'> &
+  Partial<Pick<SandboxRecord, 'cpuCount' | 'memoryMB'>> & { template: TemplateRecord };
 
 const envdStartTimeoutMs = 15_000;
 /** A template's own service (the interpreter's kernel) may take this long to warm up. */
@@ -121,7 +118,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       pidsLimit: this.config.pidsLimit,
       network: this.network.lease(rec.networkIndex),
       startCommand: template.startCmd ?? undefined,
-      egress: { allowInternetAccess: rec.allowInternetAccess, allowOut: rec.networkRules?.allowOut ?? [], denyOut: rec.networkRules?.denyOut ?? [] },
+      egress: egressOf(rec.allowInternetAccess, rec.networkRules),
     };
   }
 
@@ -163,6 +160,11 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       diskSizeMB: fields.template.diskSizeMB,
       networkIndex,
     });
+  }
+
+  /** A sandbox no create has asked for yet (the pool, a saved boot state): a create's defaults. */
+  private unownedFields(template: TemplateRecord): SandboxFields {
+    return fieldsFromInput(template, { templateId: template.id }, this.config.defaultTimeoutSeconds);
   }
 
   /** What a create decides about a sandbox, whether it is started for it or taken from the pool. */
@@ -302,16 +304,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   private async saveBootState(template: TemplateRecord): Promise<void> {
     const key = await this.runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined });
     if (template.bootCheckpointKey === key && template.bootCheckpointDir && existsSync(template.bootCheckpointDir)) return;
-    const rec = this.reserve({
-      template,
-      timeoutSeconds: this.config.defaultTimeoutSeconds,
-      metadata: {},
-      envVars: {},
-      autoPause: false,
-      autoResume: false,
-      allowInternetAccess: true,
-      networkRules: null,
-    });
+    const rec = this.reserve(this.unownedFields(template));
     const address = this.addressOf(rec);
     const dir = path.join(this.config.dataDir, 'template-states', `${template.id}-${key.slice(0, 16)}`);
     try {
@@ -357,7 +350,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
    *  left uninitialised. */
   private async startPooled(template: TemplateRecord): Promise<SandboxRecord> {
     const current = this.templates.find(template.id) ?? template;
-    const rec = this.reserve({ template: current, timeoutSeconds: this.config.defaultTimeoutSeconds, metadata: {}, envVars: {}, autoPause: false, autoResume: false, allowInternetAccess: true, networkRules: null });
+    const rec = this.reserve(this.unownedFields(current));
     const saved = current.bootCheckpointDir ? { source: savedSource(current.bootCheckpointDir, current.bootCheckpointAddress), token: null } : undefined;
     return this.start(rec, current, saved, true);
   }
@@ -435,15 +428,11 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
 
   /** Replaces a sandbox's outbound rules (both lists; none clears them). Its network lives on
    *  while it is paused, so the rules can change then too. */
-  async updateNetwork(id: string, update: Partial<NetworkRules>): Promise<void> {
+  async updateNetwork(id: string, update: NetworkRulesInput): Promise<void> {
     const rec = this.get(id);
     if (rec.networkIndex === null) throw errors.sandboxNotRunning(id, rec.state);
     const rules = rulesFromInput({ network: update });
-    await this.runtime.updateEgress(id, this.network.lease(rec.networkIndex), {
-      allowInternetAccess: rec.allowInternetAccess,
-      allowOut: rules?.allowOut ?? [],
-      denyOut: rules?.denyOut ?? [],
-    });
+    await this.runtime.updateEgress(id, this.network.lease(rec.networkIndex), egressOf(rec.allowInternetAccess, rules));
     this.store.setNetworkRules(id, rules);
   }
 
@@ -712,6 +701,10 @@ function fieldsFromInput(template: TemplateRecord, input: CreateSandboxInput, ti
     allowInternetAccess: input.allowInternetAccess ?? true,
     networkRules: rulesFromInput(input),
   };
+}
+
+function egressOf(allowInternetAccess: boolean, rules: NetworkRules | null): EgressPolicy {
+  return { allowInternetAccess, allowOut: rules?.allowOut ?? [], denyOut: rules?.denyOut ?? [] };
 }
 
 /** The create's outbound rules; none when both lists are empty. */

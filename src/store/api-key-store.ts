@@ -2,6 +2,7 @@
 // when it is made. Keys have the e2b SDK's shape (`e2b_` and 40 hex digits), which the SDK checks
 // before sending; the novita SDK takes any string.
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import type { Db } from './database.js';
 
 export interface ApiKeyRecord {
@@ -49,4 +50,12 @@ export class ApiKeyStore {
   count(): number {
     return (this.stmts.count.get() as { n: number }).n;
   }
+}
+
+/** A server started with key checks and no key yet makes one, so the README's first run works: it
+ *  is written, readable by root only, to `file` for the user to export. Returns whether it did. */
+export async function ensureFirstApiKey(keys: ApiKeyStore, file: string): Promise<boolean> {
+  if (keys.count() > 0) return false;
+  await writeFile(file, `${keys.create('default').key}\n`, { mode: 0o600 });
+  return true;
 }
