@@ -2,7 +2,7 @@
 // the server's local CA trusted through NODE_EXTRA_CA_CERTS, exactly as the README tells users.
 // This is the one test file whose server binds 443 and 80.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -144,6 +144,19 @@ describe('public URLs of sandbox ports', () => {
       assert.equal(r.status, 400, host);
       assert.match(JSON.parse(r.body).message, message);
     }
+  });
+
+  it('a refused connection is closed as soon as the client is: a burst of bad requests holds no descriptors', async () => {
+    const fds = () => readdirSync(`/proc/${server.child.pid}/fd`).length;
+    const before = fds();
+    const burst = 300;
+    for (let i = 0; i < burst; i += 50) {
+      const answers = await Promise.all(Array.from({ length: 50 }, () => get(`www.${domain}`)));
+      assert.ok(answers.every((a) => a.status === 400));
+    }
+    // Paused refused connections would hold one descriptor each until the 30 s head timeout.
+    for (let i = 0; i < 100 && fds() > before + burst / 10; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(fds() <= before + burst / 10, `server holds ${fds() - before} more descriptors than before the burst`);
   });
 
   it('streams, relays upgrades (WebSockets), routes by host on the API port too, and a stalled upload blocks no one', async () => {

@@ -73,16 +73,16 @@ export class PublicProxy {
       const end = buffered.indexOf('\r\n\r\n');
       if (end < 0) {
         if (buffered.length <= maxHeadBytes) return true;
-        this.refuse(client, errors.requestHeadTooLarge(maxHeadBytes), undefined, {});
+        this.refuse(client, reads, errors.requestHeadTooLarge(maxHeadBytes), undefined, {});
         return false;
       }
       const head = parseHead(buffered.subarray(0, end).toString('latin1'));
       if (!head) {
-        this.refuse(client, errors.badRequest('not an HTTP/1.x request'), undefined, {});
+        this.refuse(client, reads, errors.badRequest('not an HTTP/1.x request'), undefined, {});
         return false;
       }
       this.route(client, reads, head, buffered).catch((err: Error) => {
-        this.refuse(client, errors.sandboxGone('?', `unreachable: ${err.message}`), head.userAgent, {});
+        this.refuse(client, reads, errors.sandboxGone('?', `unreachable: ${err.message}`), head.userAgent, {});
       });
       return false;
     };
@@ -103,13 +103,13 @@ export class PublicProxy {
     const route = routeForHost(head.host, this.config.domain);
     if (route.kind !== 'sandbox') {
       const err = route.kind === 'error' ? route.error : errors.badSandboxHost(head.host ?? '(none)', this.config.domain);
-      this.refuse(client, err, head.userAgent, {});
+      this.refuse(client, reads, err, head.userAgent, {});
       return;
     }
     const { sandboxId, port } = route;
     const target = await trafficTarget(this.sandboxes, sandboxId, port);
     if ('error' in target) {
-      this.refuse(client, target.error, head.userAgent, { sandboxId, port });
+      this.refuse(client, reads, target.error, head.userAgent, { sandboxId, port });
       return;
     }
     let upstream: net.Socket;
@@ -117,7 +117,7 @@ export class PublicProxy {
       upstream = await connectWhenListening(target.address, port, client);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      this.refuse(client, errors.sandboxPortClosed(sandboxId, port, e.code ?? e.message), head.userAgent, { sandboxId, port });
+      this.refuse(client, reads, errors.sandboxPortClosed(sandboxId, port, e.code ?? e.message), head.userAgent, { sandboxId, port });
       return;
     }
     if (client.destroyed) {
@@ -154,12 +154,20 @@ export class PublicProxy {
     upstream.resume();
   }
 
-  private refuse(client: net.Socket, err: SandcastleError, userAgent: string | undefined, where: { sandboxId?: string; port?: number }): void {
+  /** Answers with the error and closes. What the client still sends is read and dropped: a
+   *  connection paused after its head would never see the client's FIN and would hold its
+   *  descriptor until the head timeout, so a burst of bad requests could use up the process's. */
+  private refuse(client: net.Socket, reads: ReusedReads | undefined, err: SandcastleError, userAgent: string | undefined, where: { sandboxId?: string; port?: number }): void {
     if (client.destroyed) return;
     const r = errorResponse(err, userAgent, where);
     client.end(
       `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}\r\ncontent-type: ${r.type}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`,
     );
+    // After the caller's own pause (a refusal from inside the head reader pauses on return).
+    setImmediate(() => {
+      reads?.setSink(() => true);
+      client.resume();
+    });
   }
 
   private cut(sandboxId: string): void {
