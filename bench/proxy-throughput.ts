@@ -16,7 +16,7 @@ const serverCode = `require('node:http').createServer((req, res) => res.end('hel
 
 export async function startBenchServer(sbx: Sandbox): Promise<void> {
   await sbx.files.write('/tmp/bench-server.js', serverCode);
-  await sbx.commands.run('/opt/sandcastle/node /tmp/bench-server.js', { background: true });
+  await sbx.commands.run('/opt/sandcastle/node /tmp/bench-server.js', { background: true, timeoutMs: 0 });
   for (let i = 0; i < 100; i++) {
     if ((await sbx.commands.run('curl -s localhost:8000/ || true')).stdout === 'hello\n') return;
     await new Promise((r) => setTimeout(r, 100));

@@ -44,3 +44,38 @@ test('a relay with reused reads delivers every byte in order to a slow reader, a
   assert.equal(got.length, payload.length);
   assert.equal(sha(got), sha(payload));
 });
+
+test('bytes a socket still has queued when the relay starts go out before the relayed ones', async () => {
+  // More than the kernel buffers of both ends hold, so some of it is still queued in the relay's
+  // socket when the relayed bytes arrive.
+  const prefix = randomBytes(32 * 1024 * 1024);
+  const payload = randomBytes(1024 * 1024);
+  const received: Buffer[] = [];
+  const far = net.createServer({ pauseOnConnect: true }, (s) => {
+    setTimeout(() => s.resume(), 300);
+    s.on('data', (c: Buffer) => received.push(c));
+  });
+  const farPort = await listen(far);
+  const ended = new Promise<void>((resolve) => far.once('connection', (s: net.Socket) => s.once('end', () => resolve())));
+  const relay = net.createServer({ pauseOnConnect: true }, (raw) => {
+    const reads = new ReusedReads();
+    const client = adoptWithReusedReads(raw, reads);
+    const upstream = net.connect(farPort, '127.0.0.1', () => {
+      // Two writes: the second waits in the socket's own buffer behind the first.
+      upstream.write(prefix.subarray(0, prefix.length / 2));
+      upstream.write(prefix.subarray(prefix.length / 2));
+      assert.ok(upstream.writableLength > 0, 'the prefix should still be queued');
+      reads.setSink(writeInto(client, upstream, reads));
+      client.once('end', () => upstream.end());
+      client.resume();
+    });
+  });
+  const relayPort = await listen(relay);
+  const sender = net.connect(relayPort, '127.0.0.1', () => sender.end(payload));
+  await ended;
+  relay.close();
+  far.close();
+  const got = Buffer.concat(received);
+  assert.equal(got.length, prefix.length + payload.length);
+  assert.equal(sha(got), sha(Buffer.concat([prefix, payload])));
+});
