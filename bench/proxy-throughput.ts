@@ -1,6 +1,6 @@
 // Throughput and latency of an HTTP server inside a sandbox, measured with wrk (50 connections)
 // directly on the sandbox's veth address and through each proxy path, in the same run.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Sandbox } from 'novita-sandbox';
 
@@ -22,12 +22,6 @@ export async function startBenchServer(sbx: Sandbox): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('bench server in the sandbox did not start');
-}
-
-/** The sandbox's own address, read from its network namespace. */
-export function sandboxAddress(id: string): string {
-  const out = execFileSync('ip', ['-n', `sc-${id}`, '-4', '-o', 'addr', 'show', 'eth0'], { encoding: 'utf8' });
-  return /inet (\S+)\//.exec(out)![1]!;
 }
 
 function toMs(value: string, unit: string): number {

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Sandbox } from 'novita-sandbox';
 import { startFakeInternet, internetAddress, type FakeInternet } from './support/fake-internet.js';
 import { apiFetch, disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+import { gatewayAddress, sandboxAddress } from './support/sandbox-network.js';
 
 let server: ServerProcess;
 let internet: FakeInternet;
@@ -34,16 +35,6 @@ async function fetchInside(sbx: Sandbox, url: string): Promise<{ ok: boolean; ou
   const r = await sbx.commands.run(`curl -sS -m 3 ${url}; echo " exit=$?"`);
   const out = (r.stdout + r.stderr).trim();
   return { ok: / exit=0$/.test(out), out };
-}
-
-function sandboxAddress(id: string): string {
-  const out = execFileSync('ip', ['-n', `sc-${id}`, '-4', '-o', 'addr', 'show', 'eth0'], { encoding: 'utf8' });
-  return /inet (\S+)\//.exec(out)![1]!;
-}
-
-function hostAddressOf(id: string): string {
-  const out = execFileSync('ip', ['-n', `sc-${id}`, 'route', 'show', 'default'], { encoding: 'utf8' });
-  return /via (\S+)/.exec(out)![1]!;
 }
 
 function chains(id: string): string[] {
@@ -84,11 +75,11 @@ describe('sandbox networking', () => {
 
       const apiPort = new URL(server.url).port;
       const hostPort = (hostService.address() as AddressInfo).port;
-      const gateway = hostAddressOf(a.sandboxId);
+      const gateway = gatewayAddress(a.sandboxId);
       const hostEth = execFileSync('ip', ['-4', '-o', 'route', 'get', '1.1.1.1'], { encoding: 'utf8' }).match(/src (\S+)/)?.[1];
       const targets = [
         `http://${bAddress}:8000/`, // another sandbox
-        `http://${hostAddressOf(b.sandboxId)}:${hostPort}/`, // the host through another sandbox's gateway
+        `http://${gatewayAddress(b.sandboxId)}:${hostPort}/`, // the host through another sandbox's gateway
         `http://${gateway}:${hostPort}/`, // the host's service through a's own gateway
         `http://${gateway}:${apiPort}/v2/sandboxes`, // the API port
         ...(hostEth ? [`http://${hostEth}:${hostPort}/`] : []), // the host's own address

@@ -6,6 +6,7 @@ import { Resolver } from 'node:dns/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { errors } from '../errors.js';
+import { OperationQueue } from '../operation-queue.js';
 import { createScript, type EgressEndpoints, parseDenyEntry, parseRuleEntry, removalScript, type ResolvedEgress, updateScript } from './egress-rules.js';
 import { runCommand } from './run-command.js';
 import type { EgressPolicy, NetworkLease } from './runtime.js';
@@ -46,12 +47,8 @@ export async function resolveEgress(policy: EgressPolicy, dnsServers: string[], 
 
 // One iptables change at a time from this process: concurrent restores of the nft backend may
 // fail on a busy transaction instead of waiting.
-let queue: Promise<unknown> = Promise.resolve();
-function serialized<T>(op: () => Promise<T>): Promise<T> {
-  const run = queue.then(op, op);
-  queue = run.catch(() => undefined);
-  return run;
-}
+const iptablesQueue = new OperationQueue();
+const serialized = <T>(op: () => Promise<T>): Promise<T> => iptablesQueue.run('iptables', op);
 
 function restore(script: string): Promise<string> {
   return runCommand('iptables-restore', ['-w', '--noflush'], { input: script });

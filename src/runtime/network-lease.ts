@@ -53,4 +53,21 @@ export class NetworkRange {
     }
     return undefined;
   }
+
+  /** The next free block (as nextFree) whose network the host does not route: a routed one is
+   *  still held by an interface (another server, or a namespace the kernel is tearing down).
+   *  Gives up after a few routed blocks in a row, undefined then as when the range is full. */
+  pick(used: ReadonlySet<number>, from: number, routed: ReadonlySet<string>): number | undefined {
+    const skipped = new Set(used);
+    let start = from;
+    for (let tries = 0; tries < maxRoutedSkips; tries++) {
+      const index = this.nextFree(skipped, start);
+      if (index === undefined || !routed.has(this.network(index))) return index;
+      skipped.add(index);
+      start = index + 1;
+    }
+    return undefined;
+  }
 }
+
+const maxRoutedSkips = 64;

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
+import { checkpointImage, checkpointUpper, checkpointWork, isCheckpointWhole, markCheckpointWhole } from './checkpoint-layout.js';
 import { imageWithHostname } from './criu-image.js';
 import { routedNetworks } from './host-routes.js';
 import { savedStateKey } from './saved-state-key.js';
@@ -128,43 +129,49 @@ export class RuncRuntime implements Runtime {
 
   async checkpoint(id: string, dir: string, mode: CheckpointMode): Promise<void> {
     const bundle = this.bundleDir(id);
-    const imageArgs = ['--image-path', path.join(dir, 'image'), '--work-path', path.join(dir, 'work')];
+    const imageArgs = ['--image-path', checkpointImage(dir), '--work-path', checkpointWork(dir)];
+    const dumpLog = path.join(checkpointWork(dir), 'dump.log');
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     try {
       if (mode === 'stop') {
         // The overlay stays mounted while paused: unmounting would sync the filesystem that has
         // just received the image (about 0.5 s per GiB here), and resume would mount it again.
-        await this.criuStep(path.join(dir, 'work', 'dump.log'), ['checkpoint', ...imageArgs, id]);
-        return;
+        await this.criuStep(dumpLog, ['checkpoint', ...imageArgs, id]);
+      } else {
+        // Frozen while both its memory and its writable layer are saved, so the two agree.
+        await this.runc(['pause', id]);
+        try {
+          await this.criuStep(dumpLog, ['checkpoint', '--leave-running', ...imageArgs, id]);
+          await runCommand('cp', ['-a', '--reflink=auto', path.join(bundle, 'upper'), checkpointUpper(dir)]);
+        } finally {
+          await this.runc(['resume', id]);
+        }
       }
-      // Frozen while both its memory and its writable layer are saved, so the two agree.
-      await this.runc(['pause', id]);
-      try {
-        await this.criuStep(path.join(dir, 'work', 'dump.log'), ['checkpoint', '--leave-running', ...imageArgs, id]);
-        await runCommand('cp', ['-a', '--reflink=auto', path.join(bundle, 'upper'), path.join(dir, 'upper')]);
-      } finally {
-        await this.runc(['resume', id]);
-      }
+      await markCheckpointWhole(dir);
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;
     }
   }
 
+  checkpointIsWhole(dir: string): boolean {
+    return isCheckpointWhole(dir);
+  }
+
   async restore(spec: SandboxSpec, source: RestoreSource): Promise<void> {
-    const isClone = source.upperDir !== undefined;
+    const isClone = source.withSavedLayer;
     const bundle = this.bundleDir(spec.id);
     const privateImage = path.join(bundle, 'restore-image');
     const workDir = path.join(bundle, 'restore-work');
     try {
-      await this.prepare(spec, source.upperDir);
+      await this.prepare(spec, isClone ? checkpointUpper(source.dir) : undefined);
       if (source.checkpointAddress && source.checkpointAddress !== spec.network.sandboxAddress) {
         await runCommand('ip', ['-n', netnsName(spec.id), 'addr', 'add', `${source.checkpointAddress}/32`, 'dev', 'eth0']);
       }
-      let imageDir = source.imageDir;
+      let imageDir = checkpointImage(source.dir);
       if (isClone) {
-        await imageWithHostname(source.imageDir, privateImage, spec.id);
+        await imageWithHostname(imageDir, privateImage, spec.id);
         imageDir = privateImage;
       }
       await this.runDetached(bundle, ['restore', '--detach', '--image-path', imageDir, '--work-path', workDir, '--bundle', bundle, spec.id]).catch(
@@ -192,13 +199,14 @@ export class RuncRuntime implements Runtime {
     }
   }
 
-  async copyStopped(id: string, imageDir: string, dir: string): Promise<void> {
+  async copyStopped(id: string, pausedDir: string, dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
     try {
       await Promise.all([
-        runCommand('cp', ['-a', '--reflink=auto', imageDir, path.join(dir, 'image')]),
-        runCommand('cp', ['-a', '--reflink=auto', path.join(this.bundleDir(id), 'upper'), path.join(dir, 'upper')]),
+        runCommand('cp', ['-a', '--reflink=auto', checkpointImage(pausedDir), checkpointImage(dir)]),
+        runCommand('cp', ['-a', '--reflink=auto', path.join(this.bundleDir(id), 'upper'), checkpointUpper(dir)]),
       ]);
+      await markCheckpointWhole(dir);
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;

@@ -48,21 +48,20 @@ export interface SandboxStats {
   pids: number;
 }
 
-/** Where a restore takes its state from. */
+/** Where a restore takes its state from: a folder that `checkpoint` or `copyStopped` filled. */
 export interface RestoreSource {
-  /** CRIU image of the sandbox's processes. */
-  imageDir: string;
-  /** Writable layer to start from (a clone or a snapshot); absent when the sandbox resumes with
-   *  its own layer. */
-  upperDir?: string;
+  dir: string;
+  /** True for a saved state (clone, snapshot, a template's boot state): the sandbox starts from
+   *  the writable layer saved with it. False for a resume, which finds its own layer in place. */
+  withSavedLayer: boolean;
   /** The sandbox address at checkpoint time: restored sockets bound to it need it present. */
   checkpointAddress?: string;
 }
 
 /**
  * How a checkpoint treats the sandbox: `stop` ends it (pause: its memory and CPU are freed, its
- * writable layer, root filesystem mount and network stay); `snapshot` freezes it, saves processes and writable layer into
- * `<dir>/image` and `<dir>/upper`, and lets it run on (clone, snapshot).
+ * writable layer, root filesystem mount and network stay); `snapshot` freezes it, saves its
+ * processes and its writable layer, and lets it run on (clone, snapshot).
  */
 export type CheckpointMode = 'stop' | 'snapshot';
 
@@ -86,16 +85,18 @@ export interface Runtime {
   writableLayer(id: string): string;
   /** Replaces the outbound rules of a sandbox that has its network (running or paused). */
   updateEgress(id: string, lease: NetworkLease, egress: EgressPolicy): Promise<void>;
-  /** Saves the sandbox's processes (and for `snapshot` its writable layer) under `dir`. On
-   *  failure the sandbox keeps running as it was. */
+  /** Saves the sandbox's processes (and for `snapshot` its writable layer) into the folder `dir`,
+   *  replacing what was there. On failure the sandbox keeps running as it was and `dir` is gone. */
   checkpoint(id: string, dir: string, mode: CheckpointMode): Promise<void>;
+  /** Whether `dir` holds a checkpoint that was finished (a crash may cut one short). */
+  checkpointIsWhole(dir: string): boolean;
   /** Starts `spec.id` from a checkpoint. On failure nothing of the attempt is left and the
    *  checkpoint is untouched. */
   restore(spec: SandboxSpec, source: RestoreSource): Promise<void>;
   /** A key of everything a saved state of `spec` depends on besides the sandbox itself (root
    *  filesystem, mounted programs, start command, checkpoint tool): equal keys, usable state. */
   savedStateKey(spec: Pick<SandboxSpec, 'layers' | 'startCommand'>): Promise<string>;
-  /** Copies a stopped (paused) sandbox's checkpoint `imageDir` and its writable layer to
-   *  `<dir>/image` and `<dir>/upper`, the layout a `snapshot` checkpoint makes. */
-  copyStopped(id: string, imageDir: string, dir: string): Promise<void>;
+  /** Copies a stopped (paused) sandbox's checkpoint `pausedDir` with its writable layer into
+   *  `dir`, as a `snapshot` checkpoint would have saved it. */
+  copyStopped(id: string, pausedDir: string, dir: string): Promise<void>;
 }

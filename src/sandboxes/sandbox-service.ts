@@ -3,8 +3,7 @@
 // Talks to the runtime and the store only; knows nothing of HTTP.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { errors } from '../errors.js';
@@ -17,7 +16,7 @@ import { defaultSandboxEnv } from './default-env.js';
 import { envdPort, initEnvd, waitForHealth } from './envd-client.js';
 import { autoResumeFromMetadata, idleTimeoutFromMetadata } from './idle-metadata.js';
 import { newAccessToken, newSandboxId } from './ids.js';
-import { OperationQueue } from './operation-queue.js';
+import { OperationQueue } from '../operation-queue.js';
 import { WarmPool } from './warm-pool.js';
 
 export interface CreateSandboxInput {
@@ -139,17 +138,9 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   private reserve(fields: SandboxFields): SandboxRecord {
     const used = this.store.usedNetworkIndexes();
     this.nextNetworkIndex ??= used.size ? Math.max(...used) + 1 : 0;
-    const routed = this.runtime.hostRoutes();
-    let networkIndex: number | undefined;
-    for (let tries = 0; tries < 64; tries++) {
-      networkIndex = this.network.nextFree(used, this.nextNetworkIndex);
-      if (networkIndex === undefined) break;
-      this.nextNetworkIndex = networkIndex + 1;
-      if (!routed.has(this.network.network(networkIndex))) break;
-      used.add(networkIndex);
-      networkIndex = undefined;
-    }
+    const networkIndex = this.network.pick(used, this.nextNetworkIndex, this.runtime.hostRoutes());
     if (networkIndex === undefined) throw errors.capacityExhausted('no free sandbox network address (all leased or still routed)');
+    this.nextNetworkIndex = networkIndex + 1;
     return this.store.insert({
       ...this.lifecycleFields(fields),
       id: newSandboxId(),
@@ -231,10 +222,16 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       this.store.setState(rec.id, 'pooled');
       return { ...rec, state: 'pooled' };
     }
+    return this.markRunning(rec);
+  }
+
+  /** A started sandbox, handed to its create: running, its timers armed, its sampling begun. */
+  private markRunning(rec: SandboxRecord): SandboxRecord {
     this.store.setState(rec.id, 'running');
-    this.armTimers({ ...rec, state: 'running' });
+    const running: SandboxRecord = { ...rec, state: 'running' };
+    this.armTimers(running);
     this.emit('started', rec.id);
-    return { ...rec, state: 'running' };
+    return running;
   }
 
   private armTimers(rec: SandboxRecord): void {
@@ -303,7 +300,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
 
   private async saveBootState(template: TemplateRecord): Promise<void> {
     const key = await this.runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined });
-    if (template.bootCheckpointKey === key && template.bootCheckpointDir && existsSync(template.bootCheckpointDir)) return;
+    if (template.bootCheckpointKey === key && template.bootCheckpointDir && this.runtime.checkpointIsWhole(template.bootCheckpointDir)) return;
     const rec = this.reserve(this.unownedFields(template));
     const address = this.addressOf(rec);
     const dir = path.join(this.config.dataDir, 'template-states', `${template.id}-${key.slice(0, 16)}`);
@@ -339,11 +336,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       return undefined;
     }
     if (!this.store.get(rec.id)) throw errors.sandboxNotFound(rec.id);
-    this.store.setState(rec.id, 'running');
-    const running: SandboxRecord = { ...rec, state: 'running' };
-    this.armTimers(running);
-    this.emit('started', rec.id);
-    return running;
+    return this.markRunning(rec);
   }
 
   /** A sandbox for the warm pool: started from the template's saved state when it has one, and
@@ -413,7 +406,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     const dir = this.checkpointDir(rec.id);
     this.store.setState(rec.id, 'resuming');
     try {
-      await this.runtime.restore(this.spec(rec, this.templateOf(rec)), { imageDir: path.join(dir, 'image') });
+      await this.runtime.restore(this.spec(rec, this.templateOf(rec)), { dir, withSavedLayer: false });
     } catch (err) {
       this.store.setState(rec.id, 'paused');
       throw errors.resumeFailed(rec.id, err);
@@ -456,8 +449,6 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     this.emit('stopping', rec.id);
     try {
       await this.runtime.checkpoint(rec.id, dir, 'stop');
-      // Written last: a restart finding it knows the checkpoint is whole.
-      await writeFile(path.join(dir, 'complete'), '');
     } catch (err) {
       this.store.setState(rec.id, 'running');
       this.armTimers(rec);
@@ -468,14 +459,14 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     this.armTimers({ ...rec, state: 'paused', pausedAt });
   }
 
-  /** Saves a sandbox's memory and files under `dir` (image/, upper/), leaving it as it was; the
-   *  address it was saved at comes back for the restores. */
+  /** Saves a sandbox's memory and files into `dir`, leaving it as it was; the address it was
+   *  saved at comes back for the restores. */
   private async saveState(rec: SandboxRecord, dir: string): Promise<string> {
     const address = this.addressOf(rec);
     if (rec.state === 'running') {
       await this.runtime.checkpoint(rec.id, dir, 'snapshot');
     } else {
-      await this.runtime.copyStopped(rec.id, path.join(this.checkpointDir(rec.id), 'image'), dir);
+      await this.runtime.copyStopped(rec.id, this.checkpointDir(rec.id), dir);
     }
     return address;
   }
@@ -643,7 +634,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     let adopted = 0;
     let removed = 0;
     for (const rec of this.store.all()) {
-      const checkpointWhole = existsSync(path.join(this.checkpointDir(rec.id), 'complete'));
+      const checkpointWhole = this.runtime.checkpointIsWhole(this.checkpointDir(rec.id));
       let state: SandboxState | 'gone' = 'gone';
       if ((rec.state === 'running' || rec.state === 'pausing' || rec.state === 'resuming') && running.has(rec.id)) {
         state = 'running';
@@ -660,7 +651,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
         if (state === 'running') this.store.setResumed(rec.id, rec.endAt);
         else this.store.setPaused(rec.id, rec.pausedAt ?? Date.now());
       }
-      if (state === 'running' && existsSync(this.checkpointDir(rec.id))) await rm(this.checkpointDir(rec.id), { recursive: true, force: true });
+      if (state === 'running') await rm(this.checkpointDir(rec.id), { recursive: true, force: true });
       this.armTimers({ ...rec, state });
       adopted++;
     }
@@ -721,9 +712,9 @@ async function discard(dir: string): Promise<void> {
   rm(aside, { recursive: true, force: true }).catch((err) => console.error(`cannot remove ${aside}: ${String(err)}`));
 }
 
-/** A saved state as a `snapshot` checkpoint lays it out under `dir`. */
+/** A saved state (a `snapshot` checkpoint, or a paused one copied) that new sandboxes start from. */
 function savedSource(dir: string, address: string | null): RestoreSource {
-  return { imageDir: path.join(dir, 'image'), upperDir: path.join(dir, 'upper'), checkpointAddress: address ?? undefined };
+  return { dir, withSavedLayer: true, checkpointAddress: address ?? undefined };
 }
 
 function encodePageToken(cursor: ListCursor): string {

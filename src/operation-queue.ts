@@ -1,5 +1,5 @@
-// Runs the lifecycle operations of one sandbox one after another, so two concurrent pauses or
-// resumes do one operation and the second sees its result, never a half-done state.
+// Runs operations on one key (a sandbox, a shared tool) one after another, so two concurrent
+// pauses or resumes do one operation and the second sees its result, never a half-done state.
 export class OperationQueue {
   private readonly tails = new Map<string, Promise<unknown>>();
 

@@ -1,0 +1,120 @@
+// What every isolation backend owes `sandboxes/` (the Runtime interface in runtime.ts), as one
+// suite that each backend's test file runs against itself with real sandboxes.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { NetworkRange } from './network-lease.js';
+import type { Runtime, SandboxSpec } from './runtime.js';
+
+export interface ContractSetup {
+  runtime: Runtime;
+  /** Root filesystem layers whose sandboxes answer `GET /health` on `healthPort`. */
+  layers: string[];
+  healthPort: number;
+  network: NetworkRange;
+  /** A folder the suite may fill with checkpoints. */
+  scratchDir: string;
+  dispose(): Promise<void>;
+}
+
+const memoryMB = 256;
+
+/** Polls `GET /health` until it answers 2xx; throws after `timeoutMs`. */
+async function healthy(address: string, port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`http://${address}:${port}/health`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error(`nothing answered on ${address}:${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function runtimeContract(name: string, setup: () => Promise<ContractSetup>): void {
+  describe(`runtime contract: ${name}`, () => {
+    let s: ContractSetup;
+    let next = 0;
+    const made: string[] = [];
+    const spec = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => {
+      const index = next++;
+      // Ids like the service's: unique in their first characters, which name host interfaces.
+      const id = `k${randomBytes(10).toString('hex').slice(0, 19)}`;
+      made.push(id);
+      return { id, layers: s.layers, cpuCount: 1, memoryMB, pidsLimit: 512, network: s.network.lease(index), ...overrides };
+    };
+    const running = async (id: string) => (await s.runtime.listRunning()).includes(id);
+    const present = async (id: string) => (await s.runtime.listPresent()).includes(id);
+
+    before(async () => {
+      s = await setup();
+    });
+    after(async () => {
+      for (const id of made) await s.runtime.destroy(id);
+      await s.dispose();
+    });
+
+    it('create starts the sandbox on its address with its limits; destroy removes it and may be repeated', async () => {
+      const sp = spec();
+      await s.runtime.create(sp);
+      await healthy(sp.network.sandboxAddress, s.healthPort);
+      assert.ok(await running(sp.id));
+      const stats = await s.runtime.stats(sp.id);
+      assert.equal(stats?.memoryLimitBytes, memoryMB * 1024 * 1024);
+      assert.ok(stats.pids > 0 && stats.cpuUsageNs > 0);
+      await s.runtime.destroy(sp.id);
+      assert.equal(await present(sp.id), false);
+      assert.equal(await s.runtime.stats(sp.id), undefined);
+      await s.runtime.destroy(sp.id);
+    });
+
+    it('a create that fails leaves nothing of the sandbox behind', async () => {
+      const sp = spec({ layers: [path.join(s.scratchDir, 'no-such-layer')] });
+      await assert.rejects(s.runtime.create(sp));
+      assert.equal(await present(sp.id), false);
+    });
+
+    it('a stop checkpoint ends the sandbox but keeps it present; a restore brings it back', async () => {
+      const sp = spec();
+      const dir = path.join(s.scratchDir, 'paused');
+      await s.runtime.create(sp);
+      await healthy(sp.network.sandboxAddress, s.healthPort);
+      await s.runtime.checkpoint(sp.id, dir, 'stop');
+      assert.equal(await running(sp.id), false);
+      assert.ok(await present(sp.id));
+      assert.ok(s.runtime.checkpointIsWhole(dir));
+      await s.runtime.restore(sp, { dir, withSavedLayer: false });
+      await healthy(sp.network.sandboxAddress, s.healthPort, 5000);
+      assert.ok(await running(sp.id));
+      await s.runtime.destroy(sp.id);
+    });
+
+    it('a snapshot checkpoint lets the sandbox run on, and another sandbox starts from it', async () => {
+      const source = spec();
+      const dir = path.join(s.scratchDir, 'saved');
+      await s.runtime.create(source);
+      await healthy(source.network.sandboxAddress, s.healthPort);
+      await s.runtime.checkpoint(source.id, dir, 'snapshot');
+      assert.ok(s.runtime.checkpointIsWhole(dir));
+      assert.ok(await running(source.id));
+      const copy = spec();
+      await s.runtime.restore(copy, { dir, withSavedLayer: true, checkpointAddress: source.network.sandboxAddress });
+      await healthy(copy.network.sandboxAddress, s.healthPort, 5000);
+      await healthy(source.network.sandboxAddress, s.healthPort, 5000);
+      await Promise.all([s.runtime.destroy(source.id), s.runtime.destroy(copy.id)]);
+      assert.equal(await present(copy.id), false);
+    });
+
+    it('a checkpoint that fails leaves no folder behind', async () => {
+      const dir = path.join(s.scratchDir, 'failed');
+      await assert.rejects(s.runtime.checkpoint('contract-no-such-sandbox', dir, 'stop'));
+      assert.equal(existsSync(dir), false);
+      assert.equal(s.runtime.checkpointIsWhole(dir), false);
+    });
+  });
+}
