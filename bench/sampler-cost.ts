@@ -1,16 +1,7 @@
 // CPU the server spends while 100 sandboxes run idle: the metrics sampler is then nearly all it
 // does, so this bounds the sampler's cost from above. Read from /proc/<pid>/stat over a window.
-import { readFileSync } from 'node:fs';
 import { Sandbox } from 'novita-sandbox';
-
-function cpuTicks(pid: number): number {
-  // Fields after the command name (which may hold spaces) start at state; utime, stime are 14, 15.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-const ticksPerSecond = 100; // USER_HZ on Linux
+import { cpuTicks, ticksPerSecond } from './stats.js';
 
 export async function samplerCost(serverPid: number, sandboxes: number, windowSeconds: number): Promise<{ cpuPct: number; created: number }> {
   const made: Sandbox[] = [];

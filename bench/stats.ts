@@ -1,4 +1,6 @@
-// Percentiles (nearest rank) and the result table of the benchmarks.
+// Percentiles (nearest rank), process CPU time and the result table of the benchmarks.
+import { readFileSync } from 'node:fs';
+
 export interface Row {
   name: string;
   unit: string;
@@ -25,3 +27,14 @@ export function printTable(rows: Row[]): void {
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const c of cells) console.log(line(c));
 }
+
+/** CPU time (user + system) a process has used, in ticks of 1/ticksPerSecond s, from
+ *  /proc/<pid>/stat. */
+export function cpuTicks(pid: number): number {
+  // Fields after the command name (which may hold spaces) start at state; utime, stime are 14, 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+export const ticksPerSecond = 100; // USER_HZ on Linux

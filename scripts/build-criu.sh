@@ -7,6 +7,7 @@
 # past an image's first 128 MiB written, and such images read back, with O_DIRECT), then
 # `criu check`.
 # The source comes through apt with a throw-away configuration; the system's sources are untouched.
+# Its build dependencies are among the packages scripts/setup-host.sh installs, which runs this.
 # Skipped when the installed binary was built from the same source and patch.
 set -euo pipefail
 
@@ -39,19 +40,6 @@ if [ -x "$prefix/criu" ] && [ "$(cat "$prefix/criu.stamp" 2>/dev/null)" = "$stam
   "$prefix/criu" check >/dev/null 2>&1 || die "$prefix/criu check fails on this machine"
   say "criu 4.1.1 (patched) present at $prefix/criu"
   exit 0
-fi
-
-build_deps=(build-essential libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev libnl-3-dev
-  libprotobuf-c-dev libprotobuf-dev pkgconf protobuf-c-compiler protobuf-compiler uuid-dev python3-protobuf
-  iptables)
-missing=()
-for p in "${build_deps[@]}"; do
-  [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  say "installing build dependencies: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/sandcastle-criu-deps.log 2>&1 \
-    || { tail -n 20 /tmp/sandcastle-criu-deps.log >&2; die "apt-get install of CRIU build dependencies failed"; }
 fi
 
 mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src"

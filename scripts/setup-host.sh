@@ -21,12 +21,16 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 #   wrk                   HTTP load generator used by the benchmarks
 #   python3 make g++      node-gyp fallback when a native npm module (better-sqlite3) has no
 #                         prebuilt binary reachable
+#   build-essential lib…-dev pkgconf protobuf…
+#                         building CRIU (scripts/build-criu.sh)
 packages=(
   runc debootstrap gpgv debian-archive-keyring wget
   iptables iproute2 libnss-myhostname
   tini procps util-linux mount ca-certificates
   wrk
   python3 make g++
+  build-essential libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev libnl-3-dev
+  libprotobuf-c-dev libprotobuf-dev pkgconf protobuf-c-compiler protobuf-compiler uuid-dev python3-protobuf
 )
 
 # dpkg-query is cheap; only missing packages send us to apt.

@@ -3,23 +3,14 @@
 // the local CA trusted through NODE_EXTRA_CA_CERTS, as the README tells users).
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { installDir } from '../src/config.js';
-import { disposeServer, startServerProcess, useServer, type ServerProcess, runWithPublicUrlSettings } from './support/server-process.js';
+import { runWithPublicUrlSettings, useTestServer } from './support/server-process.js';
 
 const domain = 'sandcastle.localhost';
-let server: ServerProcess;
+const server = useTestServer({ env: { SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_HTTP_PORT: '80' } }).current;
 
-const runAsUser = (file: string) => runWithPublicUrlSettings(server, file, domain);
-
-before(async () => {
-  server = await startServerProcess({ env: { SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_HTTP_PORT: '80' } });
-  useServer(server);
-});
-
-after(async () => {
-  await disposeServer(server);
-});
+const runAsUser = (file: string) => runWithPublicUrlSettings(server(), file, domain);
 
 describe('novita-sandbox/code-interpreter over HTTPS host routing', () => {
   it('runs code with state, contexts, envs, errors, plots and other languages', async () => {

@@ -132,8 +132,10 @@ describe('faults around a running sandbox', () => {
 
   it('killing a sandbox while a command streams ends the stream with an error and leaves nothing behind', async () => {
     const sbx = await Sandbox.create();
-    const handle = await sbx.commands.run('while true; do echo tick; sleep 0.1; done', { background: true });
-    await new Promise((r) => setTimeout(r, 300));
+    let ticking!: () => void;
+    const firstTick = new Promise<void>((resolve) => (ticking = resolve));
+    const handle = await sbx.commands.run('while true; do echo tick; sleep 0.1; done', { background: true, onStdout: () => ticking() });
+    await firstTick;
     await Sandbox.kill(sbx.sandboxId);
     await assert.rejects(handle.wait());
     assertSandboxGone(sbx.sandboxId);

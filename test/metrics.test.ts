@@ -3,28 +3,19 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { Sandbox } from 'novita-sandbox';
 import { installDir } from '../src/config.js';
-import { apiFetch, disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+import { apiFetch, useTestServer } from './support/server-process.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
 const intervalMs = 500;
 
-let server: ServerProcess;
-
-before(async () => {
-  // A short interval keeps the test quick; the product's 2 s is the default.
-  server = await startServerProcess({ env: { SANDCASTLE_METRICS_INTERVAL_MS: String(intervalMs) } });
-  useServer(server);
-});
-
-after(async () => {
-  await disposeServer(server);
-});
+// A short interval keeps the test quick; the product's 2 s is the default.
+const server = useTestServer({ env: { SANDCASTLE_METRICS_INTERVAL_MS: String(intervalMs) } }).current;
 
 async function waitFor<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -54,7 +45,7 @@ describe('sandbox metrics', () => {
     try {
       const first = await sbx.getMetrics();
       assert.ok(first.length >= 1, 'a sample is taken when the sandbox starts');
-      const res = await apiFetch(server, `/sandboxes/${sbx.sandboxId}/metrics`);
+      const res = await apiFetch(server(), `/sandboxes/${sbx.sandboxId}/metrics`);
       assert.equal(res.status, 200);
       const raw = ((await res.json()) as Array<Record<string, unknown>>)[0]!;
       assert.deepEqual(Object.keys(raw).sort(), ['cpuCount', 'cpuUsedPct', 'diskTotal', 'diskUsed', 'memCache', 'memTotal', 'memUsed', 'timestamp', 'timestampUnix'].sort());
@@ -83,7 +74,7 @@ describe('sandbox metrics', () => {
 
       const cli = await run(process.execPath, ['--import', 'tsx', path.join(installDir, 'src/cli/main.ts'), 'sandbox', 'metrics', sbx.sandboxId], {
         cwd: installDir,
-        env: { ...process.env, NOVITA_API_URL: server.url },
+        env: { ...process.env, NOVITA_API_URL: server().url },
       });
       const rows = cli.stdout.trim().split('\n');
       assert.match(rows[0]!, /^timestamp\tcpu\tcpu %\tmemory MiB\tdisk MiB$/);
@@ -92,10 +83,10 @@ describe('sandbox metrics', () => {
     } finally {
       await sbx.kill();
     }
-    const gone = await apiFetch(server, `/sandboxes/${sbx.sandboxId}/metrics`);
+    const gone = await apiFetch(server(), `/sandboxes/${sbx.sandboxId}/metrics`);
     assert.equal(gone.status, 404);
     assert.deepEqual(await gone.json(), { code: 404, message: `sandbox '${sbx.sandboxId}' not found` });
-    const db = new Database(path.join(server.dataDir, 'sandcastle.db'), { readonly: true });
+    const db = new Database(path.join(server().dataDir, 'sandcastle.db'), { readonly: true });
     try {
       const left = db.prepare('SELECT COUNT(*) AS n FROM sandbox_metrics WHERE sandbox_id = ?').get(sbx.sandboxId) as { n: number };
       assert.equal(left.n, 0, 'samples are deleted with their sandbox');
@@ -105,12 +96,12 @@ describe('sandbox metrics', () => {
   });
 
   it('an unknown sandbox is a 404, and a bad time a 400', async () => {
-    const res = await apiFetch(server, `/sandboxes/nosuchsandbox/metrics`);
+    const res = await apiFetch(server(), `/sandboxes/nosuchsandbox/metrics`);
     assert.equal(res.status, 404);
     assert.deepEqual(await res.json(), { code: 404, message: "sandbox 'nosuchsandbox' not found" });
     const sbx = await Sandbox.create();
     try {
-      const bad = await apiFetch(server, `/sandboxes/${sbx.sandboxId}/metrics?start=yesterday`);
+      const bad = await apiFetch(server(), `/sandboxes/${sbx.sandboxId}/metrics?start=yesterday`);
       assert.equal(bad.status, 400);
       assert.match(((await bad.json()) as { message: string }).message, /start must be a unix time/);
     } finally {

@@ -7,10 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Sandbox } from 'novita-sandbox';
 import { startFakeInternet, internetAddress, type FakeInternet } from './support/fake-internet.js';
-import { apiFetch, disposeServer, startServerProcess, useServer, type ServerProcess } from './support/server-process.js';
+import { apiFetch, useTestServer } from './support/server-process.js';
 import { gatewayAddress, sandboxAddress } from './support/sandbox-network.js';
 
-let server: ServerProcess;
+const server = useTestServer({ env: { SANDCASTLE_DNS_SERVERS: internetAddress } }).current;
 let internet: FakeInternet;
 let hostService: http.Server;
 const internetUrl = `http://${internetAddress}:8080/`;
@@ -20,12 +20,9 @@ before(async () => {
   // A service on every host address, as a database or an agent on the host would be.
   hostService = http.createServer((_req, res) => res.end('host secret\n'));
   await new Promise<void>((r) => hostService.listen(0, '0.0.0.0', r));
-  server = await startServerProcess({ env: { SANDCASTLE_DNS_SERVERS: internetAddress } });
-  useServer(server);
 });
 
 after(async () => {
-  await disposeServer(server);
   await new Promise((r) => hostService.close(r));
   await internet.close();
 });
@@ -42,7 +39,7 @@ function chains(id: string): string[] {
 }
 
 async function putNetwork(id: string, body: unknown): Promise<{ status: number; text: string }> {
-  const res = await apiFetch(server, `/sandboxes/${id}/network`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await apiFetch(server(), `/sandboxes/${id}/network`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, text: await res.text() };
 }
 
@@ -73,7 +70,7 @@ describe('sandbox networking', () => {
       // The host can reach b (the proxy does), so b's server is really there.
       assert.equal((await fetch(`http://${bAddress}:8000/`)).status, 200);
 
-      const apiPort = new URL(server.url).port;
+      const apiPort = new URL(server().url).port;
       const hostPort = (hostService.address() as AddressInfo).port;
       const gateway = gatewayAddress(a.sandboxId);
       const hostEth = execFileSync('ip', ['-4', '-o', 'route', 'get', '1.1.1.1'], { encoding: 'utf8' }).match(/src (\S+)/)?.[1];
@@ -165,7 +162,7 @@ describe('sandbox networking', () => {
       }
       // The sandbox keeps its open rules after the refused updates.
       assert.equal((await fetchInside(sbx, internetUrl)).ok, true);
-      const created = await apiFetch(server, `/sandboxes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ templateID: 'base', network: { denyOut: ['nope.test'] } }) });
+      const created = await apiFetch(server(), `/sandboxes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ templateID: 'base', network: { denyOut: ['nope.test'] } }) });
       assert.equal(created.status, 400);
     } finally {
       await sbx.kill();

@@ -72,7 +72,8 @@ describe('sandbox lifecycle through novita-sandbox', () => {
   it('kills a sandbox at its deadline', async () => {
     const sbx = await Sandbox.create({ timeoutMs: 2_000 });
     assert.equal(await sbx.isRunning(), true);
-    await new Promise((r) => setTimeout(r, 4_000));
+    const gone = () => Sandbox.getInfo(sbx.sandboxId).then(() => false, () => true);
+    for (let i = 0; i < 100 && !(await gone()); i++) await new Promise((r) => setTimeout(r, 100));
     await assert.rejects(Sandbox.getInfo(sbx.sandboxId), SandboxNotFoundError);
   });
 

@@ -5,7 +5,9 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-const envsFile = process.env.ENVD_ENVS_FILE ?? '/run/sandcastle/envs.json';
+/** Where the code interpreter reads the variables (src/interpreter/global-envs.ts). */
+export const defaultEnvsFile = '/run/sandcastle/envs.json';
+const envsFile = process.env.ENVD_ENVS_FILE ?? defaultEnvsFile;
 const dotFilesDir = process.env.ENVD_DOTFILES_DIR ?? '/run/e2b';
 
 async function writeAtomically(file: string, content: string, mode: number): Promise<void> {

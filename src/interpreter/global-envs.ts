@@ -4,8 +4,6 @@
 // is all that costs while the file is unchanged.
 import { readFileSync, statSync } from 'node:fs';
 
-export const defaultGlobalEnvsPath = '/run/sandcastle/envs.json';
-
 export class GlobalEnvs {
   private stamp = '';
   private vars: Readonly<Record<string, string>> = {};

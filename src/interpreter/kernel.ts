@@ -1,7 +1,7 @@
 // What a context needs from the process that runs its code, whatever the language: one kernel
 // process per context, so that a busy or dead kernel never holds up another context.
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { lookupUser } from '../envd/users.js';
 import type { OutputEvent } from './events.js';
 import type { EnvChange } from './global-envs.js';
 
@@ -64,19 +64,9 @@ export interface KernelIdentity {
 
 /** The sandbox's `user` (the hosted products run code as this user), or the server's own identity
  *  where there is no such user (e.g. tests on a developer machine). */
-export function lookupIdentity(name: string, passwdFile = '/etc/passwd'): KernelIdentity {
-  let text = '';
-  try {
-    text = readFileSync(passwdFile, 'utf8');
-  } catch {
-    // no passwd file: fall through to the server's identity
-  }
-  for (const line of text.split('\n')) {
-    const [user, , uid, gid, , home, shell] = line.split(':');
-    if (user === name && uid !== undefined && gid !== undefined) {
-      return { uid: Number(uid), gid: Number(gid), home: home || '/', user, shell: shell || '/bin/sh' };
-    }
-  }
+export function lookupIdentity(name: string): KernelIdentity {
+  const user = lookupUser(name);
+  if (user) return { uid: user.uid, gid: user.gid, home: user.home, user: user.name, shell: user.shell };
   return { home: process.env.HOME ?? '/', user: process.env.USER ?? 'root', shell: '/bin/sh' };
 }
 

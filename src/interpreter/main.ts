@@ -15,15 +15,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BashKernel } from './bash-kernel.js';
 import { Contexts } from './contexts.js';
-import { defaultGlobalEnvsPath, GlobalEnvs } from './global-envs.js';
+import { defaultEnvsFile } from '../envd/published-env.js';
+import { GlobalEnvs } from './global-envs.js';
 import { kernelEnv, lookupIdentity, type Kernel } from './kernel.js';
 import { NodeKernel } from './node-kernel.js';
+import { interpreterPort } from './port.js';
 import { PythonBridge } from './python-bridge.js';
 import { PythonKernel } from './python-kernel.js';
 import { createInterpreterServer } from './server.js';
 
 const env = process.env;
-const port = Number(env.SANDCASTLE_INTERPRETER_PORT ?? 49999);
+const port = Number(env.SANDCASTLE_INTERPRETER_PORT ?? interpreterPort);
 const runDir = env.SANDCASTLE_INTERPRETER_RUN_DIR ?? '/run/sandcastle-interpreter';
 const python = env.SANDCASTLE_INTERPRETER_PYTHON ?? 'python3';
 /** The bundle folder: interpreter.mjs, interpreter-js-kernel.mjs and interpreter/ (Python, esbuild). */
@@ -57,7 +59,7 @@ function newKernel(language: string, cwd: string, globals: Readonly<Record<strin
 
 const contexts = new Contexts({
   newKernel,
-  globals: new GlobalEnvs(env.SANDCASTLE_ENVS_FILE ?? defaultGlobalEnvsPath),
+  globals: new GlobalEnvs(env.SANDCASTLE_ENVS_FILE ?? defaultEnvsFile),
   defaultCwd: env.SANDCASTLE_INTERPRETER_CWD ?? '/home/user',
   interruptGraceMs: 3000,
 });

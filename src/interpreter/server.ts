@@ -2,6 +2,7 @@
 // /contexts manages contexts. Errors are plain text, as the SDK shows the body of a 404 and only
 // the status of anything else.
 import http from 'node:http';
+import { sendJson } from '../envd/http-util.js';
 import { ContextError, type Contexts, type ExecutionStream } from './contexts.js';
 import type { OutputEvent } from './events.js';
 import { validEnvName } from './global-envs.js';
@@ -50,12 +51,6 @@ function readBody(req: http.IncomingMessage): Promise<unknown> {
 function sendText(res: http.ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
 
 function asObject(body: unknown): Record<string, unknown> {

@@ -4,7 +4,6 @@
 // keep-alive, streaming, uploads, WebSockets and any other upgrade work untouched and cost no more
 // than a TCP relay. HTTP clients keep one connection per origin, and the origin names the sandbox
 // and port, so every later request on a connection is for the same place.
-import { STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Config } from '../config.js';
@@ -12,7 +11,7 @@ import { errors, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { routeForHost } from './host-route.js';
 import { adoptWithReusedReads, relayEvents, ReusedReads, writeInto } from './relay.js';
-import { errorResponse, trafficTarget } from './traffic.js';
+import { rawErrorResponse, trackUntilClose, trafficTarget } from './traffic.js';
 
 /** Longest request line and headers read before routing. */
 const maxHeadBytes = 16 * 1024;
@@ -129,14 +128,8 @@ export class PublicProxy {
 
   private splice(sandboxId: string, client: net.Socket, reads: ReusedReads | undefined, upstream: net.Socket, bytes: Buffer): void {
     client.setTimeout(0);
-    let set = this.open.get(sandboxId);
-    if (!set) this.open.set(sandboxId, (set = new Set()));
-    set.add(client).add(upstream);
-    upstream.once('close', () => {
-      set.delete(upstream);
-      set.delete(client);
-      if (set.size === 0 && this.open.get(sandboxId) === set) this.open.delete(sandboxId);
-    });
+    trackUntilClose(this.open, sandboxId, client);
+    trackUntilClose(this.open, sandboxId, upstream);
     // An end that closes is passed on by pipe (FIN after the last byte); a reset or error on one
     // side resets the other, and a client that is gone takes its upstream with it.
     upstream.on('error', () => client.destroy());
@@ -159,10 +152,7 @@ export class PublicProxy {
    *  descriptor until the head timeout, so a burst of bad requests could use up the process's. */
   private refuse(client: net.Socket, reads: ReusedReads | undefined, err: SandcastleError, userAgent: string | undefined, where: { sandboxId?: string; port?: number }): void {
     if (client.destroyed) return;
-    const r = errorResponse(err, userAgent, where);
-    client.end(
-      `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}\r\ncontent-type: ${r.type}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`,
-    );
+    client.end(rawErrorResponse(err, userAgent, where));
     // After the caller's own pause (a refusal from inside the head reader pauses on return).
     setImmediate(() => {
       reads?.setSink(() => true);

@@ -1,14 +1,13 @@
 // Forwards traffic that arrives on the API port to the sandbox it names: by the SDK's
 // `Novita-Sandbox-Id`/`E2b-Sandbox-Id` and `…-Sandbox-Port` headers (protocol §2.3), or by a Host
 // of the form `{port}-{id}.{domain}`. WebSocket and other upgrades are relayed as raw bytes.
-import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errors, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { envdPort } from '../sandboxes/envd-client.js';
-import { errorResponse, trafficTarget } from './traffic.js';
+import { errorResponse, rawErrorResponse, trackUntilClose, trafficTarget } from './traffic.js';
 
 const sandboxIdHeaders = ['novita-sandbox-id', 'e2b-sandbox-id'] as const;
 const sandboxPortHeaders = ['novita-sandbox-port', 'e2b-sandbox-port'] as const;
@@ -80,8 +79,7 @@ export class SandboxProxy {
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, sandboxId: string, port: number | undefined): void {
     socket.on('error', () => socket.destroy());
     const refuse = (err: SandcastleError) => {
-      const r = errorResponse(err, req.headers['user-agent'], { sandboxId, port });
-      socket.end(`HTTP/1.1 ${r.status} ${http.STATUS_CODES[r.status] ?? ''}\r\ncontent-type: ${r.type}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`);
+      socket.end(rawErrorResponse(err, req.headers['user-agent'], { sandboxId, port }));
     };
     if (port === undefined) {
       refuse(errors.badRequest('sandbox port header must be a number between 1 and 65535'));
@@ -148,15 +146,4 @@ export class SandboxProxy {
   close(): void {
     this.agent.destroy();
   }
-}
-
-/** Keeps `item` in the set of sandbox `id` until it closes (so a kill or pause can cut it). */
-function trackUntilClose<T extends EventEmitter>(map: Map<string, Set<T>>, id: string, item: T): void {
-  let set = map.get(id);
-  if (!set) map.set(id, (set = new Set()));
-  set.add(item);
-  item.once('close', () => {
-    set.delete(item);
-    if (set.size === 0 && map.get(id) === set) map.delete(id);
-  });
 }

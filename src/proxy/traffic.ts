@@ -2,6 +2,8 @@
 // forwarding: may this sandbox take traffic, and if not, which error says why. Errors are JSON
 // `{code, message, sandboxId, port}` for programs and a small HTML page for browsers, as the hosted
 // product answers.
+import type { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
 import { describe, errors, type SandcastleError } from '../errors.js';
 import { envdPort } from '../sandboxes/envd-client.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
@@ -37,4 +39,22 @@ export function errorResponse(err: SandcastleError, userAgent: string | undefine
   }
   const body = JSON.stringify({ code: err.status, message: err.message, ...where });
   return { status: err.status, type: 'application/json', body };
+}
+
+/** The error answer as a whole HTTP/1.1 message that closes the connection, for a client socket
+ *  the proxy answers itself (before a relay, or refusing an upgrade). */
+export function rawErrorResponse(err: SandcastleError, userAgent: string | undefined, where: { sandboxId?: string; port?: number }): string {
+  const r = errorResponse(err, userAgent, where);
+  return `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}\r\ncontent-type: ${r.type}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`;
+}
+
+/** Keeps `item` in the set of sandbox `id` until it closes (so a kill or pause can cut it). */
+export function trackUntilClose<T extends EventEmitter>(map: Map<string, Set<T>>, id: string, item: T): void {
+  let set = map.get(id);
+  if (!set) map.set(id, (set = new Set()));
+  set.add(item);
+  item.once('close', () => {
+    set.delete(item);
+    if (set.size === 0 && map.get(id) === set) map.delete(id);
+  });
 }

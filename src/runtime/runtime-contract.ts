@@ -49,6 +49,11 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       return { id, layers: s.layers, cpuCount: 1, memoryMB, pidsLimit: 512, network: s.network.lease(index), ...overrides };
     };
     const running = async (id: string) => (await s.runtime.listRunning()).includes(id);
+    /** Creates the sandbox and waits until it answers. */
+    const started = async (sp: SandboxSpec) => {
+      await s.runtime.create(sp);
+      await healthy(sp.network.sandboxAddress, s.healthPort);
+    };
     const present = async (id: string) => (await s.runtime.listPresent()).includes(id);
 
     before(async () => {
@@ -61,8 +66,7 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
 
     it('create starts the sandbox on its address with its limits; destroy removes it and may be repeated', async () => {
       const sp = spec();
-      await s.runtime.create(sp);
-      await healthy(sp.network.sandboxAddress, s.healthPort);
+      await started(sp);
       assert.ok(await running(sp.id));
       const stats = await s.runtime.stats(sp.id);
       assert.equal(stats?.memoryLimitBytes, memoryMB * 1024 * 1024);
@@ -82,8 +86,7 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
     it('a stop checkpoint ends the sandbox but keeps it present; a restore brings it back', async () => {
       const sp = spec();
       const dir = path.join(s.scratchDir, 'paused');
-      await s.runtime.create(sp);
-      await healthy(sp.network.sandboxAddress, s.healthPort);
+      await started(sp);
       await s.runtime.checkpoint(sp.id, dir, 'stop');
       assert.equal(await running(sp.id), false);
       assert.ok(await present(sp.id));
@@ -97,8 +100,7 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
     it('a snapshot checkpoint lets the sandbox run on, and another sandbox starts from it', async () => {
       const source = spec();
       const dir = path.join(s.scratchDir, 'saved');
-      await s.runtime.create(source);
-      await healthy(source.network.sandboxAddress, s.healthPort);
+      await started(source);
       await s.runtime.checkpoint(source.id, dir, 'snapshot');
       assert.ok(s.runtime.checkpointIsWhole(dir));
       assert.ok(await running(source.id));

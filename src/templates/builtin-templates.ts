@@ -1,18 +1,19 @@
 // The templates every server has: `base` and `code-interpreter-v1`, built on first use (cached
 // afterwards) and recorded in the template registry.
 import type { Config } from '../config.js';
+import { interpreterPort } from '../interpreter/port.js';
 import { sandboxBundleDir, sandboxNode } from '../runtime/oci-spec.js';
 import type { TemplateStore } from '../store/template-store.js';
 import { ensureBuiltinTemplates } from './rootfs-builder.js';
 
 /** Services that a built-in template starts beside envd. */
 const startCommands: Record<string, string> = {
-  // The code interpreter on port 49999 (src/interpreter), bundled into the mounted folder.
+  // The code interpreter (src/interpreter), bundled into the mounted folder.
   'code-interpreter-v1': `${sandboxNode} ${sandboxBundleDir}/interpreter.mjs`,
 };
 
 /** Where those services answer `GET /health` with 200 once ready (the interpreter: kernel warm). */
-const readyPorts: Record<string, number> = { 'code-interpreter-v1': 49999 };
+const readyPorts: Record<string, number> = { 'code-interpreter-v1': interpreterPort };
 
 export async function registerBuiltinTemplates(config: Config, templates: TemplateStore): Promise<void> {
   const built = await ensureBuiltinTemplates(config, { log: (line) => console.log(`template ${line}`) });
