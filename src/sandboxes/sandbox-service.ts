@@ -7,36 +7,18 @@ import { readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { errors } from '../errors.js';
+import { OperationQueue } from '../operation-queue.js';
 import type { NetworkRange } from '../runtime/network-lease.js';
-import type { EgressPolicy, RestoreSource, Runtime, SandboxSpec } from '../runtime/runtime.js';
-import type { ListCursor, NetworkRules, SandboxRecord, SandboxState, SandboxStore } from '../store/sandbox-store.js';
+import type { RestoreSource, Runtime } from '../runtime/runtime.js';
+import type { SandboxRecord, SandboxState, SandboxStore } from '../store/sandbox-store.js';
 import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
 import { DeadlineTimers } from './deadline-timers.js';
 import { defaultSandboxEnv } from './default-env.js';
 import { envdPort, initEnvd, waitForHealth } from './envd-client.js';
-import { autoResumeFromMetadata, idleTimeoutFromMetadata } from './idle-metadata.js';
-import { newAccessToken, newSandboxId } from './ids.js';
-import { OperationQueue } from '../operation-queue.js';
+import { newSandboxId } from './ids.js';
+import { decodePageToken, decodeSnapshotToken, encodePageToken, encodeSnapshotToken } from './page-tokens.js';
+import { type CreateSandboxInput, egressOf, fieldsFromInput, type NetworkRulesInput, rulesFromInput, SandboxRecords } from './sandbox-records.js';
 import { WarmPool } from './warm-pool.js';
-
-export interface CreateSandboxInput {
-  templateId: string;
-  timeoutSeconds?: number;
-  metadata?: Record<string, string>;
-  envVars?: Record<string, string>;
-  autoPause?: boolean;
-  autoResume?: boolean;
-  allowInternetAccess?: boolean;
-  /** Outbound rules from the create body's `network` field. */
-  network?: NetworkRulesInput | null;
-}
-
-
-/** Outbound rules as a request gives them: either list may be missing. */
-export interface NetworkRulesInput {
-  allowOut?: string[] | null;
-  denyOut?: string[] | null;
-}
 
 export interface ListInput {
   states: SandboxState[];
@@ -57,10 +39,6 @@ export interface SandboxRoute {
   state: SandboxState;
 }
 
-/** What a create (or a clone, or the pool) decides about a sandbox; the rest of its record follows. */
-type SandboxFields = Pick<SandboxRecord, 'timeoutSeconds' | 'metadata' | 'envVars' | 'autoPause' | 'autoResume' | 'allowInternetAccess' | 'networkRules'> &
-  Partial<Pick<SandboxRecord, 'cpuCount' | 'memoryMB'>> & { template: TemplateRecord };
-
 const envdStartTimeoutMs = 15_000;
 /** A template's own service (the interpreter's kernel) may take this long to warm up. */
 const serviceReadyTimeoutMs = 60_000;
@@ -77,8 +55,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   private readonly idleTimers: DeadlineTimers;
   private readonly ops = new OperationQueue();
   private readonly pool: WarmPool;
-  /** Where the search for a free network block starts (round-robin; see NetworkRange.nextFree). */
-  private nextNetworkIndex: number | undefined;
+  private readonly records: SandboxRecords;
   /** Last traffic per sandbox with an idle timeout (unix ms); a restart counts as traffic. */
   private readonly lastActivity = new Map<string, number>();
 
@@ -87,9 +64,10 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     private readonly store: SandboxStore,
     private readonly templates: TemplateStore,
     private readonly runtime: Runtime,
-    private readonly network: NetworkRange,
+    network: NetworkRange,
   ) {
     super();
+    this.records = new SandboxRecords(config, store, runtime, network);
     this.timers = new DeadlineTimers((id) => this.onDeadline(id));
     this.idleTimers = new DeadlineTimers((id) => this.onIdleCheck(id));
     this.pool = new WarmPool(config.warmPoolSize, (template) => this.startPooled(template));
@@ -107,84 +85,16 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     return path.join(this.config.dataDir, 'checkpoints', id);
   }
 
-  private spec(rec: SandboxRecord, template: TemplateRecord): SandboxSpec {
-    if (rec.networkIndex === null) throw new Error(`sandbox ${rec.id} has no network lease`);
-    return {
-      id: rec.id,
-      layers: template.layers,
-      cpuCount: rec.cpuCount,
-      memoryMB: rec.memoryMB,
-      pidsLimit: this.config.pidsLimit,
-      network: this.network.lease(rec.networkIndex),
-      startCommand: template.startCmd ?? undefined,
-      egress: egressOf(rec.allowInternetAccess, rec.networkRules),
-    };
-  }
-
-  /** The address of the sandbox end of its veth pair, where envd and its services answer. */
-  private addressOf(rec: SandboxRecord): string {
-    if (rec.networkIndex === null) throw new Error(`sandbox ${rec.id} has no network lease`);
-    return this.network.lease(rec.networkIndex).sandboxAddress;
-  }
-
   private templateOf(rec: SandboxRecord): TemplateRecord {
     const template = this.templates.find(rec.templateId);
     if (!template) throw errors.templateNotFound(rec.templateId);
     return template;
   }
 
-  /** Inserts a `starting` record; inserting first reserves the network index (UNIQUE) before any
-   *  await lets another create in. */
-  private reserve(fields: SandboxFields): SandboxRecord {
-    const used = this.store.usedNetworkIndexes();
-    this.nextNetworkIndex ??= used.size ? Math.max(...used) + 1 : 0;
-    const networkIndex = this.network.pick(used, this.nextNetworkIndex, this.runtime.hostRoutes());
-    if (networkIndex === undefined) throw errors.capacityExhausted('no free sandbox network address (all leased or still routed)');
-    this.nextNetworkIndex = networkIndex + 1;
-    return this.store.insert({
-      ...this.lifecycleFields(fields),
-      id: newSandboxId(),
-      templateId: fields.template.id,
-      alias: fields.template.alias,
-      cpuCount: fields.cpuCount ?? fields.template.cpuCount,
-      memoryMB: fields.memoryMB ?? fields.template.memoryMB,
-      diskSizeMB: fields.template.diskSizeMB,
-      networkIndex,
-    });
-  }
-
-  /** A sandbox no create has asked for yet (the pool, a saved boot state): a create's defaults. */
-  private unownedFields(template: TemplateRecord): SandboxFields {
-    return fieldsFromInput(template, { templateId: template.id }, this.config.defaultTimeoutSeconds);
-  }
-
-  /** What a create decides about a sandbox, whether it is started for it or taken from the pool. */
-  private lifecycleFields(fields: SandboxFields) {
-    const idle = idleTimeoutFromMetadata(fields.metadata, this.config.minIdleTimeoutSeconds);
-    const now = Date.now();
-    // With an idle timeout the sandbox lives until it idles, or at most its maximum lifetime.
-    const lifetime = idle === undefined ? fields.timeoutSeconds : this.config.maxLifetimeSeconds;
-    return {
-      state: 'starting' as const,
-      envdToken: newAccessToken(),
-      metadata: fields.metadata,
-      envVars: fields.envVars,
-      startedAt: now,
-      endAt: now + lifetime * 1000,
-      autoPause: fields.autoPause,
-      autoResume: fields.autoResume || autoResumeFromMetadata(fields.metadata),
-      allowInternetAccess: fields.allowInternetAccess,
-      timeoutSeconds: fields.timeoutSeconds,
-      pausedAt: null,
-      idleTimeoutSeconds: idle ?? null,
-      networkRules: fields.networkRules,
-    };
-  }
-
   /** Hands envd its token and environment; `currentToken` when it was initialised before (a
    *  restore from a saved state). */
   private async init(rec: SandboxRecord, currentToken?: string): Promise<void> {
-    const address = this.addressOf(rec);
+    const address = this.records.addressOf(rec);
     await waitForHealth(address, envdPort, envdStartTimeoutMs);
     await initEnvd(
       address,
@@ -201,15 +111,15 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     forPool = false,
   ): Promise<SandboxRecord> {
     try {
-      const spec = this.spec(rec, template);
+      const spec = this.records.spec(rec, template);
       if (saved) await this.runtime.restore(spec, saved.source);
       else await this.runtime.create(spec);
       // A pooled sandbox gets its token and environment when a create takes it.
-      if (forPool) await waitForHealth(this.addressOf(rec), envdPort, envdStartTimeoutMs);
+      if (forPool) await waitForHealth(this.records.addressOf(rec), envdPort, envdStartTimeoutMs);
       else await this.init(rec, saved?.token ?? undefined);
       // A saved state has the template's service warm already; a fresh boot waits for it.
       if (!saved && template.readyPort !== null) {
-        await waitForHealth(this.addressOf(rec), template.readyPort, serviceReadyTimeoutMs);
+        await waitForHealth(this.records.addressOf(rec), template.readyPort, serviceReadyTimeoutMs);
       }
     } catch (err) {
       await this.runtime.destroy(rec.id).catch(() => undefined);
@@ -253,7 +163,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     if (!template) throw errors.templateNotFound(input.templateId);
     const fromPool = await this.takeFromPool(template, input, timeoutSeconds);
     if (fromPool) return fromPool;
-    const rec = this.reserve(fieldsFromInput(template, input, timeoutSeconds));
+    const rec = this.records.reserve(fieldsFromInput(template, input, timeoutSeconds));
     if (template.snapshotDir) {
       const saved = { source: savedSource(template.snapshotDir, template.snapshotAddress), token: template.snapshotToken };
       return this.ops.run(rec.id, () => this.start(rec, template, saved));
@@ -301,11 +211,11 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   private async saveBootState(template: TemplateRecord): Promise<void> {
     const key = await this.runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined });
     if (template.bootCheckpointKey === key && template.bootCheckpointDir && this.runtime.checkpointIsWhole(template.bootCheckpointDir)) return;
-    const rec = this.reserve(this.unownedFields(template));
-    const address = this.addressOf(rec);
+    const rec = this.records.reserve(this.records.unownedFields(template));
+    const address = this.records.addressOf(rec);
     const dir = path.join(this.config.dataDir, 'template-states', `${template.id}-${key.slice(0, 16)}`);
     try {
-      await this.runtime.create(this.spec(rec, template));
+      await this.runtime.create(this.records.spec(rec, template));
       await waitForHealth(address, envdPort, envdStartTimeoutMs);
       if (template.readyPort !== null) await waitForHealth(address, template.readyPort, serviceReadyTimeoutMs);
       await this.runtime.checkpoint(rec.id, dir, 'snapshot');
@@ -325,7 +235,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     const defaultNetwork = (input.allowInternetAccess ?? true) && !rulesFromInput(input);
     const pooled = defaultNetwork ? this.pool.take(template) : undefined;
     if (!pooled) return undefined;
-    const fields = this.lifecycleFields(fieldsFromInput(template, input, timeoutSeconds));
+    const fields = this.records.lifecycleFields(fieldsFromInput(template, input, timeoutSeconds));
     this.store.adoptPooled(pooled.id, fields);
     const rec: SandboxRecord = { ...pooled, ...fields };
     try {
@@ -343,7 +253,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
    *  left uninitialised. */
   private async startPooled(template: TemplateRecord): Promise<SandboxRecord> {
     const current = this.templates.find(template.id) ?? template;
-    const rec = this.reserve(this.unownedFields(current));
+    const rec = this.records.reserve(this.records.unownedFields(current));
     const saved = current.bootCheckpointDir ? { source: savedSource(current.bootCheckpointDir, current.bootCheckpointAddress), token: null } : undefined;
     return this.start(rec, current, saved, true);
   }
@@ -358,7 +268,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   route(id: string): SandboxRoute | undefined {
     const rec = this.store.get(id);
     if (!rec || rec.networkIndex === null) return undefined;
-    return { id, state: rec.state, address: this.addressOf(rec) };
+    return { id, state: rec.state, address: this.records.addressOf(rec) };
   }
 
   /** The route for traffic into a sandbox (envd, interpreter, user ports), or undefined when it
@@ -372,7 +282,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     }
     if (!rec || rec.state !== 'running' || rec.networkIndex === null) return undefined;
     if (rec.idleTimeoutSeconds !== null) this.lastActivity.set(id, Date.now());
-    return { id, state: rec.state, address: this.addressOf(rec) };
+    return { id, state: rec.state, address: this.records.addressOf(rec) };
   }
 
   setTimeout(id: string, seconds: number): SandboxRecord {
@@ -406,7 +316,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     const dir = this.checkpointDir(rec.id);
     this.store.setState(rec.id, 'resuming');
     try {
-      await this.runtime.restore(this.spec(rec, this.templateOf(rec)), { dir, withSavedLayer: false });
+      await this.runtime.restore(this.records.spec(rec, this.templateOf(rec)), { dir, withSavedLayer: false });
     } catch (err) {
       this.store.setState(rec.id, 'paused');
       throw errors.resumeFailed(rec.id, err);
@@ -425,7 +335,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     const rec = this.get(id);
     if (rec.networkIndex === null) throw errors.sandboxNotRunning(id, rec.state);
     const rules = rulesFromInput({ network: update });
-    await this.runtime.updateEgress(id, this.network.lease(rec.networkIndex), egressOf(rec.allowInternetAccess, rules));
+    await this.runtime.updateEgress(id, this.records.lease(rec), egressOf(rec.allowInternetAccess, rules));
     this.store.setNetworkRules(id, rules);
   }
 
@@ -462,7 +372,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   /** Saves a sandbox's memory and files into `dir`, leaving it as it was; the address it was
    *  saved at comes back for the restores. */
   private async saveState(rec: SandboxRecord, dir: string): Promise<string> {
-    const address = this.addressOf(rec);
+    const address = this.records.addressOf(rec);
     if (rec.state === 'running') {
       await this.runtime.checkpoint(rec.id, dir, 'snapshot');
     } else {
@@ -488,7 +398,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       const template = this.templateOf(source);
       const results = await Promise.allSettled(
         Array.from({ length: input.count }, () => {
-          const rec = this.reserve({
+          const rec = this.records.reserve({
             template,
             timeoutSeconds,
             metadata: source.metadata,
@@ -554,7 +464,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     if (start < 0) throw errors.badRequest(`nextToken '${nextToken}' does not name a snapshot`);
     const items = all.slice(start, start + limit);
     const next = all[start + limit];
-    return { items, nextToken: next ? Buffer.from(next.id).toString('base64url') : undefined };
+    return { items, nextToken: next ? encodeSnapshotToken(next.id) : undefined };
   }
 
   /** Deletes a snapshot; false when there is none of that id. Built-in templates are not deleted. */
@@ -681,29 +591,6 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   }
 }
 
-function fieldsFromInput(template: TemplateRecord, input: CreateSandboxInput, timeoutSeconds: number): SandboxFields {
-  return {
-    template,
-    timeoutSeconds,
-    metadata: input.metadata ?? {},
-    envVars: input.envVars ?? {},
-    autoPause: input.autoPause ?? false,
-    autoResume: input.autoResume ?? false,
-    allowInternetAccess: input.allowInternetAccess ?? true,
-    networkRules: rulesFromInput(input),
-  };
-}
-
-function egressOf(allowInternetAccess: boolean, rules: NetworkRules | null): EgressPolicy {
-  return { allowInternetAccess, allowOut: rules?.allowOut ?? [], denyOut: rules?.denyOut ?? [] };
-}
-
-/** The create's outbound rules; none when both lists are empty. */
-function rulesFromInput(input: Pick<CreateSandboxInput, 'network'>): NetworkRules | null {
-  const rules = { allowOut: input.network?.allowOut ?? [], denyOut: input.network?.denyOut ?? [] };
-  return rules.allowOut.length || rules.denyOut.length ? rules : null;
-}
-
 /** Removes a checkpoint off the critical path: renamed aside at once (so a new checkpoint of the
  *  same sandbox never meets the deletion), deleted in the background. */
 async function discard(dir: string): Promise<void> {
@@ -715,18 +602,4 @@ async function discard(dir: string): Promise<void> {
 /** A saved state (a `snapshot` checkpoint, or a paused one copied) that new sandboxes start from. */
 function savedSource(dir: string, address: string | null): RestoreSource {
   return { dir, withSavedLayer: true, checkpointAddress: address ?? undefined };
-}
-
-function encodePageToken(cursor: ListCursor): string {
-  return Buffer.from(`${cursor.startedAt}:${cursor.seq}`).toString('base64url');
-}
-
-function decodePageToken(token: string): ListCursor {
-  const m = /^(\d+):(\d+)$/.exec(Buffer.from(token, 'base64url').toString());
-  if (!m) throw errors.badRequest(`nextToken '${token}' is not a token this server issued`);
-  return { startedAt: Number(m[1]), seq: Number(m[2]) };
-}
-
-function decodeSnapshotToken(token: string): string {
-  return Buffer.from(token, 'base64url').toString();
 }

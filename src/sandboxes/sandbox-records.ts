@@ -1,0 +1,139 @@
+// What a sandbox's record says before it runs: the fields a create (or a clone, the pool, a saved
+// boot state) decides, the network block it leases, and the runtime spec its record describes.
+import type { Config } from '../config.js';
+import { errors } from '../errors.js';
+import type { NetworkRange } from '../runtime/network-lease.js';
+import type { EgressPolicy, Runtime, SandboxSpec } from '../runtime/runtime.js';
+import type { NetworkRules, SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
+import type { TemplateRecord } from '../store/template-store.js';
+import { autoResumeFromMetadata, idleTimeoutFromMetadata } from './idle-metadata.js';
+import { newAccessToken, newSandboxId } from './ids.js';
+
+export interface CreateSandboxInput {
+  templateId: string;
+  timeoutSeconds?: number;
+  metadata?: Record<string, string>;
+  envVars?: Record<string, string>;
+  autoPause?: boolean;
+  autoResume?: boolean;
+  allowInternetAccess?: boolean;
+  /** Outbound rules from the create body's `network` field. */
+  network?: NetworkRulesInput | null;
+}
+
+/** Outbound rules as a request gives them: either list may be missing. */
+export interface NetworkRulesInput {
+  allowOut?: string[] | null;
+  denyOut?: string[] | null;
+}
+
+/** What a create (or a clone, or the pool) decides about a sandbox; the rest of its record follows. */
+export type SandboxFields = Pick<SandboxRecord, 'timeoutSeconds' | 'metadata' | 'envVars' | 'autoPause' | 'autoResume' | 'allowInternetAccess' | 'networkRules'> &
+  Partial<Pick<SandboxRecord, 'cpuCount' | 'memoryMB'>> & { template: TemplateRecord };
+
+export class SandboxRecords {
+  /** Where the search for a free network block starts (round-robin; see NetworkRange.nextFree). */
+  private nextNetworkIndex: number | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly store: SandboxStore,
+    private readonly runtime: Runtime,
+    private readonly network: NetworkRange,
+  ) {}
+
+  /** Inserts a `starting` record; inserting first reserves the network index (UNIQUE) before any
+   *  await lets another create in. */
+  reserve(fields: SandboxFields): SandboxRecord {
+    const used = this.store.usedNetworkIndexes();
+    this.nextNetworkIndex ??= used.size ? Math.max(...used) + 1 : 0;
+    const networkIndex = this.network.pick(used, this.nextNetworkIndex, this.runtime.hostRoutes());
+    if (networkIndex === undefined) throw errors.capacityExhausted('no free sandbox network address (all leased or still routed)');
+    this.nextNetworkIndex = networkIndex + 1;
+    return this.store.insert({
+      ...this.lifecycleFields(fields),
+      id: newSandboxId(),
+      templateId: fields.template.id,
+      alias: fields.template.alias,
+      cpuCount: fields.cpuCount ?? fields.template.cpuCount,
+      memoryMB: fields.memoryMB ?? fields.template.memoryMB,
+      diskSizeMB: fields.template.diskSizeMB,
+      networkIndex,
+    });
+  }
+
+  /** A sandbox no create has asked for yet (the pool, a saved boot state): a create's defaults. */
+  unownedFields(template: TemplateRecord): SandboxFields {
+    return fieldsFromInput(template, { templateId: template.id }, this.config.defaultTimeoutSeconds);
+  }
+
+  /** What a create decides about a sandbox, whether it is started for it or taken from the pool. */
+  lifecycleFields(fields: SandboxFields) {
+    const idle = idleTimeoutFromMetadata(fields.metadata, this.config.minIdleTimeoutSeconds);
+    const now = Date.now();
+    // With an idle timeout the sandbox lives until it idles, or at most its maximum lifetime.
+    const lifetime = idle === undefined ? fields.timeoutSeconds : this.config.maxLifetimeSeconds;
+    return {
+      state: 'starting' as const,
+      envdToken: newAccessToken(),
+      metadata: fields.metadata,
+      envVars: fields.envVars,
+      startedAt: now,
+      endAt: now + lifetime * 1000,
+      autoPause: fields.autoPause,
+      autoResume: fields.autoResume || autoResumeFromMetadata(fields.metadata),
+      allowInternetAccess: fields.allowInternetAccess,
+      timeoutSeconds: fields.timeoutSeconds,
+      pausedAt: null,
+      idleTimeoutSeconds: idle ?? null,
+      networkRules: fields.networkRules,
+    };
+  }
+
+  /** What the runtime needs to start (or restore) the sandbox the record describes. */
+  spec(rec: SandboxRecord, template: TemplateRecord): SandboxSpec {
+    return {
+      id: rec.id,
+      layers: template.layers,
+      cpuCount: rec.cpuCount,
+      memoryMB: rec.memoryMB,
+      pidsLimit: this.config.pidsLimit,
+      network: this.lease(rec),
+      startCommand: template.startCmd ?? undefined,
+      egress: egressOf(rec.allowInternetAccess, rec.networkRules),
+    };
+  }
+
+  lease(rec: SandboxRecord) {
+    if (rec.networkIndex === null) throw new Error(`sandbox ${rec.id} has no network lease`);
+    return this.network.lease(rec.networkIndex);
+  }
+
+  /** The address of the sandbox end of its veth pair, where envd and its services answer. */
+  addressOf(rec: SandboxRecord): string {
+    return this.lease(rec).sandboxAddress;
+  }
+}
+
+export function fieldsFromInput(template: TemplateRecord, input: CreateSandboxInput, timeoutSeconds: number): SandboxFields {
+  return {
+    template,
+    timeoutSeconds,
+    metadata: input.metadata ?? {},
+    envVars: input.envVars ?? {},
+    autoPause: input.autoPause ?? false,
+    autoResume: input.autoResume ?? false,
+    allowInternetAccess: input.allowInternetAccess ?? true,
+    networkRules: rulesFromInput(input),
+  };
+}
+
+export function egressOf(allowInternetAccess: boolean, rules: NetworkRules | null): EgressPolicy {
+  return { allowInternetAccess, allowOut: rules?.allowOut ?? [], denyOut: rules?.denyOut ?? [] };
+}
+
+/** The create's outbound rules; none when both lists are empty. */
+export function rulesFromInput(input: Pick<CreateSandboxInput, 'network'>): NetworkRules | null {
+  const rules = { allowOut: input.network?.allowOut ?? [], denyOut: input.network?.denyOut ?? [] };
+  return rules.allowOut.length || rules.denyOut.length ? rules : null;
+}
