@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Sandbox } from 'novita-sandbox';
-import { cpuTicks, ticksPerSecond } from './stats.js';
+import { cpuTicks, percentile, ticksPerSecond } from './stats.js';
 
 const run = promisify(execFile);
 
@@ -55,7 +55,7 @@ export interface Comparison {
 
 type Median = Pick<WrkResult, 'rps' | 'p50Ms'>;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => percentile(xs, 50);
 
 /** The three ways in turn, `rounds` times, each figure the median of its rounds: interleaving keeps
  *  a passing load on the machine from favouring one of them, and the share of direct throughput

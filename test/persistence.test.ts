@@ -7,12 +7,23 @@ import { describe, it } from 'node:test';
 import { Sandbox, SandboxNotFoundError } from 'novita-sandbox';
 import { startServerProcess, useTestServer } from './support/server-process.js';
 
-
 const testServer = useTestServer({ env: { SANDCASTLE_MIN_IDLE_TIMEOUT: '2' } });
+
+/** Waits (up to `tries` × 100 ms) until `file` exists in the sandbox. */
+async function untilExists(sbx: Sandbox, file: string, tries: number): Promise<void> {
+  for (let i = 0; i < tries && !(await sbx.files.exists(file)); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+/** Runs `lines` as a Python program in the background and waits until it has written `readyFile`. */
+async function startPython(sbx: Sandbox, name: string, lines: string[], readyFile: string, tries: number): Promise<void> {
+  await sbx.files.write(`/tmp/${name}.py`, lines.join('\n'));
+  await sbx.commands.run(`python3 /tmp/${name}.py`, { background: true });
+  await untilExists(sbx, readyFile, tries);
+}
 
 /** Starts a Python process that keeps a random value only in its memory and writes a counter. */
 async function startMemoryHolder(sbx: Sandbox): Promise<void> {
-  const script = [
+  const lines = [
     'import os, time',
     'secret = os.urandom(8).hex()',
     'n = 0',
@@ -21,10 +32,8 @@ async function startMemoryHolder(sbx: Sandbox): Promise<void> {
     "    open('/tmp/holder.tmp', 'w').write(f'{os.getpid()} {secret} {n}')",
     "    os.replace('/tmp/holder.tmp', '/tmp/holder')",
     '    time.sleep(0.1)',
-  ].join('\n');
-  await sbx.files.write('/tmp/holder.py', script);
-  await sbx.commands.run('python3 /tmp/holder.py', { background: true });
-  for (let i = 0; i < 50 && !(await sbx.files.exists('/tmp/holder')); i++) await new Promise((r) => setTimeout(r, 100));
+  ];
+  await startPython(sbx, 'holder', lines, '/tmp/holder', 50);
 }
 
 async function readHolder(sbx: Sandbox): Promise<{ pid: string; secret: string; n: number }> {
@@ -72,7 +81,7 @@ describe('pause and resume', () => {
     const sbx = await Sandbox.create();
     try {
       // 200 MiB of random bytes; on SIGUSR1 the process writes their hash again.
-      const script = [
+      const lines = [
         'import hashlib, os, signal, time',
         'b = bytearray(200 * 1024 * 1024)',
         'for i in range(0, len(b), 1 << 20):',
@@ -86,16 +95,14 @@ describe('pause and resume', () => {
         "open('/tmp/big.pid', 'w').write(str(os.getpid()))",
         'while True:',
         '    time.sleep(1)',
-      ].join('\n');
-      await sbx.files.write('/tmp/big.py', script);
-      await sbx.commands.run('python3 /tmp/big.py', { background: true });
-      for (let i = 0; i < 300 && !(await sbx.files.exists('/tmp/big.pid')); i++) await new Promise((r) => setTimeout(r, 100));
+      ];
+      await startPython(sbx, 'big', lines, '/tmp/big.pid', 300);
       const before = await sbx.files.read('/tmp/before');
 
       await sbx.betaPause();
       await sbx.connect();
       await sbx.commands.run(`kill -USR1 $(cat /tmp/big.pid)`);
-      for (let i = 0; i < 100 && !(await sbx.files.exists('/tmp/after')); i++) await new Promise((r) => setTimeout(r, 100));
+      await untilExists(sbx, '/tmp/after', 100);
       assert.equal(await sbx.files.read('/tmp/after'), before);
     } finally {
       await sbx.kill();

@@ -27,8 +27,8 @@ export async function startPublicListeners(config: Config, proxy: PublicProxy, m
       for (const host of config.publicHosts) {
         const server =
           scheme === 'https'
-            ? tls.createServer({ key: material!.key, cert: material!.cert, ALPNProtocols: ['http/1.1'] }, (s) => proxy.handle(s))
-            : net.createServer({ pauseOnConnect: true }, (s) => proxy.handle(s));
+            ? tls.createServer({ key: material!.key, cert: material!.cert, ALPNProtocols: ['http/1.1'] }, (s) => proxy.handleTls(s))
+            : net.createServer({ pauseOnConnect: true }, (s) => proxy.handlePlain(s));
         // Failed handshakes (a client that does not trust the CA) only concern that client.
         server.on('tlsClientError', () => undefined);
         const url = `${scheme}://${bracket(host)}:${port}`;

@@ -56,34 +56,46 @@ export class PublicProxy {
     sandboxes.on('stopping', (id) => this.cut(id));
   }
 
-  /** Takes a client connection: plain TCP (accepted paused) or TLS (already decrypted). */
-  handle(accepted: net.Socket): void {
-    const reads = accepted instanceof tls.TLSSocket ? undefined : new ReusedReads();
-    const client = reads ? adoptWithReusedReads(accepted, reads) : accepted;
+  /** Takes a plain-TCP client connection, accepted paused (`pauseOnConnect`) so that no byte is
+   *  read before its reads go to a reused buffer. */
+  handlePlain(accepted: net.Socket): void {
+    const reads = new ReusedReads();
+    this.take(adoptWithReusedReads(accepted, reads), reads);
+  }
+
+  /** Takes a TLS client connection (its reads are decrypted into new buffers anyway). */
+  handleTls(client: tls.TLSSocket): void {
+    this.take(client, undefined);
+  }
+
+  private take(client: net.Socket, reads: ReusedReads | undefined): void {
+    // Adopted sockets are no longer counted by their net.Server: `all` is what close() cuts.
     this.all.add(client);
     client.once('close', () => this.all.delete(client));
     client.on('error', () => client.destroy());
     client.setNoDelay(true);
     client.setTimeout(headTimeoutMs, () => client.destroy());
     let buffered: Buffer = Buffer.alloc(0);
-    /** Collects the request head; false once it is complete, which pauses the client. */
+    /** Collects the request head; false once it is complete, which pauses the client. Once the
+     *  client has been answered (refused, maybe inside route's synchronous part), it reads on and
+     *  drops what comes, so that the client's FIN is seen. */
     const onHeadBytes = (chunk: Buffer): boolean => {
+      if (client.writableEnded) return true;
       buffered = Buffer.concat([buffered, chunk]);
       const end = buffered.indexOf('\r\n\r\n');
       if (end < 0) {
-        if (buffered.length <= maxHeadBytes) return true;
-        this.refuse(client, reads, errors.requestHeadTooLarge(maxHeadBytes), undefined, {});
-        return false;
+        if (buffered.length > maxHeadBytes) this.refuse(client, reads, errors.requestHeadTooLarge(maxHeadBytes), undefined, {});
+        return true;
       }
       const head = parseHead(buffered.subarray(0, end).toString('latin1'));
       if (!head) {
         this.refuse(client, reads, errors.badRequest('not an HTTP/1.x request'), undefined, {});
-        return false;
+        return true;
       }
       this.route(client, reads, head, buffered).catch((err: Error) => {
         this.refuse(client, reads, errors.sandboxGone('?', `unreachable: ${err.message}`), head.userAgent, {});
       });
-      return false;
+      return client.writableEnded;
     };
     if (reads) {
       reads.setSink(onHeadBytes);
@@ -130,8 +142,8 @@ export class PublicProxy {
     client.setTimeout(0);
     trackUntilClose(this.open, sandboxId, client);
     trackUntilClose(this.open, sandboxId, upstream);
-    // An end that closes is passed on by pipe (FIN after the last byte); a reset or error on one
-    // side resets the other, and a client that is gone takes its upstream with it.
+    // An end is passed on after the last byte (FIN); a reset or error on one side resets the
+    // other, and a client that is gone takes its upstream with it.
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
     client.once('close', () => upstream.destroy());
@@ -153,11 +165,8 @@ export class PublicProxy {
   private refuse(client: net.Socket, reads: ReusedReads | undefined, err: SandcastleError, userAgent: string | undefined, where: { sandboxId?: string; port?: number }): void {
     if (client.destroyed) return;
     client.end(rawErrorResponse(err, userAgent, where));
-    // After the caller's own pause (a refusal from inside the head reader pauses on return).
-    setImmediate(() => {
-      reads?.setSink(() => true);
-      client.resume();
-    });
+    reads?.setSink(() => true);
+    client.resume();
   }
 
   private cut(sandboxId: string): void {
@@ -173,11 +182,11 @@ export class PublicProxy {
  *  portWaitMs, and giving up early if the client leaves. */
 function connectWhenListening(host: string, port: number, client: net.Socket): Promise<net.Socket> {
   const deadline = Date.now() + portWaitMs;
+  // Answers go to the client from a reused buffer from the first byte on (a server may speak
+  // first); the request bytes follow once the caller splices the two. One buffer for all attempts.
+  const reads = new ReusedReads();
   return new Promise((resolve, reject) => {
     const attempt = () => {
-      // Answers go to the client from a reused buffer from the first byte on (a server may speak
-      // first); the request bytes follow once the caller splices the two.
-      const reads = new ReusedReads();
       const upstream: net.Socket = net.connect({ host, port, noDelay: true, onread: reads.onread });
       upstream.setTimeout(connectTimeoutMs, () => upstream.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })));
       upstream.once('connect', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { test } from 'node:test';
-import { adoptWithReusedReads, ReusedReads, writeInto } from './relay.js';
+import { adoptWithReusedReads, directWrites, ReusedReads, writeInto } from './relay.js';
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
@@ -57,6 +57,7 @@ test('bytes a socket still has queued when the relay starts go out before the re
   });
   const farPort = await listen(far);
   const ended = new Promise<void>((resolve) => far.once('connection', (s: net.Socket) => s.once('end', () => resolve())));
+  let queuedAtStart = 0;
   const relay = net.createServer({ pauseOnConnect: true }, (raw) => {
     const reads = new ReusedReads();
     const client = adoptWithReusedReads(raw, reads);
@@ -64,7 +65,7 @@ test('bytes a socket still has queued when the relay starts go out before the re
       // Two writes: the second waits in the socket's own buffer behind the first.
       upstream.write(prefix.subarray(0, prefix.length / 2));
       upstream.write(prefix.subarray(prefix.length / 2));
-      assert.ok(upstream.writableLength > 0, 'the prefix should still be queued');
+      queuedAtStart = upstream.writableLength;
       reads.setSink(writeInto(client, upstream, reads));
       client.once('end', () => upstream.end());
       client.resume();
@@ -75,7 +76,12 @@ test('bytes a socket still has queued when the relay starts go out before the re
   await ended;
   relay.close();
   far.close();
+  assert.ok(queuedAtStart > 0, 'the prefix should still have been queued when the relay started');
   const got = Buffer.concat(received);
   assert.equal(got.length, prefix.length + payload.length);
   assert.equal(sha(got), sha(Buffer.concat([prefix, payload])));
+});
+
+test('this Node lets relays write to socket handles directly (else they fall back to socket.write)', () => {
+  assert.equal(directWrites, true);
 });

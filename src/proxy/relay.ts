@@ -3,6 +3,7 @@
 // go to the other socket's handle directly; those two were most of the proxy's own cost besides
 // the system calls.
 import net from 'node:net';
+import tls from 'node:tls';
 
 const readBufferBytes = 64 * 1024;
 
@@ -94,14 +95,19 @@ function streamWrapBinding(): StreamWrapBinding | undefined {
 
 const streamWrap = streamWrapBinding();
 
+/** Whether relays write to plain sockets' handles directly (this Node offers the binding). */
+export const directWrites = streamWrap !== undefined;
+
 /**
- * A sink that writes into `to`, pausing `from` while `to` is full. A chunk goes straight to the
- * socket's handle, as Node's own `socket.write` ends up doing: in the server, where many kinds of
- * stream share Node's Writable code, the bookkeeping around it took about a tenth of the proxy's
- * CPU per small request. When the kernel cannot take the whole chunk at once, libuv queues the
- * rest (the read buffer is then kept, not reused) and `from` waits for that write to finish.
+ * A sink that writes into `to`, pausing `from` while `to` is full. A chunk for a plain socket goes
+ * straight to its handle, as Node's own `socket.write` ends up doing: in the server, where many
+ * kinds of stream share Node's Writable code, the bookkeeping around it took about a tenth of the
+ * proxy's CPU per small request. When the kernel cannot take the whole chunk at once, libuv queues
+ * the rest (the read buffer is then kept, not reused) and `from` waits for that write to finish.
  * While `to` still has bytes queued by `socket.write` (written before the relay started), chunks
- * follow them through `socket.write`, keeping their order.
+ * follow them through `socket.write`, keeping their order. A TLS socket always takes
+ * `socket.write`: its handle encrypts asynchronously and allows one write at a time, which only
+ * its own queue guarantees.
  */
 export function writeInto(from: net.Socket, to: net.Socket, reads: ReusedReads): ReadSink {
   to.on('drain', () => from.resume());
@@ -110,21 +116,22 @@ export function writeInto(from: net.Socket, to: net.Socket, reads: ReusedReads):
     if (status < 0) to.destroy(new Error(`relay write failed (libuv status ${status})`));
     else from.resume();
   };
+  const binding = to instanceof tls.TLSSocket ? undefined : streamWrap;
   return (chunk) => {
     const handle = (to as unknown as HandleCarrier)._handle as StreamHandle | null;
-    if (!streamWrap || !handle || to.writableLength > 0) {
+    if (!binding || !handle || to.writableLength > 0) {
       const accepted = to.write(chunk);
       if (to.writableLength > 0) reads.keep();
       return accepted;
     }
-    req ??= new streamWrap.WriteWrap();
+    req ??= new binding.WriteWrap();
     req.handle = handle;
     const status = handle.writeBuffer(req, chunk);
     if (status < 0) {
       finished(status);
       return false;
     }
-    if (streamWrap.streamBaseState[streamWrap.kLastWriteWasAsync] === 0) return true;
+    if (binding.streamBaseState[binding.kLastWriteWasAsync] === 0) return true;
     // Queued in libuv: this request now belongs to that write, and the chunk's memory must stay.
     req.oncomplete = finished;
     req = undefined;

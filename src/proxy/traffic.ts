@@ -1,7 +1,7 @@
-// What both proxies (SDK headers on the API port, host names on the public ports) decide before
-// forwarding: may this sandbox take traffic, and if not, which error says why. Errors are JSON
-// `{code, message, sandboxId, port}` for programs and a small HTML page for browsers, as the hosted
-// product answers.
+// What both proxies (SDK headers on the API port, host names on the public ports) share: whether
+// a sandbox may take traffic and, if not, which error says why (JSON `{code, message, sandboxId,
+// port}` for programs, a small HTML page for browsers, as the hosted product answers), and the
+// tracking of open connections per sandbox so a kill or pause can cut them.
 import type { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import { describe, errors, type SandcastleError } from '../errors.js';
