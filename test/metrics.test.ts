@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { Sandbox } from 'novita-sandbox';
-import { installDir } from '../src/config.js';
+import { dataFiles, installDir } from '../src/config.js';
 import { apiFetch, useTestServer } from './support/server-process.js';
 
 const run = promisify(execFile);
@@ -86,7 +86,7 @@ describe('sandbox metrics', () => {
     const gone = await apiFetch(server(), `/sandboxes/${sbx.sandboxId}/metrics`);
     assert.equal(gone.status, 404);
     assert.deepEqual(await gone.json(), { code: 404, message: `sandbox '${sbx.sandboxId}' not found` });
-    const db = new Database(path.join(server().dataDir, 'sandcastle.db'), { readonly: true });
+    const db = new Database(dataFiles(server().dataDir).database, { readonly: true });
     try {
       const left = db.prepare('SELECT COUNT(*) AS n FROM sandbox_metrics WHERE sandbox_id = ?').get(sbx.sandboxId) as { n: number };
       assert.equal(left.n, 0, 'samples are deleted with their sandbox');

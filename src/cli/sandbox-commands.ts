@@ -1,27 +1,27 @@
 // `sandcastle sandbox …`: list, inspect and kill sandboxes through the server's API.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { dataFiles, loadConfig } from '../config.js';
+import { type Config, dataFiles, loadConfig } from '../config.js';
 
-function apiUrl(): string {
-  const config = loadConfig();
+function apiUrl(config: Config): string {
   return process.env.NOVITA_API_URL || `http://${config.host}:${config.port}`;
 }
 
 /** The key the SDKs would send, else the one the server made at its first start. */
-function apiKey(): string | undefined {
+function apiKey(config: Config): string | undefined {
   const fromEnv = process.env.NOVITA_API_KEY || process.env.E2B_API_KEY;
   if (fromEnv) return fromEnv;
   try {
-    return readFileSync(dataFiles(loadConfig().dataDir).apiKey, 'utf8').trim();
+    return readFileSync(dataFiles(config.dataDir).apiKey, 'utf8').trim();
   } catch {
     return undefined;
   }
 }
 
 async function call(method: string, pathname: string): Promise<unknown> {
-  const url = apiUrl();
-  const key = apiKey();
+  const config = loadConfig();
+  const url = apiUrl(config);
+  const key = apiKey(config);
   const res = await fetch(`${url}${pathname}`, { method, headers: key ? { 'X-API-KEY': key } : {} }).catch((err: Error) => {
     const cause = (err.cause as Error | undefined)?.message ?? err.message;
     throw new Error(`cannot reach the Sandcastle server at ${url} (${cause}); is \`sandcastle serve\` running?`);

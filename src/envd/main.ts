@@ -3,6 +3,7 @@
 // `POST /init` brings the token and environment.
 import './base64.js';
 import { createEnvdServer, loadServices } from './server.js';
+import { envdPort } from './port.js';
 
 // envd's own stdio may be a pipe whose reader is gone (e.g. after a restore); a failed log
 // write must not take the daemon down, nor must one failed request.
@@ -12,7 +13,7 @@ process.on('uncaughtException', (err) => console.error('envd: uncaught exception
 process.on('unhandledRejection', (err) => console.error('envd: unhandled rejection:', err));
 
 const host = process.env.ENVD_HOST || '0.0.0.0';
-const port = Number(process.env.ENVD_PORT || 49983);
+const port = Number(process.env.ENVD_PORT || envdPort);
 
 const server = createEnvdServer();
 server.once('error', (err) => {

@@ -6,7 +6,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errors, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
-import { envdPort } from '../sandboxes/envd-client.js';
+import { envdPort } from '../envd/port.js';
 import { errorResponse, rawErrorResponse, trackUntilClose, trafficTarget } from './traffic.js';
 
 const sandboxIdHeaders = ['novita-sandbox-id', 'e2b-sandbox-id'] as const;

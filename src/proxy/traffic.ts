@@ -5,7 +5,7 @@
 import type { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import { describe, errors, type SandcastleError } from '../errors.js';
-import { envdPort } from '../sandboxes/envd-client.js';
+import { envdPort } from '../envd/port.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 
 export type Target = { address: string } | { error: SandcastleError };

@@ -2,7 +2,7 @@
 // suite that each backend's test file runs against itself with real sandboxes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { NetworkRange } from './network-lease.js';
@@ -10,9 +10,10 @@ import type { Runtime, SandboxSpec } from './runtime.js';
 
 export interface ContractSetup {
   runtime: Runtime;
-  /** Root filesystem layers whose sandboxes answer `GET /health` on `healthPort`. */
+  /** Root filesystem layers whose sandboxes have a main program that `waitReady` can wait for. */
   layers: string[];
-  healthPort: number;
+  /** Resolves once the main program of the sandbox at `address` answers; throws after `timeoutMs`. */
+  waitReady(address: string, timeoutMs: number): Promise<void>;
   network: NetworkRange;
   /** A folder the suite may fill with checkpoints. */
   scratchDir: string;
@@ -20,21 +21,6 @@ export interface ContractSetup {
 }
 
 const memoryMB = 256;
-
-/** Polls `GET /health` until it answers 2xx; throws after `timeoutMs`. */
-async function healthy(address: string, port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(`http://${address}:${port}/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`nothing answered on ${address}:${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 export function runtimeContract(name: string, setup: () => Promise<ContractSetup>): void {
   describe(`runtime contract: ${name}`, () => {
@@ -52,7 +38,7 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
     /** Creates the sandbox and waits until it answers. */
     const started = async (sp: SandboxSpec) => {
       await s.runtime.create(sp);
-      await healthy(sp.network.sandboxAddress, s.healthPort);
+      await s.waitReady(sp.network.sandboxAddress, 15_000);
     };
     const present = async (id: string) => (await s.runtime.listPresent()).includes(id);
 
@@ -92,7 +78,7 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       assert.ok(await present(sp.id));
       assert.ok(s.runtime.checkpointIsWhole(dir));
       await s.runtime.restore(sp, { dir, withSavedLayer: false });
-      await healthy(sp.network.sandboxAddress, s.healthPort, 5000);
+      await s.waitReady(sp.network.sandboxAddress, 5000);
       assert.ok(await running(sp.id));
       await s.runtime.destroy(sp.id);
     });
@@ -106,8 +92,8 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       assert.ok(await running(source.id));
       const copy = spec();
       await s.runtime.restore(copy, { dir, withSavedLayer: true, checkpointAddress: source.network.sandboxAddress });
-      await healthy(copy.network.sandboxAddress, s.healthPort, 5000);
-      await healthy(source.network.sandboxAddress, s.healthPort, 5000);
+      await s.waitReady(copy.network.sandboxAddress, 5000);
+      await s.waitReady(source.network.sandboxAddress, 5000);
       await Promise.all([s.runtime.destroy(source.id), s.runtime.destroy(copy.id)]);
       assert.equal(await present(copy.id), false);
     });
@@ -116,6 +102,8 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       const dir = path.join(s.scratchDir, 'failed');
       await assert.rejects(s.runtime.checkpoint('contract-no-such-sandbox', dir, 'stop'));
       assert.equal(existsSync(dir), false);
+      // A folder without the mark of a finished checkpoint (a crash mid-way) is not whole either.
+      mkdirSync(dir, { recursive: true });
       assert.equal(s.runtime.checkpointIsWhole(dir), false);
     });
   });

@@ -1,8 +1,7 @@
 // The server's own calls to envd inside a sandbox: wait until it answers, then hand it the
 // sandbox's access token and environment (`POST /init`, as the hosted orchestrator does).
 import { setTimeout as sleep } from 'node:timers/promises';
-
-export const envdPort = 49983;
+import { envdPort } from '../envd/port.js';
 
 export interface EnvdInit {
   accessToken: string;

@@ -14,10 +14,11 @@ import type { SandboxRecord, SandboxState, SandboxStore } from '../store/sandbox
 import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
 import { DeadlineTimers } from './deadline-timers.js';
 import { defaultSandboxEnv } from './default-env.js';
-import { envdPort, initEnvd, waitForHealth } from './envd-client.js';
+import { envdPort } from '../envd/port.js';
+import { initEnvd, waitForHealth } from './envd-client.js';
 import { newSandboxId } from './ids.js';
 import { decodePageToken, decodeSnapshotToken, encodePageToken, encodeSnapshotToken } from './page-tokens.js';
-import { type CreateSandboxInput, egressOf, fieldsFromInput, type NetworkRulesInput, rulesFromInput, SandboxRecords } from './sandbox-records.js';
+import { type CreateSandboxInput, egressOf, fieldsFromInput, type NetworkRulesInput, rulesFromInput, type SandboxFields, SandboxRecords } from './sandbox-records.js';
 import { WarmPool } from './warm-pool.js';
 
 export interface ListInput {
@@ -161,16 +162,17 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
     const timeoutSeconds = this.checkTimeout(input.timeoutSeconds);
     const template = this.templates.find(input.templateId);
     if (!template) throw errors.templateNotFound(input.templateId);
-    const fromPool = await this.takeFromPool(template, input, timeoutSeconds);
+    const fields = fieldsFromInput(template, input, timeoutSeconds);
+    const fromPool = await this.takeFromPool(template, fields);
     if (fromPool) return fromPool;
-    const rec = this.records.reserve(fieldsFromInput(template, input, timeoutSeconds));
+    const rec = this.records.reserve(fields);
     if (template.snapshotDir) {
       const saved = { source: savedSource(template.snapshotDir, template.snapshotAddress), token: template.snapshotToken };
       return this.ops.run(rec.id, () => this.start(rec, template, saved));
     }
-    if (template.bootCheckpointDir) {
+    const saved = bootState(template);
+    if (saved) {
       // Fast create: restore the template's saved boot state instead of booting.
-      const saved = { source: savedSource(template.bootCheckpointDir, template.bootCheckpointAddress), token: null };
       try {
         return await this.ops.run(rec.id, () => this.start(rec, template, saved));
       } catch (err) {
@@ -231,13 +233,13 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
 
   /** A started sandbox from the pool, given the create's token, environment and lifetime; none
    *  when the pool is empty or the create asks for network rules a pooled one was not made with. */
-  private async takeFromPool(template: TemplateRecord, input: CreateSandboxInput, timeoutSeconds: number): Promise<SandboxRecord | undefined> {
-    const defaultNetwork = (input.allowInternetAccess ?? true) && !rulesFromInput(input);
+  private async takeFromPool(template: TemplateRecord, fields: SandboxFields): Promise<SandboxRecord | undefined> {
+    const defaultNetwork = fields.allowInternetAccess && !fields.networkRules;
     const pooled = defaultNetwork ? this.pool.take(template) : undefined;
     if (!pooled) return undefined;
-    const fields = this.records.lifecycleFields(fieldsFromInput(template, input, timeoutSeconds));
-    this.store.adoptPooled(pooled.id, fields);
-    const rec: SandboxRecord = { ...pooled, ...fields };
+    const lifecycle = this.records.lifecycleFields(fields);
+    this.store.adoptPooled(pooled.id, lifecycle);
+    const rec: SandboxRecord = { ...pooled, ...lifecycle };
     try {
       await this.init(rec);
     } catch (err) {
@@ -254,8 +256,7 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
   private async startPooled(template: TemplateRecord): Promise<SandboxRecord> {
     const current = this.templates.find(template.id) ?? template;
     const rec = this.records.reserve(this.records.unownedFields(current));
-    const saved = current.bootCheckpointDir ? { source: savedSource(current.bootCheckpointDir, current.bootCheckpointAddress), token: null } : undefined;
-    return this.start(rec, current, saved, true);
+    return this.start(rec, current, bootState(current), true);
   }
 
   get(id: string): SandboxRecord {
@@ -398,18 +399,8 @@ export class SandboxService extends EventEmitter<SandboxServiceEvents> {
       const template = this.templateOf(source);
       const results = await Promise.allSettled(
         Array.from({ length: input.count }, () => {
-          const rec = this.records.reserve({
-            template,
-            timeoutSeconds,
-            metadata: source.metadata,
-            envVars: source.envVars,
-            autoPause: source.autoPause,
-            autoResume: source.autoResume,
-            allowInternetAccess: source.allowInternetAccess,
-            networkRules: source.networkRules,
-            cpuCount: source.cpuCount,
-            memoryMB: source.memoryMB,
-          });
+          // Everything the source was created with, its size included; a timeout of its own.
+          const rec = this.records.reserve({ ...source, template, timeoutSeconds });
           const saved = { source: savedSource(dir, address), token: source.envdToken };
           return this.ops.run(rec.id, () => this.start(rec, template, saved));
         }),
@@ -602,4 +593,9 @@ async function discard(dir: string): Promise<void> {
 /** A saved state (a `snapshot` checkpoint, or a paused one copied) that new sandboxes start from. */
 function savedSource(dir: string, address: string | null): RestoreSource {
   return { dir, withSavedLayer: true, checkpointAddress: address ?? undefined };
+}
+
+/** The template's saved boot state, which a create or the pool restores instead of booting. */
+function bootState(template: TemplateRecord): { source: RestoreSource; token: null } | undefined {
+  return template.bootCheckpointDir ? { source: savedSource(template.bootCheckpointDir, template.bootCheckpointAddress), token: null } : undefined;
 }

@@ -2,7 +2,7 @@
 // when it is made. Keys have the e2b SDK's shape (`e2b_` and 40 hex digits), which the SDK checks
 // before sending; the novita SDK takes any string.
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import type { Db } from './database.js';
 
 export interface ApiKeyRecord {
@@ -12,6 +12,7 @@ export interface ApiKeyRecord {
 }
 
 const hashOf = (key: string) => createHash('sha256').update(key).digest('hex');
+const newKey = () => `e2b_${randomBytes(20).toString('hex')}`;
 
 export class ApiKeyStore {
   private readonly stmts;
@@ -27,8 +28,7 @@ export class ApiKeyStore {
   }
 
   /** A new key: its record, and the key itself (not stored). */
-  create(name: string): { record: ApiKeyRecord; key: string } {
-    const key = `e2b_${randomBytes(20).toString('hex')}`;
+  create(name: string, key = newKey()): { record: ApiKeyRecord; key: string } {
     const record = { id: `key_${randomBytes(6).toString('hex')}`, name, createdAt: Date.now() };
     this.stmts.insert.run(record.id, hashOf(key), record.name, record.createdAt);
     return { record, key };
@@ -56,6 +56,11 @@ export class ApiKeyStore {
  *  is written, readable by root only, to `file` for the user to export. Returns whether it did. */
 export async function ensureFirstApiKey(keys: ApiKeyStore, file: string): Promise<boolean> {
   if (keys.count() > 0) return false;
-  await writeFile(file, `${keys.create('default').key}\n`, { mode: 0o600 });
+  // The file first: a key stored but never written would leave nobody able to call the API.
+  const key = newKey();
+  await writeFile(file, `${key}\n`, { mode: 0o600 });
+  // A file left from an earlier set-up keeps its mode through writeFile.
+  await chmod(file, 0o600);
+  keys.create('default', key);
   return true;
 }

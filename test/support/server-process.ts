@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before } from 'node:test';
-import { installDir } from '../../src/config.js';
+import { dataFiles, installDir } from '../../src/config.js';
 
 export interface ServerProcess {
   url: string;
@@ -75,7 +75,7 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
   };
   return {
     url,
-    apiKey: readFileSync(path.join(dataDir, 'api-key'), 'utf8').trim(),
+    apiKey: readFileSync(dataFiles(dataDir).apiKey, 'utf8').trim(),
     dataDir,
     env,
     child,

@@ -1,14 +1,16 @@
-// The runc backend against the shared runtime contract, with the built-in `base` template.
+// The runc backend against the shared runtime contract (src/runtime/runtime-contract.ts), with
+// real sandboxes of the built-in `base` template: its main program is envd.
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../config.js';
-import { envdPort } from '../sandboxes/envd-client.js';
-import { builtinRecipes, ensureTemplateRootfs } from '../templates/rootfs-builder.js';
-import { NetworkRange } from './network-lease.js';
-import { RuncRuntime } from './runc-runtime.js';
-import { runtimeContract } from './runtime-contract.js';
+import { loadConfig } from '../src/config.js';
+import { envdPort } from '../src/envd/port.js';
+import { waitForHealth } from '../src/sandboxes/envd-client.js';
+import { NetworkRange } from '../src/runtime/network-lease.js';
+import { RuncRuntime } from '../src/runtime/runc-runtime.js';
+import { runtimeContract } from '../src/runtime/runtime-contract.js';
+import { builtinRecipes, ensureTemplateRootfs } from '../src/templates/rootfs-builder.js';
 
 runtimeContract('runc', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sandcastle-runtime-'));
@@ -23,7 +25,7 @@ runtimeContract('runc', async () => {
   return {
     runtime: new RuncRuntime(config),
     layers: base.layers,
-    healthPort: envdPort,
+    waitReady: (address, timeoutMs) => waitForHealth(address, envdPort, timeoutMs),
     network: new NetworkRange(config.networkCidr),
     scratchDir: path.join(dataDir, 'scratch'),
     dispose: () => rm(dataDir, { recursive: true, force: true }),
