@@ -77,6 +77,8 @@ interface StreamWrapBinding {
 interface WriteRequest {
   handle: unknown;
   oncomplete?: (status: number) => void;
+  /** What a queued write reads from: referenced here so it is not collected before libuv is done. */
+  buffer?: Uint8Array;
 }
 interface StreamHandle {
   writeBuffer(req: WriteRequest, chunk: Uint8Array): number;
@@ -132,7 +134,9 @@ export function writeInto(from: net.Socket, to: net.Socket, reads: ReusedReads):
       return false;
     }
     if (binding.streamBaseState[binding.kLastWriteWasAsync] === 0) return true;
-    // Queued in libuv: this request now belongs to that write, and the chunk's memory must stay.
+    // Queued in libuv: this request now belongs to that write, and the chunk's memory must stay,
+    // neither reused (keep) nor collected (the request, which libuv holds, references it).
+    req.buffer = chunk;
     req.oncomplete = finished;
     req = undefined;
     reads.keep();
