@@ -10,6 +10,7 @@ import { imageWithHostname } from './criu-image.js';
 import { routedNetworks } from './host-routes.js';
 import { savedStateKey } from './saved-state-key.js';
 import { createNetns, deleteNetns, netnsName, netnsPath, setEgress } from './netns.js';
+import { type CgroupLayout, detectCgroupLayout } from './cgroup-layout.js';
 import { readCgroupStats } from './cgroup-stats.js';
 import { buildOciSpec, processSecurityFingerprint } from './oci-spec.js';
 import { runCommand } from './run-command.js';
@@ -37,9 +38,12 @@ function criuOptions(restoreInto: 'same' | 'other'): string {
 export class RuncRuntime implements Runtime {
   readonly name = 'runc';
   private readonly sandboxesDir: string;
+  private readonly cgroups: CgroupLayout;
 
   constructor(private readonly config: Config) {
     this.sandboxesDir = path.join(config.dataDir, 'sandboxes');
+    // Throws, saying what is missing, on a host whose cgroups runc could not limit or freeze with.
+    this.cgroups = detectCgroupLayout();
   }
 
   hostRoutes(): Set<string> {
@@ -240,7 +244,7 @@ export class RuncRuntime implements Runtime {
   }
 
   async stats(id: string): Promise<SandboxStats | undefined> {
-    return readCgroupStats(id);
+    return readCgroupStats(id, this.cgroups);
   }
 
   writableLayer(id: string): string {
