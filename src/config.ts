@@ -1,5 +1,6 @@
 // Every setting of Sandcastle, its default and the environment variable that changes it.
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -97,6 +98,14 @@ export interface Config {
   maxCloneCount: number;
   /** Sandboxes kept started per template, handed out by create; 0 turns the pool off. */
   warmPoolSize: number;
+  /** Sandbox starts run at most this many at once; a burst waits its turn (default: twice the
+   *  cores). */
+  startConcurrency: number;
+  /** Capacity: past these a create is refused with 429 saying which limit it met. Most sandboxes
+   *  that exist (running or paused); least memory and data-directory disk left on the host. */
+  maxSandboxes: number;
+  minFreeMemoryMB: number;
+  minFreeDiskMB: number;
   /** Resources of a sandbox whose template names none. */
   defaultCpuCount: number;
   defaultMemoryMB: number;
@@ -120,6 +129,11 @@ export interface Config {
   /** `keys`: every control-plane request needs an API key this server made; `none`: no check
    *  (local-only use, opt-in). */
   auth: 'keys' | 'none';
+  /** Least severe log level written (pino's levels; `silent` writes none). */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** File the logs are appended to as JSON lines; when unset they go to stdout (readable when
+   *  stdout is a terminal, JSON lines otherwise). */
+  logFile?: string;
 }
 
 /** Files of the data directory that more than one component opens. */
@@ -153,6 +167,10 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     pausedRetentionSeconds: int('SANDCASTLE_PAUSED_RETENTION', 30 * 24 * 3600),
     maxCloneCount: int('SANDCASTLE_MAX_CLONE_COUNT', 20),
     warmPoolSize: int('SANDCASTLE_WARM_POOL', 2),
+    startConcurrency: int('SANDCASTLE_START_CONCURRENCY', 2 * os.availableParallelism()),
+    maxSandboxes: int('SANDCASTLE_MAX_SANDBOXES', 1000),
+    minFreeMemoryMB: int('SANDCASTLE_MIN_FREE_MEMORY_MB', 512),
+    minFreeDiskMB: int('SANDCASTLE_MIN_FREE_DISK_MB', 1024),
     defaultCpuCount: int('SANDCASTLE_CPU_COUNT', 2),
     defaultMemoryMB: int('SANDCASTLE_MEMORY_MB', 512),
     defaultDiskSizeMB: int('SANDCASTLE_DISK_MB', 10240),
@@ -166,6 +184,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     debianMirror: str('SANDCASTLE_DEBIAN_MIRROR', 'http://deb.debian.org/debian'),
     envdVersion: '0.5.7',
     auth: oneOf('SANDCASTLE_AUTH', ['keys', 'none'] as const, 'keys'),
+    logLevel: oneOf('SANDCASTLE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    logFile: process.env.SANDCASTLE_LOG_FILE || undefined,
     ...overrides,
   };
 }

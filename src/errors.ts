@@ -13,6 +13,7 @@ export const errorCatalogue = {
   SANDBOX_CONFLICT: 409,
   SANDBOX_NOT_RUNNING: 409,
   CAPACITY_EXHAUSTED: 503,
+  OVER_CAPACITY: 429,
   SANDBOX_START_FAILED: 500,
   PAUSE_FAILED: 500,
   RESUME_FAILED: 500,
@@ -58,6 +59,7 @@ export const errors = {
   sandboxNotRunning: (id: string, state: string) =>
     new SandcastleError('SANDBOX_NOT_RUNNING', `sandbox '${id}' is ${state}, not running`),
   capacityExhausted: (what: string) => new SandcastleError('CAPACITY_EXHAUSTED', `no capacity left: ${what}`),
+  overCapacity: (limit: string) => new SandcastleError('OVER_CAPACITY', `no new sandbox now: ${limit}`),
   sandboxAlreadyPaused: (id: string) => new SandcastleError('SANDBOX_CONFLICT', `sandbox '${id}' is already paused`),
   pauseFailed: (id: string, cause: unknown) =>
     new SandcastleError('PAUSE_FAILED', `pausing sandbox '${id}' failed, it keeps running: ${describe(cause)}`, { cause }),

@@ -4,6 +4,7 @@ import http from 'node:http';
 import { createApiApp } from './api/app.js';
 import { ApiKeyStore, ensureFirstApiKey } from './store/api-key-store.js';
 import { dataFiles, type Config } from './config.js';
+import { createLogger, type Logger } from './log.js';
 import { MetricsSampler } from './metrics/sampler.js';
 import { routeForHost } from './proxy/host-route.js';
 import { startPublicListeners } from './proxy/public-listeners.js';
@@ -15,6 +16,7 @@ import { RuncRuntime } from './runtime/runc-runtime.js';
 import { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
 import { MetricsStore } from './store/metrics-store.js';
+import { OperationStore } from './store/operation-store.js';
 import { SandboxStore } from './store/sandbox-store.js';
 import { TemplateStore } from './store/template-store.js';
 import { registerBuiltinTemplates } from './templates/builtin-templates.js';
@@ -24,16 +26,24 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger = createLogger(config)): Promise<RunningServer> {
   const files = dataFiles(config.dataDir);
   const db = openDatabase(files.database);
   const templates = new TemplateStore(db);
   await registerBuiltinTemplates(config, templates);
   const runtime = new RuncRuntime(config);
-  const sandboxes = new SandboxService(config, new SandboxStore(db), templates, runtime, new NetworkRange(config.networkCidr));
+  const sandboxes = new SandboxService({
+    config,
+    store: new SandboxStore(db),
+    operations: new OperationStore(db),
+    templates,
+    runtime,
+    network: new NetworkRange(config.networkCidr),
+    log,
+  });
   const recovered = await sandboxes.recover();
-  if (recovered.adopted || recovered.removed) {
-    console.log(`recovered ${recovered.adopted} running sandbox(es), removed ${recovered.removed} leftover(s)`);
+  if (recovered.running || recovered.paused || recovered.removed || recovered.operations) {
+    log.info(recovered, `recovered ${recovered.running} running and ${recovered.paused} paused sandbox(es), removed ${recovered.removed} leftover(s), settled ${recovered.operations} interrupted operation(s)`);
   }
 
   const metrics = new MetricsStore(db);

@@ -95,7 +95,7 @@ export class MetricsSampler {
     const fail = (err: unknown) => console.error(`metrics sampler: sandbox ${id}: ${(err as Error).message}`);
     try {
       if (!this.known.has(id)) {
-        const rec = this.sandboxes.route(id)?.state === 'running' ? this.sandboxes.get(id) : undefined;
+        const rec = this.sandboxes.isRunning(id) ? this.sandboxes.get(id) : undefined;
         if (!rec) return;
         this.remember(rec);
       }

@@ -4,27 +4,15 @@
 // tracking of open connections per sandbox so a kill or pause can cut them.
 import type { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
-import { describe, errors, type SandcastleError } from '../errors.js';
-import { envdPort } from '../envd/port.js';
+import type { SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import type { TrafficRoute } from '../sandboxes/traffic-routes.js';
 
-export type Target = { address: string } | { error: SandcastleError };
+export type Target = TrafficRoute;
 
-export async function trafficTarget(sandboxes: SandboxService, sandboxId: string, port: number): Promise<Target> {
-  let route;
-  try {
-    route = await sandboxes.routeForTraffic(sandboxId);
-  } catch (err) {
-    return { error: errors.sandboxGone(sandboxId, `not available: ${describe(err)}`) };
-  }
-  if (route) return { address: route.address };
-  const state = sandboxes.route(sandboxId)?.state;
-  if (state === undefined) {
-    // The SDKs read a 502 on envd's port as "the sandbox is not running" (isRunning() → false).
-    return { error: port === envdPort ? errors.sandboxGone(sandboxId, 'not found') : errors.sandboxNotFound(sandboxId) };
-  }
-  if (state === 'paused' || state === 'pausing') return { error: errors.sandboxPaused(sandboxId) };
-  return { error: errors.sandboxGone(sandboxId, state === 'killing' ? 'being killed' : `${state}, not running`) };
+/** One call into the lifecycle: the sandbox's address, or the error that says why not. */
+export function trafficTarget(sandboxes: SandboxService, sandboxId: string, port: number): Promise<Target> {
+  return sandboxes.routeTraffic(sandboxId, port);
 }
 
 const browser = /mozilla|chrome|safari|firefox|edge|opera|msie/i;

@@ -2,7 +2,8 @@
 // (read-only template layers + a per-sandbox writable layer), in its own network namespace, and
 // checkpointed/restored with CRIU through runc.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { checkpointImage, checkpointUpper, checkpointWork, isCheckpointWhole, markCheckpointWhole } from './checkpoint-layout.js';
@@ -13,8 +14,9 @@ import { createNetns, deleteNetns, netnsName, netnsPath, setEgress } from './net
 import { type CgroupLayout, detectCgroupLayout } from './cgroup-layout.js';
 import { readCgroupStats } from './cgroup-stats.js';
 import { buildOciSpec, processSecurityFingerprint } from './oci-spec.js';
+import { waitForHostProcesses } from './in-flight.js';
 import { runCommand } from './run-command.js';
-import type { CheckpointMode, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from './runtime.js';
+import type { CheckpointMode, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from './runtime.js';
 
 interface RuncState {
   id: string;
@@ -34,6 +36,9 @@ function criuOptions(restoreInto: 'same' | 'other'): string {
   const tcp = restoreInto === 'same' ? 'tcp-established' : 'tcp-close';
   return [tcp, 'network-lock nftables', 'skip-in-flight', 'link-remap', 'ghost-limit 67108864'].join('\n') + '\n';
 }
+
+/** How long recovery waits for a checkpoint or restore a previous server process left going. */
+const settleTimeoutMs = 120_000;
 
 export class RuncRuntime implements Runtime {
   readonly name = 'runc';
@@ -227,10 +232,53 @@ export class RuncRuntime implements Runtime {
     await rm(bundle, { recursive: true, force: true });
   }
 
-  async listRunning(): Promise<string[]> {
+  private async runcStates(): Promise<RuncState[]> {
     const out = await this.runc(['list', '--format', 'json']);
-    const states = (JSON.parse(out || 'null') ?? []) as RuncState[];
-    return states.filter((s) => s.status === 'running').map((s) => s.id);
+    return (JSON.parse(out || 'null') ?? []) as RuncState[];
+  }
+
+  async listRunning(): Promise<string[]> {
+    return (await this.runcStates()).filter((s) => s.status === 'running').map((s) => s.id);
+  }
+
+  async settle(): Promise<void> {
+    // runc (and the CRIU it runs) name the state folder; copies and mounts name the data folder.
+    await waitForHostProcesses([this.config.runcRoot, this.sandboxesDir, path.join(this.config.dataDir, 'checkpoints')], settleTimeoutMs);
+  }
+
+  async inspect(): Promise<Map<string, ContainerState>> {
+    const seen = new Map<string, ContainerState>();
+    for (const s of await this.runcStates()) {
+      seen.set(s.id, s.status === 'running' ? 'running' : s.status === 'paused' ? 'frozen' : 'stopped');
+    }
+    return seen;
+  }
+
+  async adopt(id: string): Promise<void> {
+    const state = (await this.runcStates()).find((s) => s.id === id);
+    if (state?.status === 'paused') await this.runc(['resume', id]);
+    const bundle = this.bundleDir(id);
+    await Promise.all([
+      rm(path.join(bundle, 'restore-image'), { recursive: true, force: true }),
+      rm(path.join(bundle, 'restore-work'), { recursive: true, force: true }),
+      writeFile(path.join(bundle, 'criu.conf'), criuOptions('same')),
+    ]);
+  }
+
+  async clearStopped(id: string): Promise<void> {
+    if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
+    const rootfs = path.join(this.bundleDir(id), 'rootfs');
+    if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]);
+    await rm(path.join(this.bundleDir(id), 'restore-work'), { recursive: true, force: true });
+  }
+
+  async finishStopCheckpoint(dir: string): Promise<boolean> {
+    if (isCheckpointWhole(dir)) return true;
+    // CRIU's own word that the dump is whole; runc then removed the container.
+    const log = await readFile(path.join(checkpointWork(dir), 'dump.log'), 'utf8').catch(() => '');
+    if (!log.includes('Dumping finished successfully') || !existsSync(path.join(checkpointImage(dir), 'inventory.img'))) return false;
+    await markCheckpointWhole(dir);
+    return true;
   }
 
   async listPresent(): Promise<string[]> {
@@ -245,6 +293,13 @@ export class RuncRuntime implements Runtime {
 
   async stats(id: string): Promise<SandboxStats | undefined> {
     return readCgroupStats(id, this.cgroups);
+  }
+
+  async hostResources(): Promise<HostResources> {
+    await mkdir(this.sandboxesDir, { recursive: true });
+    const fs = await statfs(this.sandboxesDir);
+    // os.freemem() is the kernel's MemAvailable: free memory plus what it can reclaim.
+    return { memoryAvailableBytes: os.freemem(), diskAvailableBytes: fs.bavail * fs.bsize };
   }
 
   writableLayer(id: string): string {

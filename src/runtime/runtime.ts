@@ -65,6 +65,13 @@ export interface RestoreSource {
  */
 export type CheckpointMode = 'stop' | 'snapshot';
 
+export interface HostResources {
+  memoryAvailableBytes: number;
+  diskAvailableBytes: number;
+}
+
+export type ContainerState = 'running' | 'frozen' | 'stopped';
+
 export interface Runtime {
   readonly name: string;
   /** Networks (`a.b.c.d/len`) the host routes now: a block found there is still held by an
@@ -78,9 +85,23 @@ export interface Runtime {
   destroy(id: string): Promise<void>;
   /** Ids of the sandboxes this backend has running now (to re-adopt them after a restart). */
   listRunning(): Promise<string[]>;
+  /** Waits until work a previous server process left going (a checkpoint, a restore, a copy)
+   *  has finished, so what `inspect` then reports is final. For recovery after a crash. */
+  settle(): Promise<void>;
+  /** The container of every sandbox that has one: running, frozen (a snapshot checkpoint froze it
+   *  and its server died before thawing it) or stopped (a restore cut short). */
+  inspect(): Promise<Map<string, ContainerState>>;
+  /** Makes a sandbox that a previous server process restored or froze as this one leaves it:
+   *  thawed, with no restore leftovers. */
+  adopt(id: string): Promise<void>;
+  /** Removes a container of the sandbox that does not run (a restore cut short), keeping its
+   *  writable layer and network as a pause leaves them. */
+  clearStopped(id: string): Promise<void>;
   /** Ids of the sandboxes this backend holds any resource for, running or not (to sweep leftovers). */
   listPresent(): Promise<string[]>;
   stats(id: string): Promise<SandboxStats | undefined>;
+  /** What the host has left for more sandboxes: memory and disk where their layers live. */
+  hostResources(): Promise<HostResources>;
   /** Folder holding the sandbox's own writes, whose size is its disk use. */
   writableLayer(id: string): string;
   /** Replaces the outbound rules of a sandbox that has its network (running or paused). */
@@ -90,6 +111,9 @@ export interface Runtime {
   checkpoint(id: string, dir: string, mode: CheckpointMode): Promise<void>;
   /** Whether `dir` holds a checkpoint that was finished (a crash may cut one short). */
   checkpointIsWhole(dir: string): boolean;
+  /** Whether the `stop` checkpoint in `dir` is whole, marking it so when the checkpoint tool
+   *  finished it and only the mark is missing (the server died just before writing it). */
+  finishStopCheckpoint(dir: string): Promise<boolean>;
   /** Starts `spec.id` from a checkpoint. On failure nothing of the attempt is left and the
    *  checkpoint is untouched. */
   restore(spec: SandboxSpec, source: RestoreSource): Promise<void>;

@@ -2,13 +2,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { TemplateRecord } from '../store/template-store.js';
+import pino from 'pino';
 import { WarmPool } from './warm-pool.js';
+
+const log = pino({ level: 'silent' });
 
 const template = { id: 'base' } as TemplateRecord;
 
 test('the warm pool fills to its size, refills behind a take, and stops at close', async () => {
   let started = 0;
-  const pool = new WarmPool(2, async () => ({ id: `s${++started}` }) as SandboxRecord);
+  const pool = new WarmPool(2, async () => ({ id: `s${++started}` }) as SandboxRecord, log);
   assert.equal(pool.take(template), undefined);
   pool.fill(template);
   await pool.settled();
@@ -28,7 +31,7 @@ test('a start that fails leaves the pool short, not broken', async () => {
   const pool = new WarmPool(1, async () => {
     if (++calls === 1) throw new Error('no room');
     return { id: 'late' } as SandboxRecord;
-  });
+  }, log);
   pool.fill(template);
   await pool.settled();
   assert.equal(pool.take(template), undefined);
@@ -39,7 +42,7 @@ test('a start that fails leaves the pool short, not broken', async () => {
 
 test('a pool of size 0 starts nothing', async () => {
   let started = 0;
-  const pool = new WarmPool(0, async () => ({ id: `s${++started}` }) as SandboxRecord);
+  const pool = new WarmPool(0, async () => ({ id: `s${++started}` }) as SandboxRecord, log);
   pool.fill(template);
   await pool.settled();
   assert.equal(started, 0);

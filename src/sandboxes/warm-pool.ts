@@ -1,5 +1,6 @@
 // Sandboxes started ahead of demand, per template, for creates to take: a create then only hands
 // envd its token and environment. Refilled in the background, one sandbox at a time.
+import type { Logger } from '../log.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { TemplateRecord } from '../store/template-store.js';
 
@@ -12,6 +13,7 @@ export class WarmPool {
   constructor(
     private readonly size: number,
     private readonly startOne: (template: TemplateRecord) => Promise<SandboxRecord>,
+    private readonly log: Logger,
   ) {}
 
   /** A started sandbox of the template, if one is ready; the pool is topped up behind it. */
@@ -31,7 +33,7 @@ export class WarmPool {
         while (!this.closing && queue.length < this.size) queue.push(await this.startOne(template));
       } catch (err) {
         // The chain must never reject: later fills and close() wait on it.
-        console.error(`template ${template.id}: cannot start a sandbox for the warm pool: ${String(err)}`);
+        this.log.error({ templateId: template.id, err }, `template ${template.id}: cannot start a sandbox for the warm pool`);
       }
     });
   }

@@ -10,8 +10,9 @@ export function openDatabase(file: string): Db {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  // NORMAL is durable across process crashes in WAL mode; only an OS crash may lose the last commits.
-  db.pragma('synchronous = NORMAL');
+  // FULL syncs the log on every commit: a lifecycle intent written before the runtime acts survives
+  // power loss too (NORMAL only survives a process crash). About 0.4 ms per commit here.
+  db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);

@@ -85,4 +85,19 @@ export const migrations: string[] = [
     created_at  INTEGER NOT NULL            -- unix ms
   );
   `,
+  `
+  -- The lifecycle journal: an operation's intent, written before it acts, and its outcome after;
+  -- detail (JSON) holds what recovery needs to finish or undo it (sandboxes/state.ts).
+  CREATE TABLE operations (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind         TEXT NOT NULL,             -- create | pause | resume | clone | snapshot | kill | network | timeout
+    sandbox_id   TEXT NOT NULL,
+    detail       TEXT NOT NULL,
+    started_at   INTEGER NOT NULL,          -- unix ms
+    finished_at  INTEGER,                   -- unix ms; NULL while in flight
+    outcome      TEXT,                      -- ok | failed | recovered
+    error        TEXT
+  );
+  CREATE INDEX operations_open ON operations(finished_at) WHERE finished_at IS NULL;
+  `,
 ];

@@ -133,12 +133,13 @@ export class SandboxStore {
       setEndAt: db.prepare('UPDATE sandboxes SET end_at = ? WHERE id = ?'),
       setPaused: db.prepare("UPDATE sandboxes SET state = 'paused', paused_at = ? WHERE id = ?"),
       setResumed: db.prepare("UPDATE sandboxes SET state = 'running', paused_at = NULL, end_at = ? WHERE id = ?"),
-      adoptPooled: db.prepare(`UPDATE sandboxes SET state = @state, envd_token = @envdToken, metadata = @metadata,
+      adoptPooled: db.prepare(`UPDATE sandboxes SET envd_token = @envdToken, metadata = @metadata,
         env_vars = @envVars, started_at = @startedAt, end_at = @endAt, auto_pause = @autoPause, auto_resume = @autoResume,
         allow_internet_access = @allowInternetAccess, timeout_s = @timeoutSeconds, paused_at = @pausedAt,
         idle_timeout_s = @idleTimeoutSeconds, network_rules = @networkRules WHERE id = @id AND state = 'pooled'`),
       setNetworkRules: db.prepare('UPDATE sandboxes SET network_rules = ? WHERE id = ?'),
       delete: db.prepare('DELETE FROM sandboxes WHERE id = ?'),
+      countOwned: db.prepare("SELECT COUNT(*) AS n FROM sandboxes WHERE state <> 'pooled'"),
       usedNetworkIndexes: db.prepare('SELECT network_index FROM sandboxes WHERE network_index IS NOT NULL'),
     };
   }
@@ -169,8 +170,9 @@ export class SandboxStore {
     this.stmts.setPaused.run(pausedAt, id);
   }
 
-  /** Hands a pooled sandbox to a create: it takes over everything a new record would have. */
-  adoptPooled(id: string, rec: Omit<NewSandboxRecord, 'id' | 'networkIndex' | 'cpuCount' | 'memoryMB' | 'diskSizeMB' | 'templateId' | 'alias'>): void {
+  /** Hands a pooled sandbox to a create: it takes over everything a new record would have but
+   *  its state, which stays `pooled` until envd has taken its token. */
+  adoptPooled(id: string, rec: Omit<NewSandboxRecord, 'id' | 'state' | 'networkIndex' | 'cpuCount' | 'memoryMB' | 'diskSizeMB' | 'templateId' | 'alias'>): void {
     this.stmts.adoptPooled.run({ ...rec, id, ...columnsOf(rec) });
   }
 
@@ -184,6 +186,11 @@ export class SandboxStore {
 
   delete(id: string): void {
     this.stmts.delete.run(id);
+  }
+
+  /** Sandboxes that count against capacity: all but the warm pool. */
+  countOwned(): number {
+    return (this.stmts.countOwned.get() as { n: number }).n;
   }
 
   usedNetworkIndexes(): Set<number> {

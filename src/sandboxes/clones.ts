@@ -1,0 +1,138 @@
+// Clones and snapshots: a sandbox's memory and files saved (the source frozen for that moment, or
+// copied from its pause checkpoint) and restored as new sandboxes now (clone) or later (snapshot).
+// The journal row names the saved folder and the clones, so recovery can undo a call a crash cut
+// short: it either completes or leaves nothing of itself, and never touches the source.
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { errors } from '../errors.js';
+import type { SandboxRecord } from '../store/sandbox-store.js';
+import type { TemplateRecord } from '../store/template-store.js';
+import { savedSource } from './create.js';
+import type { Lifecycle } from './lifecycle.js';
+import { newSandboxId } from './ids.js';
+import { decodeSnapshotToken, encodeSnapshotToken } from './page-tokens.js';
+
+export interface CloneInput {
+  count: number;
+  strict: boolean;
+  timeoutSeconds?: number;
+}
+
+/** What a clone's journal row holds. */
+export interface CloneDetail {
+  dir: string;
+  clones: string[];
+}
+
+/** What a snapshot's journal row holds. */
+export interface SnapshotDetail {
+  snapshotId: string;
+  dir: string;
+}
+
+export class Clones {
+  constructor(
+    private readonly lc: Lifecycle,
+    private readonly checkTimeout: (seconds: number | undefined) => number,
+    private readonly checkCapacity: (adding: number) => Promise<void>,
+  ) {}
+
+  /** Saves a sandbox's memory and files into `dir`, leaving it as it was; the address it was
+   *  saved at comes back for the restores. */
+  private async saveState(rec: SandboxRecord, dir: string): Promise<string> {
+    const address = this.lc.records.addressOf(rec);
+    if (rec.state === 'running') await this.lc.runtime.checkpoint(rec.id, dir, 'snapshot');
+    else await this.lc.runtime.copyStopped(rec.id, this.lc.checkpointDir(rec.id), dir);
+    return address;
+  }
+
+  async clone(id: string, input: CloneInput, get: (id: string) => SandboxRecord): Promise<SandboxRecord[]> {
+    const { maxCloneCount, defaultTimeoutSeconds, dataDir } = this.lc.config;
+    if (!Number.isInteger(input.count) || input.count < 1 || input.count > maxCloneCount) {
+      throw errors.invalidCloneCount(input.count, maxCloneCount);
+    }
+    if (input.timeoutSeconds !== undefined) this.checkTimeout(input.timeoutSeconds);
+    await this.checkCapacity(input.count);
+    const detail: CloneDetail = { dir: path.join(dataDir, 'checkpoints', `clone-${randomBytes(6).toString('hex')}`), clones: [] };
+    return this.lc.operate('clone', id, { ...detail }, async (journalId) => {
+      const { source, address } = await this.lc.queue.run(id, async () => {
+        const src = get(id);
+        if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
+        return { source: src, address: await this.saveState(src, detail.dir) };
+      });
+      try {
+        // A running source passes on its timeout; a paused one the default.
+        const timeoutSeconds = this.checkTimeout(input.timeoutSeconds ?? (source.state === 'running' ? source.timeoutSeconds : defaultTimeoutSeconds));
+        const template = this.lc.templateOf(source);
+        // Everything the source was created with, its size included; a timeout of its own.
+        const reserved = Array.from({ length: input.count }, () => this.lc.records.reserve({ ...source, template, timeoutSeconds }));
+        this.lc.operations.setDetail(journalId, { ...detail, clones: reserved.map((r) => r.id) });
+        const saved = { source: savedSource(detail.dir, address), token: source.envdToken };
+        const results = await Promise.allSettled(reserved.map((rec) => this.lc.queue.run(rec.id, () => this.lc.start(rec, template, saved))));
+        const made = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failure && (input.strict || made.length === 0)) {
+          await Promise.all(made.map((c) => this.lc.kill(c.id)));
+          throw errors.cloneFailed(id, made.length, input.count, failure.reason);
+        }
+        if (failure) this.lc.log.warn({ sandboxId: id, err: failure.reason }, `clone made ${made.length} of ${input.count}`);
+        return made;
+      } finally {
+        await rm(detail.dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  /** Saves a sandbox's state as a snapshot that new sandboxes can be created from. */
+  async createSnapshot(id: string, get: (id: string) => SandboxRecord): Promise<TemplateRecord> {
+    const snapshotId = `snap-${newSandboxId()}`;
+    const detail: SnapshotDetail = { snapshotId, dir: path.join(this.lc.config.dataDir, 'snapshots', snapshotId) };
+    return this.lc.operate('snapshot', id, { ...detail }, () =>
+      this.lc.queue.run(id, async () => {
+        const src = get(id);
+        if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
+        const template = this.lc.templateOf(src);
+        const address = await this.saveState(src, detail.dir);
+        const snapshot: TemplateRecord = {
+          id: snapshotId,
+          alias: null,
+          layers: template.layers,
+          cpuCount: src.cpuCount,
+          memoryMB: src.memoryMB,
+          diskSizeMB: src.diskSizeMB,
+          startCmd: null,
+          snapshotDir: detail.dir,
+          snapshotAddress: address,
+          sourceSandboxId: src.id,
+          snapshotToken: src.envdToken,
+          readyPort: null,
+          bootCheckpointDir: null,
+          bootCheckpointAddress: null,
+          bootCheckpointKey: null,
+          createdAt: Date.now(),
+        };
+        this.lc.templates.upsert(snapshot);
+        return snapshot;
+      }),
+    );
+  }
+
+  listSnapshots(sandboxId: string | undefined, limit: number, nextToken: string | undefined): { items: TemplateRecord[]; nextToken?: string } {
+    const all = this.lc.templates.snapshots().filter((s) => sandboxId === undefined || s.sourceSandboxId === sandboxId);
+    const start = nextToken === undefined ? 0 : all.findIndex((s) => s.id === decodeSnapshotToken(nextToken));
+    if (start < 0) throw errors.badRequest(`nextToken '${nextToken}' does not name a snapshot`);
+    const items = all.slice(start, start + limit);
+    const next = all[start + limit];
+    return { items, nextToken: next ? encodeSnapshotToken(next.id) : undefined };
+  }
+
+  /** Deletes a snapshot; false when there is none of that id. Built-in templates are not deleted. */
+  async deleteSnapshot(id: string): Promise<boolean> {
+    const snapshot = this.lc.templates.find(id);
+    if (!snapshot?.snapshotDir) return false;
+    this.lc.templates.delete(id);
+    await rm(snapshot.snapshotDir, { recursive: true, force: true });
+    return true;
+  }
+}

@@ -1,0 +1,146 @@
+// After a restart, crash or not: wait for what the dead server left going on the host, ask the
+// runtime what exists, apply the rule of each sandbox's state (state.ts) and of each operation the
+// journal shows unfinished, then remove whatever nothing owns.
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { OperationRecord } from '../store/operation-store.js';
+import type { SandboxRecord } from '../store/sandbox-store.js';
+import type { CloneDetail, SnapshotDetail } from './clones.js';
+import type { Lifecycle } from './lifecycle.js';
+import { egressOf } from './sandbox-records.js';
+import { recoveryAction } from './state.js';
+import type { NetworkRules } from '../store/sandbox-store.js';
+
+export interface RecoveryReport {
+  running: number;
+  paused: number;
+  removed: number;
+  operations: number;
+}
+
+export async function recover(lc: Lifecycle): Promise<RecoveryReport> {
+  const { runtime, store, operations, log } = lc;
+  const report: RecoveryReport = { running: 0, paused: 0, removed: 0, operations: 0 };
+  await runtime.settle();
+  const open = operations.open();
+  // Undo first what was never answered for (clones, snapshots); the states' rules follow.
+  for (const op of open) await undoOperation(lc, op, report);
+  const containers = await runtime.inspect();
+  for (const rec of store.all()) {
+    const container = containers.get(rec.id) ?? 'absent';
+    const alive = container === 'running' || container === 'frozen';
+    const checkpointWhole = !alive && (await runtime.finishStopCheckpoint(lc.checkpointDir(rec.id)));
+    const action = recoveryAction(rec.state, { container, checkpointWhole });
+    const sandboxLog = log.child({ sandboxId: rec.id });
+    try {
+      if (action === 'destroy') {
+        if (rec.state !== 'starting' && rec.state !== 'pooled' && rec.state !== 'killing') {
+          sandboxLog.error({ state: rec.state, container }, `sandbox ${rec.id} was ${rec.state} but its processes are gone and it has no whole checkpoint: removed`);
+        }
+        await lc.destroy(rec);
+        report.removed++;
+        continue;
+      }
+      if (action === 'run') {
+        await runtime.adopt(rec.id);
+        const endAt = rec.state === 'resuming' ? Math.max(rec.endAt, Date.now() + lc.config.defaultTimeoutSeconds * 1000) : rec.endAt;
+        if (rec.state !== 'running') store.setResumed(rec.id, endAt);
+        await rm(lc.checkpointDir(rec.id), { recursive: true, force: true });
+        const now: SandboxRecord = { ...rec, state: 'running', pausedAt: null, endAt };
+        if (now.endAt <= Date.now() && !now.autoPause) {
+          await lc.destroy(now);
+          report.removed++;
+          continue;
+        }
+        lc.armTimers(now);
+        report.running++;
+      } else {
+        if (container === 'stopped') await runtime.clearStopped(rec.id);
+        const pausedAt = rec.pausedAt ?? Date.now();
+        if (rec.state !== 'paused') store.setPaused(rec.id, pausedAt);
+        const now: SandboxRecord = { ...rec, state: 'paused', pausedAt };
+        if (now.startedAt + lc.config.pausedRetentionSeconds * 1000 <= Date.now()) {
+          await lc.destroy(now);
+          report.removed++;
+          continue;
+        }
+        lc.armTimers(now);
+        report.paused++;
+      }
+      if (rec.state !== 'running' && rec.state !== 'paused') sandboxLog.info({ from: rec.state, action }, `sandbox ${rec.id} recovered from ${rec.state}`);
+    } catch (err) {
+      sandboxLog.error({ err, state: rec.state, action }, `recovering sandbox ${rec.id} failed; left as it was`);
+    }
+  }
+  // Operations whose sandbox lives on: an interrupted network update is finished with its rules.
+  for (const op of open) await finishOperation(lc, op, report);
+  await sweepSavedStates(lc);
+  const known = new Set(store.all().map((r) => r.id));
+  for (const id of await runtime.listPresent()) {
+    if (known.has(id)) continue;
+    await runtime.destroy(id);
+    report.removed++;
+  }
+  operations.prune();
+  return report;
+}
+
+/** Clones and snapshots a crash cut short leave nothing of themselves. */
+async function undoOperation(lc: Lifecycle, op: OperationRecord, report: RecoveryReport): Promise<void> {
+  if (op.kind === 'clone') {
+    const detail = op.detail as unknown as CloneDetail;
+    for (const id of detail.clones ?? []) {
+      const rec = lc.store.get(id);
+      if (rec) {
+        await lc.destroy(rec);
+        report.removed++;
+      }
+    }
+    await rm(detail.dir, { recursive: true, force: true });
+  } else if (op.kind === 'snapshot') {
+    const detail = op.detail as unknown as SnapshotDetail;
+    lc.templates.delete(detail.snapshotId);
+    await rm(detail.dir, { recursive: true, force: true });
+  } else {
+    return;
+  }
+  lc.operations.finish(op.id, 'recovered', 'undone after a restart');
+  lc.log.warn({ op: op.kind, sandboxId: op.sandboxId, journalId: op.id }, `${op.kind} of ${op.sandboxId} was cut short by a restart: undone`);
+  report.operations++;
+}
+
+async function finishOperation(lc: Lifecycle, op: OperationRecord, report: RecoveryReport): Promise<void> {
+  if (op.kind === 'clone' || op.kind === 'snapshot') return;
+  const rec = lc.store.get(op.sandboxId);
+  if (op.kind === 'network' && rec && rec.networkIndex !== null) {
+    const rules = (op.detail.rules ?? null) as NetworkRules | null;
+    try {
+      await lc.runtime.updateEgress(rec.id, lc.records.lease(rec), egressOf(rec.allowInternetAccess, rules));
+      lc.store.setNetworkRules(rec.id, rules);
+    } catch (err) {
+      lc.log.error({ sandboxId: rec.id, err }, 'finishing a network update after a restart failed');
+    }
+  }
+  lc.operations.finish(op.id, 'recovered', 'finished by the state rules after a restart');
+  lc.log.info({ op: op.kind, sandboxId: op.sandboxId, journalId: op.id }, `${op.kind} of ${op.sandboxId} was cut short by a restart: finished by recovery`);
+  report.operations++;
+}
+
+/** Saved states nothing refers to: pause checkpoints of sandboxes not paused, clone images,
+ *  discarded checkpoints, snapshots and boot states without their record. */
+async function sweepSavedStates(lc: Lifecycle): Promise<void> {
+  const { dataDir } = lc.config;
+  const paused = new Set(lc.store.all().filter((r) => r.state === 'paused').map((r) => r.id));
+  const referenced = new Set(
+    lc.templates.all().flatMap((t) => [t.snapshotDir, t.bootCheckpointDir]).filter((d): d is string => d !== null),
+  );
+  const sweep = async (folder: string, keep: (dir: string, name: string) => boolean) => {
+    for (const name of await readdir(folder).catch(() => [] as string[])) {
+      const dir = path.join(folder, name);
+      if (!keep(dir, name)) await rm(dir, { recursive: true, force: true });
+    }
+  };
+  await sweep(path.join(dataDir, 'checkpoints'), (_dir, name) => paused.has(name));
+  await sweep(path.join(dataDir, 'snapshots'), (dir) => referenced.has(dir));
+  await sweep(path.join(dataDir, 'template-states'), (dir) => referenced.has(dir));
+}
