@@ -98,6 +98,24 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       assert.equal(await present(copy.id), false);
     });
 
+    it('after a restart: inspect sees a running sandbox and not a paused one; adopt, settle and clearStopped keep what is there', async () => {
+      const sp = spec();
+      const dir = path.join(s.scratchDir, 'inspected');
+      await started(sp);
+      await s.runtime.settle();
+      assert.equal((await s.runtime.inspect()).get(sp.id), 'running');
+      await s.runtime.adopt(sp.id);
+      assert.ok(await running(sp.id));
+      await s.runtime.checkpoint(sp.id, dir, 'stop');
+      assert.equal((await s.runtime.inspect()).get(sp.id), undefined);
+      assert.ok(await s.runtime.finishStopCheckpoint(dir));
+      await s.runtime.clearStopped(sp.id);
+      await s.runtime.restore(sp, { dir, withSavedLayer: false });
+      await s.waitReady(sp.network.sandboxAddress, 5000);
+      assert.ok(await running(sp.id));
+      await s.runtime.destroy(sp.id);
+    });
+
     it('a checkpoint that fails leaves no folder behind', async () => {
       const dir = path.join(s.scratchDir, 'failed');
       await assert.rejects(s.runtime.checkpoint('contract-no-such-sandbox', dir, 'stop'));
@@ -105,6 +123,7 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       // A folder without the mark of a finished checkpoint (a crash mid-way) is not whole either.
       mkdirSync(dir, { recursive: true });
       assert.equal(s.runtime.checkpointIsWhole(dir), false);
+      assert.equal(await s.runtime.finishStopCheckpoint(dir), false);
     });
   });
 }
