@@ -1,13 +1,12 @@
 // `npm run bench`: the latencies and memory the issues name, measured against the real server
 // with the real SDK, beside the floor (a bare `runc run` of the same root filesystem) measured in
 // the same run. Prints a table and writes JSON to bench/results/.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { Sandbox } from 'novita-sandbox';
-import { installDir, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import { disposeServer, startServerProcess, useServer } from '../test/support/server-process.js';
 import { bareCheckpointRestore } from './bare-criu.js';
 import { bareRuncRun } from './bare-runc.js';
+import { burstRows } from './bursts.js';
 import { pageCacheWriteMs } from './page-cache-write.js';
 import { createWithoutPoolRows, persistenceRows } from './persistence.js';
 import { compareProxies, startBenchServer } from './proxy-throughput.js';
@@ -15,6 +14,7 @@ import { sandboxAddress } from '../test/support/sandbox-network.js';
 import { samplerCost } from './sampler-cost.js';
 import { codeInterpreterRows } from './code-interpreter.js';
 import { sandboxMemory } from './sandbox-memory.js';
+import { writeResults } from './results-file.js';
 import { percentile, type Row, printTable } from './stats.js';
 
 const sequentialCreates = 20;
@@ -93,6 +93,7 @@ try {
 
   rows.push(...(await codeInterpreterRows()));
   rows.push(...(await persistenceRows()));
+  rows.push(...(await burstRows()));
 
   const config = loadConfig({ dataDir: server.dataDir, templatesDir: server.env.SANDCASTLE_TEMPLATES_DIR });
   const floor: number[] = [];
@@ -112,8 +113,4 @@ try {
 rows.push(...(await createWithoutPoolRows()));
 
 printTable(rows);
-const dir = path.join(installDir, 'bench', 'results');
-mkdirSync(dir, { recursive: true });
-const file = path.join(dir, `${new Date().toISOString().replaceAll(':', '-')}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), rows }, null, 2));
-console.log(`\nresults written to ${path.relative(installDir, file)}`);
+console.log(`\nresults written to ${writeResults('', { rows })}`);

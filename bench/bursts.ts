@@ -1,0 +1,102 @@
+// Bursts of creates and kills (issue 9): many concurrent `Sandbox.create()` → first command, a
+// create batch with few vs many sandboxes live, and killing many at once, through the real SDK.
+// Counts come from the environment (BENCH_BURST_CREATES, BENCH_LIVE_LOW, BENCH_LIVE_HIGH,
+// BENCH_BATCH, BENCH_BATCH_ROUNDS) so a short run is possible.
+import { Sandbox } from 'novita-sandbox';
+import { envNumber } from './env-number.js';
+import { createMany, killAll, listSandboxIds } from './fleet.js';
+import { percentile, type Row } from './stats.js';
+
+// Long enough that the first fill outlives the whole section.
+const liveTimeoutMs = 1_800_000;
+// Pool refill and the previous kills settle before a batch, so both batches start alike.
+const settleMs = 3000;
+
+interface Burst {
+  wallMs: number;
+  /** Per sandbox, from the common start to its first command's answer. */
+  latencies: number[];
+  failures: string[];
+}
+
+/** `count` concurrent creates, each followed by its first command; every sandbox made is killed
+ *  before this resolves. */
+async function burst(count: number): Promise<Burst> {
+  const made: Sandbox[] = [];
+  const t0 = performance.now();
+  const results = await Promise.allSettled(
+    Array.from({ length: count }, async () => {
+      const sbx = await Sandbox.create();
+      made.push(sbx);
+      await sbx.commands.run('true');
+      return performance.now() - t0;
+    }),
+  );
+  const wallMs = performance.now() - t0;
+  await Promise.allSettled(made.map((s) => s.kill()));
+  const latencies: number[] = [];
+  const failures: string[] = [];
+  for (const r of results) {
+    if (r.status === 'fulfilled') latencies.push(r.value);
+    else failures.push(r.reason instanceof Error ? r.reason.message : String(r.reason));
+  }
+  return { wallMs, latencies, failures };
+}
+
+/** Distinct failure messages, the first few, for the table. */
+function firstFailures(failures: string[]): string {
+  return [...new Set(failures)].slice(0, 3).join(' | ');
+}
+
+/** Median wall time of `rounds` batches of `size` with whatever is live now; throws if a batch
+ *  had a failure, since its wall time would then not be comparable. */
+async function batchWall(size: number, rounds: number, live: number): Promise<number> {
+  const walls: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    await new Promise((r) => setTimeout(r, settleMs));
+    const b = await burst(size);
+    if (b.failures.length) throw new Error(`a batch of ${size} creates with ${live} live had ${b.failures.length} failure(s): ${firstFailures(b.failures)}`);
+    walls.push(b.wallMs);
+  }
+  return percentile(walls, 50);
+}
+
+export async function burstRows(): Promise<Row[]> {
+  const burstCreates = envNumber('BENCH_BURST_CREATES', 50);
+  const liveLow = envNumber('BENCH_LIVE_LOW', 20);
+  const liveHigh = envNumber('BENCH_LIVE_HIGH', 300);
+  const batchSize = envNumber('BENCH_BATCH', 20);
+  const batchRounds = envNumber('BENCH_BATCH_ROUNDS', 3);
+  const rows: Row[] = [];
+  try {
+    const b = await burst(burstCreates);
+    const p95 = b.latencies.length ? percentile(b.latencies, 95) : undefined;
+    rows.push({
+      name: `create → first command, ${burstCreates} at once: ${b.latencies.length} ok, ${b.failures.length} failed`,
+      unit: 'ms',
+      p50: b.latencies.length ? percentile(b.latencies, 50) : undefined,
+      p95,
+      value: b.latencies.length ? Math.max(...b.latencies) : undefined,
+      target: `all succeed, p95 ≤ 2500 (value = max)${b.failures.length ? `; failures: ${firstFailures(b.failures)}` : ''}`,
+    });
+    rows.push({ name: `create → first command, ${burstCreates} at once (all done)`, unit: 'ms', value: b.wallMs });
+
+    const live = await createMany(liveLow, liveTimeoutMs);
+    const lowWall = await batchWall(batchSize, batchRounds, live.length);
+    live.push(...(await createMany(liveHigh - live.length, liveTimeoutMs)));
+    const highWall = await batchWall(batchSize, batchRounds, live.length);
+    rows.push({ name: `${batchSize} creates → first command, ${liveLow} live (median of ${batchRounds})`, unit: 'ms', value: lowWall });
+    rows.push({ name: `${batchSize} creates → first command, ${liveHigh} live (median of ${batchRounds})`, unit: 'ms', value: highWall });
+    rows.push({ name: `ratio: ${liveHigh} live / ${liveLow} live`, unit: '×', value: highWall / lowWall, target: '≤ 1.15' });
+
+    const t0 = performance.now();
+    const killed = await Promise.allSettled(live.map((s) => Sandbox.kill(s.sandboxId)));
+    const killMs = performance.now() - t0;
+    const failed = killed.filter((k) => k.status === 'rejected').length;
+    const left = (await listSandboxIds()).length;
+    rows.push({ name: `kill ${live.length} sandboxes at once (all answered)`, unit: 's', value: killMs / 1000, target: `≤ 10; ${failed} failed, ${left} still listed` });
+  } finally {
+    await killAll();
+  }
+  return rows;
+}

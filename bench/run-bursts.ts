@@ -1,0 +1,17 @@
+// Only the burst rows of `npm run bench`, against a server of its own started as bench/run.ts starts one:
+// `node --import tsx bench/run-bursts.ts` (counts from the environment, see bench/bursts.ts).
+import { disposeServer, startServerProcess, useServer } from '../test/support/server-process.js';
+import { burstRows } from './bursts.js';
+import { writeResults } from './results-file.js';
+import { printTable, type Row } from './stats.js';
+
+const server = await startServerProcess();
+useServer(server);
+let rows: Row[];
+try {
+  rows = await burstRows();
+} finally {
+  await disposeServer(server);
+}
+printTable(rows);
+console.log(`\nresults written to ${writeResults('bursts-', { rows })}`);
