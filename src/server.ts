@@ -4,7 +4,7 @@ import http from 'node:http';
 import { createApiApp } from './api/app.js';
 import { ApiKeyStore, ensureFirstApiKey } from './store/api-key-store.js';
 import { dataFiles, type Config } from './config.js';
-import { createLogger, type Logger } from './log.js';
+import type { Logger } from './log.js';
 import { MetricsSampler } from './metrics/sampler.js';
 import { routeForHost } from './proxy/host-route.js';
 import { startPublicListeners } from './proxy/public-listeners.js';
@@ -26,11 +26,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, log: Logger = createLogger(config)): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const files = dataFiles(config.dataDir);
   const db = openDatabase(files.database);
   const templates = new TemplateStore(db);
-  await registerBuiltinTemplates(config, templates);
+  await registerBuiltinTemplates(config, templates, log);
   const runtime = new RuncRuntime(config);
   const sandboxes = new SandboxService({
     config,
@@ -47,12 +47,12 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   }
 
   const metrics = new MetricsStore(db);
-  const sampler = new MetricsSampler(sandboxes, runtime, metrics, { intervalMs: config.metricsIntervalMs });
+  const sampler = new MetricsSampler(sandboxes, runtime, metrics, { intervalMs: config.metricsIntervalMs }, log);
   sampler.start();
 
   const proxy = new SandboxProxy(sandboxes);
   const publicProxy = new PublicProxy(config, sandboxes);
-  const listeners = await startPublicListeners(config, publicProxy, config.httpsPort > 0 ? await loadTlsMaterial(config) : undefined);
+  const listeners = await startPublicListeners(config, publicProxy, config.httpsPort > 0 ? await loadTlsMaterial(config) : undefined, log);
   // Sandbox traffic on the API port: named by the SDK's headers, or by a sandbox host name.
   const sandboxTarget = (req: http.IncomingMessage) => {
     const sandboxId = sandboxIdOf(req);
@@ -62,9 +62,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   };
   const keys = config.auth === 'keys' ? new ApiKeyStore(db) : undefined;
   if (keys && (await ensureFirstApiKey(keys, files.apiKey))) {
-    console.log(`made an API key for this server: export NOVITA_API_KEY=$(cat ${files.apiKey})`);
+    log.info({ file: files.apiKey }, `made an API key for this server: export NOVITA_API_KEY=$(cat ${files.apiKey})`);
   }
-  const api = getRequestListener(createApiApp(config, sandboxes, metrics, keys).fetch);
+  const api = getRequestListener(createApiApp(config, sandboxes, metrics, keys, log).fetch);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const target = sandboxTarget(req);
     if (target) proxy.handle(req, res, target.sandboxId, target.port);
@@ -84,7 +84,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     await listeners.close();
     throw err;
   }
-  if (listeners.urls.length > 0) console.log(`sandbox ports served at ${listeners.urls.join(', ')} as <port>-<sandboxId>.${config.domain}`);
+  if (listeners.urls.length > 0) {
+    log.info({ urls: listeners.urls }, `sandbox ports served at ${listeners.urls.join(', ')} as <port>-<sandboxId>.${config.domain}`);
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   // Fast create: each template's saved boot state, taken in the background after start.

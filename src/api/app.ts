@@ -2,6 +2,7 @@
 import { Hono, type Context } from 'hono';
 import type { Config } from '../config.js';
 import { errors, SandcastleError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
 import type { MetricsStore } from '../store/metrics-store.js';
@@ -11,17 +12,18 @@ import { listedSandboxJson, sandboxDetailJson, sandboxJson } from './sandbox-jso
 import { registerMetricsRoutes } from './metrics-routes.js';
 import { registerNetworkRoutes } from './network-routes.js';
 import { registerPersistenceRoutes } from './persistence-routes.js';
+import { requestLog } from './request-log.js';
 import { connectBody, createSandboxBody, parseBody, readJson, timeoutBody } from './schemas.js';
 
 /** `keys` is undefined when the server runs without key checks (`SANDCASTLE_AUTH=none`). */
-export function createApiApp(config: Config, sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined): Hono {
+export function createApiApp(config: Config, sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined, log: Logger): Hono {
   const app = new Hono();
 
+  // Errors are only rendered here: the request's log line carries them (c.error), stack included.
   app.onError((err, c) => {
     if (err instanceof SandcastleError) {
       return c.json({ code: err.status, message: err.message }, err.status as 400);
     }
-    console.error(`${c.req.method} ${c.req.path}:`, err);
     return c.json({ code: 500, message: `internal error: ${err.message}` }, 500);
   });
   app.notFound((c) => {
@@ -29,6 +31,7 @@ export function createApiApp(config: Config, sandboxes: SandboxService, metrics:
     return c.json({ code: err.status, message: err.message }, 404);
   });
 
+  app.use('*', requestLog(log));
   if (keys) app.use('*', apiKeyCheck(keys));
 
   const create = async (c: Context) => {

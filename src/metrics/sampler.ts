@@ -5,6 +5,7 @@
 // cpuUsedPct is the share of the sandbox's own CPUs used since the previous sample, 0–100 (CPU
 // time ÷ wall time ÷ cpuCount), as the hosted product reports it: a sandbox with 2 vCPUs keeping
 // one busy shows 50. A first sample covers the time since the sandbox started.
+import type { Logger } from '../log.js';
 import type { Runtime, SandboxStats } from '../runtime/runtime.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { MetricSample, MetricsStore } from '../store/metrics-store.js';
@@ -45,6 +46,7 @@ export class MetricsSampler {
     private readonly runtime: Runtime,
     private readonly store: MetricsStore,
     private readonly options: SamplerOptions,
+    private readonly log: Logger,
   ) {
     // A layer's size is re-measured at most every 5 samples: writes move it slowly next to CPU.
     this.disk = new DiskUsage(options.intervalMs * 5);
@@ -83,7 +85,7 @@ export class MetricsSampler {
       });
       this.store.insert(samples);
     } catch (err) {
-      console.error(`metrics sampler: ${(err as Error).message}`);
+      this.log.error({ err }, 'metrics sampler: a round failed');
     } finally {
       this.ticking = false;
     }
@@ -92,7 +94,7 @@ export class MetricsSampler {
   /** A sample of one sandbox now (when it starts, and right before it stops: the runtime's
    *  stats are read when called, before the event's emitter goes on to destroy the sandbox). */
   private sampleNow(id: string): void {
-    const fail = (err: unknown) => console.error(`metrics sampler: sandbox ${id}: ${(err as Error).message}`);
+    const fail = (err: unknown) => this.log.error({ err, sandboxId: id }, 'metrics sampler: sampling a sandbox failed');
     try {
       if (!this.known.has(id)) {
         const rec = this.sandboxes.isRunning(id) ? this.sandboxes.get(id) : undefined;

@@ -3,6 +3,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
 import type { PublicProxy } from './public-proxy.js';
 import type { TlsMaterial } from './tls-material.js';
 
@@ -16,7 +17,7 @@ function bracket(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export async function startPublicListeners(config: Config, proxy: PublicProxy, material: TlsMaterial | undefined): Promise<PublicListeners> {
+export async function startPublicListeners(config: Config, proxy: PublicProxy, material: TlsMaterial | undefined, log: Logger): Promise<PublicListeners> {
   const servers: net.Server[] = [];
   const urls: string[] = [];
   const plans: Array<{ scheme: 'https' | 'http'; port: number }> = [];
@@ -41,7 +42,7 @@ export async function startPublicListeners(config: Config, proxy: PublicProxy, m
           server.listen(port, host, () => resolve(true));
         });
         if (!bound) {
-          console.warn(`sandcastle: ${url} is not available on this host; skipped`);
+          log.warn({ url }, `${url} is not available on this host; skipped`);
           continue;
         }
         servers.push(server);

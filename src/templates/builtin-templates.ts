@@ -1,6 +1,7 @@
 // The templates every server has: `base` and `code-interpreter-v1`, built on first use (cached
 // afterwards) and recorded in the template registry.
 import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
 import { interpreterPort } from '../interpreter/port.js';
 import { sandboxBundleDir, sandboxNode } from '../runtime/oci-spec.js';
 import type { TemplateStore } from '../store/template-store.js';
@@ -15,8 +16,8 @@ const startCommands: Record<string, string> = {
 /** Where those services answer `GET /health` with 200 once ready (the interpreter: kernel warm). */
 const readyPorts: Record<string, number> = { 'code-interpreter-v1': interpreterPort };
 
-export async function registerBuiltinTemplates(config: Config, templates: TemplateStore): Promise<void> {
-  const built = await ensureBuiltinTemplates(config, { log: (line) => console.log(`template ${line}`) });
+export async function registerBuiltinTemplates(config: Config, templates: TemplateStore, log: Logger): Promise<void> {
+  const built = await ensureBuiltinTemplates(config, { log: (line) => log.info(`template ${line}`) });
   for (const t of built) {
     templates.upsert({
       id: t.templateId,
