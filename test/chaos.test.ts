@@ -37,6 +37,8 @@ const serverEnv = {
 };
 
 let server: ServerProcess;
+/** What the server killed last printed, for failure messages. */
+let crashedOutput = '';
 
 /** What the test knows of a sandbox it was answered for: its file and its process's memory. */
 interface Known {
@@ -108,6 +110,7 @@ async function crashDuring(call: () => Promise<Response>, withinMs: number): Pro
   );
   await sleep(delayMs);
   await server.crash();
+  crashedOutput = server.output();
   await pending;
   server = await startServerProcess({ dataDir: server.dataDir, env: serverEnv });
   useServer(server);
@@ -212,9 +215,15 @@ describe(`chaos: SIGKILL during each operation (seed ${seed}, ${trials} trials p
 
   const trial = async (name: string, i: number, run: () => Promise<void>) => {
     const why = `${name} trial ${i + 1} (seed ${seed})`;
-    await run();
-    await checkAllKnown(why);
-    await checkNoLeaks(why);
+    try {
+      await run();
+      await checkAllKnown(why);
+      await checkNoLeaks(why);
+    } catch (err) {
+      const tail = (text: string) => text.trim().split('\n').slice(-25).join('\n');
+      (err as Error).message += `\n--- the killed server printed ---\n${tail(crashedOutput)}\n--- the restarted server printed ---\n${tail(server.output())}`;
+      throw err;
+    }
   };
 
   it('create', async () => {

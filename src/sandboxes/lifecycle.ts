@@ -113,12 +113,12 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     try {
       const result = await act(journalId);
       this.operations.finish(journalId, 'ok');
-      this.log.info({ op: kind, sandboxId, ms: Math.round(performance.now() - started) }, `${kind} done`);
+      this.log.info({ op: kind, sandboxId, durationMs: Math.round(performance.now() - started) }, `${kind} done`);
       return result;
     } catch (err) {
       this.operations.finish(journalId, 'failed', describe(err));
       const level = isClientError(err) ? 'info' : 'error';
-      this.log[level]({ op: kind, sandboxId, ms: Math.round(performance.now() - started), err }, `${kind} failed: ${describe(err)}`);
+      this.log[level]({ op: kind, sandboxId, durationMs: Math.round(performance.now() - started), err }, `${kind} failed: ${describe(err)}`);
       throw err;
     }
   }
