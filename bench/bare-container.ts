@@ -3,7 +3,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../src/config.js';
-import { buildOciSpec } from '../src/runtime/oci-spec.js';
+import { buildOciSpec } from '../src/runtime/runc/oci-spec.js';
 import { runCommand } from '../src/runtime/run-command.js';
 import { templateLayers } from '../src/templates/rootfs-builder.js';
 

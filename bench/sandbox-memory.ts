@@ -1,7 +1,7 @@
 // Memory of a running sandbox, two ways: its cgroup's usage less reclaimable file cache (what the
 // metrics report as used), and the PSS of its processes (their fair share of RAM).
 import { readFile } from 'node:fs/promises';
-import { readCgroupStats } from '../src/runtime/cgroup-stats.js';
+import { readCgroupStats } from '../src/runtime/runc/cgroup-stats.js';
 
 const MiB = 1024 * 1024;
 

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { envdPort } from '../src/envd/port.js';
 import { waitForHealth } from '../src/sandboxes/envd-client.js';
-import { NetworkRange } from '../src/runtime/network-lease.js';
-import { RuncRuntime } from '../src/runtime/runc-runtime.js';
+import { NetworkRange } from '../src/runtime/network/network-lease.js';
+import { RuncRuntime } from '../src/runtime/runc/runc-runtime.js';
 import { runtimeContract } from '../src/runtime/runtime-contract.js';
 import { builtinRecipes, ensureTemplateRootfs } from '../src/templates/rootfs-builder.js';
 

@@ -3,7 +3,7 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { errors } from '../errors.js';
-import { parseDenyEntry, parseRuleEntry } from '../runtime/egress-rules.js';
+import { parseDenyEntry, parseRuleEntry } from '../runtime/network/egress-rules.js';
 
 const stringMap = z.record(z.string(), z.string());
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { NetworkRange } from './network-lease.js';
+import type { NetworkRange } from './network/network-lease.js';
 import type { Runtime, SandboxSpec } from './runtime.js';
 
 export interface ContractSetup {

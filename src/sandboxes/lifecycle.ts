@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import { describe, errors } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OperationQueue } from '../operation-queue.js';
-import type { NetworkRange } from '../runtime/network-lease.js';
+import type { NetworkRange } from '../runtime/network/network-lease.js';
 import type { RestoreSource, Runtime } from '../runtime/runtime.js';
 import type { OperationKind, OperationStore } from '../store/operation-store.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';

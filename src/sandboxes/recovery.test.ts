@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
 import { loadConfig } from '../config.js';
 import { FakeRuntime } from '../runtime/fake/fake-runtime.js';
-import { NetworkRange } from '../runtime/network-lease.js';
+import { NetworkRange } from '../runtime/network/network-lease.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { OperationStore } from '../store/operation-store.js';
 import { type SandboxRecord, type SandboxState, SandboxStore } from '../store/sandbox-store.js';

@@ -2,7 +2,7 @@
 // boot state) decides, the network block it leases, and the runtime spec its record describes.
 import type { Config } from '../config.js';
 import { errors } from '../errors.js';
-import type { NetworkRange } from '../runtime/network-lease.js';
+import type { NetworkRange } from '../runtime/network/network-lease.js';
 import type { EgressPolicy, Runtime, SandboxSpec } from '../runtime/runtime.js';
 import type { NetworkRules, SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
 import type { TemplateRecord } from '../store/template-store.js';

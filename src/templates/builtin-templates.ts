@@ -3,7 +3,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { interpreterPort } from '../interpreter/port.js';
-import { sandboxBundleDir, sandboxNode } from '../runtime/oci-spec.js';
+import { sandboxBundleDir, sandboxNode } from '../runtime/runc/oci-spec.js';
 import type { TemplateStore } from '../store/template-store.js';
 import { ensureBuiltinTemplates } from './rootfs-builder.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { it } from 'node:test';
-import { detectCgroupLayout, sandboxCgroupParents } from '../../src/runtime/cgroup-layout.js';
+import { detectCgroupLayout, sandboxCgroupParents } from '../../src/runtime/runc/cgroup-layout.js';
 
 function subdirs(dir: string): string[] {
   try {
@@ -27,7 +27,7 @@ it('leaves no sandbox container, overlay mount, veth, network namespace, iptable
   assert.deepEqual(namespaces, [], 'network namespaces');
   // runc makes a sandbox's cgroup in each hierarchy (v1) or in the unified one (v2).
   for (const parent of sandboxCgroupParents(detectCgroupLayout())) assert.deepEqual(subdirs(parent), [], `sandbox cgroups in ${parent}`);
-  // Sandbox chains are named sc-<id> (src/runtime/egress.ts), in the filter and nat tables.
+  // Sandbox chains are named sc-<id> (src/runtime/network/egress.ts), in the filter and nat tables.
   const rules = execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => /\bsc-[a-z0-9]+\b/.test(l));
   assert.deepEqual(rules, [], 'iptables chains and rules of sandboxes');
 });

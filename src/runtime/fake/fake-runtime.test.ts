@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NetworkRange } from '../network-lease.js';
+import { NetworkRange } from '../network/network-lease.js';
 import { runtimeContract } from '../runtime-contract.js';
 import { FakeRuntime } from './fake-runtime.js';
 

@@ -1,6 +1,6 @@
 // Address arithmetic for sandbox networks: the server's private range is cut into /30 blocks,
 // one per sandbox (host end .1, sandbox end .2 of each block), so no two sandboxes share a link.
-import type { NetworkLease } from './runtime.js';
+import type { NetworkLease } from '../runtime.js';
 
 function parseIPv4(addr: string): number {
   const parts = addr.split('.').map(Number);

@@ -6,7 +6,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { type CgroupLayout, hostCgroupLayout, sandboxCgroupDir } from './cgroup-layout.js';
-import type { SandboxStats } from './runtime.js';
+import type { SandboxStats } from '../runtime.js';
 
 // memory.stat is about 1.5 KiB; the rest are one number or a few lines.
 const buffer = Buffer.allocUnsafe(16 * 1024);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { SandcastleError } from '../errors.js';
+import { SandcastleError } from '../../errors.js';
 import { createScript, filterChainRules, parseDenyEntry, parseRuleEntry, removalScript, updateScript } from './egress-rules.js';
 
 const e = { chain: 'sc-abc', hostVeth: 'scabc', sandboxAddress: '10.77.0.2', networkCidr: '10.77.0.0/16' };

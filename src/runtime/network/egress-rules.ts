@@ -2,7 +2,7 @@
 // (egress.ts runs them). Semantics follow the hosted product: allowOut wins over denyOut;
 // `allow_internet_access: false` is a denyOut of 0.0.0.0/0; domain names only in allowOut.
 import net from 'node:net';
-import { errors } from '../errors.js';
+import { errors } from '../../errors.js';
 
 export type RuleList = 'allowOut' | 'denyOut';
 

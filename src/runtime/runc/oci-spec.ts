@@ -1,7 +1,7 @@
 // The OCI runtime configuration (config.json) of a sandbox container.
-import { resolvConfPath } from './netns.js';
+import { resolvConfPath } from '../network/netns.js';
 import { seccompProfile } from './seccomp-profile.js';
-import type { SandboxSpec } from './runtime.js';
+import type { SandboxSpec } from '../runtime.js';
 
 /** Where the host's node binary and the bundled in-sandbox programs appear in every sandbox. */
 export const sandboxToolsDir = '/opt/sandcastle';

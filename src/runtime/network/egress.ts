@@ -4,12 +4,12 @@
 // servers the sandbox uses; their later changes of address are not followed.
 import { Resolver } from 'node:dns/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Config } from '../config.js';
-import { errors } from '../errors.js';
-import { OperationQueue } from '../operation-queue.js';
+import type { Config } from '../../config.js';
+import { errors } from '../../errors.js';
+import { OperationQueue } from '../../operation-queue.js';
 import { createScript, type EgressEndpoints, parseDenyEntry, parseRuleEntry, removalScript, type ResolvedEgress, updateScript } from './egress-rules.js';
-import { runCommand } from './run-command.js';
-import type { EgressPolicy, NetworkLease } from './runtime.js';
+import { runCommand } from '../run-command.js';
+import type { EgressPolicy, NetworkLease } from '../runtime.js';
 
 export const openEgress: EgressPolicy = { allowInternetAccess: true, allowOut: [], denyOut: [] };
 

@@ -3,10 +3,10 @@
 // Everything is made together and removed together, idempotently.
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import type { Config } from '../config.js';
+import type { Config } from '../../config.js';
 import { createEgress, openEgress, removeEgress, updateEgress } from './egress.js';
-import type { EgressPolicy, NetworkLease } from './runtime.js';
-import { runCommand } from './run-command.js';
+import type { EgressPolicy, NetworkLease } from '../runtime.js';
+import { runCommand } from '../run-command.js';
 
 export function netnsName(sandboxId: string): string {
   return `sc-${sandboxId}`;

@@ -5,18 +5,18 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Config } from '../config.js';
+import type { Config } from '../../config.js';
 import { checkpointImage, checkpointUpper, checkpointWork, isCheckpointWhole, markCheckpointWhole } from './checkpoint-layout.js';
 import { imageWithHostname } from './criu-image.js';
-import { routedNetworks } from './host-routes.js';
+import { routedNetworks } from '../network/host-routes.js';
 import { savedStateKey } from './saved-state-key.js';
-import { createNetns, deleteNetns, netnsName, netnsPath, setEgress } from './netns.js';
+import { createNetns, deleteNetns, netnsName, netnsPath, setEgress } from '../network/netns.js';
 import { type CgroupLayout, detectCgroupLayout } from './cgroup-layout.js';
 import { readCgroupStats } from './cgroup-stats.js';
 import { buildOciSpec, processSecurityFingerprint } from './oci-spec.js';
 import { waitForHostProcesses } from './in-flight.js';
-import { runCommand } from './run-command.js';
-import type { CheckpointMode, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from './runtime.js';
+import { runCommand } from '../run-command.js';
+import type { CheckpointMode, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
 
 interface RuncState {
   id: string;
