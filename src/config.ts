@@ -124,8 +124,6 @@ export interface Config {
   sandboxBundleDir: string;
   /** Debian mirror that debootstrap builds template root filesystems from. */
   debianMirror: string;
-  /** Version reported to the SDK as `envdVersion`; gates SDK features (protocol §4.8). */
-  envdVersion: string;
   /** `keys`: every control-plane request needs an API key this server made; `none`: no check
    *  (local-only use, opt-in). */
   auth: 'keys' | 'none';
@@ -182,7 +180,6 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     nodePath: str('SANDCASTLE_NODE', process.execPath),
     sandboxBundleDir: str('SANDCASTLE_SANDBOX_BUNDLE', path.join(installDir, 'dist', 'sandbox')),
     debianMirror: str('SANDCASTLE_DEBIAN_MIRROR', 'http://deb.debian.org/debian'),
-    envdVersion: '0.5.7',
     auth: oneOf('SANDCASTLE_AUTH', ['keys', 'none'] as const, 'keys'),
     logLevel: oneOf('SANDCASTLE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     logFile: process.env.SANDCASTLE_LOG_FILE || undefined,

@@ -64,7 +64,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (keys && (await ensureFirstApiKey(keys, files.apiKey))) {
     log.info({ file: files.apiKey }, `made an API key for this server: export NOVITA_API_KEY=$(cat ${files.apiKey})`);
   }
-  const api = getRequestListener(createApiApp(config, sandboxes, metrics, keys, log).fetch);
+  const api = getRequestListener(createApiApp(sandboxes, metrics, keys, log).fetch);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const target = sandboxTarget(req);
     if (target) proxy.handle(req, res, target.sandboxId, target.port);

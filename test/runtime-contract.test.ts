@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
-import { envdPort } from '../src/envd/port.js';
+import { envdPort } from '../src/protocol.js';
 import { waitForHealth } from '../src/sandboxes/envd-client.js';
 import { NetworkRange } from '../src/runtime/network/network-lease.js';
 import { RuncRuntime } from '../src/runtime/runc/runc-runtime.js';

@@ -1,6 +1,5 @@
 // The control-plane REST API: HTTP in, calls on the sandbox service, JSON out. No lifecycle logic.
 import { Hono, type Context } from 'hono';
-import type { Config } from '../config.js';
 import { errors, SandcastleError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
@@ -16,7 +15,7 @@ import { requestLog } from './request-log.js';
 import { connectBody, createSandboxBody, parseBody, readJson, timeoutBody } from './schemas.js';
 
 /** `keys` is undefined when the server runs without key checks (`SANDCASTLE_AUTH=none`). */
-export function createApiApp(config: Config, sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined, log: Logger): Hono {
+export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined, log: Logger): Hono {
   const app = new Hono();
 
   // Errors are only rendered here: the request's log line carries them (c.error), stack included.
@@ -46,7 +45,7 @@ export function createApiApp(config: Config, sandboxes: SandboxService, metrics:
       allowInternetAccess: body.allow_internet_access,
       network: body.network,
     });
-    return c.json(sandboxJson(rec, config), 201);
+    return c.json(sandboxJson(rec), 201);
   };
   app.post('/sandboxes', create);
   app.post('/v2/sandboxes', create);
@@ -59,12 +58,12 @@ export function createApiApp(config: Config, sandboxes: SandboxService, metrics:
       nextToken: c.req.query('nextToken') || undefined,
     });
     if (page.nextToken) c.header('X-Next-Token', page.nextToken);
-    return c.json(page.items.map((r) => listedSandboxJson(r, config)));
+    return c.json(page.items.map((r) => listedSandboxJson(r)));
   };
   app.get('/v2/sandboxes', list);
   app.get('/sandboxes', list);
 
-  app.get('/sandboxes/:id', (c) => c.json(sandboxDetailJson(sandboxes.get(c.req.param('id')), config)));
+  app.get('/sandboxes/:id', (c) => c.json(sandboxDetailJson(sandboxes.get(c.req.param('id')))));
 
   app.delete('/sandboxes/:id', async (c) => {
     const id = c.req.param('id');
@@ -81,12 +80,12 @@ export function createApiApp(config: Config, sandboxes: SandboxService, metrics:
   const connect = async (c: Context) => {
     const body = parseBody(connectBody, await readJson(c));
     const rec = await sandboxes.connect(c.req.param('id')!, body.timeout);
-    return c.json(sandboxJson(rec, config), 200);
+    return c.json(sandboxJson(rec), 200);
   };
   app.post('/sandboxes/:id/connect', connect);
   app.post('/v2/sandboxes/:id/connect', connect);
 
-  registerPersistenceRoutes(app, config, sandboxes);
+  registerPersistenceRoutes(app, sandboxes);
 
   registerMetricsRoutes(app, sandboxes, metrics);
   registerNetworkRoutes(app, sandboxes);

@@ -1,12 +1,12 @@
 // Routes that save and restore sandbox state: pause, clone, snapshots (protocol §3.2).
 import type { Context, Hono } from 'hono';
-import type { Config } from '../config.js';
 import { errors } from '../errors.js';
+import { envdVersion } from '../protocol.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { decodeLimit } from './list-query.js';
 import { cloneBody, parseBody, readJson } from './schemas.js';
 
-export function registerPersistenceRoutes(app: Hono, config: Config, sandboxes: SandboxService): void {
+export function registerPersistenceRoutes(app: Hono, sandboxes: SandboxService): void {
   app.post('/sandboxes/:id/pause', async (c) => {
     const id = c.req.param('id');
     // 409 is how the SDKs learn "already paused" (pause() then returns false).
@@ -20,7 +20,7 @@ export function registerPersistenceRoutes(app: Hono, config: Config, sandboxes: 
     return c.json(
       {
         // No clientID: the SDK would append it to the id.
-        sandboxes: clones.map((r) => ({ sandboxID: r.id, envdVersion: config.envdVersion, envdAccessToken: r.envdToken, trafficAccessToken: null })),
+        sandboxes: clones.map((r) => ({ sandboxID: r.id, envdVersion, envdAccessToken: r.envdToken, trafficAccessToken: null })),
       },
       201,
     );

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
-import { loadConfig } from '../config.js';
 import { errors } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { ApiKeyStore } from '../store/api-key-store.js';
@@ -21,7 +20,7 @@ function memoryLogger() {
 /** The real API app over a service that has only the methods these tests call (results unused). */
 function apiWith(sandboxes: Record<string, (...args: never[]) => unknown>, keys?: ApiKeyStore) {
   const { log, lines } = memoryLogger();
-  const app = createApiApp(loadConfig({ dataDir: 'unused' }), sandboxes as unknown as SandboxService, {} as MetricsStore, keys, log);
+  const app = createApiApp(sandboxes as unknown as SandboxService, {} as MetricsStore, keys, log);
   return { app, lines };
 }
 

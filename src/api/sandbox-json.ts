@@ -1,17 +1,17 @@
 // Sandbox records as the SDKs read them (protocol §3.4).
-import type { Config } from '../config.js';
+import { envdVersion } from '../protocol.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Answer of create and connect. `domain: null` makes the SDK use its configured domain. */
-export function sandboxJson(rec: SandboxRecord, config: Config) {
+export function sandboxJson(rec: SandboxRecord) {
   return {
     sandboxID: rec.id,
     templateID: rec.templateId,
     alias: rec.alias ?? undefined,
     clientID: undefined,
-    envdVersion: config.envdVersion,
+    envdVersion,
     envdAccessToken: rec.envdToken,
     trafficAccessToken: null,
     domain: null,
@@ -19,7 +19,7 @@ export function sandboxJson(rec: SandboxRecord, config: Config) {
 }
 
 /** One entry of the list endpoint. */
-export function listedSandboxJson(rec: SandboxRecord, config: Config) {
+export function listedSandboxJson(rec: SandboxRecord) {
   return {
     sandboxID: rec.id,
     templateID: rec.templateId,
@@ -31,15 +31,15 @@ export function listedSandboxJson(rec: SandboxRecord, config: Config) {
     cpuCount: rec.cpuCount,
     memoryMB: rec.memoryMB,
     diskSizeMB: rec.diskSizeMB,
-    envdVersion: config.envdVersion,
+    envdVersion,
     volumeMounts: [],
   };
 }
 
 /** Answer of get info. */
-export function sandboxDetailJson(rec: SandboxRecord, config: Config) {
+export function sandboxDetailJson(rec: SandboxRecord) {
   return {
-    ...listedSandboxJson(rec, config),
+    ...listedSandboxJson(rec),
     envdAccessToken: rec.envdToken,
     domain: null,
     allowInternetAccess: rec.allowInternetAccess,

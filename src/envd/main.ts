@@ -3,7 +3,7 @@
 // `POST /init` brings the token and environment.
 import './base64.js';
 import { createEnvdServer, loadServices } from './server.js';
-import { envdPort } from './port.js';
+import { envdPort } from '../protocol.js';
 
 // envd's own stdio may be a pipe whose reader is gone (e.g. after a restore); a failed log
 // write must not take the daemon down, nor must one failed request.

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Sandbox as E2bSandbox } from 'e2b';
 import { CommandExitError, FileNotFoundError, Sandbox } from 'novita-sandbox';
+import { envdVersion } from '../protocol.js';
 import { startEnvd, userUid, type Envd } from './test-harness.js';
 
 let envd: Envd;
@@ -26,7 +27,7 @@ before(async () => {
           sandboxID: 't1',
           templateID: 'base',
           clientID: 'local',
-          envdVersion: '0.5.7',
+          envdVersion,
           envdAccessToken: envd.token,
           trafficAccessToken: null,
           domain: null,

@@ -19,7 +19,7 @@ import { defaultEnvsFile } from '../envd/published-env.js';
 import { GlobalEnvs } from './global-envs.js';
 import { kernelEnv, lookupIdentity, type Kernel } from './kernel.js';
 import { NodeKernel } from './node-kernel.js';
-import { interpreterPort } from './port.js';
+import { interpreterPort } from '../protocol.js';
 import { PythonBridge } from './python-bridge.js';
 import { PythonKernel } from './python-kernel.js';
 import { createInterpreterServer } from './server.js';

@@ -6,11 +6,8 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errors, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
-import { envdPort } from '../envd/port.js';
+import { envdPort, sandboxIdHeaders, sandboxPortHeaders } from '../protocol.js';
 import { errorResponse, rawErrorResponse, trackUntilClose, trafficTarget } from './traffic.js';
-
-const sandboxIdHeaders = ['novita-sandbox-id', 'e2b-sandbox-id'] as const;
-const sandboxPortHeaders = ['novita-sandbox-port', 'e2b-sandbox-port'] as const;
 
 // Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1).
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);

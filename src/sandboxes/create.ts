@@ -3,7 +3,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { errors } from '../errors.js';
-import { envdPort } from '../envd/port.js';
+import { envdPort } from '../protocol.js';
 import type { RestoreSource } from '../runtime/runtime.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { TemplateRecord } from '../store/template-store.js';

@@ -1,7 +1,7 @@
 // The server's own calls to envd inside a sandbox: wait until it answers, then hand it the
 // sandbox's access token and environment (`POST /init`, as the hosted orchestrator does).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { envdPort } from '../envd/port.js';
+import { envdPort } from '../protocol.js';
 
 export interface EnvdInit {
   accessToken: string;

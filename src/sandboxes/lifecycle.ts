@@ -16,7 +16,7 @@ import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
 import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
 import { DeadlineTimers } from './deadline-timers.js';
 import { defaultSandboxEnv } from './default-env.js';
-import { envdPort } from '../envd/port.js';
+import { envdPort } from '../protocol.js';
 import { initEnvd, waitForHealth } from './envd-client.js';
 import { SandboxRecords } from './sandbox-records.js';
 import { StartAdmission } from './start-admission.js';

@@ -2,7 +2,7 @@
 // both proxies: the address, or the error that says why the sandbox takes no traffic. A paused
 // sandbox with auto-resume is resumed first; traffic counts as activity for the idle timeout.
 import { describe, errors, type SandcastleError } from '../errors.js';
-import { envdPort } from '../envd/port.js';
+import { envdPort } from '../protocol.js';
 import type { Lifecycle } from './lifecycle.js';
 
 export type TrafficRoute = { address: string } | { error: SandcastleError };

@@ -2,7 +2,7 @@
 // afterwards) and recorded in the template registry.
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { interpreterPort } from '../interpreter/port.js';
+import { interpreterPort } from '../protocol.js';
 import { sandboxBundleDir, sandboxNode } from '../runtime/runc/oci-spec.js';
 import type { TemplateStore } from '../store/template-store.js';
 import { ensureBuiltinTemplates } from './rootfs-builder.js';
