@@ -1,6 +1,9 @@
-// Every error the control plane returns, in one coded catalogue. The HTTP layer turns a
-// SandcastleError into the body the SDKs expect: `{"code": <status>, "message": "..."}`
-// (protocol §3.1: `code` must equal the HTTP status, never an empty body).
+// Every error the server returns, in one coded catalogue, and the one place an error becomes an
+// HTTP answer: the body the SDKs expect, `{"code": <status>, "message": "..."}` (protocol §3.1:
+// `code` must equal the HTTP status, never an empty body); for sandbox traffic also where it was
+// going, or a small HTML page when a browser asked (as the hosted product answers).
+import { STATUS_CODES } from 'node:http';
+
 
 export const errorCatalogue = {
   BAD_REQUEST: 400,
@@ -90,4 +93,48 @@ export const errors = {
 
 export function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Where refused sandbox traffic was going; the proxies add it to the JSON body. */
+export interface ErrorPlace {
+  sandboxId?: string;
+  port?: number;
+}
+
+export type ErrorBody = { code: number; message: string } & ErrorPlace;
+
+/** The JSON body of an error answer. An error outside the catalogue is a bug: a 500 that says
+ *  what went wrong. */
+export function errorBody(err: unknown, where: ErrorPlace = {}): ErrorBody {
+  if (err instanceof SandcastleError) return { code: err.status, message: err.message, ...where };
+  return { code: 500, message: `internal error: ${describe(err)}`, ...where };
+}
+
+export interface RenderedError {
+  status: number;
+  /** The content-type header. */
+  type: string;
+  body: string;
+}
+
+const browser = /mozilla|chrome|safari|firefox|edge|opera|msie/i;
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The error answer for a client that sent `userAgent`: an HTML page for a browser (someone opened
+ *  the sandbox's URL), the JSON body for a program. */
+export function renderError(err: unknown, userAgent: string | undefined, where: ErrorPlace = {}): RenderedError {
+  const json = errorBody(err, where);
+  if (userAgent && browser.test(userAgent)) {
+    const body = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${json.code} — Sandcastle</title></head>\n<body><h1>${json.code}</h1><p>${escapeHtml(json.message)}</p></body></html>\n`;
+    return { status: json.code, type: 'text/html; charset=utf-8', body };
+  }
+  return { status: json.code, type: 'application/json', body: JSON.stringify(json) };
+}
+
+/** The error answer as a whole HTTP/1.1 message that closes the connection, for a client socket
+ *  answered directly (a proxy refusing before a relay or an upgrade). */
+export function rawHttpError(err: unknown, userAgent: string | undefined, where: ErrorPlace = {}): string {
+  const r = renderError(err, userAgent, where);
+  return `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}\r\ncontent-type: ${r.type}\r\ncontent-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`;
 }

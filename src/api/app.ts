@@ -1,6 +1,7 @@
 // The control-plane REST API: HTTP in, calls on the sandbox service, JSON out. No lifecycle logic.
 import { Hono, type Context } from 'hono';
-import { errors, SandcastleError } from '../errors.js';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { errorBody, errors } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
@@ -18,17 +19,13 @@ import { connectBody, createSandboxBody, parseBody, readJson, timeoutBody } from
 export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined, log: Logger): Hono {
   const app = new Hono();
 
-  // Errors are only rendered here: the request's log line carries them (c.error), stack included.
+  // Errors are only answered here (src/errors.ts renders them): the request's log line carries
+  // them (c.error), stack included.
   app.onError((err, c) => {
-    if (err instanceof SandcastleError) {
-      return c.json({ code: err.status, message: err.message }, err.status as 400);
-    }
-    return c.json({ code: 500, message: `internal error: ${err.message}` }, 500);
+    const body = errorBody(err);
+    return c.json(body, body.code as ContentfulStatusCode);
   });
-  app.notFound((c) => {
-    const err = errors.routeNotFound(c.req.method, c.req.path);
-    return c.json({ code: err.status, message: err.message }, 404);
-  });
+  app.notFound((c) => c.json(errorBody(errors.routeNotFound(c.req.method, c.req.path)), 404));
 
   app.use('*', requestLog(log));
   if (keys) app.use('*', apiKeyCheck(keys));

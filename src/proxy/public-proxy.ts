@@ -7,11 +7,11 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Config } from '../config.js';
-import { errors, type SandcastleError } from '../errors.js';
+import { errors, rawHttpError, type ErrorPlace, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { routeForHost } from './host-route.js';
 import { adoptWithReusedReads, relayEvents, ReusedReads, writeInto } from './relay.js';
-import { rawErrorResponse, trackUntilClose, trafficTarget } from './traffic.js';
+import { trackUntilClose, trafficTarget } from './traffic.js';
 
 /** Longest request line and headers read before routing. */
 const maxHeadBytes = 16 * 1024;
@@ -162,9 +162,9 @@ export class PublicProxy {
   /** Answers with the error and closes. What the client still sends is read and dropped: a
    *  connection paused after its head would never see the client's FIN and would hold its
    *  descriptor until the head timeout, so a burst of bad requests could use up the process's. */
-  private refuse(client: net.Socket, reads: ReusedReads | undefined, err: SandcastleError, userAgent: string | undefined, where: { sandboxId?: string; port?: number }): void {
+  private refuse(client: net.Socket, reads: ReusedReads | undefined, err: SandcastleError, userAgent: string | undefined, where: ErrorPlace): void {
     if (client.destroyed) return;
-    client.end(rawErrorResponse(err, userAgent, where));
+    client.end(rawHttpError(err, userAgent, where));
     reads?.setSink(() => true);
     client.resume();
   }

@@ -4,10 +4,10 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errors, type SandcastleError } from '../errors.js';
+import { errors, rawHttpError, renderError, type ErrorPlace, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { envdPort, sandboxIdHeaders, sandboxPortHeaders } from '../protocol.js';
-import { errorResponse, rawErrorResponse, trackUntilClose, trafficTarget } from './traffic.js';
+import { trackUntilClose, trafficTarget } from './traffic.js';
 
 // Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1).
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
@@ -32,12 +32,12 @@ export function portOf(req: http.IncomingMessage): number | undefined {
   return envdPort;
 }
 
-function sendError(req: http.IncomingMessage, res: http.ServerResponse, err: SandcastleError, where: { sandboxId?: string; port?: number }): void {
+function sendError(req: http.IncomingMessage, res: http.ServerResponse, err: SandcastleError, where: ErrorPlace): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const r = errorResponse(err, req.headers['user-agent'], where);
+  const r = renderError(err, req.headers['user-agent'], where);
   res.writeHead(r.status, { 'content-type': r.type, 'content-length': Buffer.byteLength(r.body) });
   res.end(r.body);
 }
@@ -76,7 +76,7 @@ export class SandboxProxy {
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, sandboxId: string, port: number | undefined): void {
     socket.on('error', () => socket.destroy());
     const refuse = (err: SandcastleError) => {
-      socket.end(rawErrorResponse(err, req.headers['user-agent'], { sandboxId, port }));
+      socket.end(rawHttpError(err, req.headers['user-agent'], { sandboxId, port }));
     };
     if (port === undefined) {
       refuse(errors.badRequest('sandbox port header must be a number between 1 and 65535'));
