@@ -134,12 +134,23 @@ export interface Config {
   logFile?: string;
 }
 
-/** Files of the data directory that more than one component opens. */
+/** The data directory's layout: every file and folder the server keeps there, named once. */
 export function dataFiles(dataDir: string) {
   return {
     database: path.join(dataDir, 'sandcastle.db'),
     /** The API key the first start makes, readable by root only. */
     apiKey: path.join(dataDir, 'api-key'),
+    /** The local CA and wildcard certificate made when no certificate is configured. */
+    tls: path.join(dataDir, 'tls'),
+    /** One folder per sandbox: its runtime bundle, writable layer and root filesystem mount. */
+    sandboxes: path.join(dataDir, 'sandboxes'),
+    /** Pause checkpoints (one folder per paused sandbox, named by its id) and clone images
+     *  (`clone-*`, gone when the clone call ends). */
+    checkpoints: path.join(dataDir, 'checkpoints'),
+    /** Saved states of snapshots, one folder per snapshot id. */
+    snapshots: path.join(dataDir, 'snapshots'),
+    /** Templates' saved boot states. */
+    templateStates: path.join(dataDir, 'template-states'),
   };
 }
 

@@ -16,7 +16,9 @@ import { RuncRuntime } from './runtime/runc/runc-runtime.js';
 import { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
 import { MetricsStore } from './store/metrics-store.js';
+import { BootStateStore } from './store/boot-state-store.js';
 import { OperationStore } from './store/operation-store.js';
+import { SnapshotStore } from './store/snapshot-store.js';
 import { SandboxStore } from './store/sandbox-store.js';
 import { TemplateStore } from './store/template-store.js';
 import { registerBuiltinTemplates } from './templates/builtin-templates.js';
@@ -37,6 +39,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     store: new SandboxStore(db),
     operations: new OperationStore(db),
     templates,
+    snapshots: new SnapshotStore(db),
+    bootStates: new BootStateStore(db),
     runtime,
     network: new NetworkRange(config.networkCidr),
     log,

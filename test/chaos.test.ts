@@ -149,13 +149,13 @@ async function checkNoLeaks(why: string): Promise<void> {
   const paused = new Set(items.filter((s) => s.state === 'paused').map((s) => s.sandboxID));
   const all = new Set([...running, ...paused]);
   const ours = new Set([...journaledIds(), ...all, ...known.keys()]);
-  const dir = server.dataDir;
-  assert.deepEqual(sub(path.join(dir, 'runc')).filter((id) => !running.has(id)), [], `${why}: containers (running: ${[...running].join(", ")}; known: ${[...known.keys()].join(", ")})`);
-  assert.deepEqual(sub(path.join(dir, 'sandboxes')).filter((id) => !all.has(id)), [], `${why}: sandbox folders`);
-  assert.deepEqual(sub(path.join(dir, 'checkpoints')).filter((n) => !paused.has(n)), [], `${why}: checkpoint folders`);
+  const layout = dataFiles(server.dataDir);
+  assert.deepEqual(sub(path.join(server.dataDir, 'runc')).filter((id) => !running.has(id)), [], `${why}: containers (running: ${[...running].join(", ")}; known: ${[...known.keys()].join(", ")})`);
+  assert.deepEqual(sub(layout.sandboxes).filter((id) => !all.has(id)), [], `${why}: sandbox folders`);
+  assert.deepEqual(sub(layout.checkpoints).filter((n) => !paused.has(n)), [], `${why}: checkpoint folders`);
   const snapshots = ((await (await apiFetch(server, '/snapshots')).json()) as Array<{ snapshotID: string }>).map((s) => s.snapshotID);
-  assert.deepEqual(sub(path.join(dir, 'snapshots')).filter((n) => !snapshots.includes(n)), [], `${why}: snapshot folders`);
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes(dir));
+  assert.deepEqual(sub(layout.snapshots).filter((n) => !snapshots.includes(n)), [], `${why}: snapshot folders`);
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes(server.dataDir));
   assert.deepEqual(mounts.filter((l) => ![...all].some((id) => l.includes(`/sandboxes/${id}/`))), [], `${why}: mounts`);
   const netns = sub('/var/run/netns').filter((n) => n.startsWith('sc-') && ours.has(n.slice(3)) && !all.has(n.slice(3)));
   assert.deepEqual(netns, [], `${why}: network namespaces`);
@@ -204,7 +204,7 @@ describe(`chaos: SIGKILL during each operation (seed ${seed}, ${trials} trials p
     useServer(server);
     // The code interpreter's boot state is saved in the background after the first start; its
     // sandbox is the server's own work in progress, not a leftover, so let it finish first.
-    const states = path.join(server.dataDir, 'template-states');
+    const states = dataFiles(server.dataDir).templateStates;
     for (let i = 0; i < 600 && !sub(states).some((d) => existsSync(path.join(states, d, 'complete'))); i++) await sleep(100);
     subject = await makeKnown();
   });

@@ -9,13 +9,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Sandbox } from 'novita-sandbox';
-import { installDir } from '../src/config.js';
+import { dataFiles, installDir } from '../src/config.js';
 import { runWithPublicUrlSettings, useTestServer } from './support/server-process.js';
 
 const domain = 'sandcastle.localhost';
 const server = useTestServer({ env: { SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_HTTP_PORT: '80' } }).current;
 /** The local CA the server made, which clients trust through NODE_EXTRA_CA_CERTS. */
-const caFile = () => path.join(server().dataDir, 'tls', 'ca.pem');
+const caFile = () => path.join(dataFiles(server().dataDir).tls, 'ca.pem');
 
 /** A server inside the sandbox: `/` says hello, `/stream` sends a chunk every 100 ms, `/upload`
  *  counts the bytes it receives, and upgrades echo whatever is sent after the 101. */

@@ -7,7 +7,7 @@ import { webcrypto } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config.js';
+import { type Config, dataFiles } from '../config.js';
 
 x509.cryptoProvider.set(webcrypto as Crypto);
 
@@ -24,7 +24,7 @@ export interface TlsMaterial {
 }
 
 export function tlsDir(config: Config): string {
-  return path.join(config.dataDir, 'tls');
+  return dataFiles(config.dataDir).tls;
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {

@@ -7,9 +7,10 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { errors } from '../errors.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
-import type { TemplateRecord } from '../store/template-store.js';
+import type { SnapshotRecord } from '../store/snapshot-store.js';
 import { savedSource } from './create.js';
 import type { Lifecycle } from './lifecycle.js';
+import { originOf } from './sandbox-records.js';
 import { newSandboxId } from './ids.js';
 import { decodeSnapshotToken, encodeSnapshotToken } from './page-tokens.js';
 
@@ -48,13 +49,13 @@ export class Clones {
   }
 
   async clone(id: string, input: CloneInput, get: (id: string) => SandboxRecord): Promise<SandboxRecord[]> {
-    const { maxCloneCount, defaultTimeoutSeconds, dataDir } = this.lc.config;
+    const { maxCloneCount, defaultTimeoutSeconds } = this.lc.config;
     if (!Number.isInteger(input.count) || input.count < 1 || input.count > maxCloneCount) {
       throw errors.invalidCloneCount(input.count, maxCloneCount);
     }
     if (input.timeoutSeconds !== undefined) this.checkTimeout(input.timeoutSeconds);
     await this.checkCapacity(input.count);
-    const detail: CloneDetail = { dir: path.join(dataDir, 'checkpoints', `clone-${randomBytes(6).toString('hex')}`), clones: [] };
+    const detail: CloneDetail = { dir: path.join(this.lc.layout.checkpoints, `clone-${randomBytes(6).toString('hex')}`), clones: [] };
     return this.lc.operate('clone', id, { ...detail }, async (journalId) => {
       const { source, address } = await this.lc.queue.run(id, async () => {
         const src = get(id);
@@ -64,12 +65,11 @@ export class Clones {
       try {
         // A running source passes on its timeout; a paused one the default.
         const timeoutSeconds = this.checkTimeout(input.timeoutSeconds ?? (source.state === 'running' ? source.timeoutSeconds : defaultTimeoutSeconds));
-        const template = this.lc.templateOf(source);
         // Everything the source was created with, its size included; a timeout of its own.
-        const reserved = Array.from({ length: input.count }, () => this.lc.records.reserve({ ...source, template, timeoutSeconds }));
+        const reserved = Array.from({ length: input.count }, () => this.lc.records.reserve({ ...source, origin: originOf(source), timeoutSeconds }));
         this.lc.operations.setDetail(journalId, { ...detail, clones: reserved.map((r) => r.id) });
         const saved = { source: savedSource(detail.dir, address), token: source.envdToken };
-        const results = await Promise.allSettled(reserved.map((rec) => this.lc.queue.run(rec.id, () => this.lc.start(rec, template, saved))));
+        const results = await Promise.allSettled(reserved.map((rec) => this.lc.queue.run(rec.id, () => this.lc.start(rec, saved))));
         const made = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
         const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failure && (input.strict || made.length === 0)) {
@@ -85,41 +85,35 @@ export class Clones {
   }
 
   /** Saves a sandbox's state as a snapshot that new sandboxes can be created from. */
-  async createSnapshot(id: string, get: (id: string) => SandboxRecord): Promise<TemplateRecord> {
+  async createSnapshot(id: string, get: (id: string) => SandboxRecord): Promise<SnapshotRecord> {
     const snapshotId = `snap-${newSandboxId()}`;
-    const detail: SnapshotDetail = { snapshotId, dir: path.join(this.lc.config.dataDir, 'snapshots', snapshotId) };
+    const detail: SnapshotDetail = { snapshotId, dir: path.join(this.lc.layout.snapshots, snapshotId) };
     return this.lc.operate('snapshot', id, { ...detail }, () =>
       this.lc.queue.run(id, async () => {
         const src = get(id);
         if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
-        const template = this.lc.templateOf(src);
         const address = await this.saveState(src, detail.dir);
-        const snapshot: TemplateRecord = {
+        const snapshot: SnapshotRecord = {
           id: snapshotId,
-          alias: null,
-          layers: template.layers,
+          sourceSandboxId: src.id,
+          layers: src.layers,
+          startCmd: src.startCmd,
           cpuCount: src.cpuCount,
           memoryMB: src.memoryMB,
           diskSizeMB: src.diskSizeMB,
-          startCmd: null,
-          snapshotDir: detail.dir,
-          snapshotAddress: address,
-          sourceSandboxId: src.id,
-          snapshotToken: src.envdToken,
-          readyPort: null,
-          bootCheckpointDir: null,
-          bootCheckpointAddress: null,
-          bootCheckpointKey: null,
+          checkpointDir: detail.dir,
+          address,
+          envdToken: src.envdToken,
           createdAt: Date.now(),
         };
-        this.lc.templates.upsert(snapshot);
+        this.lc.snapshots.insert(snapshot);
         return snapshot;
       }),
     );
   }
 
-  listSnapshots(sandboxId: string | undefined, limit: number, nextToken: string | undefined): { items: TemplateRecord[]; nextToken?: string } {
-    const all = this.lc.templates.snapshots().filter((s) => sandboxId === undefined || s.sourceSandboxId === sandboxId);
+  listSnapshots(sandboxId: string | undefined, limit: number, nextToken: string | undefined): { items: SnapshotRecord[]; nextToken?: string } {
+    const all = this.lc.snapshots.all().filter((s) => sandboxId === undefined || s.sourceSandboxId === sandboxId);
     const start = nextToken === undefined ? 0 : all.findIndex((s) => s.id === decodeSnapshotToken(nextToken));
     if (start < 0) throw errors.badRequest(`nextToken '${nextToken}' does not name a snapshot`);
     const items = all.slice(start, start + limit);
@@ -127,12 +121,12 @@ export class Clones {
     return { items, nextToken: next ? encodeSnapshotToken(next.id) : undefined };
   }
 
-  /** Deletes a snapshot; false when there is none of that id. Built-in templates are not deleted. */
+  /** Deletes a snapshot; false when there is none of that id. Sandboxes made from it keep their
+   *  own copy of what they need. */
   async deleteSnapshot(id: string): Promise<boolean> {
-    const snapshot = this.lc.templates.find(id);
-    if (!snapshot?.snapshotDir) return false;
-    this.lc.templates.delete(id);
-    await rm(snapshot.snapshotDir, { recursive: true, force: true });
+    const snapshot = this.lc.snapshots.get(id);
+    if (!snapshot || !this.lc.snapshots.delete(id)) return false;
+    await rm(snapshot.checkpointDir, { recursive: true, force: true });
     return true;
   }
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { errors } from '../errors.js';
 import { envdPort } from '../protocol.js';
 import type { RestoreSource } from '../runtime/runtime.js';
+import type { BootState } from '../store/boot-state-store.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { TemplateRecord } from '../store/template-store.js';
 import { waitForHealth } from './envd-client.js';
@@ -49,27 +50,31 @@ export class Creator {
   async create(input: CreateSandboxInput): Promise<SandboxRecord> {
     const timeoutSeconds = this.checkTimeout(input.timeoutSeconds);
     const template = this.lc.templates.find(input.templateId);
-    if (!template) throw errors.templateNotFound(input.templateId);
+    const snapshot = template ? undefined : this.lc.snapshots.get(input.templateId);
+    if (!template && !snapshot) throw errors.templateNotFound(input.templateId);
     await this.checkCapacity();
-    const fields = fieldsFromInput(template, input, timeoutSeconds);
-    const fromPool = await this.takeFromPool(template, fields);
-    if (fromPool) return fromPool;
-    const rec = this.lc.records.reserve(fields);
-    const start = (saved?: SavedStart) =>
-      this.lc.operate('create', rec.id, { templateId: template.id }, () => this.lc.queue.run(rec.id, () => this.lc.start(rec, template, saved)));
-    if (template.snapshotDir) {
-      return start({ source: savedSource(template.snapshotDir, template.snapshotAddress), token: template.snapshotToken });
+    const origin = template ?? { ...snapshot!, alias: null };
+    const fields = fieldsFromInput(origin, input, timeoutSeconds);
+    if (snapshot) {
+      return this.startReserved(fields, { source: savedSource(snapshot.checkpointDir, snapshot.address), token: snapshot.envdToken });
     }
-    const saved = bootState(template);
-    if (!saved) return start();
+    const fromPool = await this.takeFromPool(template!, fields);
+    if (fromPool) return fromPool;
+    const saved = bootState(this.lc.bootStates.get(template!.id));
+    if (!saved) return this.startReserved(fields, undefined, template!.readyPort);
     // Fast create: restore the template's saved boot state instead of booting.
     try {
-      return await start(saved);
+      return await this.startReserved(fields, saved);
     } catch (err) {
-      this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: restoring its saved state failed, booting instead from now on`);
-      this.lc.templates.setBootCheckpoint(template.id, null, null, null);
+      this.lc.log.error({ templateId: template!.id, err }, `template ${template!.id}: restoring its saved state failed, booting instead from now on`);
+      this.lc.bootStates.delete(template!.id);
       return this.create(input);
     }
+  }
+
+  private startReserved(fields: SandboxFields, saved?: SavedStart, readyPort: number | null = null): Promise<SandboxRecord> {
+    const rec = this.lc.records.reserve(fields);
+    return this.lc.operate('create', rec.id, { templateId: fields.origin.id }, () => this.lc.queue.run(rec.id, () => this.lc.start(rec, saved, readyPort)));
   }
 
   /**
@@ -81,10 +86,9 @@ export class Creator {
    */
   async prepareFastCreate(): Promise<void> {
     for (const template of this.lc.templates.all()) {
-      if (template.snapshotDir) continue;
       try {
         if (template.readyPort !== null) await this.saveBootState(template);
-        else if (template.bootCheckpointDir) await this.forgetBootState(template);
+        else await this.forgetBootState(template);
       } catch (err) {
         this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: cannot save its boot state, sandboxes boot instead`);
       }
@@ -94,19 +98,22 @@ export class Creator {
   }
 
   private async forgetBootState(template: TemplateRecord): Promise<void> {
-    this.lc.templates.setBootCheckpoint(template.id, null, null, null);
-    await rm(template.bootCheckpointDir!, { recursive: true, force: true });
+    const state = this.lc.bootStates.get(template.id);
+    if (!state) return;
+    this.lc.bootStates.delete(template.id);
+    await rm(state.checkpointDir, { recursive: true, force: true });
   }
 
   private async saveBootState(template: TemplateRecord): Promise<void> {
     const { runtime, records } = this.lc;
     const key = await runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined });
-    if (template.bootCheckpointKey === key && template.bootCheckpointDir && runtime.checkpointIsWhole(template.bootCheckpointDir)) return;
+    const old = this.lc.bootStates.get(template.id);
+    if (old?.key === key && runtime.checkpointIsWhole(old.checkpointDir)) return;
     const rec = records.reserve(records.unownedFields(template));
     const address = records.addressOf(rec);
-    const dir = path.join(this.lc.config.dataDir, 'template-states', `${template.id}-${key.slice(0, 16)}`);
+    const dir = path.join(this.lc.layout.templateStates, `${template.id}-${key.slice(0, 16)}`);
     try {
-      await runtime.create(records.spec(rec, template));
+      await runtime.create(records.spec(rec));
       await waitForHealth(address, envdPort, 15_000);
       if (template.readyPort !== null) await waitForHealth(address, template.readyPort, serviceReadyTimeoutMs);
       await runtime.checkpoint(rec.id, dir, 'snapshot');
@@ -114,11 +121,9 @@ export class Creator {
       await runtime.destroy(rec.id).catch((err) => this.lc.log.error({ sandboxId: rec.id, err }, 'removing the boot-state sandbox failed'));
       this.lc.store.delete(rec.id);
     }
-    this.lc.templates.setBootCheckpoint(template.id, dir, address, key);
+    this.lc.bootStates.set({ templateId: template.id, checkpointDir: dir, address, key });
     this.lc.log.info({ templateId: template.id }, `template ${template.id}: boot state saved`);
-    if (template.bootCheckpointDir && template.bootCheckpointDir !== dir) {
-      await rm(template.bootCheckpointDir, { recursive: true, force: true });
-    }
+    if (old && old.checkpointDir !== dir) await rm(old.checkpointDir, { recursive: true, force: true });
   }
 
   /** A started sandbox from the pool, given the create's token, environment and lifetime; none
@@ -148,7 +153,8 @@ export class Creator {
   private async startPooled(template: TemplateRecord): Promise<SandboxRecord> {
     const current = this.lc.templates.find(template.id) ?? template;
     const rec = this.lc.records.reserve(this.lc.records.unownedFields(current));
-    return this.lc.start(rec, current, bootState(current), true);
+    const saved = bootState(this.lc.bootStates.get(current.id));
+    return this.lc.start(rec, saved, saved ? null : current.readyPort, true);
   }
 }
 
@@ -157,7 +163,7 @@ export function savedSource(dir: string, address: string | null): RestoreSource 
   return { dir, withSavedLayer: true, checkpointAddress: address ?? undefined };
 }
 
-/** The template's saved boot state, which a create or the pool restores instead of booting. */
-function bootState(template: TemplateRecord): SavedStart | undefined {
-  return template.bootCheckpointDir ? { source: savedSource(template.bootCheckpointDir, template.bootCheckpointAddress), token: null } : undefined;
+/** A template's saved boot state, which a create or the pool restores instead of booting. */
+function bootState(state: BootState | undefined): SavedStart | undefined {
+  return state && { source: savedSource(state.checkpointDir, state.address), token: null };
 }

@@ -5,15 +5,17 @@
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config.js';
+import { type Config, dataFiles } from '../config.js';
 import { describe, errors } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OperationQueue } from '../operation-queue.js';
 import type { NetworkRange } from '../runtime/network/network-lease.js';
 import type { RestoreSource, Runtime } from '../runtime/runtime.js';
+import type { BootStateStore } from '../store/boot-state-store.js';
 import type { OperationKind, OperationStore } from '../store/operation-store.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
-import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
+import type { SnapshotStore } from '../store/snapshot-store.js';
+import type { TemplateStore } from '../store/template-store.js';
 import { DeadlineTimers } from './deadline-timers.js';
 import { defaultSandboxEnv } from './default-env.js';
 import { envdPort } from '../protocol.js';
@@ -38,6 +40,8 @@ export interface LifecycleDeps {
   store: SandboxStore;
   operations: OperationStore;
   templates: TemplateStore;
+  snapshots: SnapshotStore;
+  bootStates: BootStateStore;
   runtime: Runtime;
   network: NetworkRange;
   log: Logger;
@@ -55,7 +59,11 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   readonly store: SandboxStore;
   readonly operations: OperationStore;
   readonly templates: TemplateStore;
+  readonly snapshots: SnapshotStore;
+  readonly bootStates: BootStateStore;
   readonly runtime: Runtime;
+  /** Where the data directory keeps what (config.ts). */
+  readonly layout: ReturnType<typeof dataFiles>;
   readonly records: SandboxRecords;
   readonly log: Logger;
   readonly queue = new OperationQueue();
@@ -71,7 +79,10 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     this.store = deps.store;
     this.operations = deps.operations;
     this.templates = deps.templates;
+    this.snapshots = deps.snapshots;
+    this.bootStates = deps.bootStates;
     this.runtime = deps.runtime;
+    this.layout = dataFiles(deps.config.dataDir);
     this.log = deps.log;
     this.records = new SandboxRecords(deps.config, deps.store, deps.runtime, deps.network);
     this.admission = new StartAdmission(deps.config.startConcurrency);
@@ -79,14 +90,9 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     this.idleTimers = new DeadlineTimers(onIdleCheck);
   }
 
+  /** The folder of a sandbox's pause checkpoint. */
   checkpointDir(id: string): string {
-    return path.join(this.config.dataDir, 'checkpoints', id);
-  }
-
-  templateOf(rec: Pick<SandboxRecord, 'templateId'>): TemplateRecord {
-    const template = this.templates.find(rec.templateId);
-    if (!template) throw errors.templateNotFound(rec.templateId);
-    return template;
+    return path.join(this.layout.checkpoints, id);
   }
 
   /** Moves a sandbox to `to`, checked against the state machine; `alongside` writes more in the
@@ -137,12 +143,13 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
 
   /**
    * Starts a reserved (`starting`) sandbox, fresh or from a saved state, once a start slot is free
-   * (a burst waits its turn; the timeouts count from there); on failure nothing is left.
+   * (a burst waits its turn; the timeouts count from there); on failure nothing is left. A fresh
+   * boot waits for the template's own service on `readyPort` too.
    */
-  async start(rec: SandboxRecord, template: TemplateRecord, saved?: SavedStart, forPool = false): Promise<SandboxRecord> {
+  async start(rec: SandboxRecord, saved?: SavedStart, readyPort: number | null = null, forPool = false): Promise<SandboxRecord> {
     try {
       await this.admission.run(async () => {
-        const spec = this.records.spec(rec, template);
+        const spec = this.records.spec(rec);
         if (saved) await this.runtime.restore(spec, saved.source);
         else await this.runtime.create(spec);
         // A pooled sandbox gets its token and environment when a create takes it.
@@ -150,9 +157,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
         else await this.init(rec, saved?.token ?? undefined);
       });
       // A saved state has the template's service warm already; a fresh boot waits for it.
-      if (!saved && template.readyPort !== null) {
-        await waitForHealth(this.records.addressOf(rec), template.readyPort, serviceReadyTimeoutMs);
-      }
+      if (!saved && readyPort !== null) await waitForHealth(this.records.addressOf(rec), readyPort, serviceReadyTimeoutMs);
     } catch (err) {
       await this.runtime.destroy(rec.id).catch((e) => this.log.error({ sandboxId: rec.id, err: e }, 'cleaning up a failed start failed'));
       this.store.delete(rec.id);

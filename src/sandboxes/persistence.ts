@@ -32,7 +32,7 @@ export class Persistence {
     const dir = this.lc.checkpointDir(rec.id);
     return this.lc.operate('resume', rec.id, { timeoutSeconds }, async () => {
       try {
-        await this.lc.runtime.restore(this.lc.records.spec(rec, this.lc.templateOf(rec)), { dir, withSavedLayer: false });
+        await this.lc.runtime.restore(this.lc.records.spec(rec), { dir, withSavedLayer: false });
       } catch (err) {
         this.lc.transition({ ...rec, state: 'resuming' }, 'paused');
         throw errors.resumeFailed(rec.id, err);

@@ -12,8 +12,10 @@ import { loadConfig } from '../config.js';
 import { FakeRuntime } from '../runtime/fake/fake-runtime.js';
 import { NetworkRange } from '../runtime/network/network-lease.js';
 import { openDatabase, type Db } from '../store/database.js';
+import { BootStateStore } from '../store/boot-state-store.js';
 import { OperationStore } from '../store/operation-store.js';
 import { type SandboxRecord, type SandboxState, SandboxStore } from '../store/sandbox-store.js';
+import { SnapshotStore } from '../store/snapshot-store.js';
 import { TemplateStore } from '../store/template-store.js';
 import { SandboxService } from './sandbox-service.js';
 
@@ -23,6 +25,7 @@ let runtime: FakeRuntime;
 let store: SandboxStore;
 let operations: OperationStore;
 let templates: TemplateStore;
+let snapshots: SnapshotStore;
 let service: SandboxService;
 let network: NetworkRange;
 let next = 0;
@@ -38,11 +41,11 @@ beforeEach(() => {
   network = new NetworkRange('10.251.0.0/16');
   templates.upsert({
     id: 'base', alias: 'base', layers: [path.join(dir, 'layer')], cpuCount: 1, memoryMB: 256, diskSizeMB: 1024, startCmd: null,
-    snapshotDir: null, snapshotAddress: null, sourceSandboxId: null, snapshotToken: null, readyPort: null,
-    bootCheckpointDir: null, bootCheckpointAddress: null, bootCheckpointKey: null, createdAt: Date.now(),
+    readyPort: null, createdAt: Date.now(),
   });
   const config = loadConfig({ dataDir: dir, warmPoolSize: 0 });
-  service = new SandboxService({ config, store, operations, templates, runtime, network, log: pino({ level: 'silent' }) });
+  snapshots = new SnapshotStore(db);
+  service = new SandboxService({ config, store, operations, templates, snapshots, bootStates: new BootStateStore(db), runtime, network, log: pino({ level: 'silent' }) });
 });
 
 afterEach(async () => {
@@ -58,7 +61,7 @@ function leftBehind(state: SandboxState, container: 'running' | 'frozen' | 'stop
     id: `s${String(index).padStart(19, '0')}`, templateId: 'base', alias: 'base', state, envdToken: 't', metadata: {}, envVars: {},
     cpuCount: 1, memoryMB: 256, diskSizeMB: 1024, startedAt: Date.now(), endAt: Date.now() + 600_000, autoPause: false,
     autoResume: false, allowInternetAccess: true, networkIndex: index, timeoutSeconds: 600, pausedAt: null,
-    idleTimeoutSeconds: null, networkRules: null,
+    idleTimeoutSeconds: null, networkRules: null, layers: [path.join(dir, 'layer')], startCmd: null,
   });
   const spec = { id: rec.id, layers: [], cpuCount: 1, memoryMB: 256, pidsLimit: 64, network: network.lease(index) };
   if (container !== 'absent' || state !== 'starting') runtime.sandboxes.set(rec.id, { spec, container });
@@ -137,10 +140,10 @@ describe('recovery after a crash', () => {
     const source = leftBehind('running', 'running');
     const folder = path.join(dir, 'snapshots', 'snap-x');
     mkdirSync(folder, { recursive: true });
-    templates.upsert({ ...templates.find('base')!, id: 'snap-x', alias: null, snapshotDir: folder, sourceSandboxId: source.id });
+    snapshots.insert({ id: 'snap-x', sourceSandboxId: source.id, layers: [], startCmd: null, cpuCount: 1, memoryMB: 256, diskSizeMB: 1024, checkpointDir: folder, address: '10.0.0.1', envdToken: 't', createdAt: Date.now() });
     operations.begin('snapshot', source.id, { snapshotId: 'snap-x', dir: folder });
     await service.recover();
-    assert.equal(templates.find('snap-x'), undefined);
+    assert.equal(snapshots.get('snap-x'), undefined);
     assert.equal(existsSync(folder), false);
     assert.equal(stateOf(source.id), 'running');
   });
@@ -197,7 +200,7 @@ describe('operations journal their intent and outcome', () => {
   it('a create past the sandbox limit or the memory kept free is refused with 429 naming the limit', async () => {
     leftBehind('running', 'running');
     const limited = new SandboxService({
-      config: loadConfig({ dataDir: dir, warmPoolSize: 0, maxSandboxes: 1 }), store, operations, templates, runtime, network, log: pino({ level: 'silent' }),
+      config: loadConfig({ dataDir: dir, warmPoolSize: 0, maxSandboxes: 1 }), store, operations, templates, snapshots, bootStates: new BootStateStore(db), runtime, network, log: pino({ level: 'silent' }),
     });
     await assert.rejects(limited.create({ templateId: 'base' }), (err: Error & { status?: number }) => err.status === 429 && /SANDCASTLE_MAX_SANDBOXES/.test(err.message));
     runtime.resources = { memoryAvailableBytes: 10 * 2 ** 20, diskAvailableBytes: 2 ** 40 };

@@ -99,7 +99,7 @@ async function undoOperation(lc: Lifecycle, op: OperationRecord, report: Recover
     await rm(detail.dir, { recursive: true, force: true });
   } else if (op.kind === 'snapshot') {
     const detail = op.detail as unknown as SnapshotDetail;
-    lc.templates.delete(detail.snapshotId);
+    lc.snapshots.delete(detail.snapshotId);
     await rm(detail.dir, { recursive: true, force: true });
   } else {
     return;
@@ -129,18 +129,15 @@ async function finishOperation(lc: Lifecycle, op: OperationRecord, report: Recov
 /** Saved states nothing refers to: pause checkpoints of sandboxes not paused, clone images,
  *  discarded checkpoints, snapshots and boot states without their record. */
 async function sweepSavedStates(lc: Lifecycle): Promise<void> {
-  const { dataDir } = lc.config;
   const paused = new Set(lc.store.all().filter((r) => r.state === 'paused').map((r) => r.id));
-  const referenced = new Set(
-    lc.templates.all().flatMap((t) => [t.snapshotDir, t.bootCheckpointDir]).filter((d): d is string => d !== null),
-  );
+  const referenced = new Set([...lc.snapshots.all(), ...lc.bootStates.all()].map((s) => s.checkpointDir));
   const sweep = async (folder: string, keep: (dir: string, name: string) => boolean) => {
     for (const name of await readdir(folder).catch(() => [] as string[])) {
       const dir = path.join(folder, name);
       if (!keep(dir, name)) await rm(dir, { recursive: true, force: true });
     }
   };
-  await sweep(path.join(dataDir, 'checkpoints'), (_dir, name) => paused.has(name));
-  await sweep(path.join(dataDir, 'snapshots'), (dir) => referenced.has(dir));
-  await sweep(path.join(dataDir, 'template-states'), (dir) => referenced.has(dir));
+  await sweep(lc.layout.checkpoints, (_dir, name) => paused.has(name));
+  await sweep(lc.layout.snapshots, (dir) => referenced.has(dir));
+  await sweep(lc.layout.templateStates, (dir) => referenced.has(dir));
 }

@@ -5,7 +5,6 @@ import { errors } from '../errors.js';
 import type { NetworkRange } from '../runtime/network/network-lease.js';
 import type { EgressPolicy, Runtime, SandboxSpec } from '../runtime/runtime.js';
 import type { NetworkRules, SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
-import type { TemplateRecord } from '../store/template-store.js';
 import { autoResumeFromMetadata, idleTimeoutFromMetadata } from './idle-metadata.js';
 import { newAccessToken, newSandboxId } from './ids.js';
 
@@ -27,9 +26,26 @@ export interface NetworkRulesInput {
   denyOut?: string[] | null;
 }
 
+/** What a sandbox is made from: a template, a snapshot (no alias), or for a clone its source. */
+export interface Origin {
+  id: string;
+  alias: string | null;
+  layers: string[];
+  startCmd: string | null;
+  cpuCount: number;
+  memoryMB: number;
+  diskSizeMB: number;
+}
+
+/** A sandbox as the origin of its clones: what it was made from, and its own size. */
+export function originOf(rec: SandboxRecord): Origin {
+  return { id: rec.templateId, alias: rec.alias, layers: rec.layers, startCmd: rec.startCmd, cpuCount: rec.cpuCount, memoryMB: rec.memoryMB, diskSizeMB: rec.diskSizeMB };
+}
+
 /** What a create (or a clone, or the pool) decides about a sandbox; the rest of its record follows. */
-export type SandboxFields = Pick<SandboxRecord, 'timeoutSeconds' | 'metadata' | 'envVars' | 'autoPause' | 'autoResume' | 'allowInternetAccess' | 'networkRules'> &
-  Partial<Pick<SandboxRecord, 'cpuCount' | 'memoryMB'>> & { template: TemplateRecord };
+export type SandboxFields = Pick<SandboxRecord, 'timeoutSeconds' | 'metadata' | 'envVars' | 'autoPause' | 'autoResume' | 'allowInternetAccess' | 'networkRules'> & {
+  origin: Origin;
+};
 
 export class SandboxRecords {
   /** Where the search for a free network block starts (round-robin; see NetworkRange.nextFree). */
@@ -53,18 +69,20 @@ export class SandboxRecords {
     return this.store.insert({
       ...this.lifecycleFields(fields),
       id: newSandboxId(),
-      templateId: fields.template.id,
-      alias: fields.template.alias,
-      cpuCount: fields.cpuCount ?? fields.template.cpuCount,
-      memoryMB: fields.memoryMB ?? fields.template.memoryMB,
-      diskSizeMB: fields.template.diskSizeMB,
+      templateId: fields.origin.id,
+      alias: fields.origin.alias,
+      cpuCount: fields.origin.cpuCount,
+      memoryMB: fields.origin.memoryMB,
+      diskSizeMB: fields.origin.diskSizeMB,
+      layers: fields.origin.layers,
+      startCmd: fields.origin.startCmd,
       networkIndex,
     });
   }
 
   /** A sandbox no create has asked for yet (the pool, a saved boot state): a create's defaults. */
-  unownedFields(template: TemplateRecord): SandboxFields {
-    return fieldsFromInput(template, { templateId: template.id }, this.config.defaultTimeoutSeconds);
+  unownedFields(origin: Origin): SandboxFields {
+    return fieldsFromInput(origin, { templateId: origin.id }, this.config.defaultTimeoutSeconds);
   }
 
   /** What a create decides about a sandbox, whether it is started for it or taken from the pool. */
@@ -91,15 +109,15 @@ export class SandboxRecords {
   }
 
   /** What the runtime needs to start (or restore) the sandbox the record describes. */
-  spec(rec: SandboxRecord, template: TemplateRecord): SandboxSpec {
+  spec(rec: SandboxRecord): SandboxSpec {
     return {
       id: rec.id,
-      layers: template.layers,
+      layers: rec.layers,
       cpuCount: rec.cpuCount,
       memoryMB: rec.memoryMB,
       pidsLimit: this.config.pidsLimit,
       network: this.lease(rec),
-      startCommand: template.startCmd ?? undefined,
+      startCommand: rec.startCmd ?? undefined,
       egress: egressOf(rec.allowInternetAccess, rec.networkRules),
     };
   }
@@ -115,9 +133,9 @@ export class SandboxRecords {
   }
 }
 
-export function fieldsFromInput(template: TemplateRecord, input: CreateSandboxInput, timeoutSeconds: number): SandboxFields {
+export function fieldsFromInput(origin: Origin, input: CreateSandboxInput, timeoutSeconds: number): SandboxFields {
   return {
-    template,
+    origin,
     timeoutSeconds,
     metadata: input.metadata ?? {},
     envVars: input.envVars ?? {},

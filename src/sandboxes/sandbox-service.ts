@@ -4,7 +4,7 @@
 // Knows nothing of HTTP.
 import { errors } from '../errors.js';
 import type { SandboxRecord, SandboxState } from '../store/sandbox-store.js';
-import type { TemplateRecord } from '../store/template-store.js';
+import type { SnapshotRecord } from '../store/snapshot-store.js';
 import { type CloneInput, Clones } from './clones.js';
 import { Creator } from './create.js';
 import { Expiry } from './expiry.js';
@@ -114,11 +114,11 @@ export class SandboxService {
     return this.clones.clone(id, input, (sid) => this.get(sid));
   }
 
-  createSnapshot(id: string): Promise<TemplateRecord> {
+  createSnapshot(id: string): Promise<SnapshotRecord> {
     return this.clones.createSnapshot(id, (sid) => this.get(sid));
   }
 
-  listSnapshots(sandboxId: string | undefined, limit: number, nextToken: string | undefined): { items: TemplateRecord[]; nextToken?: string } {
+  listSnapshots(sandboxId: string | undefined, limit: number, nextToken: string | undefined): { items: SnapshotRecord[]; nextToken?: string } {
     return this.clones.listSnapshots(sandboxId, limit, nextToken);
   }
 

@@ -100,4 +100,48 @@ export const migrations: string[] = [
   );
   CREATE INDEX operations_open ON operations(finished_at) WHERE finished_at IS NULL;
   `,
+  `
+  -- A template, a snapshot and a template's saved boot state are three things: snapshots and boot
+  -- states leave the templates table for their own. A sandbox keeps the root filesystem it was
+  -- made with (layers, start command), so deleting its template or snapshot never strands it.
+  CREATE TABLE snapshots (
+    id                 TEXT PRIMARY KEY,
+    source_sandbox_id  TEXT NOT NULL,
+    layers             TEXT NOT NULL,       -- JSON array, top first, as the source had them
+    start_cmd          TEXT,
+    cpu_count          INTEGER NOT NULL,
+    memory_mb          INTEGER NOT NULL,
+    disk_size_mb       INTEGER NOT NULL,
+    checkpoint_dir     TEXT NOT NULL,       -- the saved memory (image/) and writable layer (upper/)
+    address            TEXT NOT NULL,       -- the source's address when saved
+    envd_token         TEXT NOT NULL,       -- envd's token in the saved state
+    created_at         INTEGER NOT NULL
+  );
+  INSERT INTO snapshots
+    SELECT id, COALESCE(source_sandbox_id, ''), layers, NULL, cpu_count, memory_mb, disk_size_mb, snapshot_dir,
+           COALESCE(snapshot_address, ''), COALESCE(snapshot_token, ''), created_at
+    FROM templates WHERE snapshot_dir IS NOT NULL;
+  CREATE TABLE boot_states (
+    template_id     TEXT PRIMARY KEY,
+    checkpoint_dir  TEXT NOT NULL,
+    address         TEXT NOT NULL,
+    state_key       TEXT NOT NULL           -- the runtime inputs it was taken with
+  );
+  INSERT INTO boot_states
+    SELECT id, boot_checkpoint_dir, boot_checkpoint_address, boot_checkpoint_key
+    FROM templates WHERE boot_checkpoint_dir IS NOT NULL AND boot_checkpoint_address IS NOT NULL AND boot_checkpoint_key IS NOT NULL;
+  ALTER TABLE sandboxes ADD COLUMN layers TEXT;
+  ALTER TABLE sandboxes ADD COLUMN start_cmd TEXT;
+  UPDATE sandboxes SET layers = (SELECT t.layers FROM templates t WHERE t.id = sandboxes.template_id),
+                       start_cmd = (SELECT t.start_cmd FROM templates t WHERE t.id = sandboxes.template_id);
+  UPDATE sandboxes SET layers = '[]' WHERE layers IS NULL;
+  DELETE FROM templates WHERE snapshot_dir IS NOT NULL;
+  ALTER TABLE templates DROP COLUMN snapshot_dir;
+  ALTER TABLE templates DROP COLUMN snapshot_address;
+  ALTER TABLE templates DROP COLUMN source_sandbox_id;
+  ALTER TABLE templates DROP COLUMN snapshot_token;
+  ALTER TABLE templates DROP COLUMN boot_checkpoint_dir;
+  ALTER TABLE templates DROP COLUMN boot_checkpoint_address;
+  ALTER TABLE templates DROP COLUMN boot_checkpoint_key;
+  `,
 ];

@@ -35,6 +35,10 @@ export interface SandboxRecord {
   /** Killed after this long without traffic; null when the sandbox has no idle timeout. */
   idleTimeoutSeconds: number | null;
   networkRules: NetworkRules | null;
+  /** The root filesystem it was made with (read-only layers, top first) and the command started
+   *  beside envd at boot: kept with the sandbox, whatever becomes of its template or snapshot. */
+  layers: string[];
+  startCmd: string | null;
 }
 
 export type NewSandboxRecord = Omit<SandboxRecord, 'seq'>;
@@ -61,6 +65,8 @@ interface Row {
   paused_at: number | null;
   idle_timeout_s: number | null;
   network_rules: string | null;
+  layers: string;
+  start_cmd: string | null;
 }
 
 function fromRow(r: Row): SandboxRecord {
@@ -86,6 +92,8 @@ function fromRow(r: Row): SandboxRecord {
     pausedAt: r.paused_at,
     idleTimeoutSeconds: r.idle_timeout_s,
     networkRules: r.network_rules === null ? null : (JSON.parse(r.network_rules) as NetworkRules),
+    layers: JSON.parse(r.layers) as string[],
+    startCmd: r.start_cmd,
   };
 }
 
@@ -123,10 +131,10 @@ export class SandboxStore {
       insert: db.prepare(`INSERT INTO sandboxes
         (id, template_id, alias, state, envd_token, metadata, env_vars, cpu_count, memory_mb, disk_size_mb,
          started_at, end_at, auto_pause, auto_resume, allow_internet_access, network_index, timeout_s, paused_at,
-         idle_timeout_s, network_rules)
+         idle_timeout_s, network_rules, layers, start_cmd)
         VALUES (@id, @templateId, @alias, @state, @envdToken, @metadata, @envVars, @cpuCount, @memoryMB, @diskSizeMB,
          @startedAt, @endAt, @autoPause, @autoResume, @allowInternetAccess, @networkIndex, @timeoutSeconds, @pausedAt,
-         @idleTimeoutSeconds, @networkRules)`),
+         @idleTimeoutSeconds, @networkRules, @layers, @startCmd)`),
       get: db.prepare('SELECT * FROM sandboxes WHERE id = ?'),
       all: db.prepare('SELECT * FROM sandboxes ORDER BY seq'),
       setState: db.prepare('UPDATE sandboxes SET state = ? WHERE id = ?'),
@@ -145,7 +153,7 @@ export class SandboxStore {
   }
 
   insert(rec: NewSandboxRecord): SandboxRecord {
-    const info = this.stmts.insert.run({ ...rec, ...columnsOf(rec) });
+    const info = this.stmts.insert.run({ ...rec, ...columnsOf(rec), layers: JSON.stringify(rec.layers) });
     return { ...rec, seq: Number(info.lastInsertRowid) };
   }
 
@@ -172,7 +180,7 @@ export class SandboxStore {
 
   /** Hands a pooled sandbox to a create: it takes over everything a new record would have but
    *  its state, which stays `pooled` until envd has taken its token. */
-  adoptPooled(id: string, rec: Omit<NewSandboxRecord, 'id' | 'state' | 'networkIndex' | 'cpuCount' | 'memoryMB' | 'diskSizeMB' | 'templateId' | 'alias'>): void {
+  adoptPooled(id: string, rec: Omit<NewSandboxRecord, 'id' | 'state' | 'networkIndex' | 'cpuCount' | 'memoryMB' | 'diskSizeMB' | 'templateId' | 'alias' | 'layers' | 'startCmd'>): void {
     this.stmts.adoptPooled.run({ ...rec, id, ...columnsOf(rec) });
   }
 

@@ -27,14 +27,7 @@ export async function registerBuiltinTemplates(config: Config, templates: Templa
       memoryMB: config.defaultMemoryMB,
       diskSizeMB: config.defaultDiskSizeMB,
       startCmd: startCommands[t.templateId] ?? null,
-      snapshotDir: null,
-      snapshotAddress: null,
-      sourceSandboxId: null,
-      snapshotToken: null,
       readyPort: readyPorts[t.templateId] ?? null,
-      bootCheckpointDir: null,
-      bootCheckpointAddress: null,
-      bootCheckpointKey: null,
       createdAt: templates.find(t.templateId)?.createdAt ?? Date.now(),
     });
   }

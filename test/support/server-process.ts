@@ -147,7 +147,7 @@ export async function runWithPublicUrlSettings(server: ServerProcess, file: stri
     ...process.env,
     NOVITA_API_URL: server.url,
     NOVITA_DOMAIN: domain,
-    NODE_EXTRA_CA_CERTS: path.join(server.dataDir, 'tls', 'ca.pem'),
+    NODE_EXTRA_CA_CERTS: path.join(dataFiles(server.dataDir).tls, 'ca.pem'),
   };
   delete env.NOVITA_SANDBOX_URL;
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: installDir, env, timeout: 120_000 });

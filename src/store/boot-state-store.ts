@@ -1,0 +1,51 @@
+// Queries on the boot_states table: per template, a saved state of a sandbox booted with envd and
+// the template's service warm, which fast creates restore instead of booting.
+import type { Db } from './database.js';
+
+export interface BootState {
+  templateId: string;
+  checkpointDir: string;
+  /** The sandbox address it was saved at (restored sockets bound to it need it present). */
+  address: string;
+  /** The runtime inputs it was taken with: another key means it is stale. */
+  key: string;
+}
+
+interface Row {
+  template_id: string;
+  checkpoint_dir: string;
+  address: string;
+  state_key: string;
+}
+
+export class BootStateStore {
+  private readonly stmts;
+
+  constructor(db: Db) {
+    this.stmts = {
+      set: db.prepare(`INSERT INTO boot_states (template_id, checkpoint_dir, address, state_key) VALUES (?, ?, ?, ?)
+        ON CONFLICT(template_id) DO UPDATE SET checkpoint_dir = excluded.checkpoint_dir, address = excluded.address,
+          state_key = excluded.state_key`),
+      get: db.prepare('SELECT * FROM boot_states WHERE template_id = ?'),
+      delete: db.prepare('DELETE FROM boot_states WHERE template_id = ?'),
+      all: db.prepare('SELECT * FROM boot_states'),
+    };
+  }
+
+  get(templateId: string): BootState | undefined {
+    const r = this.stmts.get.get(templateId) as Row | undefined;
+    return r && { templateId: r.template_id, checkpointDir: r.checkpoint_dir, address: r.address, key: r.state_key };
+  }
+
+  set(state: BootState): void {
+    this.stmts.set.run(state.templateId, state.checkpointDir, state.address, state.key);
+  }
+
+  delete(templateId: string): void {
+    this.stmts.delete.run(templateId);
+  }
+
+  all(): BootState[] {
+    return (this.stmts.all.all() as Row[]).map((r) => ({ templateId: r.template_id, checkpointDir: r.checkpoint_dir, address: r.address, key: r.state_key }));
+  }
+}
