@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Config } from '../../config.js';
+import { type Config, dataFiles } from '../../config.js';
 import { checkpointImage, checkpointUpper, checkpointWork, isCheckpointWhole, markCheckpointWhole } from './checkpoint-layout.js';
 import { imageWithHostname } from './criu-image.js';
 import { routedNetworks } from '../network/host-routes.js';
@@ -46,7 +46,7 @@ export class RuncRuntime implements Runtime {
   private readonly cgroups: CgroupLayout;
 
   constructor(private readonly config: Config) {
-    this.sandboxesDir = path.join(config.dataDir, 'sandboxes');
+    this.sandboxesDir = dataFiles(config.dataDir).sandboxes;
     // Throws, saying what is missing, on a host whose cgroups runc could not limit or freeze with.
     this.cgroups = detectCgroupLayout();
   }
@@ -243,7 +243,7 @@ export class RuncRuntime implements Runtime {
 
   async settle(): Promise<void> {
     // runc (and the CRIU it runs) name the state folder; copies and mounts name the data folder.
-    await waitForHostProcesses([this.config.runcRoot, this.sandboxesDir, path.join(this.config.dataDir, 'checkpoints')], settleTimeoutMs);
+    await waitForHostProcesses([this.config.runcRoot, this.sandboxesDir, dataFiles(this.config.dataDir).checkpoints], settleTimeoutMs);
   }
 
   async inspect(): Promise<Map<string, ContainerState>> {
