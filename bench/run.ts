@@ -7,6 +7,7 @@ import { disposeServer, startServerProcess, useServer } from '../test/support/se
 import { bareCheckpointRestore } from './bare-criu.js';
 import { bareRuncRun } from './bare-runc.js';
 import { burstRows } from './bursts.js';
+import { journalCostRows } from './journal-cost.js';
 import { pageCacheWriteMs } from './page-cache-write.js';
 import { createWithoutPoolRows, persistenceRows } from './persistence.js';
 import { compareProxies, startBenchServer } from './proxy-throughput.js';
@@ -94,6 +95,7 @@ try {
   rows.push(...(await codeInterpreterRows()));
   rows.push(...(await persistenceRows()));
   rows.push(...(await burstRows()));
+  rows.push(...journalCostRows(server.dataDir));
 
   const config = loadConfig({ dataDir: server.dataDir, templatesDir: server.env.SANDCASTLE_TEMPLATES_DIR });
   const floor: number[] = [];

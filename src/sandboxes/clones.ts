@@ -106,7 +106,7 @@ export class Clones {
           envdToken: src.envdToken,
           createdAt: Date.now(),
         };
-        this.lc.snapshots.insert(snapshot);
+        this.lc.operations.durably(() => this.lc.snapshots.insert(snapshot));
         return snapshot;
       }),
     );

@@ -71,7 +71,7 @@ export class Persistence {
         throw errors.pauseFailed(rec.id, err);
       }
       const pausedAt = Date.now();
-      this.lc.store.setPaused(rec.id, pausedAt);
+      this.lc.operations.durably(() => this.lc.store.setPaused(rec.id, pausedAt));
       this.lc.armTimers({ ...rec, state: 'paused', pausedAt });
     }, () => this.lc.transition(rec, 'pausing'));
   }

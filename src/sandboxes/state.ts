@@ -1,7 +1,7 @@
 // The lifecycle state machine of a sandbox: its states, the transitions the operations make, how
 // each state is shown to clients, and the rule recovery applies to each after a crash.
 //
-// A state is written to the database (synchronous, in WAL with synchronous=FULL) before the
+// A state is written to the database (one commit, in WAL, which outlives a crash of the server) before the
 // runtime acts, so it doubles as the operation's intent: `pausing` says "a checkpoint may be under
 // way", `resuming` "a restore may be under way", `killing` "the sandbox is being removed". The
 // next state is the outcome. Operations that need more than the state to be undone or finished

@@ -1,6 +1,6 @@
 // The lifecycle journal (operations table): each operation's intent before it acts, its outcome
 // after. Recovery reads the rows still open.
-import type { Db } from './database.js';
+import { type Db, durably } from './database.js';
 
 export type OperationKind = 'create' | 'pause' | 'resume' | 'clone' | 'snapshot' | 'kill' | 'network' | 'timeout';
 export type OperationOutcome = 'ok' | 'failed' | 'recovered';
@@ -57,6 +57,11 @@ export class OperationStore {
       alongside?.();
       this.stmts.finish.run(Date.now(), outcome, error ?? null, id);
     })();
+  }
+
+  /** Writes what must outlive a power loss (a saved state's record) synced to disk. */
+  durably<T>(write: () => T): T {
+    return durably(this.db, write);
   }
 
   /** Operations a crash cut short, oldest first. */
