@@ -14,7 +14,7 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 #   runc                  the container runtime sandboxes run under
 #   debootstrap gpgv debian-archive-keyring wget
 #                         build template root filesystems (signed Release files, downloads)
-#   iptables iproute2     sandbox network namespaces, veth pairs, NAT; CRIU's network lock
+#   nftables iproute2     sandbox network namespaces, veth pairs; outbound rules and NAT (nft)
 #   libnss-myhostname     makes *.localhost resolve to loopback for the sandbox domain
 #   tini procps util-linux mount ca-certificates
 #                         init, ps/pkill, unshare/nsenter, mount, TLS roots
@@ -25,7 +25,7 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 #                         building CRIU (scripts/build-criu.sh)
 packages=(
   runc debootstrap gpgv debian-archive-keyring wget
-  iptables iproute2 libnss-myhostname
+  nftables iproute2 libnss-myhostname
   tini procps util-linux mount ca-certificates
   wrk
   python3 make g++

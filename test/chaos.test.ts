@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { Sandbox } from 'novita-sandbox';
 import { dataFiles } from '../src/config.js';
 import { apiFetch, disposeServer, type ServerProcess, startServerProcess, useServer } from './support/server-process.js';
+import { sandboxesWithRules, sandboxRules } from './support/sandbox-rules.js';
 
 const seed = Number(process.env.SANDCASTLE_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const trials = Number(process.env.SANDCASTLE_CHAOS_TRIALS ?? 20);
@@ -167,10 +168,8 @@ async function checkNoLeaks(why: string): Promise<void> {
   const cgroupDir = '/sys/fs/cgroup/memory/sandcastle';
   const cgroups = sub(existsSync(cgroupDir) ? cgroupDir : '/sys/fs/cgroup/sandcastle').filter((id) => ours.has(id) && !running.has(id));
   assert.deepEqual(cgroups, [], `${why}: cgroups`);
-  const chains = lines('iptables-save', [])
-    .map((l) => /\bsc-([a-z0-9]+)\b/.exec(l)?.[1])
-    .filter((id): id is string => id !== undefined && ours.has(id) && !all.has(id));
-  assert.deepEqual([...new Set(chains)], [], `${why}: iptables chains`);
+  const chains = sandboxesWithRules().filter((id) => ours.has(id) && !all.has(id));
+  assert.deepEqual(chains, [], `${why}: nftables chains`);
 }
 
 /** Every sandbox the server lists is one the test knows, or one a cut-short call completed
@@ -341,10 +340,11 @@ describe(`chaos: SIGKILL during each operation (seed ${seed}, ${trials} trials p
         const info = (await (await apiFetch(server, `/sandboxes/${subject.id}`)).json()) as { network?: { denyOut?: string[] } };
         if (answered && answered.status < 300) assert.deepEqual(info.network?.denyOut, denyOut, 'a network update answered for is kept');
         // What the server says is what the kernel has.
-        const rules = lines('iptables-save', ['-t', 'filter']).filter((l) => l.includes(`sc-${subject.id}`) && l.includes('192.0.2.'));
+        const rules = sandboxRules(subject.id).filter((l) => /ip daddr 192\.0\.2\.\d+ /.test(l));
         const stored = info.network?.denyOut ?? [];
-        for (const cidr of stored) assert.ok(rules.some((l) => l.includes(cidr)), `rule for ${cidr} in the kernel`);
-        assert.equal(rules.filter((l) => l.includes('-j') && /192\.0\.2\.\d+/.test(l)).length >= stored.length, true);
+        // nft prints a /32 as the bare address.
+        for (const cidr of stored) assert.ok(rules.some((l) => l.includes(`ip daddr ${cidr.replace(/\/32$/, '')} `)), `rule for ${cidr} in the kernel`);
+        assert.equal(rules.length >= stored.length, true);
       });
     }
   });

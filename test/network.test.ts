@@ -9,6 +9,7 @@ import { Sandbox } from 'novita-sandbox';
 import { startFakeInternet, internetAddress, type FakeInternet } from './support/fake-internet.js';
 import { apiFetch, useTestServer } from './support/server-process.js';
 import { gatewayAddress, sandboxAddress } from './support/sandbox-network.js';
+import { sandboxRules } from './support/sandbox-rules.js';
 
 const server = useTestServer({ env: { SANDCASTLE_DNS_SERVERS: internetAddress } }).current;
 let internet: FakeInternet;
@@ -34,10 +35,6 @@ async function fetchInside(sbx: Sandbox, url: string): Promise<{ ok: boolean; ou
   return { ok: / exit=0$/.test(out), out };
 }
 
-function chains(id: string): string[] {
-  return execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`sc-${id}`));
-}
-
 async function putNetwork(id: string, body: unknown): Promise<{ status: number; text: string }> {
   const res = await apiFetch(server(), `/sandboxes/${id}/network`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, text: await res.text() };
@@ -52,11 +49,11 @@ describe('sandbox networking', () => {
       const resolv = await sbx.commands.run('cat /etc/resolv.conf');
       assert.match(resolv.stdout, new RegExp(`^nameserver ${internetAddress.replaceAll('.', '\\.')}$`, 'm'));
       assert.equal((await fetchInside(sbx, 'http://shop.example.test:8080/')).out, 'hello from the internet\n exit=0'.trim());
-      assert.ok(chains(id).length > 0);
+      assert.ok(sandboxRules(id).length > 0);
     } finally {
       await sbx.kill();
     }
-    assert.deepEqual(chains(id), [], 'no iptables rule of a killed sandbox is left');
+    assert.deepEqual(sandboxRules(id), [], 'no nftables rule of a killed sandbox is left');
   });
 
   it('cannot reach other sandboxes, the host or the API port', async () => {

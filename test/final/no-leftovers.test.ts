@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { detectCgroupLayout, sandboxCgroupParents } from '../../src/runtime/runc/cgroup-layout.js';
+import { nftRuleset, sandboxesWithRules, sandcastleTables } from '../support/sandbox-rules.js';
 
 function subdirs(dir: string): string[] {
   try {
@@ -13,7 +14,7 @@ function subdirs(dir: string): string[] {
   }
 }
 
-it('leaves no sandbox container, overlay mount, veth, network namespace, iptables rule or cgroup behind', () => {
+it('leaves no sandbox container, overlay mount, veth, network namespace, nftables rule or cgroup behind', () => {
   const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes('sandcastle-test-'));
   assert.deepEqual(mounts, [], 'overlay mounts of test servers');
   const links = execFileSync('ip', ['-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' }).trim();
@@ -27,7 +28,9 @@ it('leaves no sandbox container, overlay mount, veth, network namespace, iptable
   assert.deepEqual(namespaces, [], 'network namespaces');
   // runc makes a sandbox's cgroup in each hierarchy (v1) or in the unified one (v2).
   for (const parent of sandboxCgroupParents(detectCgroupLayout())) assert.deepEqual(subdirs(parent), [], `sandbox cgroups in ${parent}`);
-  // Sandbox chains are named sc-<id> (src/runtime/network/egress.ts), in the filter and nat tables.
-  const rules = execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => /\bsc-[a-z0-9]+\b/.test(l));
-  assert.deepEqual(rules, [], 'iptables chains and rules of sandboxes');
+  // Each server's nftables table holds a chain sc-<id> per sandbox and goes with its last sandbox
+  // (src/runtime/network/egress.ts).
+  const ruleset = nftRuleset();
+  assert.deepEqual(sandboxesWithRules(ruleset), [], 'nftables chains of sandboxes');
+  assert.deepEqual(sandcastleTables(ruleset), [], 'nftables tables of servers');
 });

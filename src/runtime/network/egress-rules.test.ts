@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { SandcastleError } from '../../errors.js';
-import { createScript, filterChainRules, parseDenyEntry, parseRuleEntry, removalScript, updateScript } from './egress-rules.js';
+import { chainsOfTable, parseDenyEntry, parseRuleEntry, sandboxChainRules, sandboxRemovalScript, sandboxScript, tableScript } from './egress-rules.js';
 
-const e = { chain: 'sc-abc', hostVeth: 'scabc', sandboxAddress: '10.77.0.2', networkCidr: '10.77.0.0/16' };
+const t = { name: 'sandcastle-1234abcd', comment: 'Sandcastle sandboxes of /var/lib/sandcastle', networkCidr: '10.77.0.0/16' };
+const e = { chain: 'sc-abc', hostVeth: 'scabc', sandboxAddress: '10.77.0.2' };
 
 it('parses addresses, CIDRs and names, and refuses the rest with a 400 naming the entry', () => {
   assert.deepEqual(parseRuleEntry('allowOut', '1.1.1.1'), { kind: 'cidr', cidr: '1.1.1.1/32' });
@@ -27,53 +28,53 @@ it('parses addresses, CIDRs and names, and refuses the rest with a 400 naming th
 });
 
 it('orders the chain: replies, no way in, no spoofing, no host, no other sandbox, then allow before deny', () => {
-  const rules = filterChainRules(e, { internet: false, allow: ['1.1.1.1/32'], deny: ['0.0.0.0/0'], dns: ['9.9.9.9'] });
+  const rules = sandboxChainRules(t, e, { internet: false, allow: ['1.1.1.1/32'], deny: ['0.0.0.0/0'], dns: ['9.9.9.9'] });
   assert.deepEqual(rules, [
-    '-A sc-abc -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
-    '-A sc-abc -o scabc -j DROP',
-    '-A sc-abc ! -s 10.77.0.2/32 -j DROP',
-    '-A sc-abc -m pkttype ! --pkt-type unicast -j DROP',
-    '-A sc-abc -m addrtype --dst-type LOCAL -j REJECT --reject-with icmp-admin-prohibited',
-    '-A sc-abc -d 10.77.0.0/16 -j REJECT --reject-with icmp-admin-prohibited',
-    '-A sc-abc -d 9.9.9.9/32 -p udp --dport 53 -j ACCEPT',
-    '-A sc-abc -d 9.9.9.9/32 -p tcp --dport 53 -j ACCEPT',
-    '-A sc-abc -d 1.1.1.1/32 -j ACCEPT',
-    '-A sc-abc -d 0.0.0.0/0 -j REJECT --reject-with icmp-admin-prohibited',
-    '-A sc-abc -j REJECT --reject-with icmp-admin-prohibited',
+    'ct state established,related accept',
+    'oifname "scabc" drop',
+    'ip saddr != 10.77.0.2 drop',
+    'meta pkttype != unicast drop',
+    'fib daddr type local reject with icmp type admin-prohibited',
+    'ip daddr 10.77.0.0/16 reject with icmp type admin-prohibited',
+    'ip daddr 9.9.9.9 udp dport 53 accept',
+    'ip daddr 9.9.9.9 tcp dport 53 accept',
+    'ip daddr 1.1.1.1/32 accept',
+    'ip daddr 0.0.0.0/0 reject with icmp type admin-prohibited',
+    'reject with icmp type admin-prohibited',
   ]);
-  const open = filterChainRules(e, { internet: true, allow: [], deny: [], dns: [] });
-  assert.equal(open[open.length - 1], '-A sc-abc -j ACCEPT');
+  const open = sandboxChainRules(t, e, { internet: true, allow: [], deny: [], dns: [] });
+  assert.equal(open[open.length - 1], 'accept');
 });
 
-it('creates chains in filter and nat with their jumps, and updates only the filter chain', () => {
-  const script = createScript(e, { internet: true, allow: [], deny: [], dns: [] });
-  assert.match(script, /^\*filter\n:sc-abc - \[0:0\]\n/);
-  for (const jump of ['-I FORWARD -i scabc -j sc-abc', '-I FORWARD -o scabc -j sc-abc', '-I INPUT -i scabc -j sc-abc', '-I POSTROUTING -s 10.77.0.2/32 -j sc-abc', '-A sc-abc -j MASQUERADE']) {
-    assert.ok(script.includes(`${jump}\n`), jump);
+it('makes the table with its hooks and NAT, and replaces a sandbox chain in the same transaction as its new rules', () => {
+  const table = tableScript(t);
+  assert.equal(table[0], 'add table ip sandcastle-1234abcd { comment "Sandcastle sandboxes of /var/lib/sandcastle"; }');
+  for (const line of [
+    'add rule ip sandcastle-1234abcd forward iifname vmap @sandboxes',
+    'add rule ip sandcastle-1234abcd forward oifname vmap @sandboxes',
+    'add rule ip sandcastle-1234abcd input iifname vmap @sandboxes',
+    'add rule ip sandcastle-1234abcd postrouting ip saddr 10.77.0.0/16 ip daddr != 10.77.0.0/16 masquerade',
+  ]) {
+    assert.ok(table.includes(line), line);
   }
-  const update = updateScript(e, { internet: false, allow: [], deny: [], dns: [] });
-  assert.ok(!update.includes('*nat') && !update.includes('FORWARD'));
+  // Base chains are flushed before their rules are added again, so a rewrite never doubles them.
+  assert.ok(table.indexOf('flush chain ip sandcastle-1234abcd forward') < table.indexOf('add rule ip sandcastle-1234abcd forward iifname vmap @sandboxes'));
+  const sandbox = sandboxScript(t, e, { internet: true, allow: [], deny: ['8.8.8.8/32'], dns: [] });
+  assert.deepEqual(sandbox.slice(0, 2), ['add chain ip sandcastle-1234abcd sc-abc', 'flush chain ip sandcastle-1234abcd sc-abc']);
+  assert.ok(sandbox.includes('add rule ip sandcastle-1234abcd sc-abc ip daddr 8.8.8.8/32 reject with icmp type admin-prohibited'));
+  assert.equal(sandbox[sandbox.length - 1], 'add element ip sandcastle-1234abcd sandboxes { "scabc" : jump sc-abc }');
+  assert.deepEqual(sandboxRemovalScript(t, e), [
+    'delete element ip sandcastle-1234abcd sandboxes { "scabc" }',
+    'flush chain ip sandcastle-1234abcd sc-abc',
+    'delete chain ip sandcastle-1234abcd sc-abc',
+  ]);
 });
 
-it('removes exactly the sandbox\'s jumps and chains from what iptables-save shows', () => {
-  const saved = [
-    '*filter',
-    ':INPUT ACCEPT [0:0]',
-    ':sc-abc - [0:0]',
-    ':sc-abcd - [0:0]',
-    '-A INPUT -i scabc -j sc-abc',
-    '-A FORWARD -i scabcd -j sc-abcd',
-    '-A sc-abc -j ACCEPT',
-    'COMMIT',
-    '*nat',
-    ':sc-abc - [0:0]',
-    '-A POSTROUTING -s 10.77.0.2/32 -j sc-abc',
-    'COMMIT',
-    '',
-  ].join('\n');
-  assert.equal(
-    removalScript('sc-abc', saved),
-    ['*filter', '-D INPUT -i scabc -j sc-abc', '-F sc-abc', '-X sc-abc', 'COMMIT', '*nat', '-D POSTROUTING -s 10.77.0.2/32 -j sc-abc', '-F sc-abc', '-X sc-abc', 'COMMIT', ''].join('\n'),
-  );
-  assert.equal(removalScript('sc-zzz', saved), undefined);
+it('finds the sandbox chains of its own table in `nft -j list chains`', () => {
+  const chain = (table: string, name: string) => ({ chain: { family: 'ip', table, name, handle: 1 } });
+  const listing = JSON.stringify({
+    nftables: [{ metainfo: { version: '1.0.6' } }, chain(t.name, 'forward'), chain(t.name, 'sc-abc'), chain('sandcastle-other', 'sc-def'), chain('CRIU-1', 'sc-ghi')],
+  });
+  assert.deepEqual(chainsOfTable(listing, t.name, (c) => c.startsWith('sc-')), { exists: true, chains: ['sc-abc'] });
+  assert.deepEqual(chainsOfTable(JSON.stringify({ nftables: [{ metainfo: {} }] }), t.name, () => true), { exists: false, chains: [] });
 });

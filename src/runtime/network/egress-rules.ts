@@ -1,4 +1,4 @@
-// The syntax of network rule entries and the iptables rules that enforce them, as pure functions
+// The syntax of network rule entries and the nftables rules that enforce them, as pure functions
 // (egress.ts runs them). Semantics follow the hosted product: allowOut wins over denyOut;
 // `allow_internet_access: false` is a denyOut of 0.0.0.0/0; domain names only in allowOut.
 import net from 'node:net';
@@ -45,92 +45,103 @@ export interface ResolvedEgress {
   dns: string[];
 }
 
-export interface EgressEndpoints {
-  /** Chain in the filter and nat tables, named after the sandbox. */
-  chain: string;
-  /** Host end of the sandbox's veth pair. */
-  hostVeth: string;
-  sandboxAddress: string;
+/** The server's own nftables table: base chains on the forward, input and postrouting hooks that
+ *  reach each sandbox's chain through one verdict map keyed by its host-side interface. */
+export interface EgressTable {
+  /** Table name in the `ip` family, one per server (its data directory). */
+  name: string;
+  /** Shown by `nft list tables`, so an operator can tell whose table it is. */
+  comment: string;
   /** The server's whole sandbox range: other sandboxes are never a destination. */
   networkCidr: string;
 }
 
-const reject = '-j REJECT --reject-with icmp-admin-prohibited';
+export interface EgressEndpoints {
+  /** The sandbox's chain in the table, named after the sandbox. */
+  chain: string;
+  /** Host end of the sandbox's veth pair. */
+  hostVeth: string;
+  sandboxAddress: string;
+}
 
-/** The filter chain's rules, first match wins. It is jumped to for everything entering or leaving
- *  the sandbox's veth on the host (FORWARD) and everything the sandbox sends to the host (INPUT). */
-export function filterChainRules(e: EgressEndpoints, r: ResolvedEgress): string[] {
-  const a = (rule: string) => `-A ${e.chain} ${rule}`;
+/** Map from a sandbox's host-side interface to a jump to its chain. */
+const sandboxMap = 'sandboxes';
+const reject = 'reject with icmp type admin-prohibited';
+
+/** Quotes a string for nft's parser (interface names and comments). */
+function quoted(value: string): string {
+  if (/["\\\n]/.test(value)) throw new Error(`cannot quote ${JSON.stringify(value)} for nft`);
+  return `"${value}"`;
+}
+
+/**
+ * nft commands that make the table if it is missing and (re)write its base chains: jumps through
+ * the map for everything entering or leaving a sandbox's veth (forward) and everything a sandbox
+ * sends to the host (input), and NAT for what a sandbox sends out of its range. Rewriting them in
+ * the same transaction as the first change of a server process keeps them current (a changed
+ * range) without a moment with no rules.
+ */
+export function tableScript(t: EgressTable): string[] {
+  const table = `ip ${t.name}`;
   return [
-    // Answers to connections someone was allowed to open: the proxy's into the sandbox (which come
-    // from the host itself, through OUTPUT, never through this chain) and the sandbox's own.
-    a('-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT'),
-    // Nothing opens connections into a sandbox through the host (other sandboxes, the outside).
-    a(`-o ${e.hostVeth} -j DROP`),
-    a(`! -s ${e.sandboxAddress}/32 -j DROP`),
-    a('-m pkttype ! --pkt-type unicast -j DROP'),
-    // The host's own services (the API and proxy ports included) on any of its addresses.
-    a(`-m addrtype --dst-type LOCAL ${reject}`),
-    a(`-d ${e.networkCidr} ${reject}`),
-    ...r.dns.flatMap((s) => [a(`-d ${s}/32 -p udp --dport 53 -j ACCEPT`), a(`-d ${s}/32 -p tcp --dport 53 -j ACCEPT`)]),
-    ...r.allow.map((c) => a(`-d ${c} -j ACCEPT`)),
-    ...r.deny.map((c) => a(`-d ${c} ${reject}`)),
-    r.internet ? a('-j ACCEPT') : a(reject),
+    `add table ${table} { comment ${quoted(t.comment)}; }`,
+    `add chain ${table} forward { type filter hook forward priority filter; policy accept; }`,
+    `add chain ${table} input { type filter hook input priority filter; policy accept; }`,
+    `add chain ${table} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+    `add map ${table} ${sandboxMap} { type ifname : verdict; }`,
+    `flush chain ${table} forward`,
+    `flush chain ${table} input`,
+    `flush chain ${table} postrouting`,
+    `add rule ${table} forward iifname vmap @${sandboxMap}`,
+    `add rule ${table} forward oifname vmap @${sandboxMap}`,
+    `add rule ${table} input iifname vmap @${sandboxMap}`,
+    // The proxy's connections into sandboxes (to the range) keep their source.
+    `add rule ${table} postrouting ip saddr ${t.networkCidr} ip daddr != ${t.networkCidr} masquerade`,
   ];
 }
 
-/** iptables-restore input that creates the sandbox's chains and hooks them in. */
-export function createScript(e: EgressEndpoints, r: ResolvedEgress): string {
+/** The sandbox chain's rules, first match wins. */
+export function sandboxChainRules(t: EgressTable, e: EgressEndpoints, r: ResolvedEgress): string[] {
   return [
-    '*filter',
-    `:${e.chain} - [0:0]`,
-    ...filterChainRules(e, r),
-    `-I FORWARD -i ${e.hostVeth} -j ${e.chain}`,
-    `-I FORWARD -o ${e.hostVeth} -j ${e.chain}`,
-    `-I INPUT -i ${e.hostVeth} -j ${e.chain}`,
-    'COMMIT',
-    '*nat',
-    `:${e.chain} - [0:0]`,
-    `-A ${e.chain} -j MASQUERADE`,
-    `-I POSTROUTING -s ${e.sandboxAddress}/32 -j ${e.chain}`,
-    'COMMIT',
-    '',
-  ].join('\n');
+    // Answers to connections someone was allowed to open: the proxy's into the sandbox (which come
+    // from the host itself, through output, never through this chain) and the sandbox's own.
+    'ct state established,related accept',
+    // Nothing opens connections into a sandbox through the host (other sandboxes, the outside).
+    `oifname ${quoted(e.hostVeth)} drop`,
+    `ip saddr != ${e.sandboxAddress} drop`,
+    'meta pkttype != unicast drop',
+    // The host's own services (the API and proxy ports included) on any of its addresses.
+    `fib daddr type local ${reject}`,
+    `ip daddr ${t.networkCidr} ${reject}`,
+    ...r.dns.flatMap((s) => [`ip daddr ${s} udp dport 53 accept`, `ip daddr ${s} tcp dport 53 accept`]),
+    ...r.allow.map((c) => `ip daddr ${c} accept`),
+    ...r.deny.map((c) => `ip daddr ${c} ${reject}`),
+    r.internet ? 'accept' : reject,
+  ];
 }
 
-/** iptables-restore --noflush input that replaces the filter chain's rules in one transaction
- *  (declaring an existing chain flushes it). */
-export function updateScript(e: EgressEndpoints, r: ResolvedEgress): string {
-  return ['*filter', `:${e.chain} - [0:0]`, ...filterChainRules(e, r), 'COMMIT', ''].join('\n');
+/** nft commands that give a sandbox its chain with these rules (replacing any it had: the flush
+ *  and the new rules commit together) and hook it in. */
+export function sandboxScript(t: EgressTable, e: EgressEndpoints, r: ResolvedEgress): string[] {
+  const table = `ip ${t.name}`;
+  return [
+    `add chain ${table} ${e.chain}`,
+    `flush chain ${table} ${e.chain}`,
+    ...sandboxChainRules(t, e, r).map((rule) => `add rule ${table} ${e.chain} ${rule}`),
+    `add element ${table} ${sandboxMap} { ${quoted(e.hostVeth)} : jump ${e.chain} }`,
+  ];
 }
 
-/** iptables-restore --noflush input that removes every trace of `chain` found in `saved` (the
- *  output of iptables-save), or undefined when there is none. */
-export function removalScript(chain: string, saved: string): string | undefined {
-  const jump = new RegExp(`(^| )-j ${chain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( |$)`);
-  const out: string[] = [];
-  let table: string | undefined;
-  let body: string[] = [];
-  const flush = () => {
-    if (table && body.length > 0) out.push(`*${table}`, ...body, 'COMMIT');
-    body = [];
-  };
-  const ownChain: string[] = [];
-  for (const line of saved.split('\n')) {
-    if (line.startsWith('*')) {
-      flush();
-      table = line.slice(1).trim();
-      ownChain.length = 0;
-    } else if (line === 'COMMIT') {
-      body.push(...ownChain.flatMap((c) => [`-F ${c}`, `-X ${c}`]));
-      flush();
-      table = undefined;
-      ownChain.length = 0;
-    } else if (line.startsWith(`:${chain} `)) {
-      ownChain.push(chain);
-    } else if (line.startsWith('-A ') && !line.startsWith(`-A ${chain} `) && jump.test(line)) {
-      body.push(`-D ${line.slice(3)}`);
-    }
-  }
-  return out.length > 0 ? out.join('\n') + '\n' : undefined;
+/** nft commands that unhook a sandbox whose chain exists and remove the chain. */
+export function sandboxRemovalScript(t: EgressTable, e: Pick<EgressEndpoints, 'chain' | 'hostVeth'>): string[] {
+  const table = `ip ${t.name}`;
+  return [`delete element ${table} ${sandboxMap} { ${quoted(e.hostVeth)} }`, `flush chain ${table} ${e.chain}`, `delete chain ${table} ${e.chain}`];
+}
+
+/** Names of the sandbox chains in the output of `nft -j list chains ip`, for the table `name`,
+ *  and whether that table exists at all. */
+export function chainsOfTable(listing: string, name: string, isSandboxChain: (chain: string) => boolean): { exists: boolean; chains: string[] } {
+  const parsed = JSON.parse(listing) as { nftables?: Array<{ chain?: { table?: string; name?: string } }> };
+  const ours = (parsed.nftables ?? []).flatMap((o) => (o.chain?.table === name && o.chain.name ? [o.chain.name] : []));
+  return { exists: ours.length > 0, chains: ours.filter(isSandboxChain) };
 }

@@ -1,10 +1,10 @@
 // A sandbox's network: a named network namespace joined to the host by a veth pair (host end named
 // after the sandbox, sandbox end `eth0`), its outbound rules (egress.ts) and its resolv.conf.
 // Everything is made together and removed together, idempotently.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Config } from '../../config.js';
-import { createEgress, openEgress, removeEgress, updateEgress } from './egress.js';
+import { type Egress, openEgress } from './egress.js';
 import type { EgressPolicy, NetworkLease } from '../runtime.js';
 import { runCommand } from '../run-command.js';
 
@@ -36,7 +36,13 @@ function resolvConf(servers: string[]): string {
   return servers.map((s) => `nameserver ${s}\n`).join('') + 'options edns0\n';
 }
 
-export async function createNetns(sandboxId: string, lease: NetworkLease, egress: EgressPolicy | undefined, config: Config): Promise<void> {
+/** Forwarding is what lets sandbox traffic leave through the host at all. */
+function enableForwarding(): void {
+  const file = '/proc/sys/net/ipv4/ip_forward';
+  if (readFileSync(file, 'utf8').trim() !== '1') writeFileSync(file, '1');
+}
+
+export async function createNetns(sandboxId: string, lease: NetworkLease, policy: EgressPolicy | undefined, egress: Egress, config: Config): Promise<void> {
   const ns = netnsName(sandboxId);
   const veth = hostVeth(sandboxId);
   // No IPv6 addresses on either end (addrgenmode none): link-local IPv6 would be a path to the
@@ -56,28 +62,29 @@ export async function createNetns(sandboxId: string, lease: NetworkLease, egress
     `route add default via ${lease.hostAddress}`,
   ];
   try {
+    enableForwarding();
     await runCommand('ip', ['-batch', '-'], { input: hostSide.join('\n') + '\n' });
     await Promise.all([
       runCommand('ip', ['-n', ns, '-batch', '-'], { input: sandboxSide.join('\n') + '\n' }),
       mkdir(netnsEtc(sandboxId), { recursive: true }).then(() => writeFile(resolvConfPath(sandboxId), resolvConf(config.dnsServers))),
-      createEgress(sandboxId, veth, lease, egress ?? openEgress, config),
+      egress.set(sandboxId, veth, lease, policy ?? openEgress),
     ]);
   } catch (err) {
-    await deleteNetns(sandboxId).catch(() => undefined);
+    await deleteNetns(sandboxId, egress).catch(() => undefined);
     throw err;
   }
 }
 
 /** Replaces the outbound rules of a sandbox whose network exists. */
-export function setEgress(sandboxId: string, lease: NetworkLease, egress: EgressPolicy, config: Config): Promise<void> {
-  return updateEgress(sandboxId, hostVeth(sandboxId), lease, egress, config);
+export function setEgress(sandboxId: string, lease: NetworkLease, policy: EgressPolicy, egress: Egress): Promise<void> {
+  return egress.set(sandboxId, hostVeth(sandboxId), lease, policy);
 }
 
 /** Removes rules, resolv.conf, veth pair and namespace. The pair is deleted first, explicitly:
  *  left to the namespace's teardown, which the kernel finishes later, its host end would outlive
  *  this call. */
-export async function deleteNetns(sandboxId: string): Promise<void> {
-  await removeEgress(sandboxId);
+export async function deleteNetns(sandboxId: string, egress: Egress): Promise<void> {
+  await egress.remove(sandboxId, hostVeth(sandboxId));
   await rm(netnsEtc(sandboxId), { recursive: true, force: true });
   const veth = `/sys/class/net/${hostVeth(sandboxId)}`;
   const steps = [

@@ -10,6 +10,7 @@ import { checkpointImage, checkpointUpper, checkpointWork, isCheckpointWhole, ma
 import { imageWithHostname } from './criu-image.js';
 import { routedNetworks } from '../network/host-routes.js';
 import { savedStateKey } from './saved-state-key.js';
+import { Egress } from '../network/egress.js';
 import { createNetns, deleteNetns, netnsName, netnsPath, setEgress } from '../network/netns.js';
 import { type CgroupLayout, detectCgroupLayout } from './cgroup-layout.js';
 import { readCgroupStats } from './cgroup-stats.js';
@@ -44,11 +45,13 @@ export class RuncRuntime implements Runtime {
   readonly name = 'runc';
   private readonly sandboxesDir: string;
   private readonly cgroups: CgroupLayout;
+  private readonly egress: Egress;
 
   constructor(private readonly config: Config) {
     this.sandboxesDir = dataFiles(config.dataDir).sandboxes;
     // Throws, saying what is missing, on a host whose cgroups runc could not limit or freeze with.
     this.cgroups = detectCgroupLayout();
+    this.egress = new Egress(config);
   }
 
   hostRoutes(): Set<string> {
@@ -112,7 +115,7 @@ export class RuncRuntime implements Runtime {
           rootfs,
         ]);
       })(),
-      existsSync(netnsPath(spec.id)) ? Promise.resolve() : createNetns(spec.id, spec.network, spec.egress, this.config),
+      existsSync(netnsPath(spec.id)) ? Promise.resolve() : createNetns(spec.id, spec.network, spec.egress, this.egress, this.config),
     ]);
     return bundle;
   }
@@ -228,7 +231,7 @@ export class RuncRuntime implements Runtime {
     if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
     const rootfs = path.join(bundle, 'rootfs');
     if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]);
-    await deleteNetns(id);
+    await deleteNetns(id, this.egress);
     await rm(bundle, { recursive: true, force: true });
   }
 
@@ -283,12 +286,14 @@ export class RuncRuntime implements Runtime {
 
   async listPresent(): Promise<string[]> {
     // The bundle folder is made before any other resource and removed after all of them, so
-    // together with runc's own state it names everything this server may have left behind.
-    const [containers, bundles] = await Promise.all([
+    // together with runc's own state and the sandbox chains of the server's nftables table it
+    // names everything this server may have left behind.
+    const [containers, bundles, rules] = await Promise.all([
       readdir(this.config.runcRoot).catch(() => [] as string[]),
       readdir(this.sandboxesDir).catch(() => [] as string[]),
+      this.egress.sandboxIds(),
     ]);
-    return [...new Set([...containers, ...bundles])];
+    return [...new Set([...containers, ...bundles, ...rules])];
   }
 
   async stats(id: string): Promise<SandboxStats | undefined> {
@@ -307,7 +312,7 @@ export class RuncRuntime implements Runtime {
   }
 
   updateEgress(id: string, lease: NetworkLease, egress: EgressPolicy): Promise<void> {
-    return setEgress(id, lease, egress, this.config);
+    return setEgress(id, lease, egress, this.egress);
   }
 }
 
