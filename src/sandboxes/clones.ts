@@ -36,7 +36,7 @@ export class Clones {
   constructor(
     private readonly lc: Lifecycle,
     private readonly checkTimeout: (seconds: number | undefined) => number,
-    private readonly checkCapacity: (adding: number) => Promise<void>,
+    private readonly withCapacity: <T>(adding: number, work: () => Promise<T>) => Promise<T>,
   ) {}
 
   /** Saves a sandbox's memory and files into `dir`, leaving it as it was; the address it was
@@ -49,12 +49,16 @@ export class Clones {
   }
 
   async clone(id: string, input: CloneInput, get: (id: string) => SandboxRecord): Promise<SandboxRecord[]> {
-    const { maxCloneCount, defaultTimeoutSeconds } = this.lc.config;
+    const { maxCloneCount } = this.lc.config;
     if (!Number.isInteger(input.count) || input.count < 1 || input.count > maxCloneCount) {
       throw errors.invalidCloneCount(input.count, maxCloneCount);
     }
     if (input.timeoutSeconds !== undefined) this.checkTimeout(input.timeoutSeconds);
-    await this.checkCapacity(input.count);
+    return this.withCapacity(input.count, () => this.cloneWithin(id, input, get));
+  }
+
+  private cloneWithin(id: string, input: CloneInput, get: (id: string) => SandboxRecord): Promise<SandboxRecord[]> {
+    const { defaultTimeoutSeconds } = this.lc.config;
     const detail: CloneDetail = { dir: path.join(this.lc.layout.checkpoints, `clone-${randomBytes(6).toString('hex')}`), clones: [] };
     return this.lc.operate('clone', id, { ...detail }, async (journalId) => {
       const { source, address } = await this.lc.queue.run(id, async () => {

@@ -6,6 +6,7 @@ import { errors } from '../errors.js';
 import { envdPort } from '../protocol.js';
 import type { RestoreSource } from '../runtime/runtime.js';
 import type { BootState } from '../store/boot-state-store.js';
+import type { SnapshotRecord } from '../store/snapshot-store.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { TemplateRecord } from '../store/template-store.js';
 import { waitForHealth } from './envd-client.js';
@@ -17,6 +18,8 @@ const MiB = 1024 * 1024;
 
 export class Creator {
   readonly pool: WarmPool;
+  /** Sandboxes creates and clones have been admitted for and not yet finished starting. */
+  private admitted = 0;
 
   constructor(private readonly lc: Lifecycle) {
     this.pool = new WarmPool(lc.config.warmPoolSize, (template) => this.startPooled(template), lc.log);
@@ -31,13 +34,28 @@ export class Creator {
     return Math.ceil(value);
   }
 
-  /** Refuses (429) a new sandbox past the configured capacity, naming the limit it met. */
-  async checkCapacity(adding = 1): Promise<void> {
-    const { maxSandboxes, minFreeMemoryMB, minFreeDiskMB } = this.lc.config;
-    const owned = this.lc.store.countOwned();
+  /**
+   * Runs `work`, which makes `adding` sandboxes, unless that would pass the configured capacity:
+   * then refuses (429) naming the limit it met. Concurrent calls see each other's sandboxes while
+   * they start.
+   */
+  async withCapacity<T>(adding: number, work: () => Promise<T>): Promise<T> {
+    const { maxSandboxes } = this.lc.config;
+    const owned = this.lc.store.countOwned() + this.admitted;
     if (owned + adding > maxSandboxes) {
       throw errors.overCapacity(`${owned} sandboxes exist and at most ${maxSandboxes} may (SANDCASTLE_MAX_SANDBOXES); kill or wait for some to end`);
     }
+    this.admitted += adding;
+    try {
+      await this.checkHost();
+      return await work();
+    } finally {
+      this.admitted -= adding;
+    }
+  }
+
+  private async checkHost(): Promise<void> {
+    const { minFreeMemoryMB, minFreeDiskMB } = this.lc.config;
     const host = await this.lc.runtime.hostResources();
     if (host.memoryAvailableBytes < minFreeMemoryMB * MiB) {
       throw errors.overCapacity(`the host has ${Math.floor(host.memoryAvailableBytes / MiB)} MiB of memory available, less than the ${minFreeMemoryMB} MiB kept free (SANDCASTLE_MIN_FREE_MEMORY_MB)`);
@@ -52,7 +70,10 @@ export class Creator {
     const template = this.lc.templates.find(input.templateId);
     const snapshot = template ? undefined : this.lc.snapshots.get(input.templateId);
     if (!template && !snapshot) throw errors.templateNotFound(input.templateId);
-    await this.checkCapacity();
+    return this.withCapacity(1, () => this.createWithin(input, timeoutSeconds, template, snapshot));
+  }
+
+  private async createWithin(input: CreateSandboxInput, timeoutSeconds: number, template?: TemplateRecord, snapshot?: SnapshotRecord): Promise<SandboxRecord> {
     const origin = template ?? { ...snapshot!, alias: null };
     const fields = fieldsFromInput(origin, input, timeoutSeconds);
     if (snapshot) {
@@ -68,7 +89,7 @@ export class Creator {
     } catch (err) {
       this.lc.log.error({ templateId: template!.id, err }, `template ${template!.id}: restoring its saved state failed, booting instead from now on`);
       this.lc.bootStates.delete(template!.id);
-      return this.create(input);
+      return this.createWithin(input, timeoutSeconds, template);
     }
   }
 

@@ -36,7 +36,7 @@ export class SandboxService {
     this.lc = new Lifecycle(deps, (id) => expiry.onDeadline(id), (id) => expiry.onIdleCheck(id));
     this.creator = new Creator(this.lc);
     this.persistence = new Persistence(this.lc);
-    this.clones = new Clones(this.lc, (s) => this.creator.checkTimeout(s), (n) => this.creator.checkCapacity(n));
+    this.clones = new Clones(this.lc, (s) => this.creator.checkTimeout(s), (n, work) => this.creator.withCapacity(n, work));
   }
 
   on<E extends keyof LifecycleEvents>(event: E, listener: (...args: LifecycleEvents[E]) => void): this {

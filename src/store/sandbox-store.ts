@@ -147,7 +147,7 @@ export class SandboxStore {
         idle_timeout_s = @idleTimeoutSeconds, network_rules = @networkRules WHERE id = @id AND state = 'pooled'`),
       setNetworkRules: db.prepare('UPDATE sandboxes SET network_rules = ? WHERE id = ?'),
       delete: db.prepare('DELETE FROM sandboxes WHERE id = ?'),
-      countOwned: db.prepare("SELECT COUNT(*) AS n FROM sandboxes WHERE state <> 'pooled'"),
+      countOwned: db.prepare("SELECT COUNT(*) AS n FROM sandboxes WHERE state IN ('running', 'pausing', 'paused', 'resuming')"),
       usedNetworkIndexes: db.prepare('SELECT network_index FROM sandboxes WHERE network_index IS NOT NULL'),
     };
   }
@@ -196,7 +196,8 @@ export class SandboxStore {
     this.stmts.delete.run(id);
   }
 
-  /** Sandboxes that count against capacity: all but the warm pool. */
+  /** Sandboxes a create or clone answered for and that are not being killed (starts in flight
+   *  are counted by their callers; the warm pool and saved boot states not at all). */
   countOwned(): number {
     return (this.stmts.countOwned.get() as { n: number }).n;
   }
