@@ -29,6 +29,8 @@ function httpError(err: unknown, p: string): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof PathError) return new HttpError(400, err.message);
   const e = err as NodeJS.ErrnoException;
+  // zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR, ...): a body sent as gzip that is not.
+  if (e.code?.startsWith('Z_')) return new HttpError(400, `the upload is not valid gzip: ${e.message}`);
   switch (e.code) {
     case 'ENOENT':
       return new HttpError(404, `path '${p}' not found`);
@@ -36,6 +38,10 @@ function httpError(err: unknown, p: string): HttpError {
       return new HttpError(400, `a component of path '${p}' is not a directory`);
     case 'EISDIR':
       return new HttpError(400, `path '${p}' is a directory`);
+    case 'ENAMETOOLONG':
+      return new HttpError(400, `path '${p}' is too long`);
+    case 'ELOOP':
+      return new HttpError(400, `path '${p}' has too many levels of symbolic links`);
     case 'EACCES':
     case 'EPERM':
       return new HttpError(403, `permission denied for '${p}'`);
@@ -118,6 +124,10 @@ interface WriteInfo {
  */
 function streamToFile(source: Readable, file: string): Promise<void> {
   return new Promise((resolve, reject) => {
+    // The body may have failed or ended early while the destination was being prepared: its
+    // events are gone, and waiting for them would hold the request (and the file) forever.
+    if (source.errored) return reject(source.errored);
+    if (source.closed && !source.readableEnded) return reject(new HttpError(400, 'the upload ended prematurely'));
     const out = createWriteStream(file, { flags: 'wx' });
     let failed = false;
     const fail = (err: Error) => {
@@ -173,8 +183,14 @@ async function writeOne(source: Readable, abs: string, user: User): Promise<Writ
 
 function uploadMultipart(body: Readable, req: IncomingMessage, pathParam: string | undefined, user: User): Promise<WriteInfo[]> {
   return new Promise((resolve, reject) => {
-    // preservePath: the part's filename is the destination path, not just a name.
-    const bb = Busboy({ headers: req.headers, preservePath: true });
+    let bb: Busboy.Busboy;
+    try {
+      // preservePath: the part's filename is the destination path, not just a name.
+      bb = Busboy({ headers: req.headers, preservePath: true });
+    } catch (err) {
+      // Busboy refuses a Content-Type it cannot split (no boundary, not form-data) at once.
+      return reject(new HttpError(400, `malformed multipart request: ${(err as Error).message}`));
+    }
     const writes: Promise<WriteInfo | undefined>[] = [];
     const seen = new Set<string>();
     let failure: HttpError | undefined;

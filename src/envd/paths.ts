@@ -9,6 +9,8 @@ export class PathError extends Error {}
 
 /** Absolute form of `p` for `user`: empty ⇒ default workdir (else home), `~/x` and `x` ⇒ under home. */
 export function resolveUserPath(p: string, user: User): string {
+  // No file name holds a NUL byte, and Node's fs refuses one with an error of its own.
+  if (p.includes('\0')) throw new PathError(`path '${p.replace(/\0/g, '\\0')}' contains a NUL byte`);
   if (p === '' && state.defaultWorkdir !== undefined) p = state.defaultWorkdir;
   if (p.startsWith('~')) {
     if (p.length > 1 && p[1] !== '/') throw new PathError(`cannot expand user-specific home dir in '${p}'`);

@@ -14,6 +14,13 @@ export function fsError(err: unknown, p: string): ConnectError {
       return new ConnectError(`a component of path '${p}' is not a directory`, Code.InvalidArgument);
     case 'EISDIR':
       return new ConnectError(`path '${p}' is a directory`, Code.InvalidArgument);
+    case 'ENAMETOOLONG':
+      return new ConnectError(`path '${p}' is too long`, Code.InvalidArgument);
+    case 'ELOOP':
+      return new ConnectError(`path '${p}' has too many levels of symbolic links`, Code.InvalidArgument);
+    case 'EINVAL':
+      // rename(2): a directory moved into itself.
+      return new ConnectError(`invalid operation on '${p}': ${e.message}`, Code.InvalidArgument);
     case 'EEXIST':
       return new ConnectError(`path '${p}' already exists`, Code.AlreadyExists);
     case 'EACCES':
