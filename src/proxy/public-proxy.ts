@@ -83,10 +83,12 @@ export class PublicProxy {
       if (client.writableEnded) return true;
       buffered = Buffer.concat([buffered, chunk]);
       const end = buffered.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (buffered.length > maxHeadBytes) this.refuse(client, reads, errors.requestHeadTooLarge(maxHeadBytes), undefined, {});
+      // The limit holds however the head arrives: whole in one read, or in pieces.
+      if (end > maxHeadBytes || (end < 0 && buffered.length > maxHeadBytes)) {
+        this.refuse(client, reads, errors.requestHeadTooLarge(maxHeadBytes), undefined, {});
         return true;
       }
+      if (end < 0) return true;
       const head = parseHead(buffered.subarray(0, end).toString('latin1'));
       if (!head) {
         this.refuse(client, reads, errors.badRequest('not an HTTP/1.x request'), undefined, {});
