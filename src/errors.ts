@@ -9,6 +9,7 @@ export const errorCatalogue = {
   BAD_REQUEST: 400,
   INVALID_TIMEOUT: 400,
   INVALID_JSON: 400,
+  BODY_TOO_LARGE: 413,
   UNAUTHORIZED: 401,
   TEMPLATE_NOT_FOUND: 404,
   SANDBOX_NOT_FOUND: 404,
@@ -52,6 +53,7 @@ export const errors = {
     new SandcastleError('UNAUTHORIZED', 'missing API key: send it in the X-API-KEY header (the SDKs read NOVITA_API_KEY or E2B_API_KEY); `sandcastle keys create` makes one'),
   apiKeyInvalid: () =>
     new SandcastleError('UNAUTHORIZED', 'API key not recognised by this server; `sandcastle keys create` makes one, `sandcastle keys list` shows the ones it has'),
+  bodyTooLarge: (limit: number) => new SandcastleError('BODY_TOO_LARGE', `request body exceeds ${limit} bytes`),
   invalidJson: (detail: string) => new SandcastleError('INVALID_JSON', `request body is not valid JSON: ${detail}`),
   invalidTimeout: (got: unknown, max: number) =>
     new SandcastleError('INVALID_TIMEOUT', `timeout must be between 1 and ${max} seconds, got ${String(got)}`),

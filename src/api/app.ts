@@ -1,7 +1,8 @@
 // The control-plane REST API: HTTP in, calls on the sandbox service, JSON out. No lifecycle logic.
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { errorBody, errors } from '../errors.js';
+import { errorBody, errors, SandcastleError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
@@ -13,7 +14,7 @@ import { registerMetricsRoutes } from './metrics-routes.js';
 import { registerNetworkRoutes } from './network-routes.js';
 import { registerPersistenceRoutes } from './persistence-routes.js';
 import { requestLog } from './request-log.js';
-import { connectBody, createSandboxBody, parseBody, readJson, timeoutBody } from './schemas.js';
+import { bodyCutShort, connectBody, createSandboxBody, maxBodyBytes, parseBody, readJson, timeoutBody } from './schemas.js';
 
 /** `keys` is undefined when the server runs without key checks (`SANDCASTLE_AUTH=none`). */
 export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined, log: Logger): Hono {
@@ -29,6 +30,21 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
 
   app.use('*', requestLog(log));
   if (keys) app.use('*', apiKeyCheck(keys));
+  const limit = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => {
+      throw errors.bodyTooLarge(maxBodyBytes);
+    },
+  });
+  app.use('*', async (c, next) => {
+    try {
+      return await limit(c, next);
+    } catch (err) {
+      // Only the limit's own reading throws here (Hono answers a route's errors before they come
+      // back up): a body the client stopped sending is its doing, not a server fault.
+      throw err instanceof SandcastleError ? err : bodyCutShort(err);
+    }
+  });
 
   const create = async (c: Context) => {
     const body = parseBody(createSandboxBody, await readJson(c));

@@ -2,7 +2,7 @@
 // accepted and ignored: newer SDKs add fields before the server knows them.
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { errors } from '../errors.js';
+import { describe, errors, type SandcastleError } from '../errors.js';
 import { parseDenyEntry, parseRuleEntry } from '../runtime/network/egress-rules.js';
 
 const stringMap = z.record(z.string(), z.string());
@@ -50,9 +50,23 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   throw errors.badRequest(`invalid request body: ${problems.join('; ')}`);
 }
 
+/** Longest request body the control plane reads: its bodies are small JSON, and each is read
+ *  whole into memory. */
+export const maxBodyBytes = 8 * 1024 * 1024;
+
+/** A body that could not be read: the client went away (or broke its framing) mid-body. */
+export function bodyCutShort(err: unknown): SandcastleError {
+  return errors.badRequest(`the request body was cut short: ${describe(err)}`);
+}
+
 /** The JSON body of a request; an empty body is `{}` (novita's pause sends none). */
 export async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text();
+  let text: string;
+  try {
+    text = await c.req.text();
+  } catch (err) {
+    throw bodyCutShort(err);
+  }
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);
