@@ -67,7 +67,8 @@ async function makeKnown(): Promise<Known> {
   await sbx.files.write('/home/user/marker', token);
   await sbx.files.write('/tmp/holder.py', holderProgram);
   // The secret is in no file: only in the process's memory (its argument).
-  await sbx.commands.run(`python3 /tmp/holder.py ${secret}`, { background: true });
+  // No timeout: the SDK ends a command after 60 s by default.
+  await sbx.commands.run(`python3 /tmp/holder.py ${secret}`, { background: true, timeoutMs: 0 });
   for (let i = 0; i < 100 && !(await sbx.files.exists('/tmp/holder')); i++) await sleep(50);
   const k = { id: sbx.sandboxId, token, secret };
   known.set(k.id, k);
@@ -86,7 +87,13 @@ async function checkKnown(k: Known, why: string): Promise<void> {
     await sleep(50);
     later = (await sbx.files.read('/tmp/holder')).split(' ');
   }
-  assert.ok(Number(later[1]) > Number(first[1]), `${why}: ${k.id}'s process goes on counting`);
+  if (Number(later[1]) <= Number(first[1])) {
+    // What its processes are doing, for whoever reads the failure.
+    const ps = await sbx.commands.run('ps -eo pid,stat,wchan:24,args', { user: 'root' }).then((r) => r.stdout, (e: Error) => e.message);
+    const freezer = `/sys/fs/cgroup/freezer/sandcastle/${k.id}/freezer.state`;
+    const frozen = existsSync(freezer) ? readFileSync(freezer, 'utf8').trim() : 'no v1 freezer';
+    assert.fail(`${why}: ${k.id}'s process stopped counting at ${first[1]} (freezer ${frozen})\n${ps}`);
+  }
 }
 
 async function state(id: string): Promise<string | undefined> {
