@@ -13,22 +13,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Sandbox } from 'novita-sandbox';
 import { dataFiles } from '../src/config.js';
+import { randomFor } from './support/fuzz-random.js';
 import { apiFetch, disposeServer, type ServerProcess, startServerProcess, useServer } from './support/server-process.js';
 import { sandboxesWithRules, sandboxRules } from './support/sandbox-rules.js';
 
 const seed = Number(process.env.SANDCASTLE_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const trials = Number(process.env.SANDCASTLE_CHAOS_TRIALS ?? 20);
 
-/** mulberry32: small, seedable, good enough to pick kill moments. */
-function prng(s: number): () => number {
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(seed);
+const random = randomFor(seed, 0).next;
 
 const cidrSecond = 200 + Math.floor(Math.random() * 50);
 const serverEnv = {
