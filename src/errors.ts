@@ -22,6 +22,7 @@ export const errorCatalogue = {
   PAUSE_FAILED: 500,
   RESUME_FAILED: 500,
   CLONE_FAILED: 500,
+  SNAPSHOT_FAILED: 500,
   SNAPSHOT_NOT_FOUND: 404,
   INVALID_NETWORK_RULE: 400,
   BAD_SANDBOX_HOST: 400,
@@ -70,6 +71,8 @@ export const errors = {
     new SandcastleError('PAUSE_FAILED', `pausing sandbox '${id}' failed, it keeps running: ${describe(cause)}`, { cause }),
   resumeFailed: (id: string, cause: unknown) =>
     new SandcastleError('RESUME_FAILED', `resuming sandbox '${id}' failed, it stays paused: ${describe(cause)}`, { cause }),
+  snapshotFailed: (id: string, cause: unknown) =>
+    new SandcastleError('SNAPSHOT_FAILED', `saving a snapshot of sandbox '${id}' failed, it is unchanged: ${describe(cause)}`, { cause }),
   cloneFailed: (id: string, made: number, asked: number, cause: unknown) =>
     new SandcastleError('CLONE_FAILED', `cloning sandbox '${id}' made ${made} of ${asked} clones: ${describe(cause)}`, { cause }),
   invalidCloneCount: (got: unknown, max: number) =>

@@ -40,11 +40,15 @@ export class Clones {
   ) {}
 
   /** Saves a sandbox's memory and files into `dir`, leaving it as it was; the address it was
-   *  saved at comes back for the restores. */
-  private async saveState(rec: SandboxRecord, dir: string): Promise<string> {
+   *  saved at comes back for the restores. A failure is `fail`'s coded error. */
+  private async saveState(rec: SandboxRecord, dir: string, fail: (cause: unknown) => Error): Promise<string> {
     const address = this.lc.records.addressOf(rec);
-    if (rec.state === 'running') await this.lc.runtime.checkpoint(rec.id, dir, 'snapshot');
-    else await this.lc.runtime.copyStopped(rec.id, this.lc.checkpointDir(rec.id), dir);
+    try {
+      if (rec.state === 'running') await this.lc.runtime.checkpoint(rec.id, dir, 'snapshot');
+      else await this.lc.runtime.copyStopped(rec.id, this.lc.checkpointDir(rec.id), dir);
+    } catch (err) {
+      throw fail(err);
+    }
     return address;
   }
 
@@ -64,7 +68,7 @@ export class Clones {
       const { source, address } = await this.lc.queue.run(id, async () => {
         const src = get(id);
         if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
-        return { source: src, address: await this.saveState(src, detail.dir) };
+        return { source: src, address: await this.saveState(src, detail.dir, (err) => errors.cloneFailed(id, 0, input.count, err)) };
       });
       try {
         // A running source passes on its timeout; a paused one the default.
@@ -96,7 +100,7 @@ export class Clones {
       this.lc.queue.run(id, async () => {
         const src = get(id);
         if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
-        const address = await this.saveState(src, detail.dir);
+        const address = await this.saveState(src, detail.dir, (err) => errors.snapshotFailed(id, err));
         const snapshot: SnapshotRecord = {
           id: snapshotId,
           sourceSandboxId: src.id,
