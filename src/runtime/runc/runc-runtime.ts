@@ -2,7 +2,7 @@
 // (read-only template layers + a per-sandbox writable layer), in its own network namespace, and
 // checkpointed/restored with CRIU through runc.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Config, dataFiles } from '../../config.js';
@@ -324,7 +324,17 @@ async function criuErrors(log: string): Promise<string> {
   return lines.length ? `; criu: ${lines.slice(0, 3).map((l) => l.replace(/^\([\d.]+\)\s*/, '')).join(' | ')}` : '';
 }
 
+/** Whether the overlay is mounted on `dir`: an overlay has a device of its own. Comparing with the
+ *  parent folder costs two stats, where the mount table grows with every sandbox (two host mounts
+ *  each) and reading it took 450 ms p50 while 300 sandboxes were killed at once. */
 async function isMountPoint(dir: string): Promise<boolean> {
-  const mounts = await readFile('/proc/self/mounts', 'utf8');
-  return mounts.split('\n').some((line) => line.split(' ')[1] === dir);
+  try {
+    const [own, parent] = await Promise.all([stat(dir), stat(path.dirname(dir))]);
+    return own.dev !== parent.dev;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    // A mount that cannot be stat'ed (a broken overlay) is still in the table.
+    const mounts = await readFile('/proc/self/mounts', 'utf8');
+    return mounts.split('\n').some((line) => line.split(' ')[1] === dir);
+  }
 }
