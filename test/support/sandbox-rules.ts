@@ -3,7 +3,8 @@
 import { execFileSync } from 'node:child_process';
 
 export function nftRuleset(): string {
-  return execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' });
+  // nft warns on stderr about tables iptables-nft manages; a failure still throws with it.
+  return execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** The sandbox's chain with its rules, and every other line that names it (its map entry). */
