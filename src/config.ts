@@ -144,9 +144,10 @@ export function dataFiles(dataDir: string) {
     tls: path.join(dataDir, 'tls'),
     /** One folder per sandbox: its runtime bundle, writable layer and root filesystem mount. */
     sandboxes: path.join(dataDir, 'sandboxes'),
-    /** Pause checkpoints (one folder per paused sandbox, named by its id) and clone images
-     *  (`clone-*`, gone when the clone call ends). */
+    /** Pause checkpoints, one folder per paused sandbox, named by its id. */
     checkpoints: path.join(dataDir, 'checkpoints'),
+    /** Images a clone call restores its clones from, gone when the call ends. */
+    clones: path.join(dataDir, 'clones'),
     /** Saved states of snapshots, one folder per snapshot id. */
     snapshots: path.join(dataDir, 'snapshots'),
     /** Templates' saved boot states. */

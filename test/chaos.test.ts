@@ -153,6 +153,7 @@ async function checkNoLeaks(why: string): Promise<void> {
   assert.deepEqual(sub(path.join(server.dataDir, 'runc')).filter((id) => !running.has(id)), [], `${why}: containers (running: ${[...running].join(", ")}; known: ${[...known.keys()].join(", ")})`);
   assert.deepEqual(sub(layout.sandboxes).filter((id) => !all.has(id)), [], `${why}: sandbox folders`);
   assert.deepEqual(sub(layout.checkpoints).filter((n) => !paused.has(n)), [], `${why}: checkpoint folders`);
+  assert.deepEqual(sub(layout.clones), [], `${why}: clone images`);
   const snapshots = ((await (await apiFetch(server, '/snapshots')).json()) as Array<{ snapshotID: string }>).map((s) => s.snapshotID);
   assert.deepEqual(sub(layout.snapshots).filter((n) => !snapshots.includes(n)), [], `${why}: snapshot folders`);
   const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes(server.dataDir));

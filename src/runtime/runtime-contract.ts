@@ -2,7 +2,6 @@
 // suite that each backend's test file runs against itself with real sandboxes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { NetworkRange } from './network/network-lease.js';
@@ -71,59 +70,63 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
 
     it('a stop checkpoint ends the sandbox but keeps it present; a restore brings it back', async () => {
       const sp = spec();
-      const dir = path.join(s.scratchDir, 'paused');
+      const ref = { kind: 'pause' as const, name: sp.id };
       await started(sp);
-      await s.runtime.checkpoint(sp.id, dir, 'stop');
+      await s.runtime.checkpoint(sp.id, ref, 'stop');
       assert.equal(await running(sp.id), false);
       assert.ok(await present(sp.id));
-      assert.ok(s.runtime.checkpointIsWhole(dir));
-      await s.runtime.restore(sp, { dir, withSavedLayer: false });
+      assert.ok(s.runtime.checkpointIsWhole(ref));
+      await s.runtime.restore(sp, { checkpoint: ref, withSavedLayer: false });
       await s.waitReady(sp.network.sandboxAddress, 5000);
       assert.ok(await running(sp.id));
+      await s.runtime.discardCheckpoint(ref);
+      assert.equal(s.runtime.checkpointIsWhole(ref), false);
+      assert.ok(!(await s.runtime.listCheckpoints('pause')).includes(sp.id));
       await s.runtime.destroy(sp.id);
     });
 
     it('a snapshot checkpoint lets the sandbox run on, and another sandbox starts from it', async () => {
       const source = spec();
-      const dir = path.join(s.scratchDir, 'saved');
+      const ref = { kind: 'clone' as const, name: `saved-${source.id}` };
       await started(source);
-      await s.runtime.checkpoint(source.id, dir, 'snapshot');
-      assert.ok(s.runtime.checkpointIsWhole(dir));
+      await s.runtime.checkpoint(source.id, ref, 'snapshot');
+      assert.ok(s.runtime.checkpointIsWhole(ref));
+      assert.ok((await s.runtime.listCheckpoints('clone')).includes(ref.name));
       assert.ok(await running(source.id));
       const copy = spec();
-      await s.runtime.restore(copy, { dir, withSavedLayer: true, checkpointAddress: source.network.sandboxAddress });
+      await s.runtime.restore(copy, { checkpoint: ref, withSavedLayer: true, checkpointAddress: source.network.sandboxAddress });
       await s.waitReady(copy.network.sandboxAddress, 5000);
       await s.waitReady(source.network.sandboxAddress, 5000);
-      await Promise.all([s.runtime.destroy(source.id), s.runtime.destroy(copy.id)]);
+      await Promise.all([s.runtime.destroy(source.id), s.runtime.destroy(copy.id), s.runtime.deleteCheckpoint(ref)]);
+      assert.equal(s.runtime.checkpointIsWhole(ref), false);
       assert.equal(await present(copy.id), false);
     });
 
     it('after a restart: inspect sees a running sandbox and not a paused one; adopt, settle and clearStopped keep what is there', async () => {
       const sp = spec();
-      const dir = path.join(s.scratchDir, 'inspected');
+      const ref = { kind: 'pause' as const, name: sp.id };
       await started(sp);
       await s.runtime.settle();
       assert.equal((await s.runtime.inspect()).get(sp.id), 'running');
       await s.runtime.adopt(sp.id);
       assert.ok(await running(sp.id));
-      await s.runtime.checkpoint(sp.id, dir, 'stop');
+      await s.runtime.checkpoint(sp.id, ref, 'stop');
       assert.equal((await s.runtime.inspect()).get(sp.id), undefined);
-      assert.ok(await s.runtime.finishStopCheckpoint(dir));
+      assert.ok(await s.runtime.finishStopCheckpoint(ref));
       await s.runtime.clearStopped(sp.id);
-      await s.runtime.restore(sp, { dir, withSavedLayer: false });
+      await s.runtime.restore(sp, { checkpoint: ref, withSavedLayer: false });
       await s.waitReady(sp.network.sandboxAddress, 5000);
       assert.ok(await running(sp.id));
+      await s.runtime.deleteCheckpoint(ref);
       await s.runtime.destroy(sp.id);
     });
 
-    it('a checkpoint that fails leaves no folder behind', async () => {
-      const dir = path.join(s.scratchDir, 'failed');
-      await assert.rejects(s.runtime.checkpoint('contract-no-such-sandbox', dir, 'stop'));
-      assert.equal(existsSync(dir), false);
-      // A folder without the mark of a finished checkpoint (a crash mid-way) is not whole either.
-      mkdirSync(dir, { recursive: true });
-      assert.equal(s.runtime.checkpointIsWhole(dir), false);
-      assert.equal(await s.runtime.finishStopCheckpoint(dir), false);
+    it('a checkpoint that fails leaves nothing of itself', async () => {
+      const ref = { kind: 'pause' as const, name: 'contract-no-such-sandbox' };
+      await assert.rejects(s.runtime.checkpoint('contract-no-such-sandbox', ref, 'stop'));
+      assert.equal(s.runtime.checkpointIsWhole(ref), false);
+      assert.equal(await s.runtime.finishStopCheckpoint(ref), false);
+      assert.ok(!(await s.runtime.listCheckpoints('pause')).includes(ref.name));
     });
   });
 }

@@ -48,9 +48,21 @@ export interface SandboxStats {
   pids: number;
 }
 
-/** Where a restore takes its state from: a folder that `checkpoint` or `copyStopped` filled. */
+/**
+ * A saved state of processes (and, but for a pause, the writable layer), named by the lifecycle:
+ * `pause` (named by its sandbox), `clone` (an image clones start from, gone with the call),
+ * `snapshot` (named by the snapshot id), `boot` (a template's saved boot state). Where and how it
+ * is kept is the backend's business.
+ */
+export interface CheckpointRef {
+  kind: 'pause' | 'clone' | 'snapshot' | 'boot';
+  /** One path segment: letters, digits, `-`, `_`, `.`. */
+  name: string;
+}
+
+/** Where a restore takes its state from: a checkpoint that `checkpoint` or `copyStopped` made. */
 export interface RestoreSource {
-  dir: string;
+  checkpoint: CheckpointRef;
   /** True for a saved state (clone, snapshot, a template's boot state): the sandbox starts from
    *  the writable layer saved with it. False for a resume, which finds its own layer in place. */
   withSavedLayer: boolean;
@@ -106,21 +118,28 @@ export interface Runtime {
   writableLayer(id: string): string;
   /** Replaces the outbound rules of a sandbox that has its network (running or paused). */
   updateEgress(id: string, lease: NetworkLease, egress: EgressPolicy): Promise<void>;
-  /** Saves the sandbox's processes (and for `snapshot` its writable layer) into the folder `dir`,
-   *  replacing what was there. On failure the sandbox keeps running as it was and `dir` is gone. */
-  checkpoint(id: string, dir: string, mode: CheckpointMode): Promise<void>;
-  /** Whether `dir` holds a checkpoint that was finished (a crash may cut one short). */
-  checkpointIsWhole(dir: string): boolean;
-  /** Whether the `stop` checkpoint in `dir` is whole, marking it so when the checkpoint tool
+  /** Saves the sandbox's processes (and for `snapshot` its writable layer) as `ref`, replacing
+   *  what was there. On failure the sandbox keeps running as it was and `ref` is gone. */
+  checkpoint(id: string, ref: CheckpointRef, mode: CheckpointMode): Promise<void>;
+  /** Whether `ref` is a checkpoint that was finished (a crash may cut one short). */
+  checkpointIsWhole(ref: CheckpointRef): boolean;
+  /** Whether the `stop` checkpoint `ref` is whole, marking it so when the checkpoint tool
    *  finished it and only the mark is missing (the server died just before writing it). */
-  finishStopCheckpoint(dir: string): Promise<boolean>;
+  finishStopCheckpoint(ref: CheckpointRef): Promise<boolean>;
+  /** Removes a checkpoint; removing one that is not there succeeds. */
+  deleteCheckpoint(ref: CheckpointRef): Promise<void>;
+  /** Removes a checkpoint off the caller's critical path: at once it is no longer there (a new
+   *  one of the same name never meets the removal), the space is freed in the background. */
+  discardCheckpoint(ref: CheckpointRef): Promise<void>;
+  /** Names of the checkpoints of a kind, whole or not (to sweep what nothing owns). */
+  listCheckpoints(kind: CheckpointRef['kind']): Promise<string[]>;
   /** Starts `spec.id` from a checkpoint. On failure nothing of the attempt is left and the
    *  checkpoint is untouched. */
   restore(spec: SandboxSpec, source: RestoreSource): Promise<void>;
   /** A key of everything a saved state of `spec` depends on besides the sandbox itself (root
    *  filesystem, mounted programs, start command, checkpoint tool): equal keys, usable state. */
   savedStateKey(spec: Pick<SandboxSpec, 'layers' | 'startCommand'>): Promise<string>;
-  /** Copies a stopped (paused) sandbox's checkpoint `pausedDir` with its writable layer into
-   *  `dir`, as a `snapshot` checkpoint would have saved it. */
-  copyStopped(id: string, pausedDir: string, dir: string): Promise<void>;
+  /** Copies a stopped (paused) sandbox's pause checkpoint with its writable layer as `to`, as a
+   *  `snapshot` checkpoint would have saved it. */
+  copyStopped(id: string, to: CheckpointRef): Promise<void>;
 }

@@ -1,16 +1,15 @@
 // Clones and snapshots: a sandbox's memory and files saved (the source frozen for that moment, or
 // copied from its pause checkpoint) and restored as new sandboxes now (clone) or later (snapshot).
-// The journal row names the saved folder and the clones, so recovery can undo a call a crash cut
+// The journal row names the saved image and the clones, so recovery can undo a call a crash cut
 // short: it either completes or leaves nothing of itself, and never touches the source.
-import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { errors } from '../errors.js';
+import type { CheckpointRef } from '../runtime/runtime.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { SnapshotRecord } from '../store/snapshot-store.js';
 import { savedSource } from './create.js';
 import type { Lifecycle } from './lifecycle.js';
 import { originOf } from './sandbox-records.js';
+import { newCloneCheckpoint, snapshotCheckpoint } from './saved-states.js';
 import { newSandboxId } from './ids.js';
 import { decodeSnapshotToken, encodeSnapshotToken } from './page-tokens.js';
 
@@ -20,16 +19,15 @@ export interface CloneInput {
   timeoutSeconds?: number;
 }
 
-/** What a clone's journal row holds. */
+/** What a clone's journal row holds: the name of its image (a `clone` checkpoint) and its clones. */
 export interface CloneDetail {
-  dir: string;
+  image: string;
   clones: string[];
 }
 
 /** What a snapshot's journal row holds. */
 export interface SnapshotDetail {
   snapshotId: string;
-  dir: string;
 }
 
 export class Clones {
@@ -39,13 +37,13 @@ export class Clones {
     private readonly withCapacity: <T>(adding: number, work: () => Promise<T>) => Promise<T>,
   ) {}
 
-  /** Saves a sandbox's memory and files into `dir`, leaving it as it was; the address it was
-   *  saved at comes back for the restores. A failure is `fail`'s coded error. */
-  private async saveState(rec: SandboxRecord, dir: string, fail: (cause: unknown) => Error): Promise<string> {
+  /** Saves a sandbox's memory and files as `ref`, leaving it as it was; the address it was saved
+   *  at comes back for the restores. A failure is `fail`'s coded error. */
+  private async saveState(rec: SandboxRecord, ref: CheckpointRef, fail: (cause: unknown) => Error): Promise<string> {
     const address = this.lc.records.addressOf(rec);
     try {
-      if (rec.state === 'running') await this.lc.runtime.checkpoint(rec.id, dir, 'snapshot');
-      else await this.lc.runtime.copyStopped(rec.id, this.lc.checkpointDir(rec.id), dir);
+      if (rec.state === 'running') await this.lc.runtime.checkpoint(rec.id, ref, 'snapshot');
+      else await this.lc.runtime.copyStopped(rec.id, ref);
     } catch (err) {
       throw fail(err);
     }
@@ -63,12 +61,13 @@ export class Clones {
 
   private cloneWithin(id: string, input: CloneInput, get: (id: string) => SandboxRecord): Promise<SandboxRecord[]> {
     const { defaultTimeoutSeconds } = this.lc.config;
-    const detail: CloneDetail = { dir: path.join(this.lc.layout.checkpoints, `clone-${randomBytes(6).toString('hex')}`), clones: [] };
+    const image = newCloneCheckpoint();
+    const detail: CloneDetail = { image: image.name, clones: [] };
     return this.lc.operate('clone', id, { ...detail }, async (journalId) => {
       const { source, address } = await this.lc.queue.run(id, async () => {
         const src = get(id);
         if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
-        return { source: src, address: await this.saveState(src, detail.dir, (err) => errors.cloneFailed(id, 0, input.count, err)) };
+        return { source: src, address: await this.saveState(src, image, (err) => errors.cloneFailed(id, 0, input.count, err)) };
       });
       try {
         // A running source passes on its timeout; a paused one the default.
@@ -76,7 +75,7 @@ export class Clones {
         // Everything the source was created with, its size included; a timeout of its own.
         const reserved = Array.from({ length: input.count }, () => this.lc.records.reserve({ ...source, origin: originOf(source), timeoutSeconds }));
         this.lc.operations.setDetail(journalId, { ...detail, clones: reserved.map((r) => r.id) });
-        const saved = { source: savedSource(detail.dir, address), token: source.envdToken };
+        const saved = { source: savedSource(image, address), token: source.envdToken };
         const results = await Promise.allSettled(reserved.map((rec) => this.lc.queue.run(rec.id, () => this.lc.start(rec, saved))));
         const made = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
         const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -87,7 +86,7 @@ export class Clones {
         if (failure) this.lc.log.warn({ sandboxId: id, err: failure.reason }, `clone made ${made.length} of ${input.count}`);
         return made;
       } finally {
-        await rm(detail.dir, { recursive: true, force: true });
+        await this.lc.runtime.deleteCheckpoint(image);
       }
     });
   }
@@ -95,12 +94,12 @@ export class Clones {
   /** Saves a sandbox's state as a snapshot that new sandboxes can be created from. */
   async createSnapshot(id: string, get: (id: string) => SandboxRecord): Promise<SnapshotRecord> {
     const snapshotId = `snap-${newSandboxId()}`;
-    const detail: SnapshotDetail = { snapshotId, dir: path.join(this.lc.layout.snapshots, snapshotId) };
+    const detail: SnapshotDetail = { snapshotId };
     return this.lc.operate('snapshot', id, { ...detail }, () =>
       this.lc.queue.run(id, async () => {
         const src = get(id);
         if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
-        const address = await this.saveState(src, detail.dir, (err) => errors.snapshotFailed(id, err));
+        const address = await this.saveState(src, snapshotCheckpoint(snapshotId), (err) => errors.snapshotFailed(id, err));
         const snapshot: SnapshotRecord = {
           id: snapshotId,
           sourceSandboxId: src.id,
@@ -109,7 +108,6 @@ export class Clones {
           cpuCount: src.cpuCount,
           memoryMB: src.memoryMB,
           diskSizeMB: src.diskSizeMB,
-          checkpointDir: detail.dir,
           address,
           envdToken: src.envdToken,
           createdAt: Date.now(),
@@ -134,7 +132,7 @@ export class Clones {
   async deleteSnapshot(id: string): Promise<boolean> {
     const snapshot = this.lc.snapshots.get(id);
     if (!snapshot || !this.lc.snapshots.delete(id)) return false;
-    await rm(snapshot.checkpointDir, { recursive: true, force: true });
+    await this.lc.runtime.deleteCheckpoint(snapshotCheckpoint(id));
     return true;
   }
 }

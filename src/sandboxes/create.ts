@@ -1,10 +1,8 @@
 // Create and its fast paths: a sandbox from the warm pool (only envd's init left to do), from a
 // snapshot, from the template's saved boot state, or booted fresh; capacity checked first.
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { errors } from '../errors.js';
 import { envdPort } from '../protocol.js';
-import type { RestoreSource } from '../runtime/runtime.js';
+import type { CheckpointRef, RestoreSource } from '../runtime/runtime.js';
 import type { BootState } from '../store/boot-state-store.js';
 import type { SnapshotRecord } from '../store/snapshot-store.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
@@ -12,6 +10,7 @@ import type { TemplateRecord } from '../store/template-store.js';
 import { waitForHealth } from './envd-client.js';
 import { type Lifecycle, type SavedStart, serviceReadyTimeoutMs } from './lifecycle.js';
 import { type CreateSandboxInput, fieldsFromInput, type SandboxFields } from './sandbox-records.js';
+import { bootCheckpoint, snapshotCheckpoint } from './saved-states.js';
 import { WarmPool } from './warm-pool.js';
 
 const MiB = 1024 * 1024;
@@ -77,7 +76,7 @@ export class Creator {
     const origin = template ?? { ...snapshot!, alias: null };
     const fields = fieldsFromInput(origin, input, timeoutSeconds);
     if (snapshot) {
-      return this.startReserved(fields, { source: savedSource(snapshot.checkpointDir, snapshot.address), token: snapshot.envdToken });
+      return this.startReserved(fields, { source: savedSource(snapshotCheckpoint(snapshot.id), snapshot.address), token: snapshot.envdToken });
     }
     const fromPool = await this.takeFromPool(template!, fields);
     if (fromPool) return fromPool;
@@ -122,29 +121,29 @@ export class Creator {
     const state = this.lc.bootStates.get(template.id);
     if (!state) return;
     this.lc.bootStates.delete(template.id);
-    await rm(state.checkpointDir, { recursive: true, force: true });
+    await this.lc.runtime.deleteCheckpoint(bootCheckpoint(state));
   }
 
   private async saveBootState(template: TemplateRecord): Promise<void> {
     const { runtime, records } = this.lc;
     const key = await runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined });
     const old = this.lc.bootStates.get(template.id);
-    if (old?.key === key && runtime.checkpointIsWhole(old.checkpointDir)) return;
+    if (old?.key === key && runtime.checkpointIsWhole(bootCheckpoint(old))) return;
     const rec = records.reserve(records.unownedFields(template));
     const address = records.addressOf(rec);
-    const dir = path.join(this.lc.layout.templateStates, `${template.id}-${key.slice(0, 16)}`);
+    const ref = bootCheckpoint({ templateId: template.id, key });
     try {
       await runtime.create(records.spec(rec));
       await waitForHealth(address, envdPort, 15_000);
       if (template.readyPort !== null) await waitForHealth(address, template.readyPort, serviceReadyTimeoutMs);
-      await runtime.checkpoint(rec.id, dir, 'snapshot');
+      await runtime.checkpoint(rec.id, ref, 'snapshot');
     } finally {
       await runtime.destroy(rec.id).catch((err) => this.lc.log.error({ sandboxId: rec.id, err }, 'removing the boot-state sandbox failed'));
       this.lc.store.delete(rec.id);
     }
-    this.lc.bootStates.set({ templateId: template.id, checkpointDir: dir, address, key });
+    this.lc.bootStates.set({ templateId: template.id, address, key });
     this.lc.log.info({ templateId: template.id }, `template ${template.id}: boot state saved`);
-    if (old && old.checkpointDir !== dir) await rm(old.checkpointDir, { recursive: true, force: true });
+    if (old && bootCheckpoint(old).name !== ref.name) await runtime.deleteCheckpoint(bootCheckpoint(old));
   }
 
   /** A started sandbox from the pool, given the create's token, environment and lifetime; none
@@ -180,11 +179,11 @@ export class Creator {
 }
 
 /** A saved state (a `snapshot` checkpoint, or a paused one copied) that new sandboxes start from. */
-export function savedSource(dir: string, address: string | null): RestoreSource {
-  return { dir, withSavedLayer: true, checkpointAddress: address ?? undefined };
+export function savedSource(checkpoint: CheckpointRef, address: string | null): RestoreSource {
+  return { checkpoint, withSavedLayer: true, checkpointAddress: address ?? undefined };
 }
 
 /** A template's saved boot state, which a create or the pool restores instead of booting. */
 function bootState(state: BootState | undefined): SavedStart | undefined {
-  return state && { source: savedSource(state.checkpointDir, state.address), token: null };
+  return state && { source: savedSource(bootCheckpoint(state), state.address), token: null };
 }

@@ -3,9 +3,7 @@
 // line of each operation, starting a reserved sandbox, the timers, and removing a sandbox.
 // The operations themselves live one per module beside this one (create.ts, persistence.ts, …).
 import { EventEmitter } from 'node:events';
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
-import { type Config, dataFiles } from '../config.js';
+import type { Config } from '../config.js';
 import { describe, errors } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OperationQueue } from '../operation-queue.js';
@@ -21,6 +19,7 @@ import { defaultSandboxEnv } from './default-env.js';
 import { envdPort } from '../protocol.js';
 import { initEnvd, waitForHealth } from './envd-client.js';
 import { SandboxRecords } from './sandbox-records.js';
+import { pauseCheckpoint } from './saved-states.js';
 import { StartAdmission } from './start-admission.js';
 import { assertTransition, type SandboxState } from './state.js';
 
@@ -62,8 +61,6 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   readonly snapshots: SnapshotStore;
   readonly bootStates: BootStateStore;
   readonly runtime: Runtime;
-  /** Where the data directory keeps what (config.ts). */
-  readonly layout: ReturnType<typeof dataFiles>;
   readonly records: SandboxRecords;
   readonly log: Logger;
   readonly queue = new OperationQueue();
@@ -82,7 +79,6 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     this.snapshots = deps.snapshots;
     this.bootStates = deps.bootStates;
     this.runtime = deps.runtime;
-    this.layout = dataFiles(deps.config.dataDir);
     this.log = deps.log;
     this.records = new SandboxRecords(deps.config, deps.store, deps.runtime, deps.network);
     this.admission = new StartAdmission(deps.config.startConcurrency);
@@ -90,10 +86,6 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     this.idleTimers = new DeadlineTimers(onIdleCheck);
   }
 
-  /** The folder of a sandbox's pause checkpoint. */
-  checkpointDir(id: string): string {
-    return path.join(this.layout.checkpoints, id);
-  }
 
   /** Moves a sandbox to `to`, checked against the state machine; `alongside` writes more in the
    *  same transaction. */
@@ -204,7 +196,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     if (rec.state !== 'killing') this.transition(rec, 'killing');
     this.emit('stopping', rec.id);
     await this.runtime.destroy(rec.id);
-    await rm(this.checkpointDir(rec.id), { recursive: true, force: true });
+    await this.runtime.deleteCheckpoint(pauseCheckpoint(rec.id));
     this.store.delete(rec.id);
   }
 

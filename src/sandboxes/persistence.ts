@@ -2,11 +2,10 @@
 // keeps its writable layer and network; connect resumes a paused sandbox or extends a running
 // one's deadline. The state written before the runtime acts (`pausing`, `resuming`) is the intent
 // recovery reads (state.ts).
-import { randomBytes } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
 import { errors } from '../errors.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { Lifecycle } from './lifecycle.js';
+import { pauseCheckpoint } from './saved-states.js';
 
 export class Persistence {
   constructor(private readonly lc: Lifecycle) {}
@@ -29,17 +28,17 @@ export class Persistence {
   }
 
   private resume(rec: SandboxRecord, timeoutSeconds: number): Promise<SandboxRecord> {
-    const dir = this.lc.checkpointDir(rec.id);
+    const checkpoint = pauseCheckpoint(rec.id);
     return this.lc.operate('resume', rec.id, { timeoutSeconds }, async () => {
       try {
-        await this.lc.runtime.restore(this.lc.records.spec(rec), { dir, withSavedLayer: false });
+        await this.lc.runtime.restore(this.lc.records.spec(rec), { checkpoint, withSavedLayer: false });
       } catch (err) {
         this.lc.transition({ ...rec, state: 'resuming' }, 'paused');
         throw errors.resumeFailed(rec.id, err);
       }
       const endAt = Date.now() + timeoutSeconds * 1000;
       this.lc.store.setResumed(rec.id, endAt);
-      await discard(dir, this.lc);
+      await this.lc.runtime.discardCheckpoint(checkpoint);
       const resumed: SandboxRecord = { ...rec, state: 'running', pausedAt: null, endAt };
       this.lc.armTimers(resumed);
       return resumed;
@@ -64,7 +63,7 @@ export class Persistence {
       this.lc.idleTimers.clear(rec.id);
       this.lc.emit('stopping', rec.id);
       try {
-        await this.lc.runtime.checkpoint(rec.id, this.lc.checkpointDir(rec.id), 'stop');
+        await this.lc.runtime.checkpoint(rec.id, pauseCheckpoint(rec.id), 'stop');
       } catch (err) {
         this.lc.transition({ ...rec, state: 'pausing' }, 'running');
         this.lc.armTimers(rec);
@@ -75,12 +74,4 @@ export class Persistence {
       this.lc.armTimers({ ...rec, state: 'paused', pausedAt });
     }, () => this.lc.transition(rec, 'pausing'));
   }
-}
-
-/** Removes a checkpoint off the critical path: renamed aside at once (so a new checkpoint of the
- *  same sandbox never meets the deletion), deleted in the background. */
-async function discard(dir: string, lc: Lifecycle): Promise<void> {
-  const aside = `${dir}.discarded-${randomBytes(4).toString('hex')}`;
-  await rename(dir, aside).catch(() => undefined);
-  rm(aside, { recursive: true, force: true }).catch((err) => lc.log.error({ err }, `cannot remove ${aside}`));
 }

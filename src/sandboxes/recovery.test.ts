@@ -3,7 +3,7 @@
 // left. A crash is set up as it would be found: records in the state the dead server wrote, the
 // runtime holding what the dead server's tools left.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -65,11 +65,7 @@ function leftBehind(state: SandboxState, container: 'running' | 'frozen' | 'stop
   });
   const spec = { id: rec.id, layers: [], cpuCount: 1, memoryMB: 256, pidsLimit: 64, network: network.lease(index) };
   if (container !== 'absent' || state !== 'starting') runtime.sandboxes.set(rec.id, { spec, container });
-  if (checkpoint) {
-    const cp = path.join(dir, 'checkpoints', rec.id);
-    mkdirSync(cp, { recursive: true });
-    writeFileSync(path.join(cp, 'complete'), '');
-  }
+  if (checkpoint) runtime.checkpoints.set(`pause/${rec.id}`, true);
   return rec;
 }
 
@@ -96,7 +92,7 @@ describe('recovery after a crash', () => {
     await service.recover();
     assert.equal(stateOf(finished.id), 'paused');
     assert.equal(stateOf(failed.id), 'running');
-    assert.ok(existsSync(path.join(dir, 'checkpoints', finished.id)), 'the paused one keeps its checkpoint');
+    assert.ok(runtime.checkpoints.has(`pause/${finished.id}`), 'the paused one keeps its checkpoint');
   });
 
   it('a resume cut short ends running when the restore finished (checkpoint dropped), paused when it did not', async () => {
@@ -104,10 +100,10 @@ describe('recovery after a crash', () => {
     const half = leftBehind('resuming', 'stopped', true);
     await service.recover();
     assert.equal(stateOf(restored.id), 'running');
-    assert.equal(existsSync(path.join(dir, 'checkpoints', restored.id)), false);
+    assert.equal(runtime.checkpoints.has(`pause/${restored.id}`), false);
     assert.equal(stateOf(half.id), 'paused');
     assert.ok(runtime.calls.includes(`clearStopped ${half.id}`), 'the half restore is cleared');
-    assert.ok(existsSync(path.join(dir, 'checkpoints', half.id)));
+    assert.ok(runtime.checkpoints.has(`pause/${half.id}`));
   });
 
   it('finishes a kill, and removes a sandbox with neither processes nor a whole checkpoint', async () => {
@@ -123,28 +119,26 @@ describe('recovery after a crash', () => {
     const source = leftBehind('running', 'frozen');
     const made = leftBehind('running', 'running');
     const half = leftBehind('starting', 'running');
-    const image = path.join(dir, 'checkpoints', 'clone-abc');
-    mkdirSync(image, { recursive: true });
-    operations.begin('clone', source.id, { dir: image, clones: [made.id, half.id] });
+    runtime.checkpoints.set('clone/abc', true);
+    operations.begin('clone', source.id, { image: 'abc', clones: [made.id, half.id] });
     const report = await service.recover();
     assert.equal(stateOf(source.id), 'running');
     assert.equal(runtime.sandboxes.get(source.id)?.container, 'running');
     assert.equal(stateOf(made.id), 'gone');
     assert.equal(stateOf(half.id), 'gone');
-    assert.equal(existsSync(image), false);
+    assert.equal(runtime.checkpoints.has('clone/abc'), false);
     assert.deepEqual(operations.open(), []);
     assert.equal(report.operations, 1);
   });
 
-  it('undoes a snapshot cut short: no record, no folder', async () => {
+  it('undoes a snapshot cut short: no record, no saved state', async () => {
     const source = leftBehind('running', 'running');
-    const folder = path.join(dir, 'snapshots', 'snap-x');
-    mkdirSync(folder, { recursive: true });
-    snapshots.insert({ id: 'snap-x', sourceSandboxId: source.id, layers: [], startCmd: null, cpuCount: 1, memoryMB: 256, diskSizeMB: 1024, checkpointDir: folder, address: '10.0.0.1', envdToken: 't', createdAt: Date.now() });
-    operations.begin('snapshot', source.id, { snapshotId: 'snap-x', dir: folder });
+    runtime.checkpoints.set('snapshot/snap-x', true);
+    snapshots.insert({ id: 'snap-x', sourceSandboxId: source.id, layers: [], startCmd: null, cpuCount: 1, memoryMB: 256, diskSizeMB: 1024, address: '10.0.0.1', envdToken: 't', createdAt: Date.now() });
+    operations.begin('snapshot', source.id, { snapshotId: 'snap-x' });
     await service.recover();
     assert.equal(snapshots.get('snap-x'), undefined);
-    assert.equal(existsSync(folder), false);
+    assert.equal(runtime.checkpoints.has('snapshot/snap-x'), false);
     assert.equal(stateOf(source.id), 'running');
   });
 
@@ -160,12 +154,12 @@ describe('recovery after a crash', () => {
 
   it('sweeps saved states nothing owns and removes what the runtime holds for unknown sandboxes', async () => {
     const paused = leftBehind('paused', 'absent', true);
-    for (const name of ['clone-old', `${paused.id}.discarded-1`, 'gone-sandbox']) mkdirSync(path.join(dir, 'checkpoints', name), { recursive: true });
+    const strays = ['clone/old', `pause/${paused.id}.discarded-1`, 'pause/gone-sandbox', 'snapshot/snap-gone', 'boot/base-0123456789abcdef'];
+    for (const name of strays) runtime.checkpoints.set(name, false);
     runtime.sandboxes.set('stray', { spec: { id: 'stray', layers: [], cpuCount: 1, memoryMB: 1, pidsLimit: 1, network: network.lease(900) }, container: 'running' });
     await service.recover();
     assert.equal(stateOf(paused.id), 'paused');
-    assert.ok(existsSync(path.join(dir, 'checkpoints', paused.id)));
-    for (const name of ['clone-old', `${paused.id}.discarded-1`, 'gone-sandbox']) assert.equal(existsSync(path.join(dir, 'checkpoints', name)), false, name);
+    assert.deepEqual([...runtime.checkpoints.keys()], [`pause/${paused.id}`]);
     assert.equal(runtime.sandboxes.has('stray'), false);
   });
 });

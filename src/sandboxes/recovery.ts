@@ -1,13 +1,12 @@
 // After a restart, crash or not: wait for what the dead server left going on the host, ask the
 // runtime what exists, apply the rule of each sandbox's state (state.ts) and of each operation the
 // journal shows unfinished, then remove whatever nothing owns.
-import { readdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { OperationRecord } from '../store/operation-store.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { CloneDetail, SnapshotDetail } from './clones.js';
 import type { Lifecycle } from './lifecycle.js';
 import { egressOf } from './sandbox-records.js';
+import { bootCheckpoint, pauseCheckpoint, snapshotCheckpoint } from './saved-states.js';
 import { recoveryAction } from './state.js';
 import type { NetworkRules } from '../store/sandbox-store.js';
 
@@ -29,7 +28,7 @@ export async function recover(lc: Lifecycle): Promise<RecoveryReport> {
   for (const rec of store.all()) {
     const container = containers.get(rec.id) ?? 'absent';
     const alive = container === 'running' || container === 'frozen';
-    const checkpointWhole = !alive && (await runtime.finishStopCheckpoint(lc.checkpointDir(rec.id)));
+    const checkpointWhole = !alive && (await runtime.finishStopCheckpoint(pauseCheckpoint(rec.id)));
     const action = recoveryAction(rec.state, { container, checkpointWhole });
     const sandboxLog = log.child({ sandboxId: rec.id });
     try {
@@ -45,7 +44,7 @@ export async function recover(lc: Lifecycle): Promise<RecoveryReport> {
         await runtime.adopt(rec.id);
         const endAt = rec.state === 'resuming' ? Math.max(rec.endAt, Date.now() + lc.config.defaultTimeoutSeconds * 1000) : rec.endAt;
         if (rec.state !== 'running') store.setResumed(rec.id, endAt);
-        await rm(lc.checkpointDir(rec.id), { recursive: true, force: true });
+        await runtime.deleteCheckpoint(pauseCheckpoint(rec.id));
         const now: SandboxRecord = { ...rec, state: 'running', pausedAt: null, endAt };
         if (now.endAt <= Date.now() && !now.autoPause) {
           await lc.destroy(now);
@@ -96,11 +95,11 @@ async function undoOperation(lc: Lifecycle, op: OperationRecord, report: Recover
         report.removed++;
       }
     }
-    await rm(detail.dir, { recursive: true, force: true });
+    if (detail.image) await lc.runtime.deleteCheckpoint({ kind: 'clone', name: detail.image });
   } else if (op.kind === 'snapshot') {
     const detail = op.detail as unknown as SnapshotDetail;
     lc.snapshots.delete(detail.snapshotId);
-    await rm(detail.dir, { recursive: true, force: true });
+    await lc.runtime.deleteCheckpoint(snapshotCheckpoint(detail.snapshotId));
   } else {
     return;
   }
@@ -126,18 +125,17 @@ async function finishOperation(lc: Lifecycle, op: OperationRecord, report: Recov
   report.operations++;
 }
 
-/** Saved states nothing refers to: pause checkpoints of sandboxes not paused, clone images,
- *  discarded checkpoints, snapshots and boot states without their record. */
+/** Saved states nothing refers to: pause checkpoints of sandboxes not paused (and discarded
+ *  ones), clone images, snapshots and boot states without their record. */
 async function sweepSavedStates(lc: Lifecycle): Promise<void> {
-  const paused = new Set(lc.store.all().filter((r) => r.state === 'paused').map((r) => r.id));
-  const referenced = new Set([...lc.snapshots.all(), ...lc.bootStates.all()].map((s) => s.checkpointDir));
-  const sweep = async (folder: string, keep: (dir: string, name: string) => boolean) => {
-    for (const name of await readdir(folder).catch(() => [] as string[])) {
-      const dir = path.join(folder, name);
-      if (!keep(dir, name)) await rm(dir, { recursive: true, force: true });
+  const owned = new Set([
+    ...lc.store.all().filter((r) => r.state === 'paused').map((r) => `pause/${r.id}`),
+    ...lc.snapshots.all().map((s) => `snapshot/${snapshotCheckpoint(s.id).name}`),
+    ...lc.bootStates.all().map((b) => `boot/${bootCheckpoint(b).name}`),
+  ]);
+  for (const kind of ['pause', 'clone', 'snapshot', 'boot'] as const) {
+    for (const name of await lc.runtime.listCheckpoints(kind)) {
+      if (!owned.has(`${kind}/${name}`)) await lc.runtime.deleteCheckpoint({ kind, name });
     }
-  };
-  await sweep(lc.layout.checkpoints, (_dir, name) => paused.has(name));
-  await sweep(lc.layout.snapshots, (dir) => referenced.has(dir));
-  await sweep(lc.layout.templateStates, (dir) => referenced.has(dir));
+  }
 }

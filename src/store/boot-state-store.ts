@@ -4,7 +4,6 @@ import type { Db } from './database.js';
 
 export interface BootState {
   templateId: string;
-  checkpointDir: string;
   /** The sandbox address it was saved at (restored sockets bound to it need it present). */
   address: string;
   /** The runtime inputs it was taken with: another key means it is stale. */
@@ -13,7 +12,6 @@ export interface BootState {
 
 interface Row {
   template_id: string;
-  checkpoint_dir: string;
   address: string;
   state_key: string;
 }
@@ -23,9 +21,8 @@ export class BootStateStore {
 
   constructor(db: Db) {
     this.stmts = {
-      set: db.prepare(`INSERT INTO boot_states (template_id, checkpoint_dir, address, state_key) VALUES (?, ?, ?, ?)
-        ON CONFLICT(template_id) DO UPDATE SET checkpoint_dir = excluded.checkpoint_dir, address = excluded.address,
-          state_key = excluded.state_key`),
+      set: db.prepare(`INSERT INTO boot_states (template_id, address, state_key) VALUES (?, ?, ?)
+        ON CONFLICT(template_id) DO UPDATE SET address = excluded.address, state_key = excluded.state_key`),
       get: db.prepare('SELECT * FROM boot_states WHERE template_id = ?'),
       delete: db.prepare('DELETE FROM boot_states WHERE template_id = ?'),
       all: db.prepare('SELECT * FROM boot_states'),
@@ -34,11 +31,11 @@ export class BootStateStore {
 
   get(templateId: string): BootState | undefined {
     const r = this.stmts.get.get(templateId) as Row | undefined;
-    return r && { templateId: r.template_id, checkpointDir: r.checkpoint_dir, address: r.address, key: r.state_key };
+    return r && { templateId: r.template_id, address: r.address, key: r.state_key };
   }
 
   set(state: BootState): void {
-    this.stmts.set.run(state.templateId, state.checkpointDir, state.address, state.key);
+    this.stmts.set.run(state.templateId, state.address, state.key);
   }
 
   delete(templateId: string): void {
@@ -46,6 +43,6 @@ export class BootStateStore {
   }
 
   all(): BootState[] {
-    return (this.stmts.all.all() as Row[]).map((r) => ({ templateId: r.template_id, checkpointDir: r.checkpoint_dir, address: r.address, key: r.state_key }));
+    return (this.stmts.all.all() as Row[]).map((r) => ({ templateId: r.template_id, address: r.address, key: r.state_key }));
   }
 }

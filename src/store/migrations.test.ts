@@ -32,10 +32,9 @@ it('moves snapshots and boot states out of templates, and gives sandboxes their 
     const db = openDatabase(file);
     assert.deepEqual(new TemplateStore(db).all().map((t) => t.id), ['code']);
     const snap = new SnapshotStore(db).get('snap-a');
-    assert.equal(snap?.checkpointDir, '/d/snapshots/snap-a');
     assert.equal(snap?.sourceSandboxId, 'src1');
     assert.equal(snap?.envdToken, 'tok');
-    assert.deepEqual(new BootStateStore(db).get('code'), { templateId: 'code', checkpointDir: '/d/template-states/code-1', address: '10.0.0.2', key: 'k1' });
+    assert.deepEqual(new BootStateStore(db).get('code'), { templateId: 'code', address: '10.0.0.2', key: 'k1' });
     const sandbox = new SandboxStore(db).get('s1');
     assert.deepEqual(sandbox?.layers, ['/t/code', '/t/base']);
     assert.equal(sandbox?.startCmd, 'serve');

@@ -144,4 +144,10 @@ export const migrations: string[] = [
   ALTER TABLE templates DROP COLUMN boot_checkpoint_address;
   ALTER TABLE templates DROP COLUMN boot_checkpoint_key;
   `,
+  `
+  -- Saved states are named, not located: the runtime keeps each where it likes (a snapshot is
+  -- named by its id, a boot state by its template and key), so their folders leave the tables.
+  ALTER TABLE snapshots DROP COLUMN checkpoint_dir;
+  ALTER TABLE boot_states DROP COLUMN checkpoint_dir;
+  `,
 ];

@@ -11,8 +11,7 @@ export interface SnapshotRecord {
   cpuCount: number;
   memoryMB: number;
   diskSizeMB: number;
-  /** The saved state (a `snapshot` checkpoint), the source's address then, and envd's token in it. */
-  checkpointDir: string;
+  /** The source's address when its state was saved, and envd's token in that state. */
   address: string;
   envdToken: string;
   createdAt: number;
@@ -26,7 +25,6 @@ interface Row {
   cpu_count: number;
   memory_mb: number;
   disk_size_mb: number;
-  checkpoint_dir: string;
   address: string;
   envd_token: string;
   created_at: number;
@@ -41,7 +39,6 @@ function fromRow(r: Row): SnapshotRecord {
     cpuCount: r.cpu_count,
     memoryMB: r.memory_mb,
     diskSizeMB: r.disk_size_mb,
-    checkpointDir: r.checkpoint_dir,
     address: r.address,
     envdToken: r.envd_token,
     createdAt: r.created_at,
@@ -54,8 +51,8 @@ export class SnapshotStore {
   constructor(db: Db) {
     this.stmts = {
       insert: db.prepare(`INSERT INTO snapshots (id, source_sandbox_id, layers, start_cmd, cpu_count, memory_mb, disk_size_mb,
-          checkpoint_dir, address, envd_token, created_at)
-        VALUES (@id, @sourceSandboxId, @layers, @startCmd, @cpuCount, @memoryMB, @diskSizeMB, @checkpointDir, @address, @envdToken, @createdAt)`),
+          address, envd_token, created_at)
+        VALUES (@id, @sourceSandboxId, @layers, @startCmd, @cpuCount, @memoryMB, @diskSizeMB, @address, @envdToken, @createdAt)`),
       get: db.prepare('SELECT * FROM snapshots WHERE id = ?'),
       delete: db.prepare('DELETE FROM snapshots WHERE id = ?'),
       all: db.prepare('SELECT * FROM snapshots ORDER BY created_at DESC, id'),

@@ -1,13 +1,11 @@
-// A runtime in memory: sandboxes are entries in a map, checkpoints are folders holding only the
-// mark of a finished one. It passes the same contract as runc (runtime-contract.ts) and lets the
+// A runtime in memory: sandboxes and checkpoints are entries in maps. It passes the same contract as runc (runtime-contract.ts) and lets the
 // lifecycle (state machine, operations, recovery) be tested without root. Tests can set what a
 // crash would have left (`containers`), make the next call of a method fail (`failNext`), and read
 // which calls were made (`calls`).
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type {
   CheckpointMode,
+  CheckpointRef,
   ContainerState,
   EgressPolicy,
   HostResources,
@@ -29,6 +27,8 @@ type Method = 'create' | 'destroy' | 'checkpoint' | 'restore' | 'updateEgress' |
 export class FakeRuntime implements Runtime {
   readonly name = 'fake';
   readonly sandboxes = new Map<string, FakeSandbox>();
+  /** Checkpoints by `kind/name`; false for one cut short (as a crash leaves it). */
+  readonly checkpoints = new Map<string, boolean>();
   readonly calls: string[] = [];
   resources: HostResources = { memoryAvailableBytes: 16 * 2 ** 30, diskAvailableBytes: 100 * 2 ** 30 };
   private readonly failures = new Map<Method, Error>();
@@ -118,32 +118,38 @@ export class FakeRuntime implements Runtime {
     s.egress = egress;
   }
 
-  async checkpoint(id: string, dir: string, mode: CheckpointMode): Promise<void> {
-    await rm(dir, { recursive: true, force: true });
-    try {
-      this.enter('checkpoint', id);
-      const s = this.sandboxes.get(id);
-      if (!s || s.container !== 'running') throw new Error(`fake: sandbox ${id} is not running`);
-      await mkdir(dir, { recursive: true });
-      await writeFile(path.join(dir, 'complete'), mode);
-      if (mode === 'stop') s.container = 'absent';
-    } catch (err) {
-      await rm(dir, { recursive: true, force: true });
-      throw err;
-    }
+  async checkpoint(id: string, ref: CheckpointRef, mode: CheckpointMode): Promise<void> {
+    this.checkpoints.delete(key(ref));
+    this.enter('checkpoint', id);
+    const s = this.sandboxes.get(id);
+    if (!s || s.container !== 'running') throw new Error(`fake: sandbox ${id} is not running`);
+    this.checkpoints.set(key(ref), true);
+    if (mode === 'stop') s.container = 'absent';
   }
 
-  checkpointIsWhole(dir: string): boolean {
-    return existsSync(path.join(dir, 'complete'));
+  checkpointIsWhole(ref: CheckpointRef): boolean {
+    return this.checkpoints.get(key(ref)) === true;
   }
 
-  async finishStopCheckpoint(dir: string): Promise<boolean> {
-    return this.checkpointIsWhole(dir);
+  async finishStopCheckpoint(ref: CheckpointRef): Promise<boolean> {
+    return this.checkpointIsWhole(ref);
+  }
+
+  async deleteCheckpoint(ref: CheckpointRef): Promise<void> {
+    this.checkpoints.delete(key(ref));
+  }
+
+  async discardCheckpoint(ref: CheckpointRef): Promise<void> {
+    this.checkpoints.delete(key(ref));
+  }
+
+  async listCheckpoints(kind: CheckpointRef['kind']): Promise<string[]> {
+    return [...this.checkpoints.keys()].filter((k) => k.startsWith(`${kind}/`)).map((k) => k.slice(kind.length + 1));
   }
 
   async restore(spec: SandboxSpec, source: RestoreSource): Promise<void> {
     this.enter('restore', spec.id);
-    if (!this.checkpointIsWhole(source.dir)) throw new Error(`fake: no whole checkpoint in ${source.dir}`);
+    if (!this.checkpointIsWhole(source.checkpoint)) throw new Error(`fake: no whole checkpoint ${key(source.checkpoint)}`);
     const existing = this.sandboxes.get(spec.id);
     if (existing?.container === 'running') throw new Error(`fake: sandbox ${spec.id} already runs`);
     this.sandboxes.set(spec.id, { spec, container: 'running', egress: spec.egress ?? existing?.egress });
@@ -153,10 +159,13 @@ export class FakeRuntime implements Runtime {
     return `fake:${spec.layers.join(':')}:${spec.startCommand ?? ''}`;
   }
 
-  async copyStopped(id: string, pausedDir: string, dir: string): Promise<void> {
+  async copyStopped(id: string, to: CheckpointRef): Promise<void> {
     this.enter('copyStopped', id);
-    if (!this.checkpointIsWhole(pausedDir)) throw new Error(`fake: ${id} has no whole pause checkpoint`);
-    await mkdir(dir, { recursive: true });
-    for (const name of await readdir(pausedDir)) await writeFile(path.join(dir, name), '');
+    if (!this.checkpointIsWhole({ kind: 'pause', name: id })) throw new Error(`fake: ${id} has no whole pause checkpoint`);
+    this.checkpoints.set(key(to), true);
   }
+}
+
+function key(ref: CheckpointRef): string {
+  return `${ref.kind}/${ref.name}`;
 }

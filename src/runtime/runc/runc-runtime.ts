@@ -1,8 +1,9 @@
 // The default backend: each sandbox an OCI container run by runc over an overlay filesystem
 // (read-only template layers + a per-sandbox writable layer), in its own network namespace, and
 // checkpointed/restored with CRIU through runc.
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Config, dataFiles } from '../../config.js';
@@ -17,7 +18,7 @@ import { readCgroupStats } from './cgroup-stats.js';
 import { buildOciSpec, processSecurityFingerprint } from './oci-spec.js';
 import { waitForHostProcesses } from './in-flight.js';
 import { runCommand } from '../run-command.js';
-import type { CheckpointMode, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
+import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
 
 interface RuncState {
   id: string;
@@ -139,7 +140,16 @@ export class RuncRuntime implements Runtime {
     }
   }
 
-  async checkpoint(id: string, dir: string, mode: CheckpointMode): Promise<void> {
+  /** The folder of a checkpoint: each kind has its own in the data directory (config.ts). */
+  private checkpointDir(ref: CheckpointRef): string {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(ref.name)) throw new Error(`checkpoint name '${ref.name}' is not one path segment`);
+    const layout = dataFiles(this.config.dataDir);
+    const folder = { pause: layout.checkpoints, clone: layout.clones, snapshot: layout.snapshots, boot: layout.templateStates }[ref.kind];
+    return path.join(folder, ref.name);
+  }
+
+  async checkpoint(id: string, ref: CheckpointRef, mode: CheckpointMode): Promise<void> {
+    const dir = this.checkpointDir(ref);
     const bundle = this.bundleDir(id);
     const imageArgs = ['--image-path', checkpointImage(dir), '--work-path', checkpointWork(dir)];
     const dumpLog = path.join(checkpointWork(dir), 'dump.log');
@@ -167,21 +177,37 @@ export class RuncRuntime implements Runtime {
     }
   }
 
-  checkpointIsWhole(dir: string): boolean {
-    return isCheckpointWhole(dir);
+  checkpointIsWhole(ref: CheckpointRef): boolean {
+    return isCheckpointWhole(this.checkpointDir(ref));
+  }
+
+  async deleteCheckpoint(ref: CheckpointRef): Promise<void> {
+    await rm(this.checkpointDir(ref), { recursive: true, force: true });
+  }
+
+  async discardCheckpoint(ref: CheckpointRef): Promise<void> {
+    const dir = this.checkpointDir(ref);
+    const aside = `${dir}.discarded-${randomBytes(4).toString('hex')}`;
+    await rename(dir, aside).catch(() => undefined);
+    rm(aside, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  async listCheckpoints(kind: CheckpointRef['kind']): Promise<string[]> {
+    return readdir(path.dirname(this.checkpointDir({ kind, name: 'x' }))).catch(() => [] as string[]);
   }
 
   async restore(spec: SandboxSpec, source: RestoreSource): Promise<void> {
     const isClone = source.withSavedLayer;
+    const sourceDir = this.checkpointDir(source.checkpoint);
     const bundle = this.bundleDir(spec.id);
     const privateImage = path.join(bundle, 'restore-image');
     const workDir = path.join(bundle, 'restore-work');
     try {
-      await this.prepare(spec, isClone ? checkpointUpper(source.dir) : undefined);
+      await this.prepare(spec, isClone ? checkpointUpper(sourceDir) : undefined);
       if (source.checkpointAddress && source.checkpointAddress !== spec.network.sandboxAddress) {
         await runCommand('ip', ['-n', netnsName(spec.id), 'addr', 'add', `${source.checkpointAddress}/32`, 'dev', 'eth0']);
       }
-      let imageDir = checkpointImage(source.dir);
+      let imageDir = checkpointImage(sourceDir);
       if (isClone) {
         await imageWithHostname(imageDir, privateImage, spec.id);
         imageDir = privateImage;
@@ -211,7 +237,9 @@ export class RuncRuntime implements Runtime {
     }
   }
 
-  async copyStopped(id: string, pausedDir: string, dir: string): Promise<void> {
+  async copyStopped(id: string, to: CheckpointRef): Promise<void> {
+    const pausedDir = this.checkpointDir({ kind: 'pause', name: id });
+    const dir = this.checkpointDir(to);
     await mkdir(dir, { recursive: true });
     try {
       await Promise.all([
@@ -246,7 +274,8 @@ export class RuncRuntime implements Runtime {
 
   async settle(): Promise<void> {
     // runc (and the CRIU it runs) name the state folder; copies and mounts name the data folder.
-    await waitForHostProcesses([this.config.runcRoot, this.sandboxesDir, dataFiles(this.config.dataDir).checkpoints], settleTimeoutMs);
+    const layout = dataFiles(this.config.dataDir);
+    await waitForHostProcesses([this.config.runcRoot, layout.sandboxes, layout.checkpoints, layout.clones, layout.snapshots, layout.templateStates], settleTimeoutMs);
   }
 
   async inspect(): Promise<Map<string, ContainerState>> {
@@ -275,7 +304,8 @@ export class RuncRuntime implements Runtime {
     await rm(path.join(this.bundleDir(id), 'restore-work'), { recursive: true, force: true });
   }
 
-  async finishStopCheckpoint(dir: string): Promise<boolean> {
+  async finishStopCheckpoint(ref: CheckpointRef): Promise<boolean> {
+    const dir = this.checkpointDir(ref);
     if (isCheckpointWhole(dir)) return true;
     // CRIU's own word that the dump is whole; runc then removed the container.
     const log = await readFile(path.join(checkpointWork(dir), 'dump.log'), 'utf8').catch(() => '');

@@ -1,0 +1,17 @@
+// The names of the saved states the lifecycle keeps (runtime checkpoints): one per paused sandbox,
+// one per snapshot, one per template boot state, and a passing one per clone call.
+import { randomBytes } from 'node:crypto';
+import type { CheckpointRef } from '../runtime/runtime.js';
+import type { BootState } from '../store/boot-state-store.js';
+
+export const pauseCheckpoint = (sandboxId: string): CheckpointRef => ({ kind: 'pause', name: sandboxId });
+
+export const snapshotCheckpoint = (snapshotId: string): CheckpointRef => ({ kind: 'snapshot', name: snapshotId });
+
+/** A boot state is named by its template and the runtime inputs it was taken with. */
+export const bootCheckpoint = (state: Pick<BootState, 'templateId' | 'key'>): CheckpointRef => ({
+  kind: 'boot',
+  name: `${state.templateId}-${state.key.slice(0, 16)}`,
+});
+
+export const newCloneCheckpoint = (): CheckpointRef => ({ kind: 'clone', name: randomBytes(6).toString('hex') });
