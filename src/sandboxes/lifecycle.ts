@@ -87,8 +87,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   }
 
 
-  /** Moves a sandbox to `to`, checked against the state machine; `alongside` writes more in the
-   *  same transaction. */
+  /** Moves a sandbox to `to`, checked against the state machine. */
   transition(rec: Pick<SandboxRecord, 'id' | 'state'>, to: SandboxState): void {
     assertTransition(rec.id, rec.state, to);
     this.store.setState(rec.id, to);
@@ -96,8 +95,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
 
   /**
    * Runs one lifecycle operation: its intent journaled (with `intent`, the state it moves to,
-   * in the same transaction) before `act`, its outcome after, and one log line with its
-   * duration and, when it fails, why.
+   * in the same transaction) before `act`, its outcome after; a log line when it starts and one
+   * when it ends, with its duration and, when it fails, why.
    */
   async operate<T>(
     kind: OperationKind,
@@ -108,6 +107,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   ): Promise<T> {
     const started = performance.now();
     const journalId = this.operations.begin(kind, sandboxId, detail, intent);
+    this.log.info({ op: kind, sandboxId, journalId }, `${kind} started`);
     try {
       const result = await act(journalId);
       this.operations.finish(journalId, 'ok');
