@@ -4,7 +4,6 @@ import { errors } from '../errors.js';
 import { envdPort } from '../protocol.js';
 import type { CheckpointRef, RestoreSource } from '../runtime/runtime.js';
 import type { BootState } from '../store/boot-state-store.js';
-import type { SnapshotRecord } from '../store/snapshot-store.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { TemplateRecord } from '../store/template-store.js';
 import { waitForHealth } from './envd-client.js';
@@ -67,28 +66,28 @@ export class Creator {
   async create(input: CreateSandboxInput): Promise<SandboxRecord> {
     const timeoutSeconds = this.checkTimeout(input.timeoutSeconds);
     const template = this.lc.templates.find(input.templateId);
-    const snapshot = template ? undefined : this.lc.snapshots.get(input.templateId);
-    if (!template && !snapshot) throw errors.templateNotFound(input.templateId);
-    return this.withCapacity(1, () => this.createWithin(input, timeoutSeconds, template, snapshot));
+    if (template) return this.withCapacity(1, () => this.fromTemplate(input, timeoutSeconds, template));
+    const snapshot = this.lc.snapshots.get(input.templateId);
+    if (!snapshot) throw errors.templateNotFound(input.templateId);
+    const fields = fieldsFromInput({ ...snapshot, alias: null }, input, timeoutSeconds);
+    const saved = { source: savedSource(snapshotCheckpoint(snapshot.id), snapshot.address), token: snapshot.envdToken };
+    return this.withCapacity(1, () => this.startReserved(fields, saved));
   }
 
-  private async createWithin(input: CreateSandboxInput, timeoutSeconds: number, template?: TemplateRecord, snapshot?: SnapshotRecord): Promise<SandboxRecord> {
-    const origin = template ?? { ...snapshot!, alias: null };
-    const fields = fieldsFromInput(origin, input, timeoutSeconds);
-    if (snapshot) {
-      return this.startReserved(fields, { source: savedSource(snapshotCheckpoint(snapshot.id), snapshot.address), token: snapshot.envdToken });
-    }
-    const fromPool = await this.takeFromPool(template!, fields);
+  /** A sandbox of a template: from the warm pool, its saved boot state, or booted. */
+  private async fromTemplate(input: CreateSandboxInput, timeoutSeconds: number, template: TemplateRecord): Promise<SandboxRecord> {
+    const fields = fieldsFromInput(template, input, timeoutSeconds);
+    const fromPool = await this.takeFromPool(template, fields);
     if (fromPool) return fromPool;
-    const saved = bootState(this.lc.bootStates.get(template!.id));
-    if (!saved) return this.startReserved(fields, undefined, template!.readyPort);
+    const saved = bootState(this.lc.bootStates.get(template.id));
+    if (!saved) return this.startReserved(fields, undefined, template.readyPort);
     // Fast create: restore the template's saved boot state instead of booting.
     try {
       return await this.startReserved(fields, saved);
     } catch (err) {
-      this.lc.log.error({ templateId: template!.id, err }, `template ${template!.id}: restoring its saved state failed, booting instead from now on`);
-      this.lc.bootStates.delete(template!.id);
-      return this.createWithin(input, timeoutSeconds, template);
+      this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: restoring its saved state failed, booting instead from now on`);
+      this.lc.bootStates.delete(template.id);
+      return this.fromTemplate(input, timeoutSeconds, template);
     }
   }
 

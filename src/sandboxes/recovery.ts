@@ -7,7 +7,7 @@ import type { CloneDetail, SnapshotDetail } from './clones.js';
 import type { Lifecycle } from './lifecycle.js';
 import { egressOf } from './sandbox-records.js';
 import { bootCheckpoint, pauseCheckpoint, snapshotCheckpoint } from './saved-states.js';
-import { recoveryAction } from './state.js';
+import { isHidden, recoveryAction } from './state.js';
 import type { NetworkRules } from '../store/sandbox-store.js';
 
 export interface RecoveryReport {
@@ -33,39 +33,22 @@ export async function recover(lc: Lifecycle): Promise<RecoveryReport> {
     const sandboxLog = log.child({ sandboxId: rec.id });
     try {
       if (action === 'destroy') {
-        if (rec.state !== 'starting' && rec.state !== 'pooled' && rec.state !== 'killing') {
+        // Hidden ones were never answered for or were being killed: removing them is their rule.
+        if (!isHidden(rec.state)) {
           sandboxLog.error({ state: rec.state, container }, `sandbox ${rec.id} was ${rec.state} but its processes are gone and it has no whole checkpoint: removed`);
         }
         await lc.destroy(rec);
         report.removed++;
         continue;
       }
-      if (action === 'run') {
-        await runtime.adopt(rec.id);
-        const endAt = rec.state === 'resuming' ? Math.max(rec.endAt, Date.now() + lc.config.defaultTimeoutSeconds * 1000) : rec.endAt;
-        if (rec.state !== 'running') store.setResumed(rec.id, endAt);
-        await runtime.deleteCheckpoint(pauseCheckpoint(rec.id));
-        const now: SandboxRecord = { ...rec, state: 'running', pausedAt: null, endAt };
-        if (now.endAt <= Date.now() && !now.autoPause) {
-          await lc.destroy(now);
-          report.removed++;
-          continue;
-        }
-        lc.armTimers(now);
-        report.running++;
-      } else {
-        if (container === 'stopped') await runtime.clearStopped(rec.id);
-        const pausedAt = rec.pausedAt ?? Date.now();
-        if (rec.state !== 'paused') store.setPaused(rec.id, pausedAt);
-        const now: SandboxRecord = { ...rec, state: 'paused', pausedAt };
-        if (now.startedAt + lc.config.pausedRetentionSeconds * 1000 <= Date.now()) {
-          await lc.destroy(now);
-          report.removed++;
-          continue;
-        }
-        lc.armTimers(now);
-        report.paused++;
+      const now = action === 'run' ? await keepRunning(lc, rec) : await keepPaused(lc, rec, container);
+      if (expired(lc, now)) {
+        await lc.destroy(now);
+        report.removed++;
+        continue;
       }
+      lc.armTimers(now);
+      report[now.state === 'running' ? 'running' : 'paused']++;
       if (rec.state !== 'running' && rec.state !== 'paused') sandboxLog.info({ from: rec.state, action }, `sandbox ${rec.id} recovered from ${rec.state}`);
     } catch (err) {
       sandboxLog.error({ err, state: rec.state, action }, `recovering sandbox ${rec.id} failed; left as it was`);
@@ -82,6 +65,31 @@ export async function recover(lc: Lifecycle): Promise<RecoveryReport> {
   }
   operations.prune();
   return report;
+}
+
+/** A sandbox whose processes live: thawed and tidied by the runtime, its pause checkpoint (if a
+ *  resume was cut short after the restore) dropped. A resume cut short gets a fresh timeout. */
+async function keepRunning(lc: Lifecycle, rec: SandboxRecord): Promise<SandboxRecord> {
+  await lc.runtime.adopt(rec.id);
+  const endAt = rec.state === 'resuming' ? Math.max(rec.endAt, Date.now() + lc.config.defaultTimeoutSeconds * 1000) : rec.endAt;
+  if (rec.state !== 'running') lc.store.setResumed(rec.id, endAt);
+  await lc.runtime.deleteCheckpoint(pauseCheckpoint(rec.id));
+  return { ...rec, state: 'running', pausedAt: null, endAt };
+}
+
+/** A sandbox with a whole pause checkpoint: paused, any half-restored container removed. */
+async function keepPaused(lc: Lifecycle, rec: SandboxRecord, container: string): Promise<SandboxRecord> {
+  if (container === 'stopped') await lc.runtime.clearStopped(rec.id);
+  const pausedAt = rec.pausedAt ?? Date.now();
+  if (rec.state !== 'paused') lc.store.setPaused(rec.id, pausedAt);
+  return { ...rec, state: 'paused', pausedAt };
+}
+
+/** Whether a kept sandbox's time ran out while the server was down: a running one past its
+ *  deadline without auto-pause (with it, the armed timer pauses it), a paused one past retention. */
+function expired(lc: Lifecycle, rec: SandboxRecord): boolean {
+  if (rec.state === 'paused') return rec.startedAt + lc.config.pausedRetentionSeconds * 1000 <= Date.now();
+  return rec.endAt <= Date.now() && !rec.autoPause;
 }
 
 /** Clones and snapshots a crash cut short leave nothing of themselves. */

@@ -331,8 +331,8 @@ export class RuncRuntime implements Runtime {
   }
 
   async hostResources(): Promise<HostResources> {
-    await mkdir(this.sandboxesDir, { recursive: true });
-    const fs = await statfs(this.sandboxesDir);
+    // The data directory holds the database, so it exists; sandbox layers live on its disk.
+    const fs = await statfs(this.config.dataDir);
     // os.freemem() is the kernel's MemAvailable: free memory plus what it can reclaim.
     return { memoryAvailableBytes: os.freemem(), diskAvailableBytes: fs.bavail * fs.bsize };
   }
