@@ -105,7 +105,9 @@ export class RuncRuntime implements Runtime {
       bundleDir: this.config.sandboxBundleDir,
       criuConfig,
     });
-    await Promise.all([
+    // Every step ends before a failure is reported: the clean-up that follows a failure must not
+    // race a step still making something (a network namespace made after it would be leaked).
+    const steps = await Promise.allSettled([
       writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociSpec)),
       writeFile(criuConfig, criuOptions(upperFrom ? 'other' : 'same')),
       (async () => {
@@ -118,6 +120,8 @@ export class RuncRuntime implements Runtime {
       })(),
       existsSync(netnsPath(spec.id)) ? Promise.resolve() : createNetns(spec.id, spec.network, spec.egress, this.egress, this.config),
     ]);
+    const failed = steps.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return bundle;
   }
 
