@@ -124,6 +124,14 @@ export interface Config {
   sandboxBundleDir: string;
   /** Debian mirror that debootstrap builds template root filesystems from. */
   debianMirror: string;
+  /** Registries tried, in order, before the one an image names (as Docker's `registry-mirrors`):
+   *  `host[:port]` of a registry that mirrors Docker Hub, so an air-gapped host pulls
+   *  `ubuntu:22.04` from its own. */
+  registryMirrors: string[];
+  /** Registries (`host[:port]`) reached over plain HTTP or with an unverified certificate. */
+  insecureRegistries: string[];
+  /** Largest COPY upload (a gzip tar) a template build accepts, in bytes. */
+  maxUploadBytes: number;
   /** `keys`: every control-plane request needs an API key this server made; `none`: no check
    *  (local-only use, opt-in). */
   auth: 'keys' | 'none';
@@ -152,6 +160,15 @@ export function dataFiles(dataDir: string) {
     snapshots: path.join(dataDir, 'snapshots'),
     /** Templates' saved boot states. */
     templateStates: path.join(dataDir, 'template-states'),
+    /** Read-only overlay layers, one folder each, named by content: an image layer by its
+     *  digest, a build step's result by its cache key. Shared by every template using it. */
+    layers: path.join(dataDir, 'layers'),
+    /** Pulled images (an OCI layout of their blobs, as skopeo writes it). */
+    images: path.join(dataDir, 'images'),
+    /** COPY uploads of template builds: one gzip tar per files hash. */
+    uploads: path.join(dataDir, 'uploads'),
+    /** Work folders of template builds in flight. */
+    builds: path.join(dataDir, 'builds'),
   };
 }
 
@@ -192,6 +209,9 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     nodePath: str('SANDCASTLE_NODE', process.execPath),
     sandboxBundleDir: str('SANDCASTLE_SANDBOX_BUNDLE', path.join(installDir, 'dist', 'sandbox')),
     debianMirror: str('SANDCASTLE_DEBIAN_MIRROR', 'http://deb.debian.org/debian'),
+    registryMirrors: list('SANDCASTLE_REGISTRY_MIRRORS', []),
+    insecureRegistries: list('SANDCASTLE_INSECURE_REGISTRIES', []),
+    maxUploadBytes: int('SANDCASTLE_MAX_UPLOAD_MB', 1024) * 1024 * 1024,
     auth: oneOf('SANDCASTLE_AUTH', ['keys', 'none'] as const, 'keys'),
     logLevel: oneOf('SANDCASTLE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     logFile: process.env.SANDCASTLE_LOG_FILE || undefined,
