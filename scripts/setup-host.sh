@@ -19,6 +19,9 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 #   tini procps util-linux mount ca-certificates
 #                         init, ps/pkill, unshare/nsenter, mount, TLS roots
 #   wrk                   HTTP load generator used by the benchmarks
+#   skopeo umoci          pull template base images from OCI registries; unpack/make image layers
+#   docker-registry apache2-utils
+#                         a loopback registry for the image tests (htpasswd for its auth test)
 #   python3 make g++      node-gyp fallback when a native npm module (better-sqlite3) has no
 #                         prebuilt binary reachable
 #   build-essential lib…-dev pkgconf protobuf…
@@ -28,6 +31,7 @@ packages=(
   nftables iproute2 libnss-myhostname
   tini procps util-linux mount ca-certificates
   wrk
+  skopeo umoci docker-registry apache2-utils
   python3 make g++
   build-essential libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev libnl-3-dev
   libprotobuf-c-dev libprotobuf-dev pkgconf protobuf-c-compiler protobuf-compiler uuid-dev python3-protobuf
