@@ -16,7 +16,7 @@ import { BootStateStore } from '../store/boot-state-store.js';
 import { OperationStore } from '../store/operation-store.js';
 import { type SandboxRecord, type SandboxState, SandboxStore } from '../store/sandbox-store.js';
 import { SnapshotStore } from '../store/snapshot-store.js';
-import { TemplateStore } from '../store/template-store.js';
+import { notBuilt, TemplateStore } from '../store/template-store.js';
 import { SandboxService } from './sandbox-service.js';
 
 let dir: string;
@@ -41,7 +41,7 @@ beforeEach(() => {
   network = new NetworkRange('10.251.0.0/16');
   templates.upsert({
     id: 'base', alias: 'base', layers: [path.join(dir, 'layer')], cpuCount: 1, memoryMB: 256, diskSizeMB: 1024, startCmd: null,
-    readyPort: null, createdAt: Date.now(),
+    readyPort: null, ...notBuilt, createdAt: Date.now(),
   });
   const config = loadConfig({ dataDir: dir, warmPoolSize: 0 });
   snapshots = new SnapshotStore(db);

@@ -150,4 +150,45 @@ export const migrations: string[] = [
   ALTER TABLE snapshots DROP COLUMN checkpoint_dir;
   ALTER TABLE boot_states DROP COLUMN checkpoint_dir;
   `,
+  `
+  -- User templates (built from the SDK's Template builder or a Dockerfile). What a build gives
+  -- every sandbox of the template: environment, default user and folder, and a start command
+  -- that envd runs as that user, polled with the ready command until it succeeds.
+  ALTER TABLE templates ADD COLUMN env_vars TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE templates ADD COLUMN default_user TEXT;
+  ALTER TABLE templates ADD COLUMN default_workdir TEXT;
+  ALTER TABLE templates ADD COLUMN service_cmd TEXT;
+  ALTER TABLE templates ADD COLUMN ready_cmd TEXT;
+  ALTER TABLE templates ADD COLUMN build_id TEXT;        -- NULL for a built-in template
+  ALTER TABLE templates ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+  CREATE UNIQUE INDEX templates_alias ON templates(alias);
+  CREATE TABLE template_builds (
+    id             TEXT PRIMARY KEY,
+    template_id    TEXT NOT NULL,
+    status         TEXT NOT NULL,           -- waiting | building | ready | error
+    reason         TEXT,                    -- JSON {message, step?} of a failed build
+    cpu_count      INTEGER NOT NULL,
+    memory_mb      INTEGER NOT NULL,
+    result         TEXT,                    -- JSON template fields of a ready build
+    created_at     INTEGER NOT NULL,
+    finished_at    INTEGER
+  );
+  CREATE INDEX template_builds_template ON template_builds(template_id);
+  CREATE TABLE template_build_logs (
+    build_id   TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    timestamp  INTEGER NOT NULL,
+    level      TEXT NOT NULL,
+    message    TEXT NOT NULL,
+    step       TEXT,
+    PRIMARY KEY (build_id, seq)
+  );
+  CREATE TABLE template_tags (
+    template_id  TEXT NOT NULL,
+    tag          TEXT NOT NULL,
+    build_id     TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (template_id, tag)
+  );
+  `,
 ];

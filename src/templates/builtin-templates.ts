@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { interpreterPort } from '../protocol.js';
 import { sandboxBundleDir, sandboxNode } from '../runtime/runc/oci-spec.js';
-import type { TemplateStore } from '../store/template-store.js';
+import { notBuilt, type TemplateStore } from '../store/template-store.js';
 import { ensureBuiltinTemplates } from './rootfs-builder.js';
 
 /** Services that a built-in template starts beside envd. */
@@ -20,6 +20,7 @@ export async function registerBuiltinTemplates(config: Config, templates: Templa
   const built = await ensureBuiltinTemplates(config, { log: (line) => log.info(`template ${line}`) });
   for (const t of built) {
     templates.upsert({
+      ...notBuilt,
       id: t.templateId,
       alias: t.templateId,
       layers: t.layers,
