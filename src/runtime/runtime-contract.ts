@@ -2,6 +2,7 @@
 // suite that each backend's test file runs against itself with real sandboxes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { NetworkRange } from './network/network-lease.js';
@@ -60,6 +61,17 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       assert.equal(await present(sp.id), false);
       assert.equal(await s.runtime.stats(sp.id), undefined);
       await s.runtime.destroy(sp.id);
+    });
+
+    it('commit keeps the writable layer as a folder and removes the rest of the sandbox', async () => {
+      const sp = spec();
+      await started(sp);
+      await mkdir(s.scratchDir, { recursive: true });
+      const to = path.join(s.scratchDir, `layer-${sp.id}`);
+      await s.runtime.commit(sp.id, to);
+      assert.ok((await stat(to)).isDirectory());
+      assert.equal(await present(sp.id), false);
+      assert.equal(await running(sp.id), false);
     });
 
     it('a create that fails leaves nothing of the sandbox behind', async () => {

@@ -95,6 +95,11 @@ export interface Runtime {
   /** Kills every process of the sandbox and removes its container, mounts, network and layer.
    *  Idempotent: destroying what is already gone succeeds. */
   destroy(id: string): Promise<void>;
+  /** Ends the sandbox and keeps its writable layer as the folder `to` (which must not exist, on
+   *  the same file system as the data directory): a read-only layer from now on, holding what the
+   *  sandbox changed over its layers, without the mount points the backend itself made. The rest
+   *  goes as with destroy. A template build turns each step's sandbox into a layer this way. */
+  commit(id: string, to: string): Promise<void>;
   /** Ids of the sandboxes this backend has running now (to re-adopt them after a restart). */
   listRunning(): Promise<string[]>;
   /** Waits until work a previous server process left going (a checkpoint, a restore, a copy)

@@ -3,6 +3,7 @@
 // crash would have left (`containers`), make the next call of a method fail (`failNext`), and read
 // which calls were made (`calls`).
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import type {
   CheckpointMode,
   CheckpointRef,
@@ -22,7 +23,7 @@ interface FakeSandbox {
   egress?: EgressPolicy;
 }
 
-type Method = 'create' | 'destroy' | 'checkpoint' | 'restore' | 'updateEgress' | 'copyStopped';
+type Method = 'create' | 'commit' | 'destroy' | 'checkpoint' | 'restore' | 'updateEgress' | 'copyStopped';
 
 export class FakeRuntime implements Runtime {
   readonly name = 'fake';
@@ -64,6 +65,13 @@ export class FakeRuntime implements Runtime {
 
   async destroy(id: string): Promise<void> {
     this.enter('destroy', id);
+    this.sandboxes.delete(id);
+  }
+
+  async commit(id: string, to: string): Promise<void> {
+    this.enter('commit', id);
+    if (!this.sandboxes.has(id)) throw new Error(`fake: no sandbox ${id}`);
+    await mkdir(to);
     this.sandboxes.delete(id);
   }
 

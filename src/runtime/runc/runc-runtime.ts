@@ -3,7 +3,7 @@
 // checkpointed/restored with CRIU through runc.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Config, dataFiles } from '../../config.js';
@@ -267,6 +267,18 @@ export class RuncRuntime implements Runtime {
     await rm(bundle, { recursive: true, force: true });
   }
 
+  async commit(id: string, to: string): Promise<void> {
+    const bundle = this.bundleDir(id);
+    if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
+    const rootfs = path.join(bundle, 'rootfs');
+    if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]);
+    const upper = path.join(bundle, 'upper');
+    const { mounts } = JSON.parse(await readFile(path.join(bundle, 'config.json'), 'utf8')) as { mounts: { destination: string }[] };
+    await dropMountPoints(upper, mounts.map((m) => m.destination));
+    await rename(upper, to);
+    await this.destroy(id);
+  }
+
   private async runcStates(): Promise<RuncState[]> {
     const out = await this.runc(['list', '--format', 'json']);
     return (JSON.parse(out || 'null') ?? []) as RuncState[];
@@ -370,5 +382,21 @@ async function isMountPoint(dir: string): Promise<boolean> {
     // A mount that cannot be stat'ed (a broken overlay) is still in the table.
     const mounts = await readFile('/proc/self/mounts', 'utf8');
     return mounts.split('\n').some((line) => line.split(' ')[1] === dir);
+  }
+}
+
+/** Removes from a writable layer the mount points runc made for the container's own mounts (an
+ *  empty file or folder where the layers below had none), and the folders made for them. */
+async function dropMountPoints(upper: string, destinations: string[]): Promise<void> {
+  for (const destination of destinations) {
+    let at = path.join(upper, destination);
+    while (at.startsWith(upper + path.sep)) {
+      const info = await lstat(at).catch(() => undefined);
+      if (!info) break;
+      const empty = info.isDirectory() ? (await readdir(at)).length === 0 : info.isFile() && info.size === 0;
+      if (!empty) break;
+      await (info.isDirectory() ? rmdir(at) : rm(at));
+      at = path.dirname(at);
+    }
   }
 }
