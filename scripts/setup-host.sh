@@ -18,6 +18,8 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 #   libnss-myhostname     makes *.localhost resolve to loopback for the sandbox domain
 #   tini procps util-linux mount ca-certificates
 #                         init, ps/pkill, unshare/nsenter, mount, TLS roots
+#   patchelf              points the node copy mounted into sandboxes at its own loader and libraries
+#   busybox-static musl   tiny root filesystems without glibc for the any-image tests
 #   wrk                   HTTP load generator used by the benchmarks
 #   skopeo umoci          pull template base images from OCI registries; unpack/make image layers
 #   docker-registry apache2-utils
@@ -30,6 +32,7 @@ packages=(
   runc debootstrap gpgv debian-archive-keyring wget
   nftables iproute2 libnss-myhostname
   tini procps util-linux mount ca-certificates
+  patchelf busybox-static musl
   wrk
   skopeo umoci docker-registry apache2-utils
   python3 make g++
