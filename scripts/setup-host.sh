@@ -22,6 +22,7 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 #   busybox-static musl   tiny root filesystems without glibc for the any-image tests
 #   wrk                   HTTP load generator used by the benchmarks
 #   skopeo umoci          pull template base images from OCI registries; unpack/make image layers
+#   attr zstd             image layers: setfattr marks opaque overlay dirs; tar unpacks zstd layers
 #   docker-registry apache2-utils
 #                         a loopback registry for the image tests (htpasswd for its auth test)
 #   python3 make g++      node-gyp fallback when a native npm module (better-sqlite3) has no
@@ -34,7 +35,7 @@ packages=(
   tini procps util-linux mount ca-certificates
   patchelf busybox-static musl
   wrk
-  skopeo umoci docker-registry apache2-utils
+  skopeo umoci docker-registry apache2-utils attr zstd
   python3 make g++
   build-essential libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev libnl-3-dev
   libprotobuf-c-dev libprotobuf-dev pkgconf protobuf-c-compiler protobuf-compiler uuid-dev python3-protobuf
