@@ -30,6 +30,13 @@ export const errorCatalogue = {
   SANDBOX_PAUSED: 409,
   SANDBOX_PORT_CLOSED: 502,
   SANDBOX_GONE: 502,
+  TEMPLATE_BUILD_NOT_FOUND: 404,
+  TEMPLATE_BUILDING: 409,
+  TEMPLATE_IN_USE: 409,
+  UPLOAD_URL_INVALID: 401,
+  UPLOAD_MISSING: 400,
+  UPLOAD_LENGTH_REQUIRED: 411,
+  INVALID_TEMPLATE: 400,
   INTERNAL: 500,
 } as const;
 
@@ -77,6 +84,23 @@ export const errors = {
     new SandcastleError('CLONE_FAILED', `cloning sandbox '${id}' made ${made} of ${asked} clones: ${describe(cause)}`, { cause }),
   invalidCloneCount: (got: unknown, max: number) =>
     new SandcastleError('BAD_REQUEST', `count must be a whole number between 1 and ${max}, got ${String(got)}`),
+  templateBuildNotFound: (templateId: string, buildId: string) =>
+    new SandcastleError('TEMPLATE_BUILD_NOT_FOUND', `build '${buildId}' of template '${templateId}' not found`),
+  templateBuilding: (name: string, buildId: string) =>
+    new SandcastleError('TEMPLATE_BUILDING', `template '${name}' is being built (build ${buildId}); wait for that build to finish, then build again`),
+  buildAlreadyStarted: (buildId: string, status: string) =>
+    new SandcastleError('TEMPLATE_BUILDING', `build '${buildId}' was started already (it is ${status}); request a new build with POST /v3/templates`),
+  builtinTemplate: (id: string) =>
+    new SandcastleError('TEMPLATE_IN_USE', `template '${id}' is built in and cannot be deleted or changed`),
+  invalidTemplate: (why: string) => new SandcastleError('INVALID_TEMPLATE', why),
+  uploadUrlInvalid: (why: string) =>
+    new SandcastleError('UPLOAD_URL_INVALID', `upload URL refused: ${why}; ask for a new one with GET /templates/{templateID}/files/{hash}`),
+  uploadMissing: (hash: string, step: number) =>
+    new SandcastleError('UPLOAD_MISSING', `step ${step} (COPY) names files hash ${hash}, which was never uploaded; upload it first (GET /templates/{templateID}/files/{hash} gives the URL)`),
+  uploadLengthRequired: () =>
+    new SandcastleError('UPLOAD_LENGTH_REQUIRED', 'an upload needs an exact Content-Length header (chunked bodies are refused)'),
+  uploadTooLarge: (size: number, limit: number) =>
+    new SandcastleError('BODY_TOO_LARGE', `upload of ${size} bytes exceeds the limit of ${limit} bytes (SANDCASTLE_MAX_UPLOAD_MB)`),
   snapshotNotFound: (id: string) => new SandcastleError('SNAPSHOT_NOT_FOUND', `snapshot '${id}' not found`),
   invalidNetworkRule: (list: string, entry: unknown, why: string) =>
     new SandcastleError('INVALID_NETWORK_RULE', `network ${list} entry ${JSON.stringify(entry)} ${why}`),

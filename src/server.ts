@@ -22,6 +22,9 @@ import { SnapshotStore } from './store/snapshot-store.js';
 import { SandboxStore } from './store/sandbox-store.js';
 import { TemplateStore } from './store/template-store.js';
 import { registerBuiltinTemplates } from './templates/builtin-templates.js';
+import { type PullImage, TemplateBuilds } from './templates/build/template-builds.js';
+import { pullImage } from './templates/oci/pull-image.js';
+import { TemplateBuildStore } from './store/template-build-store.js';
 
 export interface RunningServer {
   url: string;
@@ -34,7 +37,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const templates = new TemplateStore(db);
   await registerBuiltinTemplates(config, templates, log);
   const runtime = new RuncRuntime(config);
+  // Builds need the sandbox service, and a create resolves `name:tag` through the builds.
+  let builds: TemplateBuilds | undefined;
   const sandboxes = new SandboxService({
+    resolveTemplate: (ref) => builds?.resolve(ref) ?? templates.find(ref),
     config,
     store: new SandboxStore(db),
     operations: new OperationStore(db),
@@ -49,6 +55,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (recovered.running || recovered.paused || recovered.removed || recovered.operations) {
     log.info(recovered, `recovered ${recovered.running} running and ${recovered.paused} paused sandbox(es), removed ${recovered.removed} leftover(s), settled ${recovered.operations} interrupted operation(s)`);
   }
+
+  const pull: PullImage = (ref, opts) => pullImage(ref, {
+    ...opts, layersDir: files.layers, imagesDir: files.images,
+    registryMirrors: config.registryMirrors, insecureRegistries: config.insecureRegistries,
+  });
+  builds = new TemplateBuilds(config, templates, new TemplateBuildStore(db), sandboxes, pull, log);
+  const cutShort = await builds.recover();
+  if (cutShort) log.warn(`${cutShort} template build(s) were cut short by a restart and marked failed`);
 
   const metrics = new MetricsStore(db);
   const sampler = new MetricsSampler(sandboxes, runtime, metrics, { intervalMs: config.metricsIntervalMs }, log);
@@ -68,7 +82,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (keys && (await ensureFirstApiKey(keys, files.apiKey))) {
     log.info({ file: files.apiKey }, `made an API key for this server: export NOVITA_API_KEY=$(cat ${files.apiKey})`);
   }
-  const api = getRequestListener(createApiApp(sandboxes, metrics, keys, log).fetch);
+  const api = getRequestListener(createApiApp(sandboxes, metrics, keys, log, builds).fetch);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const target = sandboxTarget(req);
     if (target) proxy.handle(req, res, target.sandboxId, target.port);
@@ -100,6 +114,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     async close() {
       await preparing;
       sampler.stop();
+      await builds!.close();
       await sandboxes.close();
       proxy.close();
       publicProxy.close();

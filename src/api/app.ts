@@ -13,11 +13,13 @@ import { listedSandboxJson, sandboxDetailJson, sandboxJson } from './sandbox-jso
 import { registerMetricsRoutes } from './metrics-routes.js';
 import { registerNetworkRoutes } from './network-routes.js';
 import { registerPersistenceRoutes } from './persistence-routes.js';
+import { registerTemplateRoutes, uploadPathPrefix } from './template-routes.js';
+import type { TemplateBuilds } from '../templates/build/template-builds.js';
 import { requestLog } from './request-log.js';
 import { bodyCutShort, connectBody, createSandboxBody, maxBodyBytes, parseBody, readJson, timeoutBody } from './schemas.js';
 
 /** `keys` is undefined when the server runs without key checks (`SANDCASTLE_AUTH=none`). */
-export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined, log: Logger): Hono {
+export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined, log: Logger, builds?: TemplateBuilds): Hono {
   const app = new Hono();
 
   // Errors are only answered here (src/errors.ts renders them): the request's log line carries
@@ -29,7 +31,12 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
   app.notFound((c) => c.json(errorBody(errors.routeNotFound(c.req.method, c.req.path)), 404));
 
   app.use('*', requestLog(log));
-  if (keys) app.use('*', apiKeyCheck(keys));
+  // A COPY upload carries its own signed token instead of an API key, and its own size limit.
+  const isUpload = (c: Context) => c.req.path.startsWith(uploadPathPrefix);
+  if (keys) {
+    const check = apiKeyCheck(keys);
+    app.use('*', (c, next) => (isUpload(c) ? next() : check(c, next)));
+  }
   const limit = bodyLimit({
     maxSize: maxBodyBytes,
     onError: () => {
@@ -37,6 +44,7 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
     },
   });
   app.use('*', async (c, next) => {
+    if (isUpload(c)) return next();
     try {
       return await limit(c, next);
     } catch (err) {
@@ -98,7 +106,8 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
   app.post('/sandboxes/:id/connect', connect);
   app.post('/v2/sandboxes/:id/connect', connect);
 
-  registerPersistenceRoutes(app, sandboxes);
+  registerPersistenceRoutes(app, sandboxes, builds && ((id) => builds.deleteIfExists(id)));
+  if (builds) registerTemplateRoutes(app, builds, sandboxes);
 
   registerMetricsRoutes(app, sandboxes, metrics);
   registerNetworkRoutes(app, sandboxes);

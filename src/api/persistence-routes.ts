@@ -6,7 +6,9 @@ import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { decodeLimit } from './list-query.js';
 import { cloneBody, parseBody, readJson } from './schemas.js';
 
-export function registerPersistenceRoutes(app: Hono, sandboxes: SandboxService): void {
+/** `deleteTemplate` removes a user template by id or name, false when there is none: the route
+ *  the SDKs delete snapshots with deletes templates too. */
+export function registerPersistenceRoutes(app: Hono, sandboxes: SandboxService, deleteTemplate?: (id: string) => Promise<boolean>): void {
   app.post('/sandboxes/:id/pause', async (c) => {
     const id = c.req.param('id');
     // 409 is how the SDKs learn "already paused" (pause() then returns false).
@@ -39,6 +41,7 @@ export function registerPersistenceRoutes(app: Hono, sandboxes: SandboxService):
 
   app.delete('/templates/:id', async (c) => {
     const id = c.req.param('id');
+    if (deleteTemplate && (await deleteTemplate(id))) return c.body(null, 204);
     if (!(await sandboxes.deleteSnapshot(id))) throw errors.snapshotNotFound(id);
     return c.body(null, 204);
   });

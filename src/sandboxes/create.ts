@@ -10,6 +10,7 @@ import { waitForHealth } from './envd-client.js';
 import { type Lifecycle, type SavedStart, serviceReadyTimeoutMs } from './lifecycle.js';
 import { type CreateSandboxInput, fieldsFromInput, type SandboxFields } from './sandbox-records.js';
 import { bootCheckpoint, snapshotCheckpoint } from './saved-states.js';
+import { bringUpService, hasService, type TemplateService } from './template-service.js';
 import { WarmPool } from './warm-pool.js';
 
 const MiB = 1024 * 1024;
@@ -65,7 +66,7 @@ export class Creator {
 
   async create(input: CreateSandboxInput): Promise<SandboxRecord> {
     const timeoutSeconds = this.checkTimeout(input.timeoutSeconds);
-    const template = this.lc.templates.find(input.templateId);
+    const template = this.lc.resolveTemplate(input.templateId);
     if (template) return this.withCapacity(1, () => this.fromTemplate(input, timeoutSeconds, template));
     const snapshot = this.lc.snapshots.get(input.templateId);
     if (!snapshot) throw errors.templateNotFound(input.templateId);
@@ -77,10 +78,12 @@ export class Creator {
   /** A sandbox of a template: from the warm pool, its saved boot state, or booted. */
   private async fromTemplate(input: CreateSandboxInput, timeoutSeconds: number, template: TemplateRecord): Promise<SandboxRecord> {
     const fields = fieldsFromInput(template, input, timeoutSeconds);
+    // An older build named by a tag has no pool or saved state: those are of the current build.
+    if (template.buildId !== (this.lc.templates.find(template.id)?.buildId ?? null)) return this.startReserved(fields, undefined, template);
     const fromPool = await this.takeFromPool(template, fields);
     if (fromPool) return fromPool;
     const saved = bootState(this.lc.bootStates.get(template.id));
-    if (!saved) return this.startReserved(fields, undefined, template.readyPort);
+    if (!saved) return this.startReserved(fields, undefined, template);
     // Fast create: restore the template's saved boot state instead of booting.
     try {
       return await this.startReserved(fields, saved);
@@ -91,9 +94,9 @@ export class Creator {
     }
   }
 
-  private startReserved(fields: SandboxFields, saved?: SavedStart, readyPort: number | null = null): Promise<SandboxRecord> {
+  private startReserved(fields: SandboxFields, saved?: SavedStart, service: TemplateService | null = null): Promise<SandboxRecord> {
     const rec = this.lc.records.reserve(fields);
-    return this.lc.operate('create', rec.id, { templateId: fields.origin.id }, () => this.lc.queue.run(rec.id, () => this.lc.start(rec, saved, readyPort)));
+    return this.lc.operate('create', rec.id, { templateId: fields.origin.id }, () => this.lc.queue.run(rec.id, () => this.lc.start(rec, saved, service)));
   }
 
   /**
@@ -106,7 +109,7 @@ export class Creator {
   async prepareFastCreate(): Promise<void> {
     for (const template of this.lc.templates.all()) {
       try {
-        if (template.readyPort !== null) await this.saveBootState(template);
+        if (hasService(template)) await this.saveBootState(template);
         else await this.forgetBootState(template);
       } catch (err) {
         this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: cannot save its boot state, sandboxes boot instead`);
@@ -116,6 +119,42 @@ export class Creator {
     await this.pool.settled();
   }
 
+  /**
+   * Brings a newly built template's service up in a sandbox and saves that as its boot state,
+   * then refills its warm pool. Throws ServiceNotReady when the service never got ready; any
+   * other failure only costs speed (its sandboxes boot instead) and is logged.
+   */
+  async prepareBuiltTemplate(template: TemplateRecord, readyTimeoutMs: number): Promise<void> {
+    if (hasService(template)) {
+      try {
+        await this.saveBootState(template, readyTimeoutMs);
+      } catch (err) {
+        if (err instanceof ServiceNotReady) throw err;
+        this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: cannot save its boot state, sandboxes boot instead`);
+      }
+    } else {
+      await this.forgetBootState(template);
+    }
+  }
+
+  /** Replaces the template's pooled sandboxes (made from what it was) with new ones, or only
+   *  removes them when it is gone. */
+  async refreshPool(templateId: string): Promise<void> {
+    const stale = await this.pool.drain(templateId);
+    await Promise.all(stale.map((rec) => this.lc.kill(rec.id).catch((err) => this.lc.log.error({ sandboxId: rec.id, err }, 'removing a stale pooled sandbox failed'))));
+    const current = this.lc.templates.find(templateId);
+    if (current) this.pool.fill(current);
+  }
+
+  /** A deleted template's saved boot state goes with it. */
+  async forgetTemplate(templateId: string): Promise<void> {
+    await this.refreshPool(templateId);
+    const state = this.lc.bootStates.get(templateId);
+    if (!state) return;
+    this.lc.bootStates.delete(templateId);
+    await this.lc.runtime.deleteCheckpoint(bootCheckpoint(state));
+  }
+
   private async forgetBootState(template: TemplateRecord): Promise<void> {
     const state = this.lc.bootStates.get(template.id);
     if (!state) return;
@@ -123,7 +162,7 @@ export class Creator {
     await this.lc.runtime.deleteCheckpoint(bootCheckpoint(state));
   }
 
-  private async saveBootState(template: TemplateRecord): Promise<void> {
+  private async saveBootState(template: TemplateRecord, readyTimeoutMs = serviceReadyTimeoutMs): Promise<void> {
     const { runtime, records } = this.lc;
     const key = await runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined });
     const old = this.lc.bootStates.get(template.id);
@@ -134,7 +173,11 @@ export class Creator {
     try {
       await runtime.create(records.spec(rec));
       await waitForHealth(address, envdPort, 15_000);
-      if (template.readyPort !== null) await waitForHealth(address, template.readyPort, serviceReadyTimeoutMs);
+      try {
+        await bringUpService(address, template, readyTimeoutMs);
+      } catch (err) {
+        throw new ServiceNotReady((err as Error).message, { cause: err });
+      }
       await runtime.checkpoint(rec.id, ref, 'snapshot');
     } finally {
       await runtime.destroy(rec.id).catch((err) => this.lc.log.error({ sandboxId: rec.id, err }, 'removing the boot-state sandbox failed'));
@@ -173,9 +216,12 @@ export class Creator {
     const current = this.lc.templates.find(template.id) ?? template;
     const rec = this.lc.records.reserve(this.lc.records.unownedFields(current));
     const saved = bootState(this.lc.bootStates.get(current.id));
-    return this.lc.start(rec, saved, saved ? null : current.readyPort, true);
+    return this.lc.start(rec, saved, saved ? null : current, true);
   }
 }
+
+/** A template's start command that did not get ready: the template cannot be used. */
+export class ServiceNotReady extends Error {}
 
 /** A saved state (a `snapshot` checkpoint, or a paused one copied) that new sandboxes start from. */
 export function savedSource(checkpoint: CheckpointRef, address: string | null): RestoreSource {

@@ -8,6 +8,7 @@ export interface EnvdInit {
   accessToken: string;
   envVars: Record<string, string>;
   defaultUser: string;
+  defaultWorkdir?: string;
 }
 
 function envdUrl(address: string, pathname: string): string {

@@ -10,10 +10,11 @@ import { OperationQueue } from '../operation-queue.js';
 import type { NetworkRange } from '../runtime/network/network-lease.js';
 import type { RestoreSource, Runtime } from '../runtime/runtime.js';
 import type { BootStateStore } from '../store/boot-state-store.js';
+import { bringUpService, hasService, type TemplateService } from './template-service.js';
 import type { OperationKind, OperationStore } from '../store/operation-store.js';
 import type { SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
-import type { TemplateStore } from '../store/template-store.js';
+import type { TemplateRecord, TemplateStore } from '../store/template-store.js';
 import { DeadlineTimers } from './deadline-timers.js';
 import { defaultSandboxEnv } from './default-env.js';
 import { envdPort } from '../protocol.js';
@@ -44,6 +45,9 @@ export interface LifecycleDeps {
   runtime: Runtime;
   network: NetworkRange;
   log: Logger;
+  /** The template a create's `templateID` names (an id, a name, or `name:tag` for a tagged
+   *  build); the templates table's id/name lookup when unset. */
+  resolveTemplate?: (ref: string) => TemplateRecord | undefined;
 }
 
 /** A saved state a sandbox starts from instead of booting, and envd's token in it (null: envd
@@ -60,6 +64,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   readonly templates: TemplateStore;
   readonly snapshots: SnapshotStore;
   readonly bootStates: BootStateStore;
+  readonly resolveTemplate: (ref: string) => TemplateRecord | undefined;
   readonly runtime: Runtime;
   readonly records: SandboxRecords;
   readonly log: Logger;
@@ -78,6 +83,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     this.templates = deps.templates;
     this.snapshots = deps.snapshots;
     this.bootStates = deps.bootStates;
+    this.resolveTemplate = deps.resolveTemplate ?? ((ref) => deps.templates.find(ref));
     this.runtime = deps.runtime;
     this.log = deps.log;
     this.records = new SandboxRecords(deps.config, deps.store, deps.runtime, deps.network);
@@ -121,6 +127,12 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     }
   }
 
+  /** The user and folder a sandbox's commands default to: its template's when a user built it. */
+  private envdDefaults(rec: SandboxRecord): { defaultUser: string; defaultWorkdir?: string } {
+    const template = this.templates.find(rec.templateId);
+    return { defaultUser: template?.defaultUser ?? 'user', defaultWorkdir: template?.defaultWorkdir ?? undefined };
+  }
+
   /** Hands envd its token and environment; `currentToken` when it was initialised before (a
    *  restore from a saved state). */
   async init(rec: SandboxRecord, currentToken?: string): Promise<void> {
@@ -128,7 +140,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     await waitForHealth(address, envdPort, envdStartTimeoutMs);
     await initEnvd(
       address,
-      { accessToken: rec.envdToken, envVars: { ...rec.envVars, ...defaultSandboxEnv(rec.id, rec.templateId) }, defaultUser: 'user' },
+      { accessToken: rec.envdToken, envVars: { ...rec.envVars, ...defaultSandboxEnv(rec.id, rec.templateId) }, ...this.envdDefaults(rec) },
       currentToken,
     );
   }
@@ -136,9 +148,9 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   /**
    * Starts a reserved (`starting`) sandbox, fresh or from a saved state, once a start slot is free
    * (a burst waits its turn; the timeouts count from there); on failure nothing is left. A fresh
-   * boot waits for the template's own service on `readyPort` too.
+   * boot brings up the template's own service too.
    */
-  async start(rec: SandboxRecord, saved?: SavedStart, readyPort: number | null = null, forPool = false): Promise<SandboxRecord> {
+  async start(rec: SandboxRecord, saved?: SavedStart, service: TemplateService | null = null, forPool = false): Promise<SandboxRecord> {
     try {
       await this.admission.run(async () => {
         const spec = this.records.spec(rec);
@@ -149,7 +161,9 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
         else await this.init(rec, saved?.token ?? undefined);
       });
       // A saved state has the template's service warm already; a fresh boot waits for it.
-      if (!saved && readyPort !== null) await waitForHealth(this.records.addressOf(rec), readyPort, serviceReadyTimeoutMs);
+      if (!saved && service && hasService(service)) {
+        await bringUpService(this.records.addressOf(rec), service, serviceReadyTimeoutMs, forPool ? undefined : rec.envdToken);
+      }
     } catch (err) {
       await this.runtime.destroy(rec.id).catch((e) => this.log.error({ sandboxId: rec.id, err: e }, 'cleaning up a failed start failed'));
       this.store.delete(rec.id);

@@ -35,6 +35,8 @@ export interface Origin {
   cpuCount: number;
   memoryMB: number;
   diskSizeMB: number;
+  /** A user template's environment (the sandbox's own record carries it on to clones). */
+  envVars?: Record<string, string>;
 }
 
 /** A sandbox as the origin of its clones: what it was made from, and its own size. */
@@ -138,7 +140,8 @@ export function fieldsFromInput(origin: Origin, input: CreateSandboxInput, timeo
     origin,
     timeoutSeconds,
     metadata: input.metadata ?? {},
-    envVars: input.envVars ?? {},
+    // A template's environment is the default; the create's own variables win.
+    envVars: { ...origin.envVars, ...input.envVars },
     autoPause: input.autoPause ?? false,
     autoResume: input.autoResume ?? false,
     allowInternetAccess: input.allowInternetAccess ?? true,

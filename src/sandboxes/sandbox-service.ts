@@ -6,7 +6,9 @@ import { errors } from '../errors.js';
 import type { SandboxRecord, SandboxState } from '../store/sandbox-store.js';
 import type { SnapshotRecord } from '../store/snapshot-store.js';
 import { type CloneInput, Clones } from './clones.js';
+import { BuildSandboxes } from './build-sandboxes.js';
 import { Creator } from './create.js';
+import type { TemplateRecord } from '../store/template-store.js';
 import { Expiry } from './expiry.js';
 import { Lifecycle, type LifecycleDeps, type LifecycleEvents } from './lifecycle.js';
 import { decodePageToken, encodePageToken } from './page-tokens.js';
@@ -60,6 +62,25 @@ export class SandboxService {
   /** Each template's saved boot state and warm pool, prepared in the background after start. */
   prepareFastCreate(): Promise<void> {
     return this.creator.prepareFastCreate();
+  }
+
+  /** Sandboxes for a template build's steps. */
+  buildSandboxes(): BuildSandboxes {
+    return new BuildSandboxes(this.lc);
+  }
+
+  /** A built template's boot state (service up, ready check passed); see Creator. */
+  prepareBuiltTemplate(template: TemplateRecord, readyTimeoutMs: number): Promise<void> {
+    return this.creator.prepareBuiltTemplate(template, readyTimeoutMs);
+  }
+
+  /** After a template's row changed (a new build) or went: its warm pool follows. */
+  templateChanged(templateId: string): Promise<void> {
+    return this.creator.refreshPool(templateId);
+  }
+
+  templateDeleted(templateId: string): Promise<void> {
+    return this.creator.forgetTemplate(templateId);
   }
 
   /** A sandbox a client may see; not found while it starts, sits in the pool or is being killed. */

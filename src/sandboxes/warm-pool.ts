@@ -38,6 +38,15 @@ export class WarmPool {
     });
   }
 
+  /** Takes every pooled sandbox of the template out (the caller removes them): it changed or is
+   *  gone. A fill under way for it ends first. */
+  async drain(templateId: string): Promise<SandboxRecord[]> {
+    await this.filling;
+    const queue = this.queues.get(templateId) ?? [];
+    this.queues.delete(templateId);
+    return queue;
+  }
+
   /** Resolves once every fill asked for so far is done. */
   settled(): Promise<void> {
     return this.filling;

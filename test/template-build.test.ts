@@ -1,0 +1,77 @@
+// User templates through the unmodified e2b SDK builder: steps run in real sandboxes, each a
+// layer; COPY files uploaded to signed URLs; a start command up before the first create.
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Sandbox, Template, waitForPort, BuildError } from 'e2b';
+import { apiFetch, useTestServer } from './support/server-process.js';
+
+const server = useTestServer({ env: { SANDCASTLE_TEMPLATE_READY_TIMEOUT: '15' } });
+
+let context: string;
+before(async () => {
+  context = await mkdtemp(path.join(os.tmpdir(), 'sandcastle-template-ctx-'));
+  await mkdir(path.join(context, 'app'));
+  await writeFile(path.join(context, 'app', 'index.html'), '<h1>from the template</h1>\n');
+  await writeFile(path.join(context, 'app', 'run.sh'), '#!/bin/sh\necho ran\n', { mode: 0o755 });
+});
+after(async () => {
+  await rm(context, { recursive: true, force: true });
+});
+
+describe('Template builder (e2b SDK)', () => {
+  it('builds from base with run, copy, envs, workdir and a start command; a sandbox starts with the service up', async () => {
+    const logs: string[] = [];
+    const t = Template({ fileContextPath: context })
+      .fromTemplate('base')
+      .runCmd('echo hi > /tmp/hello && sudo mkdir -p /srv/data && sudo chown user /srv/data')
+      .copy('app/', '/home/user/app/')
+      .setEnvs({ GREETING: 'hello there' })
+      .setWorkdir('/home/user/app')
+      .runCmd('echo "$GREETING from $(pwd) as $(whoami)" > made.txt')
+      .setStartCmd('python3 -m http.server 8000', waitForPort(8000));
+    const info = await Template.build(t, 'my-env', { cpuCount: 1, memoryMB: 512, onBuildLogs: (e) => logs.push(e.message) });
+    assert.equal(info.name, 'my-env');
+    assert.ok(logs.some((l) => l.includes('RUN')), logs.join('\n'));
+    assert.ok(await Template.exists('my-env'));
+
+    const sbx = await Sandbox.create('my-env');
+    try {
+      const r = await sbx.commands.run('cat made.txt && cat /tmp/hello && ls -l run.sh && echo $GREETING && curl -s localhost:8000/index.html');
+      assert.match(r.stdout, /hello there from \/home\/user\/app as user/);
+      assert.match(r.stdout, /^hi$/m);
+      assert.match(r.stdout, /-rwxr-xr-x .* user user .* run\.sh/);
+      assert.match(r.stdout, /<h1>from the template<\/h1>/);
+    } finally {
+      await sbx.kill();
+    }
+
+    // Unchanged: every layer from the cache.
+    const again: string[] = [];
+    await Template.build(t, 'my-env', { onBuildLogs: (e) => again.push(e.message) });
+    assert.equal(again.filter((l) => l.startsWith('CACHED')).length, 4, again.join('\n'));
+  });
+
+  it('a RUN that fails ends the build in error with the step, the command, its exit code and output', async () => {
+    const t = Template().fromTemplate('base').runCmd('echo about to fail && exit 3');
+    await assert.rejects(Template.build(t, 'failing-env'), (e: unknown) => {
+      assert.ok(e instanceof BuildError, String(e));
+      assert.match((e as Error).message, /step 1 \(RUN echo about to fail && exit 3\) failed with exit code 3/);
+      assert.match((e as Error).message, /about to fail/);
+      return true;
+    });
+  });
+
+  it('a start command that never gets ready fails the build with its output', async () => {
+    const t = Template().fromTemplate('base').setStartCmd('echo starting up; sleep 1000', waitForPort(8123));
+    await assert.rejects(Template.build(t, 'never-ready'), /did not get ready[\s\S]*starting up/);
+  });
+
+  it('deletes a template; a COPY of files never uploaded is refused', async () => {
+    assert.equal((await apiFetch(server.current(), '/templates/my-env', { method: 'DELETE' })).status, 204);
+    assert.equal(await Template.exists('my-env'), false);
+    assert.equal((await apiFetch(server.current(), '/templates/my-env', { method: 'DELETE' })).status, 404);
+  });
+});
