@@ -118,8 +118,10 @@ export interface Config {
   runcRoot: string;
   /** CRIU built by setup (scripts/build-criu.sh) for pause, resume, clone and snapshots. */
   criuPath: string;
-  /** Node binary bind-mounted into every sandbox to run envd. */
+  /** Node binary whose copy, with its own loader and libraries, runs envd in every sandbox. */
   nodePath: string;
+  /** Where that copy and the sandboxes' init are prepared, one folder per content. */
+  sandboxToolsCache: string;
   /** Folder with the bundled in-sandbox programs (envd.mjs). */
   sandboxBundleDir: string;
   /** Debian mirror that debootstrap builds template root filesystems from. */
@@ -210,6 +212,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     runcRoot: str('SANDCASTLE_RUNC_ROOT', '/run/sandcastle/runc'),
     criuPath: str('SANDCASTLE_CRIU', '/usr/local/lib/sandcastle/criu'),
     nodePath: str('SANDCASTLE_NODE', process.execPath),
+    sandboxToolsCache: str('SANDCASTLE_SANDBOX_TOOLS', path.join(installDir, 'dist', 'sandbox-tools')),
     sandboxBundleDir: str('SANDCASTLE_SANDBOX_BUNDLE', path.join(installDir, 'dist', 'sandbox')),
     debianMirror: str('SANDCASTLE_DEBIAN_MIRROR', 'http://deb.debian.org/debian'),
     registryMirrors: list('SANDCASTLE_REGISTRY_MIRRORS', []),
