@@ -4,6 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../src/config.js';
 import { buildOciSpec } from '../src/runtime/runc/oci-spec.js';
+import { prepareSandboxTools } from '../src/runtime/runc/sandbox-tools.js';
 import { runCommand } from '../src/runtime/run-command.js';
 import { templateLayers } from '../src/templates/rootfs-builder.js';
 
@@ -28,7 +29,7 @@ export async function prepareBareContainer(config: Config, id: string, args: str
   const spec = buildOciSpec({
     spec: { id, layers: [], cpuCount: 2, memoryMB, pidsLimit: 64, network: { index: 0, hostAddress: '', sandboxAddress: '', prefixLength: 30 } },
     netnsPath: '',
-    nodePath: config.nodePath,
+    toolsDir: (await prepareSandboxTools({ nodePath: config.nodePath, cacheDir: config.sandboxToolsCache })).dir,
     bundleDir: config.sandboxBundleDir,
   }) as SpecShape;
   spec.process.args = args;

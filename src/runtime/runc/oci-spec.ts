@@ -1,29 +1,31 @@
 // The OCI runtime configuration (config.json) of a sandbox container.
 import { resolvConfPath } from '../network/netns.js';
 import { seccompProfile } from './seccomp-profile.js';
+import { sandboxBundleDir, sandboxInit, sandboxNode, sandboxToolsDir } from './sandbox-tools.js';
 import type { SandboxSpec } from '../runtime.js';
 
-/** Where the host's node binary and the bundled in-sandbox programs appear in every sandbox. */
-export const sandboxToolsDir = '/opt/sandcastle';
-export const sandboxNode = `${sandboxToolsDir}/node`;
-export const sandboxBundleDir = `${sandboxToolsDir}/lib`;
+export { sandboxBundleDir, sandboxNode, sandboxToolsDir } from './sandbox-tools.js';
 
 export interface OciSpecInput {
   spec: SandboxSpec;
   netnsPath: string;
-  nodePath: string;
+  /** Host folder with tini, node and node's libraries (sandbox-tools.ts), mounted read-only at
+   *  sandboxToolsDir. */
+  toolsDir: string;
   /** Host folder with envd.mjs (and the interpreter), mounted read-only at sandboxBundleDir. */
   bundleDir: string;
   /** CRIU configuration file that runc passes to every checkpoint and restore of this container. */
   criuConfig?: string;
 }
 
-/** PID 1 is tini, which reaps the orphans that user commands leave behind (node would not). A
- *  template's start command runs in the background of a shell that then becomes envd. */
+/** PID 1 is the mounted static tini, which reaps the orphans that user commands leave behind (node
+ *  would not); nothing of the image is needed to start envd. A template's start command runs in the
+ *  background of the image's shell, which then becomes envd: an image without /bin/sh cannot have
+ *  a start command. */
 function initArgs(startCommand: string | undefined): string[] {
   const envd = [sandboxNode, `${sandboxBundleDir}/envd.mjs`];
-  if (!startCommand) return ['/usr/bin/tini', '--', ...envd];
-  return ['/usr/bin/tini', '--', '/bin/sh', '-c', `(${startCommand}) </dev/null >/dev/null 2>&1 & exec ${envd.join(' ')}`];
+  if (!startCommand) return [sandboxInit, '--', ...envd];
+  return [sandboxInit, '--', '/bin/sh', '-c', `(${startCommand}) </dev/null >/dev/null 2>&1 & exec ${envd.join(' ')}`];
 }
 
 const capabilities = [
@@ -44,7 +46,7 @@ function charDevice(path: string, major: number, minor: number) {
   return { path, type: 'c', major, minor, fileMode: 0o666, uid: 0, gid: 0 };
 }
 
-export function buildOciSpec({ spec, netnsPath, nodePath, bundleDir, criuConfig }: OciSpecInput): object {
+export function buildOciSpec({ spec, netnsPath, toolsDir, bundleDir, criuConfig }: OciSpecInput): object {
   const cpuPeriod = 100_000;
   return {
     ociVersion: '1.0.2',
@@ -73,7 +75,8 @@ export function buildOciSpec({ spec, netnsPath, nodePath, bundleDir, criuConfig 
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
-      { destination: sandboxNode, type: 'bind', source: nodePath, options: ['bind', 'ro', 'nosuid', 'nodev'] },
+      // The bundle's mount point is a folder of the tools folder, so this mount comes first.
+      { destination: sandboxToolsDir, type: 'bind', source: toolsDir, options: ['bind', 'ro', 'nosuid', 'nodev'] },
       { destination: sandboxBundleDir, type: 'bind', source: bundleDir, options: ['rbind', 'ro', 'nosuid', 'nodev'] },
       // The sandbox network's own resolv.conf (netns.ts), read-only: the name servers it may reach.
       { destination: '/etc/resolv.conf', type: 'bind', source: resolvConfPath(spec.id), options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] },

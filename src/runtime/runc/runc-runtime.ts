@@ -11,6 +11,7 @@ import { checkpointImage, checkpointUpper, checkpointWork, isCheckpointWhole, ma
 import { imageWithHostname } from './criu-image.js';
 import { routedNetworks } from '../network/host-routes.js';
 import { savedStateKey } from './saved-state-key.js';
+import { prepareSandboxTools, type SandboxTools } from './sandbox-tools.js';
 import { Egress } from '../network/egress.js';
 import { createNetns, deleteNetns, netnsName, netnsPath, setEgress } from '../network/netns.js';
 import { type CgroupLayout, detectCgroupLayout } from './cgroup-layout.js';
@@ -47,6 +48,7 @@ export class RuncRuntime implements Runtime {
   private readonly sandboxesDir: string;
   private readonly cgroups: CgroupLayout;
   private readonly egress: Egress;
+  private tools: Promise<SandboxTools> | undefined;
 
   constructor(private readonly config: Config) {
     this.sandboxesDir = dataFiles(config.dataDir).sandboxes;
@@ -59,9 +61,19 @@ export class RuncRuntime implements Runtime {
     return routedNetworks();
   }
 
-  savedStateKey(spec: Pick<SandboxSpec, 'layers' | 'startCommand'>): Promise<string> {
-    const { nodePath, sandboxBundleDir: bundleDir, criuPath } = this.config;
-    return savedStateKey({ layers: spec.layers, startCommand: spec.startCommand, nodePath, bundleDir, criuPath, processSecurity: processSecurityFingerprint() });
+  async savedStateKey(spec: Pick<SandboxSpec, 'layers' | 'startCommand'>): Promise<string> {
+    const { sandboxBundleDir: bundleDir, criuPath } = this.config;
+    const toolsKey = (await this.sandboxTools()).key;
+    return savedStateKey({ layers: spec.layers, startCommand: spec.startCommand, toolsKey, bundleDir, criuPath, processSecurity: processSecurityFingerprint() });
+  }
+
+  /** The folder mounted at /opt/sandcastle, prepared on first use (a failure is retried). */
+  private sandboxTools(): Promise<SandboxTools> {
+    this.tools ??= prepareSandboxTools({ nodePath: this.config.nodePath, cacheDir: this.config.sandboxToolsCache }).catch((err: unknown) => {
+      this.tools = undefined;
+      throw err;
+    });
+    return this.tools;
   }
 
   private bundleDir(id: string): string {
@@ -101,7 +113,7 @@ export class RuncRuntime implements Runtime {
     const ociSpec = buildOciSpec({
       spec,
       netnsPath: netnsPath(spec.id),
-      nodePath: this.config.nodePath,
+      toolsDir: (await this.sandboxTools()).dir,
       bundleDir: this.config.sandboxBundleDir,
       criuConfig,
     });

@@ -1,7 +1,8 @@
-// What a template's saved boot state depends on: the root filesystem layers, the node binary and
-// in-sandbox bundle mounted into it, the start command, the process's security settings and the
-// CRIU build. When any of them
-// changes, a saved state restores processes that no longer match their files, so it is retaken.
+// What a template's saved boot state depends on: the root filesystem layers, the programs mounted
+// into it (the tools folder of sandbox-tools.ts: tini, node and node's loader and libraries; the
+// in-sandbox bundle), the start command, the process's security settings and the CRIU build. When
+// any of them changes, a saved state restores processes that no longer match their files, so it is
+// retaken.
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,14 +21,15 @@ async function folderFingerprint(dir: string): Promise<string[]> {
 export async function savedStateKey(inputs: {
   layers: string[];
   startCommand: string | undefined;
-  nodePath: string;
+  /** Content hash of the tools folder (SandboxTools.key). */
+  toolsKey: string;
   bundleDir: string;
   criuPath: string;
   processSecurity: string;
 }): Promise<string> {
   const parts = [
     ...(await Promise.all(inputs.layers.map(fingerprint))),
-    await fingerprint(inputs.nodePath),
+    `tools:${inputs.toolsKey}`,
     await fingerprint(inputs.criuPath),
     ...(await folderFingerprint(inputs.bundleDir)),
     `start:${inputs.startCommand ?? ''}`,

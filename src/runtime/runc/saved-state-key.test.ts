@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, it } from 'node:test';
+import { savedStateKey } from './saved-state-key.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'sandcastle-state-key-'));
+  await mkdir(path.join(dir, 'layer'));
+  await mkdir(path.join(dir, 'bundle'));
+  await writeFile(path.join(dir, 'bundle', 'envd.mjs'), '');
+  await writeFile(path.join(dir, 'criu'), '');
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+it('changes with the programs mounted into the sandbox', async () => {
+  const inputs = {
+    layers: [path.join(dir, 'layer')],
+    startCommand: undefined,
+    toolsKey: 'aaa',
+    bundleDir: path.join(dir, 'bundle'),
+    criuPath: path.join(dir, 'criu'),
+    processSecurity: '{}',
+  };
+  const key = await savedStateKey(inputs);
+  assert.equal(await savedStateKey(inputs), key);
+  assert.notEqual(await savedStateKey({ ...inputs, toolsKey: 'bbb' }), key);
+  await writeFile(path.join(dir, 'bundle', 'envd.mjs'), 'changed');
+  assert.notEqual(await savedStateKey(inputs), key);
+});
