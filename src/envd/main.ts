@@ -1,5 +1,5 @@
-// envd entry point: started inside the sandbox (PID 2 under tini) as
-// `/opt/sandcastle/node /opt/sandcastle/envd.mjs`. It only starts listening; the server's
+// envd entry point: started inside the sandbox (PID 2 under the mounted tini) as
+// `/opt/sandcastle/node /opt/sandcastle/lib/envd.mjs`. It only starts listening; the server's
 // `POST /init` brings the token and environment.
 import './base64.js';
 import { createEnvdServer, loadServices } from './server.js';

@@ -3,6 +3,7 @@
 // later; a process keeps running when all its streams go away.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { Channel } from './channel.js';
 import { endInfo, signalNumber, type EndInfo } from './exit-status.js';
 import { ptyChild, ptyLaunch, type PtySize } from './pty.js';
@@ -196,13 +197,19 @@ function environment(user: User, envs: Record<string, string>, pty: boolean): Re
   };
 }
 
+/** The SDKs run commands as `/bin/bash -l -c …` (and terminals as `/bin/bash -i -l`); an image
+ *  without bash (Alpine, busybox) runs them with its /bin/sh, which takes the same options. */
+function commandFile(cmd: string): string {
+  return cmd === '/bin/bash' && !existsSync(cmd) && existsSync('/bin/sh') ? '/bin/sh' : cmd;
+}
+
 /**
  * Spawns the process in its own process group (so signals reach its children) with pipes that
  * envd owns. Resolves once it runs, with a subscription made before any output could arrive.
  */
 export async function startProcess(opts: StartOptions): Promise<{ proc: Proc; events: Channel<ProcEvent> }> {
   const { config, user } = opts;
-  let file = config.cmd;
+  let file = commandFile(config.cmd);
   let args = config.args;
   let env = environment(user, config.envs, opts.pty !== undefined);
   if (opts.pty) ({ file, args, env } = ptyLaunch([file, ...args], env, opts.pty));
