@@ -39,6 +39,6 @@ test('an unpacked layer is converted in place for overlayfs (needs root)', async
   assert.deepEqual((await readdir(path.join(root, 'etc'))).sort(), ['gone', 'kept']);
   assert.deepEqual(await readdir(path.join(root, 'data')), ['new']);
   assert.deepEqual((await readdir(root)).sort(), ['data', 'etc']);
-  const opaque = execFileSync('getfattr', ['--only-values', '-n', 'trusted.overlay.opaque', path.join(root, 'data')], { encoding: 'utf8' });
+  const opaque = execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'trusted.overlay.opaque', path.join(root, 'data')], { encoding: 'utf8' });
   assert.equal(opaque, 'y');
 });
