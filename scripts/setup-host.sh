@@ -78,7 +78,7 @@ fi
 bash "$repo/scripts/build-criu.sh"
 
 # Node 20+ is a prerequisite we cannot install from Debian 12 (its nodejs is 18): the host's node
-# runs the server and is bind-mounted into every sandbox to run envd.
+# runs the server, and a copy of it with its own loader and libraries runs envd in every sandbox.
 command -v node >/dev/null || die "node (>= 20) is not installed; install Node.js 20 first"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" -ge 20 ] || die "node $(node --version) is too old; Sandcastle needs >= 20"
