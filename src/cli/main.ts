@@ -4,12 +4,14 @@ import { Command } from 'commander';
 import { registerKeysCommands } from './keys-commands.js';
 import { registerSandboxCommands } from './sandbox-commands.js';
 import { registerServeCommand } from './serve-command.js';
+import { registerTemplateCommands } from './template-commands.js';
 
 const program = new Command();
 program.name('sandcastle').description('Self-hosted agent sandboxes for the novita-sandbox and e2b SDKs');
 registerServeCommand(program);
 registerSandboxCommands(program);
 registerKeysCommands(program);
+registerTemplateCommands(program);
 try {
   await program.parseAsync();
 } catch (err) {
