@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config.js';
 import { disposeServer, startServerProcess, useServer } from '../test/support/server-process.js';
 import { bareCheckpointRestore } from './bare-criu.js';
 import { bareRuncRun } from './bare-runc.js';
+import { imagePullRows } from './image-pull-rows.js';
 import { burstRows } from './bursts.js';
 import { journalCostRows } from './journal-cost.js';
 import { pageCacheWriteMs } from './page-cache-write.js';
@@ -113,6 +114,7 @@ try {
   await disposeServer(server);
 }
 rows.push(...(await createWithoutPoolRows()));
+rows.push(...(await imagePullRows()));
 
 printTable(rows);
 console.log(`\nresults written to ${writeResults('', { rows })}`);
