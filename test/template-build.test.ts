@@ -69,7 +69,74 @@ describe('Template builder (e2b SDK)', () => {
     await assert.rejects(Template.build(t, 'never-ready'), /did not get ready[\s\S]*starting up/);
   });
 
+  it('builds in the background under tags; a tag picks its build; skipCache rebuilds; a name being built is refused', async () => {
+    const version = (v: string) => Template().fromTemplate('base').runCmd(`sleep 2; echo ${v} > /home/user/version`);
+    const v1 = await Template.buildInBackground(version('one'), 'tagged-env:v1');
+    const busy = await apiFetch(server.current(), '/v3/templates', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'tagged-env' }) });
+    assert.equal(busy.status, 409);
+    assert.match((await busy.json() as { message: string }).message, /is being built/);
+    let status = await Template.getBuildStatus(v1);
+    for (let i = 0; i < 300 && (status.status === 'building' || status.status === 'waiting'); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = await Template.getBuildStatus(v1);
+    }
+    assert.equal(status.status, 'ready', JSON.stringify(status.reason));
+    const logged = await Template.getBuildStatus(v1, { logsOffset: 0 });
+    assert.ok(logged.logEntries.some((e) => e.message.includes('RUN sleep 2')));
+
+    const rebuilt: string[] = [];
+    await Template.build(version('two'), 'tagged-env:v2', { skipCache: true, onBuildLogs: (e) => rebuilt.push(e.message) });
+    assert.ok(!rebuilt.some((l) => l.startsWith('CACHED')), rebuilt.join('\n'));
+    await Template.assignTags('tagged-env:v1', ['stable']);
+    const tags = (await Template.getTags(v1.templateId)).map((t) => t.tag).sort();
+    assert.deepEqual(tags, ['stable', 'v1', 'v2']);
+
+    const read = async (ref: string) => {
+      const sbx = await Sandbox.create(ref);
+      try {
+        return (await sbx.commands.run('cat /home/user/version')).stdout.trim();
+      } finally {
+        await sbx.kill();
+      }
+    };
+    assert.equal(await read('tagged-env:v1'), 'one');
+    assert.equal(await read('tagged-env:stable'), 'one');
+    assert.equal(await read('tagged-env:v2'), 'two');
+    assert.equal(await read('tagged-env'), 'two');
+    await Template.removeTags('tagged-env', 'stable');
+    assert.equal(await Template.exists('tagged-env:stable'), false);
+    await assert.rejects(Sandbox.create('tagged-env:stable'), /not found/);
+  });
+
+  it('a Dockerfile\'s CMD becomes the start command and ENV, USER and WORKDIR its defaults', async () => {
+    const t = Template({ fileContextPath: context }).fromDockerfile([
+      'FROM e2bdev/base',
+      'ENV PORT=8040 MODE=docker',
+      'RUN mkdir -p /srv/site && echo served > /srv/site/index.html',
+      'COPY app/run.sh /usr/local/bin/run.sh',
+      'WORKDIR /srv/site',
+      'CMD ["python3", "-m", "http.server", "8040"]',
+    ].join('\n'));
+    await Template.build(t, 'docker-env');
+    const sbx = await Sandbox.create('docker-env');
+    try {
+      const r = await sbx.commands.run('echo $MODE $(whoami) $(pwd); run.sh; curl -s localhost:8040/index.html');
+      assert.equal(r.stdout, 'docker user /srv/site\nran\nserved\n');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   it('deletes a template; a COPY of files never uploaded is refused', async () => {
+    const requested = await apiFetch(server.current(), '/v3/templates', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'no-upload' }) });
+    const { templateID, buildID } = await requested.json() as { templateID: string; buildID: string };
+    const start = await apiFetch(server.current(), `/v2/templates/${templateID}/builds/${buildID}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ fromTemplate: 'base', steps: [{ type: 'COPY', args: ['x', '/x', '', ''], filesHash: 'e'.repeat(64), force: false }] }),
+    });
+    assert.equal(start.status, 400);
+    assert.match((await start.json() as { message: string }).message, /step 1 \(COPY\) names files hash e+, which was never uploaded/);
+
     assert.equal((await apiFetch(server.current(), '/templates/my-env', { method: 'DELETE' })).status, 204);
     assert.equal(await Template.exists('my-env'), false);
     assert.equal((await apiFetch(server.current(), '/templates/my-env', { method: 'DELETE' })).status, 404);

@@ -106,8 +106,9 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
   app.post('/sandboxes/:id/connect', connect);
   app.post('/v2/sandboxes/:id/connect', connect);
 
-  registerPersistenceRoutes(app, sandboxes, builds && ((id) => builds.deleteIfExists(id)));
+  // Before the persistence routes: `DELETE /templates/tags` is not `DELETE /templates/:id`.
   if (builds) registerTemplateRoutes(app, builds, sandboxes);
+  registerPersistenceRoutes(app, sandboxes, builds && ((id) => builds.deleteIfExists(id)));
 
   registerMetricsRoutes(app, sandboxes, metrics);
   registerNetworkRoutes(app, sandboxes);
