@@ -140,12 +140,14 @@ test('pull by digest gives the same image; a second pull unpacks nothing', async
   const inode = statSync(byTag.layers[0]!).ino;
   opts.lines.length = 0;
   const t0 = performance.now();
-  const byDigest = await pullImage(`${registry.host}/small@${byTag.digest}`, opts);
+  const byDigest = await pullImage(`${registry.host}/small:v1@${byTag.digest}`, opts);
   const ms = performance.now() - t0;
   assert.deepEqual(byDigest, byTag);
   assert.equal(statSync(byDigest.layers[0]!).ino, inode, 'the same folder, not a new one');
   assert.ok(opts.lines.some((l) => /already unpacked/.test(l)), opts.lines.join('\n'));
   assert.ok(ms < 2000, `second pull took ${ms.toFixed(0)} ms`);
+  assert.deepEqual(await pullImage(`${registry.host}/small@${byTag.digest}`, opts), byTag);
+  await assert.rejects(pullImage(`${registry.host}/small@sha256:${'0'.repeat(64)}`, opts), /image 127\.0\.0\.1:\d+\/small@sha256:0{64} not found/);
 });
 
 test('two images sharing a layer share its folder; layers come top first', async () => {

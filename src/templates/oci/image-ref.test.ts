@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatImageRef, parseImageRef, pullSources } from './image-ref.js';
+import { formatImageRef, parseImageRef, pullSources, registryRef } from './image-ref.js';
 
 const digest = `sha256:${'ab'.repeat(32)}`;
 
@@ -25,6 +25,8 @@ test('a digest pins the image; a tag next to it is kept for display', () => {
   assert.deepEqual(parseImageRef(`127.0.0.1:5000/x:1@${digest}`), { registry: '127.0.0.1:5000', repository: 'x', tag: '1', digest });
   assert.equal(formatImageRef(parseImageRef(`debian@${digest}`)), `docker.io/library/debian@${digest}`);
   assert.equal(formatImageRef(parseImageRef('debian:bookworm'), 'mirror:5000'), 'mirror:5000/library/debian:bookworm');
+  assert.equal(registryRef(parseImageRef(`x:1@${digest}`)), `docker.io/library/x@${digest}`);
+  assert.equal(registryRef(parseImageRef('x:1'), 'mirror:5000'), 'mirror:5000/library/x:1');
 });
 
 test('malformed references are refused with the reason', () => {

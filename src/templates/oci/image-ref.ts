@@ -70,6 +70,12 @@ export function formatImageRef(ref: ImageRef, registry = ref.registry): string {
   return `${registry}/${ref.repository}${ref.tag !== null ? `:${ref.tag}` : ''}${ref.digest !== null ? `@${ref.digest}` : ''}`;
 }
 
+/** The reference a registry is asked for: by digest when pinned (the tag then only names it for
+ *  people; skopeo refuses both at once), else by tag. */
+export function registryRef(ref: ImageRef, registry = ref.registry): string {
+  return ref.digest !== null ? `${registry}/${ref.repository}@${ref.digest}` : formatImageRef(ref, registry);
+}
+
 export interface PullSource {
   registry: string;
   mirror: boolean;

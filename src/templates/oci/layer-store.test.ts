@@ -78,3 +78,19 @@ test('temporary folders of dead processes are removed, those of live ones kept',
   assert.equal(existsSync(live), true);
   assert.equal(readFileSync(path.join(dir, 'keep'), 'utf8'), '');
 });
+
+test('an image cannot set overlayfs\' own xattrs; its other xattrs are kept', async (t) => {
+  const dir = await scratch(t);
+  const file = path.join(dir, 'blob');
+  // GNU tar does not archive trusted.* xattrs; Python's tarfile writes any pax header.
+  const script = `import sys, tarfile
+with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
+    d = tarfile.TarInfo('d'); d.type = tarfile.DIRTYPE; d.mode = 0o755
+    d.pax_headers = {'SCHILY.xattr.trusted.overlay.opaque': 'y', 'SCHILY.xattr.user.kept': '1'}
+    t.addfile(d)`;
+  execFileSync('python3', ['-c', script, file]);
+  const folder = await ensureLayer(path.join(dir, 'layers'), { digest, compression: 'none', file, size: 1 }, { log: () => undefined });
+  const xattrs = execFileSync('getfattr', ['--absolute-names', '-d', '-m', '-', path.join(folder, 'd')], { encoding: 'utf8' });
+  assert.match(xattrs, /user\.kept="1"/);
+  assert.doesNotMatch(xattrs, /trusted\./);
+});

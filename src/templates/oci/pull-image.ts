@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DOCKER_HUB, formatImageRef, type ImageRef, parseImageRef, type PullSource, pullSources, registryHost } from './image-ref.js';
+import { DOCKER_HUB, formatImageRef, type ImageRef, parseImageRef, type PullSource, pullSources, registryHost, registryRef } from './image-ref.js';
 import { ensureLayer, removeStalePartials } from './layer-store.js';
 import { choosePlatform, hostArchitecture, type ImageManifest, imageConfig, isManifestList, layerCompression } from './manifest.js';
 import { Skopeo } from './skopeo.js';
@@ -103,7 +103,7 @@ async function resolve(skopeo: Skopeo, image: ImageRef, name: string, opts: Pull
     const where = source.mirror ? `mirror ${source.registry}` : source.registry === DOCKER_HUB ? 'Docker Hub' : source.registry;
     opts.log(`pulling ${name} from ${where}`);
     try {
-      const raw = await skopeo.inspectRaw(formatImageRef(image, source.registry), source.registry, name);
+      const raw = await skopeo.inspectRaw(registryRef(image, source.registry), source.registry, name);
       return { source, raw };
     } catch (e) {
       if (opts.signal?.aborted || !source.mirror) {

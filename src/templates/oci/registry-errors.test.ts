@@ -35,8 +35,11 @@ test('refused credentials say so; missing ones ask for them', () => {
 });
 
 test('Docker Hub denial of an unknown or private repository', () => {
+  const hub = { image: 'docker.io/library/nosuchimage:latest', registry: 'docker.io' };
   const stderr = fatal('reading manifest latest in docker.io/library/nosuchimage: requested access to the resource is denied');
-  assert.match(explainRegistryFailure(stderr, { image: 'docker.io/library/nosuchimage:latest', registry: 'docker.io' }), /denied access to docker\.io\/library\/nosuchimage:latest: the image does not exist or needs other credentials/);
+  assert.match(explainRegistryFailure(stderr, hub), /denied access to docker\.io\/library\/nosuchimage:latest: the image does not exist or needs other credentials/);
+  const both = fatal('reading manifest latest in docker.io/library/nosuchimage: errors:\ndenied: requested access to the resource is denied\nunauthorized: authentication required\n');
+  assert.match(explainRegistryFailure(both, { ...hub, username: 'bob' }), /denied access to docker\.io\/library\/nosuchimage:latest for user "bob": the image does not exist.*\(it answered "denied: requested access to the resource is denied unauthorized: authentication required"\)$/);
 });
 
 test('plain HTTP and untrusted certificates point at the insecure registries setting', () => {

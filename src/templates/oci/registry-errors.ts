@@ -26,7 +26,7 @@ export function skopeoMessage(stderr: string): string {
 /** What the registry said, without skopeo's own preamble (`reading manifest x in y: …`). */
 function registryAnswer(message: string): string {
   const m = /(?:reading manifest [^ ]+ in [^ ]+|pinging container registry [^ ]+|reading blob [^ ]+|fetching blob):\s*(.*)$/s.exec(message);
-  const answer = (m?.[1] ?? message.replace(/^Error parsing image name "[^"]*":\s*/, '')).trim();
+  const answer = (m?.[1] ?? message.replace(/^Error parsing image name "[^"]*":\s*/, '')).replace(/^errors:\s*/, '').replace(/\s+/g, ' ').trim();
   // Registries often repeat the error code as its message: "manifest unknown: manifest unknown".
   return /^(.+): \1$/.exec(answer)?.[1] ?? answer;
 }
@@ -44,13 +44,17 @@ export function explainRegistryFailure(stderr: string, ctx: FailureContext): str
   if (/x509:|certificate/i.test(message)) {
     return `the TLS certificate of registry ${ctx.registry} is not trusted (${answer}): list the registry in SANDCASTLE_INSECURE_REGISTRIES to skip the check`;
   }
-  if (/invalid username\/password|incorrect username or password|authentication required|unauthorized/i.test(message)) {
-    return ctx.username !== undefined
-      ? `registry ${ctx.registry} refused the credentials of user "${ctx.username}" for ${ctx.image} (it answered "${answer}")`
-      : `registry ${ctx.registry} requires credentials to pull ${ctx.image} (it answered "${answer}"): give the registry's username and password`;
-  }
+  const refused = `registry ${ctx.registry} refused the credentials of user "${ctx.username}" for ${ctx.image} (it answered "${answer}")`;
+  if (ctx.username !== undefined && /invalid username\/password|incorrect username or password/i.test(message)) return refused;
+  // Docker Hub answers "denied" (with "unauthorized" besides) for a repository that does not
+  // exist as for one the user may not read.
   if (/denied/i.test(message)) {
     return `registry ${ctx.registry} denied access to ${ctx.image}${ctx.username !== undefined ? ` for user "${ctx.username}"` : ''}: the image does not exist or needs other credentials (it answered "${answer}")`;
+  }
+  if (/authentication required|unauthorized/i.test(message)) {
+    return ctx.username !== undefined
+      ? refused
+      : `registry ${ctx.registry} requires credentials to pull ${ctx.image} (it answered "${answer}"): give the registry's username and password`;
   }
   if (/manifest unknown|name unknown|not found/i.test(message)) {
     return `image ${ctx.image} not found: registry ${ctx.registry} answered "${answer}"`;
