@@ -51,7 +51,7 @@ export function layerCompression(mediaType: string, image: string): Compression 
   throw new Error(`image ${image} has a layer of media type ${mediaType}, which is not a layer archive Sandcastle can unpack`);
 }
 
-interface RawConfig {
+export interface RawConfig {
   config?: { Env?: string[] | null; Cmd?: string[] | null; Entrypoint?: string[] | null; WorkingDir?: string; User?: string } | null;
 }
 

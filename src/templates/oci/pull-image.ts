@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DOCKER_HUB, formatImageRef, type ImageRef, parseImageRef, type PullSource, pullSources, registryHost, registryRef } from './image-ref.js';
 import { ensureLayer, removeStalePartials } from './layer-store.js';
-import { choosePlatform, hostArchitecture, type ImageManifest, imageConfig, isManifestList, layerCompression } from './manifest.js';
+import { choosePlatform, type Descriptor, hostArchitecture, type ImageManifest, imageConfig, isManifestList, layerCompression, type RawConfig } from './manifest.js';
 import { Skopeo } from './skopeo.js';
 
 export interface RegistryAuth {
@@ -68,7 +68,7 @@ export async function pullImage(ref: string, opts: PullOptions): Promise<PulledI
       throw new Error(`registry ${source.registry} served a manifest of digest ${digest} for ${name}, not the one asked for`);
     }
     let instance = digest;
-    const doc = JSON.parse(raw.toString()) as { mediaType?: string; manifests?: [] };
+    const doc = parseJson<{ mediaType?: string; manifests?: Descriptor[] }>(raw.toString(), `the manifest of ${name} from ${source.registry}`);
     if (isManifestList(doc)) {
       const arch = hostArchitecture();
       instance = choosePlatform(doc, name, arch).digest;
@@ -81,14 +81,14 @@ export async function pullImage(ref: string, opts: PullOptions): Promise<PulledI
     const localDigest = await oneCopyAtATime(opts.imagesDir, () =>
       skopeo.copyToLayout(pinned, source.registry, opts.imagesDir, layoutName(image, instance), name),
     );
-    const manifest = JSON.parse(await readFile(blobFile(opts.imagesDir, localDigest), 'utf8')) as ImageManifest;
-    const config = JSON.parse(await readFile(blobFile(opts.imagesDir, manifest.config.digest), 'utf8'));
-    const totalMb = manifest.layers.reduce((n, l) => n + l.size, 0) / 1e6;
-    opts.log(`blobs of ${manifest.layers.length} layers (${totalMb.toFixed(1)} MB) present in ${((Date.now() - copyStarted) / 1000).toFixed(1)} s`);
+    const manifest = parseJson<ImageManifest>(await readFile(blobFile(opts.imagesDir, localDigest), 'utf8'), `the manifest of ${name}`);
+    const config = parseJson<RawConfig>(await readFile(blobFile(opts.imagesDir, manifest.config.digest), 'utf8'), `the config of ${name}`);
+    // Every layer's format is checked before any is unpacked.
+    const blobs = manifest.layers.map((l) => ({ digest: l.digest, compression: layerCompression(l.mediaType, name), file: blobFile(opts.imagesDir, l.digest), size: l.size }));
+    const totalMb = blobs.reduce((n, l) => n + l.size, 0) / 1e6;
+    opts.log(`blobs of ${blobs.length} layers (${totalMb.toFixed(1)} MB) present in ${((Date.now() - copyStarted) / 1000).toFixed(1)} s`);
 
-    const layers = await mapLimit(manifest.layers, os.availableParallelism(), (l) =>
-      ensureLayer(opts.layersDir, { digest: l.digest, compression: layerCompression(l.mediaType, name), file: blobFile(opts.imagesDir, l.digest), size: l.size }, opts),
-    );
+    const layers = await mapLimit(blobs, os.availableParallelism(), (blob) => ensureLayer(opts.layersDir, blob, opts));
     opts.log(`pulled ${name} (${digest}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { digest, layers: layers.reverse(), config: imageConfig(config) };
   } finally {
@@ -115,6 +115,14 @@ async function resolve(skopeo: Skopeo, image: ImageRef, name: string, opts: Pull
     }
   }
   throw new Error('unreachable: the image registry is always the last source');
+}
+
+function parseJson<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new Error(`${what} is not JSON (${(e as Error).message}): ${text.slice(0, 200)}`);
+  }
 }
 
 function blobFile(layoutDir: string, digest: string): string {
