@@ -1,12 +1,13 @@
 // User templates through the unmodified e2b SDK builder: steps run in real sandboxes, each a
 // layer; COPY files uploaded to signed URLs; a start command up before the first create.
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Sandbox, Template, waitForPort, BuildError } from 'e2b';
-import { apiFetch, useTestServer } from './support/server-process.js';
+import { apiFetch, startServerProcess, useTestServer } from './support/server-process.js';
 
 const server = useTestServer({ env: { SANDCASTLE_TEMPLATE_READY_TIMEOUT: '15' } });
 
@@ -140,5 +141,36 @@ describe('Template builder (e2b SDK)', () => {
     assert.equal((await apiFetch(server.current(), '/templates/my-env', { method: 'DELETE' })).status, 204);
     assert.equal(await Template.exists('my-env'), false);
     assert.equal((await apiFetch(server.current(), '/templates/my-env', { method: 'DELETE' })).status, 404);
+  });
+
+  it('a template deleted while its sandboxes run leaves them running', async () => {
+    await Template.build(Template().fromTemplate('base').runCmd('echo still here > /home/user/note'), 'short-lived');
+    const sbx = await Sandbox.create('short-lived');
+    try {
+      assert.equal((await apiFetch(server.current(), '/templates/short-lived', { method: 'DELETE' })).status, 204);
+      assert.equal((await sbx.commands.run('cat /home/user/note')).stdout, 'still here\n');
+      await assert.rejects(Sandbox.create('short-lived'), /not found/);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('a restart marks a build it cut short as failed, with a reason, and leaves nothing of it', async () => {
+    const b = await Template.buildInBackground(Template().fromTemplate('base').runCmd('echo started; sleep 60'), 'cut-short');
+    for (let i = 0; i < 150; i++) {
+      const s = await Template.getBuildStatus(b, { logsOffset: 0 });
+      if (s.logEntries.some((e) => e.message === 'started')) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const crashed = server.current();
+    await crashed.crash();
+    server.replace(await startServerProcess({ dataDir: crashed.dataDir, env: { ...crashed.env, SANDCASTLE_PORT: new URL(crashed.url).port } }));
+    const status = await Template.getBuildStatus(b);
+    assert.equal(status.status, 'error');
+    assert.match(status.reason?.message ?? '', /server restarted during this build/);
+    assert.equal(existsSync(path.join(crashed.dataDir, 'builds')), false);
+    const running = await readdir(path.join(crashed.dataDir, 'runc')).catch(() => []);
+    assert.deepEqual(running, []);
+    assert.equal(await Template.exists('cut-short'), false);
   });
 });
