@@ -135,6 +135,8 @@ export interface Config {
   /** How long a template's ready command may keep failing after its start command before the
    *  build fails (the hosted product waits up to 10 minutes). */
   templateReadyTimeoutSeconds: number;
+  /** Days an unused layer stays in the build cache (see the pruning rule in layer-cache.ts). */
+  layerCacheDays: number;
   /** Largest COPY upload (a gzip tar) a template build accepts, in bytes. */
   maxUploadBytes: number;
   /** `keys`: every control-plane request needs an API key this server made; `none`: no check
@@ -218,6 +220,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     registryMirrors: list('SANDCASTLE_REGISTRY_MIRRORS', []),
     insecureRegistries: list('SANDCASTLE_INSECURE_REGISTRIES', []),
     templateReadyTimeoutSeconds: int('SANDCASTLE_TEMPLATE_READY_TIMEOUT', 600),
+    layerCacheDays: int('SANDCASTLE_LAYER_CACHE_DAYS', 7),
     maxUploadBytes: int('SANDCASTLE_MAX_UPLOAD_MB', 1024) * 1024 * 1024,
     auth: oneOf('SANDCASTLE_AUTH', ['keys', 'none'] as const, 'keys'),
     logLevel: oneOf('SANDCASTLE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),

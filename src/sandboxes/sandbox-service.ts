@@ -83,6 +83,14 @@ export class SandboxService {
     return this.creator.forgetTemplate(templateId);
   }
 
+  /** Layers that sandboxes (of any state) and snapshots start from: the layer cache keeps them. */
+  layersInUse(): Set<string> {
+    const used = new Set<string>();
+    for (const r of this.lc.store.all()) for (const l of r.layers) used.add(l);
+    for (const s of this.lc.snapshots.all()) for (const l of s.layers) used.add(l);
+    return used;
+  }
+
   /** A sandbox a client may see; not found while it starts, sits in the pool or is being killed. */
   get(id: string): SandboxRecord {
     const rec = this.lc.store.get(id);

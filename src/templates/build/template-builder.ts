@@ -8,6 +8,7 @@ import type { BuildSandboxes } from '../../sandboxes/build-sandboxes.js';
 import type { BuildLogEntry } from '../../store/template-build-store.js';
 import type { TemplateRecord } from '../../store/template-store.js';
 import { type BuildStep, baseKey, stepKey } from './build-steps.js';
+import { touchLayers } from './layer-cache.js';
 import { LayeredRoot, makeFoldersLike, sandboxUser, writeCopyLayer, writeUserAccountLayer } from './host-layers.js';
 
 /** A build failure the user caused or can fix: its message is the build's reason. */
@@ -162,6 +163,7 @@ export class TemplateBuilder {
     const link = path.join(this.deps.layersDir, `step-${key}`);
     const cached = this.forced ? undefined : await realpath(link).catch(() => undefined);
     if (cached) {
+      await touchLayers([cached]);
       this.deps.log({ level: 'info', message: `CACHED ${label}`, step: n });
       this.layers = [cached, ...this.layers];
       this.key = key;

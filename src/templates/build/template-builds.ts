@@ -14,6 +14,7 @@ import type { BuildLogEntry, BuildRecord, TemplateBuildStore } from '../../store
 import type { TemplateRecord, TemplateStore } from '../../store/template-store.js';
 import { type BuildBody, baseKey, stepProblem } from './build-steps.js';
 import { FileUploads } from './file-uploads.js';
+import { pruneLayers, touchLayers } from './layer-cache.js';
 import { type BuildBase, BuildFailure, TemplateBuilder } from './template-builder.js';
 import { localTemplateName, parseTemplateName } from './template-names.js';
 
@@ -59,7 +60,18 @@ export class TemplateBuilds {
     }
     await rm(this.files.builds, { recursive: true, force: true });
     await this.uploads.sweepPartial();
+    await this.prune();
     return cut.length;
+  }
+
+  /** Applies the layer cache's pruning rule (layer-cache.ts); skipped while a build runs, whose
+   *  layers no record lists yet. */
+  async prune(): Promise<void> {
+    if (this.running.size > 0) return;
+    const inUse = new Set([...this.builds.layersInUse(), ...this.sandboxes.layersInUse()]);
+    for (const t of this.templates.all()) for (const l of t.layers) inUse.add(l);
+    const report = await pruneLayers(this.files.layers, inUse, this.config.layerCacheDays * 24 * 3600 * 1000);
+    if (report.removed.length) this.log.info({ removed: report.removed }, `layer cache: removed ${report.removed.length} layer(s) unused for ${this.config.layerCacheDays} days`);
   }
 
   requestBuild(input: RequestBuildInput): { template: TemplateRecord | undefined; templateId: string; build: BuildRecord; names: string[]; tags: string[] } {
@@ -207,6 +219,7 @@ export class TemplateBuilds {
     const auth = reg?.username !== undefined && reg.password !== undefined ? { username: reg.username, password: reg.password } : undefined;
     try {
       const image = await this.pull(ref, { auth, log: (line) => say({ level: 'info', message: line, step: 'base' }), signal });
+      await touchLayers(image.layers);
       const envVars = Object.fromEntries(image.config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]).filter(([k]) => k));
       return { key: baseKey(`image:${image.digest}`), layers: image.layers, envVars, user: 'user', workdir: null };
     } catch (err) {
@@ -269,6 +282,7 @@ export class TemplateBuilds {
     this.templates.delete(t.id);
     this.builds.deleteTemplate(t.id);
     await this.sandboxes.templateDeleted(t.id);
+    await this.prune();
   }
 
   /** Deletes the user template `ref` names; false when it names none. */
