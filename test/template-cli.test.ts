@@ -105,7 +105,7 @@ describe('sandcastle template', () => {
     assert.match(viaDataDir.stdout, /^cli-web\s/m);
   });
 
-  it('delete removes a template by name; unknown names, built-in templates and missing Dockerfiles are clear errors', async () => {
+  it('delete removes a template by name; unknown names, built-in templates, missing Dockerfiles and failed steps are clear errors', async () => {
     const env = envWith({ NOVITA_API_URL: server.current().url, NOVITA_API_KEY: server.current().apiKey });
     const deleted = await sandcastle(['template', 'delete', 'cli-web'], env);
     assert.equal(deleted.code, 0, show(deleted));
@@ -124,6 +124,12 @@ describe('sandcastle template', () => {
     const noFile = await sandcastle(['template', 'create', 'nothing', '-p', empty], env);
     assert.equal(noFile.code, 1, show(noFile));
     assert.match(noFile.stderr, /no novita\.Dockerfile, e2b\.Dockerfile, Dockerfile in .*: give one with -d <file>/);
+
+    await writeFile(path.join(empty, 'e2b.Dockerfile'), 'FROM e2bdev/base\nRUN echo about to fail && exit 3\n');
+    const failing = await sandcastle(['template', 'create', 'cli-fails', '-p', empty], env);
+    assert.equal(failing.code, 1, show(failing));
+    assert.match(failing.stdout, /ERROR .*step \d+ \(RUN echo about to fail && exit 3\) failed with exit code 3/, show(failing));
+    assert.match(failing.stderr, /building template cli-fails failed: step \d+ \(RUN echo about to fail && exit 3\) failed with exit code 3[\s\S]*about to fail/);
   });
 });
 

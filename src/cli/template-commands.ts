@@ -79,6 +79,8 @@ async function createTemplate(name: string, opts: CreateOptions): Promise<void> 
     memoryMB: opts.memoryMb,
     skipCache: !opts.cache,
     onBuildLogs: defaultBuildLogger(),
+  }).catch((err: Error) => {
+    throw new Error(`building template ${name} failed: ${err.message}`);
   });
   // The logger's progress line ends in \r; clear it before the summary.
   if (process.stdout.isTTY) process.stdout.write('\x1b[2K');
