@@ -7,6 +7,7 @@ import { disposeServer, startServerProcess, useServer } from '../test/support/se
 import { bareCheckpointRestore } from './bare-criu.js';
 import { bareRuncRun } from './bare-runc.js';
 import { imagePullRows } from './image-pull-rows.js';
+import { templateBuildRows } from './template-builds.js';
 import { burstRows } from './bursts.js';
 import { journalCostRows } from './journal-cost.js';
 import { pageCacheWriteMs } from './page-cache-write.js';
@@ -115,6 +116,7 @@ try {
 }
 rows.push(...(await createWithoutPoolRows()));
 rows.push(...(await imagePullRows()));
+rows.push(...(await templateBuildRows()));
 
 printTable(rows);
 console.log(`\nresults written to ${writeResults('', { rows })}`);
