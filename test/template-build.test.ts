@@ -140,7 +140,12 @@ describe('Template builder (e2b SDK)', () => {
 
     assert.equal((await apiFetch(server.current(), '/templates/my-env', { method: 'DELETE' })).status, 204);
     assert.equal(await Template.exists('my-env'), false);
-    assert.equal((await apiFetch(server.current(), '/templates/my-env', { method: 'DELETE' })).status, 404);
+    const again = await apiFetch(server.current(), '/templates/my-env', { method: 'DELETE' });
+    assert.equal(again.status, 404);
+    assert.match((await again.json() as { message: string }).message, /template 'my-env' not found/);
+    const builtin = await apiFetch(server.current(), '/templates/base', { method: 'DELETE' });
+    assert.equal(builtin.status, 409);
+    assert.match((await builtin.json() as { message: string }).message, /built in/);
   });
 
   it('a template deleted while its sandboxes run leaves them running', async () => {

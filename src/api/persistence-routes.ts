@@ -42,7 +42,7 @@ export function registerPersistenceRoutes(app: Hono, sandboxes: SandboxService, 
   app.delete('/templates/:id', async (c) => {
     const id = c.req.param('id');
     if (deleteTemplate && (await deleteTemplate(id))) return c.body(null, 204);
-    if (!(await sandboxes.deleteSnapshot(id))) throw errors.snapshotNotFound(id);
+    if (!(await sandboxes.deleteSnapshot(id))) throw deleteTemplate ? errors.templateNotFound(id) : errors.snapshotNotFound(id);
     return c.body(null, 204);
   });
 }

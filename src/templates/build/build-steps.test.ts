@@ -18,6 +18,7 @@ it('steps as the SDK sends them are checked, with the step number in the message
   assert.match(stepProblem({ type: 'COPY', args: ['a', 'b', '', ''] }, 3)!, /no filesHash/);
   assert.match(stepProblem({ type: 'COPY', args: ['a', 'b', '', '9x'], filesHash: 'h' }, 3)!, /not octal/);
   assert.match(stepProblem({ type: 'ENV', args: ['A'] }, 4)!, /name\/value pairs/);
+  assert.match(stepProblem({ type: 'ENV', args: ['G="hello', 'there"'] }, 5)!, /"G="hello" is not a variable name/);
   assert.equal(buildBodySchema.safeParse({ fromTemplate: 'base', steps: [{ type: 'FROM', args: [] }] }).success, false);
 });
 

@@ -30,6 +30,8 @@ export const buildBodySchema = z.object({
 });
 export type BuildBody = z.infer<typeof buildBodySchema>;
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /** Why a step cannot be built as sent, or undefined; `index` counts from 1 as the SDK does. */
 export function stepProblem(step: BuildStep, index: number): string | undefined {
   const n = step.args.length;
@@ -41,8 +43,12 @@ export function stepProblem(step: BuildStep, index: number): string | undefined 
       if (!step.filesHash) return `step ${index} (COPY) has no filesHash`;
       if (step.args[3] && !/^[0-7]{3,4}$/.test(step.args[3])) return `step ${index} (COPY) mode "${step.args[3]}" is not octal`;
       return undefined;
-    case 'ENV':
-      return n % 2 === 0 ? undefined : `step ${index} (ENV) needs name/value pairs, got ${n} arguments`;
+    case 'ENV': {
+      if (n % 2 !== 0) return `step ${index} (ENV) needs name/value pairs, got ${n} arguments`;
+      const bad = step.args.find((a, i) => i % 2 === 0 && !ENV_NAME.test(a));
+      // The SDKs' Dockerfile parser splits `ENV A="x y"` inside the quotes.
+      return bad === undefined ? undefined : `step ${index} (ENV): "${bad}" is not a variable name; in a Dockerfile write ENV values without quotes or spaces (ENV A=x)`;
+    }
     case 'WORKDIR':
       return n === 1 && step.args[0]!.trim() ? undefined : `step ${index} (WORKDIR) needs one folder`;
     case 'USER':

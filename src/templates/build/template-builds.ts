@@ -288,7 +288,8 @@ export class TemplateBuilds {
   /** Deletes the user template `ref` names; false when it names none. */
   async deleteIfExists(ref: string): Promise<boolean> {
     const t = this.resolve(ref);
-    if (!t || t.buildId === null) return false;
+    if (!t) return false;
+    if (t.buildId === null) throw errors.builtinTemplate(t.id);
     await this.delete(t.id);
     return true;
   }
