@@ -2,7 +2,7 @@
 // as the Docker Hub mirror (so `debian:bookworm` never leaves the machine), one asking for
 // credentials. The e2b SDK's builder, unmodified.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +16,7 @@ let mirror: TestRegistry;
 let locked: TestRegistry;
 let deadHost: string;
 let tiny: string;
+let musl: string;
 
 before(async () => {
   [mirror, locked] = await Promise.all([startRegistry(), startRegistry({ auth: credentials })]);
@@ -23,10 +24,24 @@ before(async () => {
   tiny = await mkdtemp(path.join(os.tmpdir(), 'sandcastle-tiny-image-'));
   await mkdir(path.join(tiny, 'etc'));
   await writeFile(path.join(tiny, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\n');
+  // Like Alpine: a static busybox as every program beside musl's loader, no glibc, no `user`.
+  musl = await mkdtemp(path.join(os.tmpdir(), 'sandcastle-musl-image-'));
+  await mkdir(path.join(musl, 'etc'));
+  await writeFile(path.join(musl, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\n');
+  await writeFile(path.join(musl, 'etc/group'), 'root:x:0:\n');
+  await mkdir(path.join(musl, 'bin'));
+  await copyFile('/bin/busybox', path.join(musl, 'bin/busybox'));
+  for (const applet of ['sh', 'echo', 'cat', 'id', 'ls', 'mkdir']) await symlink('busybox', path.join(musl, 'bin', applet));
+  await mkdir(path.join(musl, 'lib'));
+  await copyFile('/lib/ld-musl-x86_64.so.1', path.join(musl, 'lib/ld-musl-x86_64.so.1'));
+  await mkdir(path.join(musl, 'tmp'), { mode: 0o1777 });
   await Promise.all([
     // Docker Hub's official images are `library/<name>` on a mirror.
     pushRootfs(mirror, 'library/debian:bookworm', baseRootfsDir(), { env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'IMAGE_VAR=from-image-config'] }),
     pushRootfs(locked, 'private/tiny:1', tiny, undefined, credentials),
+    pushRootfs(mirror, 'local/musl:1', musl),
+    // Distroless: no shell, no libc, no init; only the root account.
+    pushRootfs(mirror, 'local/distroless:1', tiny),
   ]);
   server = await startServerProcess({
     env: {
@@ -38,7 +53,7 @@ before(async () => {
 });
 after(async () => {
   if (server) await disposeServer(server);
-  await Promise.all([mirror?.stop(), locked?.stop(), rm(tiny, { recursive: true, force: true })]);
+  await Promise.all([mirror?.stop(), locked?.stop(), rm(tiny, { recursive: true, force: true }), rm(musl, { recursive: true, force: true })]);
 });
 
 describe('templates from OCI images', () => {
@@ -78,5 +93,27 @@ describe('templates from OCI images', () => {
     );
     await Template.build(Template().fromImage(image, credentials), 'locked-right');
     assert.ok(await Template.exists('locked-right'));
+  });
+
+  it('an image without glibc (busybox + musl) builds, gets the user account, and runs commands', async () => {
+    await Template.build(Template().fromImage(`${mirror.host}/local/musl:1`).runCmd('echo from-busybox > /home/user/made'), 'musl-env');
+    const sbx = await Sandbox.create('musl-env');
+    try {
+      const r = await sbx.commands.run('cat /home/user/made; id -u; id -un');
+      assert.equal(r.stdout, 'from-busybox\n1000\nuser\n');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('a distroless image (no shell, no libc) makes sandboxes whose files work', async () => {
+    await Template.build(Template().fromImage(`${mirror.host}/local/distroless:1`), 'distroless-env');
+    const sbx = await Sandbox.create('distroless-env');
+    try {
+      await sbx.files.write('/home/user/note.txt', 'no shell needed');
+      assert.equal(await sbx.files.read('/home/user/note.txt'), 'no shell needed');
+    } finally {
+      await sbx.kill();
+    }
   });
 });
