@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Sandbox, Template, waitForPort, BuildError } from 'e2b';
 import { apiFetch, startServerProcess, useTestServer } from './support/server-process.js';
 
-const server = useTestServer({ env: { SANDCASTLE_TEMPLATE_READY_TIMEOUT: '15' } });
+const server = useTestServer({ env: { SANDCASTLE_TEMPLATE_READY_TIMEOUT: '15', SANDCASTLE_MAX_UPLOAD_MB: '1' } });
 
 let context: string;
 before(async () => {
@@ -177,5 +177,26 @@ describe('Template builder (e2b SDK)', () => {
     const running = await readdir(path.join(crashed.dataDir, 'runc')).catch(() => []);
     assert.deepEqual(running, []);
     assert.equal(await Template.exists('cut-short'), false);
+  });
+
+  it('upload URLs: no API key needed, a forged one is 401, a body over the limit 413, one without a length 411', async () => {
+    const requested = await apiFetch(server.current(), '/v3/templates', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'uploads' }) });
+    const { templateID } = await requested.json() as { templateID: string };
+    const hash = 'f'.repeat(64);
+    const link = await (await apiFetch(server.current(), `/templates/${templateID}/files/${hash}`)).json() as { present: boolean; url: string };
+    assert.equal(link.present, false);
+    const forged = new URL(link.url);
+    forged.searchParams.set('signature', '0'.repeat(64));
+    const put = (url: string | URL, body: BodyInit, headers: Record<string, string> = {}) =>
+      fetch(url, { method: 'PUT', body, headers, duplex: 'half' } as RequestInit);
+    const refused = await put(forged, 'x');
+    assert.equal(refused.status, 401);
+    assert.match((await refused.json() as { message: string }).message, /signature does not match/);
+    assert.equal((await put(link.url, Buffer.alloc(2 * 1024 * 1024))).status, 413);
+    const chunked = new ReadableStream({ start(c) { c.enqueue(new Uint8Array([1, 2, 3])); c.close(); } });
+    assert.equal((await put(link.url, chunked)).status, 411);
+    assert.equal((await put(link.url, 'tar bytes')).status, 200);
+    const again = await (await apiFetch(server.current(), `/templates/${templateID}/files/${hash}`)).json() as { present: boolean };
+    assert.equal(again.present, true);
   });
 });

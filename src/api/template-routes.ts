@@ -70,11 +70,17 @@ export function registerTemplateRoutes(app: Hono, builds: TemplateBuilds, sandbo
 
   app.put(`${uploadPathPrefix}:hash`, async (c: Context) => {
     const hash = c.req.param('hash')!;
-    builds.uploads.verify(hash, { template: c.req.query('template'), expires: c.req.query('expires'), signature: c.req.query('signature') });
-    const lengthHeader = c.req.header('content-length');
-    const length = lengthHeader === undefined || c.req.header('transfer-encoding') ? undefined : Number(lengthHeader);
-    const body = c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]);
-    await builds.uploads.receive(hash, length, body);
+    try {
+      builds.uploads.verify(hash, { template: c.req.query('template'), expires: c.req.query('expires'), signature: c.req.query('signature') });
+      const lengthHeader = c.req.header('content-length');
+      const length = lengthHeader === undefined || c.req.header('transfer-encoding') ? undefined : Number(lengthHeader);
+      const body = c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]);
+      await builds.uploads.receive(hash, length, body);
+    } catch (err) {
+      // The rest of a refused body is not read: the connection cannot carry another request.
+      c.header('connection', 'close');
+      throw err;
+    }
     return c.body(null, 200);
   });
 
