@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Sandbox, Template, waitForPort, BuildError } from 'e2b';
+import { runInNewSandbox } from './support/template-sandbox.js';
 import { apiFetch, startServerProcess, useTestServer } from './support/server-process.js';
 
 const server = useTestServer({ env: { SANDCASTLE_TEMPLATE_READY_TIMEOUT: '15', SANDCASTLE_MAX_UPLOAD_MB: '1' } });
@@ -92,14 +93,7 @@ describe('Template builder (e2b SDK)', () => {
     const tags = (await Template.getTags(v1.templateId)).map((t) => t.tag).sort();
     assert.deepEqual(tags, ['stable', 'v1', 'v2']);
 
-    const read = async (ref: string) => {
-      const sbx = await Sandbox.create(ref);
-      try {
-        return (await sbx.commands.run('cat /home/user/version')).stdout.trim();
-      } finally {
-        await sbx.kill();
-      }
-    };
+    const read = async (ref: string) => (await runInNewSandbox(ref, 'cat /home/user/version')).trim();
     assert.equal(await read('tagged-env:v1'), 'one');
     assert.equal(await read('tagged-env:stable'), 'one');
     assert.equal(await read('tagged-env:v2'), 'two');
@@ -119,13 +113,7 @@ describe('Template builder (e2b SDK)', () => {
       'CMD ["python3", "-m", "http.server", "8040"]',
     ].join('\n'));
     await Template.build(t, 'docker-env');
-    const sbx = await Sandbox.create('docker-env');
-    try {
-      const r = await sbx.commands.run('echo $MODE $(whoami) $(pwd); run.sh; curl -s localhost:8040/index.html');
-      assert.equal(r.stdout, 'docker user /srv/site\nran\nserved\n');
-    } finally {
-      await sbx.kill();
-    }
+    assert.equal(await runInNewSandbox('docker-env', 'echo $MODE $(whoami) $(pwd); run.sh; curl -s localhost:8040/index.html'), 'docker user /srv/site\nran\nserved\n');
   });
 
   it('deletes a template; a COPY of files never uploaded is refused', async () => {

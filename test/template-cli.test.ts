@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Sandbox, Template } from 'e2b';
+import { runInNewSandbox } from './support/template-sandbox.js';
 import { installDir } from '../src/config.js';
 import { useTestServer } from './support/server-process.js';
 
@@ -118,7 +119,7 @@ describe('sandcastle template', () => {
 
     const builtin = await sandcastle(['template', 'delete', 'base'], env);
     assert.equal(builtin.code, 1, show(builtin));
-    assert.match(builtin.stderr, /template base \(base\) is built in and cannot be deleted/);
+    assert.match(builtin.stderr, /409 template 'base' is built in and cannot be deleted/);
 
     const empty = await mkdtemp(path.join(scratch, 'empty-'));
     const noFile = await sandcastle(['template', 'create', 'nothing', '-p', empty], env);
@@ -152,13 +153,7 @@ describe('e2b CLI (unmodified @e2b/cli)', () => {
     assert.equal(created.code, 0, show(created));
     assert.match(created.stdout, /Building sandbox template e2b-cli-env finished/, show(created));
 
-    const sbx = await Sandbox.create('e2b-cli-env');
-    try {
-      const r = await sbx.commands.run('cat /hello; cat file.txt; echo "A=$A in $(pwd)"');
-      assert.equal(r.stdout, 'hi\ncopied by the e2b cli\nA=1 in /home/user\n');
-    } finally {
-      await sbx.kill();
-    }
+    assert.equal(await runInNewSandbox('e2b-cli-env', 'cat /hello; cat file.txt; echo "A=$A in $(pwd)"'), 'hi\ncopied by the e2b cli\nA=1 in /home/user\n');
   });
 
   it('template list shows it and template delete -y deletes it', async () => {

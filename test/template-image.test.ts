@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BuildError, Sandbox, Template } from 'e2b';
+import { runInNewSandbox } from './support/template-sandbox.js';
 import { baseRootfsDir, freePort, pushRootfs, startRegistry, type TestRegistry } from './support/oci-registry.js';
 import { disposeServer, type ServerProcess, startServerProcess, useServer } from './support/server-process.js';
 
@@ -60,13 +61,7 @@ describe('templates from OCI images', () => {
   it('builds FROM a Docker Hub image served by the mirror; its sandboxes run it with the image\'s environment', async () => {
     const t = Template().fromImage('debian:bookworm').runCmd('echo built-from-image > /home/user/marker');
     await Template.build(t, 'from-image');
-    const sbx = await Sandbox.create('from-image');
-    try {
-      const r = await sbx.commands.run('cat /home/user/marker; echo $IMAGE_VAR; whoami');
-      assert.equal(r.stdout, 'built-from-image\nfrom-image-config\nuser\n');
-    } finally {
-      await sbx.kill();
-    }
+    assert.equal(await runInNewSandbox('from-image', 'cat /home/user/marker; echo $IMAGE_VAR; whoami'), 'built-from-image\nfrom-image-config\nuser\n');
   });
 
   it('an unknown tag fails the build naming the image and what the registry said', async () => {
@@ -97,13 +92,7 @@ describe('templates from OCI images', () => {
 
   it('an image without glibc (busybox + musl) builds, gets the user account, and runs commands', async () => {
     await Template.build(Template().fromImage(`${mirror.host}/local/musl:1`).runCmd('echo from-busybox > /home/user/made'), 'musl-env');
-    const sbx = await Sandbox.create('musl-env');
-    try {
-      const r = await sbx.commands.run('cat /home/user/made; id -u; id -un');
-      assert.equal(r.stdout, 'from-busybox\n1000\nuser\n');
-    } finally {
-      await sbx.kill();
-    }
+    assert.equal(await runInNewSandbox('musl-env', 'cat /home/user/made; id -u; id -un'), 'from-busybox\n1000\nuser\n');
   });
 
   it('a distroless image (no shell, no libc) makes sandboxes whose files work', async () => {

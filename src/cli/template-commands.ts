@@ -116,11 +116,8 @@ async function deleteTemplate(ref: string): Promise<void> {
     throw err;
   })) as TemplateRow;
   const label = `${found.names?.[0] ?? ref} (${found.templateID})`;
-  await apiCall(conn, 'DELETE', `/templates/${encodeURIComponent(found.templateID)}`).catch((err: unknown) => {
-    // It exists, yet the server deletes no such user template: it is one of the built-in ones.
-    if (err instanceof ApiError && err.status === 404) throw new Error(`template ${label} is built in and cannot be deleted`);
-    throw err;
-  });
+  // A built-in template is refused by the server (409) with a message saying so.
+  await apiCall(conn, 'DELETE', `/templates/${encodeURIComponent(found.templateID)}`);
   console.log(`deleted template ${label}`);
 }
 
