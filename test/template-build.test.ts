@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Sandbox, Template, waitForPort, BuildError } from 'e2b';
+import { Sandbox as NovitaSandbox, Template as NovitaTemplate } from 'novita-sandbox';
 import { runInNewSandbox } from './support/template-sandbox.js';
 import { apiFetch, startServerProcess, useTestServer } from './support/server-process.js';
 
@@ -186,5 +187,16 @@ describe('Template builder (e2b SDK)', () => {
     assert.equal((await put(link.url, 'tar bytes')).status, 200);
     const again = await (await apiFetch(server.current(), `/templates/${templateID}/files/${hash}`)).json() as { present: boolean };
     assert.equal(again.present, true);
+  });
+
+  it('the novita-sandbox builder builds too, and its sandboxes start from the template', async () => {
+    const t = NovitaTemplate().fromTemplate('base').runCmd('echo built by novita > /home/user/novita.txt').setEnvs({ FROM_NOVITA: 'yes' });
+    await NovitaTemplate.build(t, 'novita-env');
+    const sbx = await NovitaSandbox.create('novita-env');
+    try {
+      assert.equal((await sbx.commands.run('cat /home/user/novita.txt; echo $FROM_NOVITA')).stdout, 'built by novita\nyes\n');
+    } finally {
+      await sbx.kill();
+    }
   });
 });
