@@ -136,8 +136,13 @@ export class TemplateBuilds {
   }
 
   private entry(buildId: string, e: Omit<BuildLogEntry, 'timestamp'>): void {
-    this.builds.appendLog(buildId, { timestamp: Date.now(), ...e });
     this.log[e.level === 'debug' ? 'debug' : e.level]({ buildId, step: e.step }, `build ${buildId}: ${e.message}`);
+    try {
+      this.builds.appendLog(buildId, { timestamp: Date.now(), ...e });
+    } catch (err) {
+      // A full disk must not turn a step's own failure into a logging one: the server's log has it.
+      this.log.error({ buildId, err }, `build ${buildId}: a log line could not be stored`);
+    }
   }
 
   private async run(build: BuildRecord, body: BuildBody, signal: AbortSignal): Promise<void> {
