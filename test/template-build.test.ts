@@ -199,4 +199,13 @@ describe('Template builder (e2b SDK)', () => {
       await sbx.kill();
     }
   });
+
+  it('a rebuild that changes only the start command starts the new one', async () => {
+    const serve = (port: number) => Template().fromTemplate('base').runCmd('echo same layers > /home/user/index.html')
+      .setStartCmd(`python3 -m http.server ${port}`, waitForPort(port));
+    await Template.build(serve(8101), 'service-env');
+    assert.equal(await runInNewSandbox('service-env', 'curl -s localhost:8101/index.html'), 'same layers\n');
+    await Template.build(serve(8102), 'service-env');
+    assert.equal(await runInNewSandbox('service-env', 'curl -s localhost:8102/index.html; curl -s -o /dev/null -w "%{http_code}" localhost:8101 || true'), 'same layers\n000');
+  });
 });

@@ -1,5 +1,6 @@
 // Create and its fast paths: a sandbox from the warm pool (only envd's init left to do), from a
 // snapshot, from the template's saved boot state, or booted fresh; capacity checked first.
+import { createHash } from 'node:crypto';
 import { errors } from '../errors.js';
 import { envdPort } from '../protocol.js';
 import type { CheckpointRef, RestoreSource } from '../runtime/runtime.js';
@@ -164,7 +165,12 @@ export class Creator {
 
   private async saveBootState(template: TemplateRecord, readyTimeoutMs = serviceReadyTimeoutMs): Promise<void> {
     const { runtime, records } = this.lc;
-    const key = await runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined });
+    // A user template's service (started through envd) is part of what the state holds.
+    const service = JSON.stringify([template.serviceCmd, template.readyCmd, template.defaultUser, template.defaultWorkdir, template.envVars]);
+    const key = createHash('sha256')
+      .update(await runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined }))
+      .update(service)
+      .digest('hex');
     const old = this.lc.bootStates.get(template.id);
     if (old?.key === key && runtime.checkpointIsWhole(bootCheckpoint(old))) return;
     const rec = records.reserve(records.unownedFields(template));
