@@ -178,6 +178,8 @@ export class TemplateBuilds {
       } catch (err) {
         throw new BuildFailure(`the template's start command did not get ready: ${(err as Error).message}`, 'finalize');
       }
+      // Deleted meanwhile: the build must not bring the template back.
+      if (signal.aborted) throw new BuildFailure('the build was cancelled (its template was deleted or the server is stopping)', 'finalize');
       this.templates.upsert(template);
       for (const tag of pending?.tags ?? [defaultTag]) this.builds.setTag(build.templateId, tag, build.id);
       this.builds.finish(build.id, { status: 'ready', result: template });
