@@ -1,6 +1,5 @@
 // The parts of OCI / Docker manifests, manifest lists and image configs a pull needs: which
 // platform's image to take, each layer's compression, and the run settings of the image.
-import type { ImageConfig } from './pull-image.js';
 
 export interface Descriptor {
   mediaType: string;
@@ -56,6 +55,14 @@ export interface RawConfig {
 }
 
 /** The run settings of an image config blob; empty strings mean unset. */
+export interface ImageConfig {
+  env: string[];
+  cmd: string[] | null;
+  entrypoint: string[] | null;
+  workingDir: string | null;
+  user: string | null;
+}
+
 export function imageConfig(raw: RawConfig): ImageConfig {
   const c = raw.config ?? {};
   return {

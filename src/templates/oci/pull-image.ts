@@ -8,21 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { DOCKER_HUB, formatImageRef, type ImageRef, parseImageRef, type PullSource, pullSources, registryHost, registryRef } from './image-ref.js';
 import { ensureLayer, removeStalePartials } from './layer-store.js';
-import { choosePlatform, type Descriptor, hostArchitecture, type ImageManifest, imageConfig, isManifestList, layerCompression, type RawConfig } from './manifest.js';
-import { Skopeo } from './skopeo.js';
+import { choosePlatform, type Descriptor, hostArchitecture, type ImageConfig, type ImageManifest, imageConfig, isManifestList, layerCompression, type RawConfig } from './manifest.js';
+import { type RegistryAuth, Skopeo } from './skopeo.js';
 
-export interface RegistryAuth {
-  username: string;
-  password: string;
-}
-
-export interface ImageConfig {
-  env: string[];
-  cmd: string[] | null;
-  entrypoint: string[] | null;
-  workingDir: string | null;
-  user: string | null;
-}
+export type { ImageConfig } from './manifest.js';
+export type { RegistryAuth } from './skopeo.js';
 
 export interface PulledImage {
   /** Digest of the manifest the reference resolved to at the registry (for a multi-platform

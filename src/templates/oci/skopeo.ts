@@ -5,9 +5,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { RegistryAuth } from './pull-image.js';
 import { explainRegistryFailure } from './registry-errors.js';
 import { ToolError, runTool } from './run-tool.js';
+
+export interface RegistryAuth {
+  username: string;
+  password: string;
+}
 
 export interface SkopeoOptions {
   /** Sent only to `authRegistry` (the image's own registry), never to a mirror. */
