@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type IdMapping, mappingProblem } from './runtime/id-mapping.js';
 
 /** Root of the Sandcastle installation (the nearest folder above this file holding package.json),
  *  found by walking up so it is right both from `src/` (tsx) and from `dist/src/` (compiled). */
@@ -58,6 +59,17 @@ function hostNameServers(): string[] {
     if (reachable.length > 0) return reachable;
   }
   return [];
+}
+
+/** SANDCASTLE_USERNS=1 turns user namespaces on, with the range SANDCASTLE_USERNS_BASE (100000)
+ *  and SANDCASTLE_USERNS_SIZE (65536). */
+function usernsMapping(): IdMapping | undefined {
+  const on = oneOf('SANDCASTLE_USERNS', ['0', '1'] as const, '0');
+  if (on === '0') return undefined;
+  const mapping = { base: int('SANDCASTLE_USERNS_BASE', 100_000), size: int('SANDCASTLE_USERNS_SIZE', 65_536) };
+  const problem = mappingProblem(mapping);
+  if (problem) throw new Error(problem);
+  return mapping;
 }
 
 export interface Config {
@@ -116,6 +128,9 @@ export interface Config {
   /** runc binary and its state directory (kept apart from other users of runc). */
   runcPath: string;
   runcRoot: string;
+  /** User namespaces: ids 0..size-1 in every sandbox are base..base+size-1 on the host, so root
+   *  inside is nobody outside; unset, sandboxes share the host's ids. */
+  userns?: IdMapping;
   /** CRIU built by setup (scripts/build-criu.sh) for pause, resume, clone and snapshots. */
   criuPath: string;
   /** Node binary whose copy, with its own loader and libraries, runs envd in every sandbox. */
@@ -174,6 +189,8 @@ export function dataFiles(dataDir: string) {
     images: path.join(dataDir, 'images'),
     /** COPY uploads of template builds: one gzip tar per files hash. */
     uploads: path.join(dataDir, 'uploads'),
+    /** The /dev/fuse node bound into user-namespaced sandboxes, owned by their root. */
+    fuseDevice: path.join(dataDir, 'dev-fuse'),
     /** Work folders of template builds in flight. */
     builds: path.join(dataDir, 'builds'),
   };
@@ -212,6 +229,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     networkCidr: str('SANDCASTLE_NETWORK_CIDR', '10.77.0.0/16'),
     runcPath: str('SANDCASTLE_RUNC', 'runc'),
     runcRoot: str('SANDCASTLE_RUNC_ROOT', '/run/sandcastle/runc'),
+    userns: usernsMapping(),
     criuPath: str('SANDCASTLE_CRIU', '/usr/local/lib/sandcastle/criu'),
     nodePath: str('SANDCASTLE_NODE', process.execPath),
     sandboxToolsCache: str('SANDCASTLE_SANDBOX_TOOLS', path.join(installDir, 'dist', 'sandbox-tools')),

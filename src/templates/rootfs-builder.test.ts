@@ -90,6 +90,25 @@ test('builds once, then the cache skips the build', async (t) => {
   assert.deepEqual(await entries(path.join(config.templatesDir, 'small')), ['recipe.sha256', 'rootfs']);
 });
 
+test('with a user namespace the layers go to a folder of the mapping, their owners shifted; a current unshifted layer is copied, not rebuilt', async (t) => {
+  const plain = await tempDataDir(t);
+  const userns = { base: 100_000, size: 65_536 };
+  const config = { ...plain, userns };
+  const { builders, calls } = fakeBuilders();
+
+  const built = await ensureTemplateRootfs(config, 'small', small, { builders });
+  assert.equal(built.rootfsDir, path.join(plain.templatesDir, 'userns-100000-65536', 'small', 'rootfs'));
+  assert.equal((await stat(path.join(built.rootfsDir, 'marker'))).uid, 100_000);
+  assert.equal(await isTemplateCurrent(plain.templatesDir, 'small', small), false, 'the unshifted layer is not made');
+  assert.equal(calls.length, 1);
+
+  await ensureTemplateRootfs(plain, 'child-base', small, { builders });
+  const copied = await ensureTemplateRootfs(config, 'child-base', small, { builders });
+  assert.equal(calls.length, 2, 'the current unshifted layer is copied, not built again');
+  assert.equal((await stat(path.join(copied.rootfsDir, 'marker'))).uid, 100_000);
+  assert.equal((await stat(path.join(plain.templatesDir, 'child-base', 'rootfs', 'marker'))).uid, 0, 'the unshifted layer stays as it was');
+});
+
 test('a changed recipe rebuilds and replaces the old layer', async (t) => {
   const config = await tempDataDir(t);
   const { builders, calls } = fakeBuilders();

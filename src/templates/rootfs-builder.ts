@@ -5,18 +5,31 @@
 //   templates/<id>/recipe.sha256   hash of the recipe the layer was built from (cache key)
 //   templates/<id>/.lock           present while a process builds this template
 //   templates/<id>/.build-*        work in progress; never looks like a finished template
+//   templates/userns-<base>-<size>/<id>/...
+//                                  the same for servers whose sandboxes run in a user namespace:
+//                                  owners shifted into the mapping once, when built (a copy of
+//                                  the unshifted layer when that one is current)
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.js';
+import { mappingTag } from '../runtime/id-mapping.js';
+import { runCommand } from '../runtime/run-command.js';
 import { debootstrapRootfs } from './rootfs-debootstrap.js';
 import { buildAptLayer } from './rootfs-layer.js';
 import { builtinRecipes, recipeHash, type RootfsRecipe } from './rootfs-recipes.js';
+import { shiftOwnership } from './shift-ownership.js';
 
 export { builtinRecipes, recipeHash, type RootfsRecipe } from './rootfs-recipes.js';
 
-export type BuilderConfig = Pick<Config, 'templatesDir' | 'debianMirror'>;
+export type BuilderConfig = Pick<Config, 'templatesDir' | 'debianMirror' | 'userns'>;
+
+/** The folder holding the templates of this ownership: `templatesDir` itself for sandboxes
+ *  without a user namespace, a folder per mapping for the others. */
+export function templatesRoot(config: Pick<Config, 'templatesDir' | 'userns'>): string {
+  return config.userns ? path.join(config.templatesDir, mappingTag(config.userns)) : config.templatesDir;
+}
 
 /** The two ways of producing a template's layer; tests replace them with fakes. */
 export interface RootfsBuilders {
@@ -95,7 +108,7 @@ export function ensureTemplateRootfs(
   recipe: RootfsRecipe,
   opts: EnsureOptions = {},
 ): Promise<EnsuredTemplate> {
-  const key = `${path.resolve(config.templatesDir)}\0${templateId}\0${recipeHash(recipe)}`;
+  const key = `${path.resolve(templatesRoot(config))}\0${templateId}\0${recipeHash(recipe)}`;
   let p = inFlight.get(key);
   if (!p) {
     p = ensureUncached(config, templateId, recipe, opts).finally(() => inFlight.delete(key));
@@ -114,7 +127,8 @@ export async function ensureBuiltinTemplates(config: BuilderConfig, opts: Ensure
 async function ensureUncached(config: BuilderConfig, templateId: string, recipe: RootfsRecipe, opts: EnsureOptions): Promise<EnsuredTemplate> {
   const started = Date.now();
   const log = opts.log ?? (() => {});
-  const dir = templateDir(config.templatesDir, templateId);
+  const root = templatesRoot(config);
+  const dir = templateDir(root, templateId);
   for (const p of recipe.packages) {
     if (!PACKAGE_NAME.test(p)) throw new Error(`template "${templateId}": invalid package name "${p}"`);
   }
@@ -124,34 +138,45 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
   const result = (built: boolean): EnsuredTemplate => ({
     templateId,
     rootfsDir: path.join(dir, 'rootfs'),
-    layers: templateLayers(config.templatesDir, templateId, recipe),
+    layers: templateLayers(root, templateId, recipe),
     built,
     seconds: (Date.now() - started) / 1000,
   });
 
-  if (await isTemplateCurrent(config.templatesDir, templateId, recipe)) return result(false);
+  if (await isTemplateCurrent(root, templateId, recipe)) return result(false);
 
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const release = await acquireLock(path.join(dir, '.lock'), opts.lockWaitMs ?? 30 * 60_000, log, templateId);
   try {
     // Another process may have finished it while we waited for the lock.
-    if (await isTemplateCurrent(config.templatesDir, templateId, recipe)) return result(false);
+    if (await isTemplateCurrent(root, templateId, recipe)) return result(false);
     await removeLeftovers(dir);
 
-    log(`template ${templateId}: building${recipe.parent ? ` as a layer over ${recipe.parent.templateId}` : ''}`);
     const work = await mkdtemp(path.join(dir, '.build-'));
     try {
       const newRoot = path.join(work, 'rootfs');
       const builders = opts.builders ?? realBuilders;
+      const unshifted = config.userns && (await isTemplateCurrent(config.templatesDir, templateId, recipe)) ? templateRootfsDir(config.templatesDir, templateId) : undefined;
       try {
-        if (recipe.parent) await builders.layer(newRoot, lowerDirs, recipe, await mkdtemp(path.join(work, 'scratch-')), config, log);
-        else await builders.full(newRoot, recipe, config, log);
+        if (unshifted) {
+          log(`template ${templateId}: copying the layer built without a user namespace`);
+          await runCommand('cp', ['-a', '--reflink=auto', unshifted, newRoot]);
+        } else {
+          log(`template ${templateId}: building${recipe.parent ? ` as a layer over ${recipe.parent.templateId}` : ''}`);
+          if (recipe.parent) await builders.layer(newRoot, lowerDirs, recipe, await mkdtemp(path.join(work, 'scratch-')), config, log);
+          else await builders.full(newRoot, recipe, config, log);
+        }
       } catch (err) {
         throw new Error(`building template "${templateId}" failed: ${(err as Error).message}`, { cause: err });
       }
       await stat(newRoot).catch(() => {
         throw new Error(`building template "${templateId}" produced no root filesystem at ${newRoot}`);
       });
+      if (config.userns) {
+        const shiftStarted = Date.now();
+        const shifted = await shiftOwnership(newRoot, config.userns);
+        log(`template ${templateId}: owners of ${shifted.changed} files shifted by ${config.userns.base} in ${((Date.now() - shiftStarted) / 1000).toFixed(1)} s`);
+      }
       await swapIn(dir, newRoot, recipeHash(recipe));
     } finally {
       await rm(work, { recursive: true, force: true });
