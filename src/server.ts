@@ -57,7 +57,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
 
   const pull: PullImage = (ref, opts) => pullImage(ref, {
-    ...opts, layersDir: files.layers, imagesDir: files.images,
+    ...opts, layersDir: files.layers, imagesDir: files.images, userns: config.userns,
     registryMirrors: config.registryMirrors, insecureRegistries: config.insecureRegistries,
   });
   builds = new TemplateBuilds(config, templates, new TemplateBuildStore(db), sandboxes, pull, log);

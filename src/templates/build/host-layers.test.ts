@@ -80,4 +80,37 @@ describe('host-made layers', () => {
     assert.match(await readFile(path.join(layer, 'etc/group'), 'utf8'), /user:x:1000:/);
     assert.equal((await lstat(path.join(layer, 'home/user'))).uid, 1000);
   });
+
+  it('in a user namespace, owners the layer gives are host ids of the mapping; owners copied from below are kept', async () => {
+    const userns = { base: 100_000, size: 65_536 };
+    // The layers below are shifted already, as the server makes them.
+    await chown(path.join(lower, 'home/user'), 101_000, 101_000);
+    const ctx = path.join(dir, 'ctx');
+    await mkdir(ctx);
+    await writeFile(path.join(ctx, 'a.txt'), 'a');
+    const tar = path.join(dir, 'ctx.tar.gz');
+    execFileSync('tar', ['-czf', tar, '-C', ctx, 'a.txt']);
+    const root = new LayeredRoot([lower], userns);
+    await writeCopyLayer(layer, root, tar, path.join(dir, 's1'), { src: 'a.txt', dest: '/srv/data/', owner: { uid: 1000, gid: 50 }, workdir: '/' });
+    const owner = async (rel: string) => {
+      const s = await lstat(path.join(layer, rel));
+      return [s.uid, s.gid];
+    };
+    assert.deepEqual(await owner('srv/data/a.txt'), [101_000, 100_050]);
+    assert.deepEqual(await owner('srv/data'), [101_000, 100_050]);
+    await makeFoldersLike(layer, root, 'home/user/app');
+    assert.deepEqual(await owner('home/user'), [101_000, 101_000]);
+    assert.deepEqual(await owner('home/user/app'), [100_000, 100_000]);
+
+    const accounts = path.join(dir, 'accounts');
+    await mkdir(accounts);
+    await writeFile(path.join(lower, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh');
+    await writeFile(path.join(lower, 'etc/group'), 'root:x:0:\n');
+    await rm(path.join(lower, 'home'), { recursive: true });
+    assert.equal(await writeUserAccountLayer(accounts, root), true);
+    for (const [rel, ids] of [['etc/passwd', [100_000, 100_000]], ['etc/group', [100_000, 100_000]], ['home/user', [101_000, 101_000]]] as const) {
+      const s = await lstat(path.join(accounts, rel));
+      assert.deepEqual([s.uid, s.gid], ids, rel);
+    }
+  });
 });

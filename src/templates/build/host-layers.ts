@@ -5,12 +5,19 @@
 import { constants } from 'node:fs';
 import { chmod, chown, cp, lchown, lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { hostId, type IdMapping } from '../../runtime/id-mapping.js';
 import { runCommand } from '../../runtime/run-command.js';
 
 /** A view of a template's root filesystem through its layers, top first (no whiteouts honoured:
  *  good enough to find files and folders that exist). */
 export class LayeredRoot {
-  constructor(readonly layers: readonly string[]) {}
+  /** `userns`: the sandboxes' user-namespace mapping; the layers' owners are host ids of it. */
+  constructor(readonly layers: readonly string[], readonly userns?: IdMapping) {}
+
+  /** The host id that a layer written here gives an id of the template's accounts. */
+  hostId(id: number): number {
+    return hostId(id, this.userns);
+  }
 
   /** The host path of `rel` (no leading slash) in the topmost layer that has it. */
   async find(rel: string): Promise<string | undefined> {
@@ -91,7 +98,7 @@ export async function makeFoldersLike(layer: string, root: LayeredRoot, rel: str
       await chown(target, info.uid, info.gid);
       await chmod(target, info.mode & 0o7777);
     } else {
-      await chown(target, owner?.uid ?? 0, owner?.gid ?? 0);
+      await chown(target, root.hostId(owner?.uid ?? 0), root.hostId(owner?.gid ?? 0));
       await chmod(target, 0o755);
     }
   }
@@ -160,10 +167,11 @@ export async function writeCopyLayer(layer: string, root: LayeredRoot, tarPath: 
     await cp(from, to, { recursive: true, force: true, verbatimSymlinks: true, mode: constants.COPYFILE_FICLONE });
     made.push(to);
   }
-  for (const top of made) await ownTree(top, step.owner, step.mode);
+  const owner = { uid: root.hostId(step.owner.uid), gid: root.hostId(step.owner.gid) };
+  for (const top of made) await ownTree(top, owner, step.mode);
 }
 
-/** Gives every entry under `top` (and itself) the owner, and the mode when one is set. */
+/** Gives every entry under `top` (and itself) the owner (host ids), and the mode when one is set. */
 async function ownTree(top: string, owner: { uid: number; gid: number }, mode: number | undefined): Promise<void> {
   const info = await lstat(top);
   await lchown(top, owner.uid, owner.gid);
@@ -187,12 +195,15 @@ export async function writeUserAccountLayer(layer: string, root: LayeredRoot): P
   const shell = (await root.find('bin/bash')) ? '/bin/bash' : '/bin/sh';
   const line = (text: string) => (text === '' || text.endsWith('\n') ? text : `${text}\n`);
   await makeFoldersLike(layer, root, 'etc');
+  const rootId = root.hostId(0);
   await writeFile(path.join(layer, 'etc/passwd'), `${line(passwd)}${sandboxUser.name}:x:${sandboxUser.uid}:${sandboxUser.gid}::${sandboxUser.home}:${shell}\n`, { mode: 0o644 });
+  await chown(path.join(layer, 'etc/passwd'), rootId, rootId);
   if (!parseColonFile(group).some((g) => g[0] === sandboxUser.name)) {
     await writeFile(path.join(layer, 'etc/group'), `${line(group)}${sandboxUser.name}:x:${sandboxUser.gid}:\n`, { mode: 0o644 });
+    await chown(path.join(layer, 'etc/group'), rootId, rootId);
   }
   await makeFoldersLike(layer, root, sandboxUser.home.slice(1), { uid: sandboxUser.uid, gid: sandboxUser.gid });
-  await chown(path.join(layer, sandboxUser.home.slice(1)), sandboxUser.uid, sandboxUser.gid);
+  await chown(path.join(layer, sandboxUser.home.slice(1)), root.hostId(sandboxUser.uid), root.hostId(sandboxUser.gid));
   await chmod(path.join(layer, sandboxUser.home.slice(1)), 0o755);
   return true;
 }

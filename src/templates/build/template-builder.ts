@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, realpath, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { IdMapping } from '../../runtime/id-mapping.js';
 import type { BuildSandboxes } from '../../sandboxes/build-sandboxes.js';
 import type { BuildLogEntry } from '../../store/template-build-store.js';
 import type { TemplateRecord } from '../../store/template-store.js';
@@ -30,6 +31,8 @@ export interface BuildBase {
 
 export interface BuilderDeps {
   layersDir: string;
+  /** The sandboxes' user-namespace mapping: layers written from the host give owners its ids. */
+  userns?: IdMapping;
   /** This build's scratch folder (same file system as layersDir), removed afterwards. */
   workDir: string;
   sandboxes: BuildSandboxes;
@@ -70,7 +73,7 @@ export class TemplateBuilder {
   async addUserAccount(): Promise<void> {
     const key = baseKey(`${this.key};user-account`);
     await this.layer(key, 'base', 'adding the user account', async (dir) => {
-      await writeUserAccountLayer(dir, new LayeredRoot(this.layers));
+      await writeUserAccountLayer(dir, new LayeredRoot(this.layers, this.deps.userns));
     });
   }
 
@@ -95,7 +98,7 @@ export class TemplateBuilder {
         case 'WORKDIR': {
           const dir = path.posix.resolve('/', this.workdir ?? sandboxUser.home, step.args[0]!);
           await this.layer(key, n, label, async (layer) => {
-            const root = new LayeredRoot(this.layers);
+            const root = new LayeredRoot(this.layers, this.deps.userns);
             await makeFoldersLike(layer, root, await root.resolve(dir), await root.account(this.user).catch(() => undefined));
           });
           this.workdir = dir;
@@ -114,7 +117,7 @@ export class TemplateBuilder {
   private async copy(step: BuildStep, n: string, layer: string, scratch: string): Promise<void> {
     const tar = this.deps.uploadOf(step.filesHash!);
     if (!tar) throw new BuildFailure(`step ${n} (COPY ${step.args[0]}): the files (hash ${step.filesHash}) were never uploaded`, n);
-    const root = new LayeredRoot(this.layers);
+    const root = new LayeredRoot(this.layers, this.deps.userns);
     const [src, dest, user, mode] = step.args as [string, string, string?, string?];
     try {
       const owner = await root.account(user || this.user);

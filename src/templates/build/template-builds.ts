@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type Config, dataFiles } from '../../config.js';
+import { mappingTag } from '../../runtime/id-mapping.js';
 import { errors } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { SandboxService } from '../../sandboxes/sandbox-service.js';
@@ -154,6 +155,7 @@ export class TemplateBuilds {
       const size = { cpuCount: build.cpuCount, memoryMB: build.memoryMB, diskSizeMB: this.config.defaultDiskSizeMB };
       const deps = {
         layersDir: this.files.layers,
+        userns: this.config.userns,
         workDir: work,
         sandboxes: this.sandboxes.buildSandboxes(),
         uploadOf: (hash: string) => (this.uploads.has(hash) ? this.uploads.tarPath(hash) : undefined),
@@ -228,7 +230,9 @@ export class TemplateBuilds {
       const image = await this.pull(ref, { auth, log: (line) => say({ level: 'info', message: line, step: 'base' }), signal });
       await touchLayers(image.layers);
       const envVars = Object.fromEntries(image.config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]).filter(([k]) => k));
-      return { key: baseKey(`image:${image.digest}`), layers: image.layers, envVars, user: 'user', workdir: null };
+      // Layers of another ownership (user namespaces on or off) are other layers.
+      const owners = this.config.userns ? `;${mappingTag(this.config.userns)}` : '';
+      return { key: baseKey(`image:${image.digest}${owners}`), layers: image.layers, envVars, user: 'user', workdir: null };
     } catch (err) {
       throw new BuildFailure(`pulling ${ref} failed: ${(err as Error).message}`, 'base');
     }

@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { type IdMapping, mappingTag } from '../../runtime/id-mapping.js';
+import { shiftOwnership } from '../shift-ownership.js';
 import type { Compression } from './manifest.js';
 import { runTool } from './run-tool.js';
 import { convertWhiteouts } from './whiteouts.js';
@@ -19,9 +21,10 @@ export interface LayerBlob {
 
 const PARTIAL = '.partial-';
 
-/** `oci-sha256-<hex>`: the folder of the layer with this digest. */
-export function layerFolderName(digest: string): string {
-  return `oci-${digest.replace(':', '-')}`;
+/** `oci-sha256-<hex>`: the folder of the layer with this digest; `…-userns-<base>-<size>` when its
+ *  owners are shifted into a user-namespace mapping. */
+export function layerFolderName(digest: string, userns?: IdMapping): string {
+  return `oci-${digest.replace(':', '-')}${userns ? `-${mappingTag(userns)}` : ''}`;
 }
 
 const COMPRESSION_FLAGS: Record<Compression, string[]> = { none: [], gzip: ['--gzip'], zstd: ['--zstd'] };
@@ -52,11 +55,14 @@ async function isDir(p: string): Promise<boolean> {
 export interface EnsureOptions {
   log: (line: string) => void;
   signal?: AbortSignal;
+  /** Sandboxes run in a user namespace of this mapping: owners are shifted into it once, when
+   *  the layer is unpacked. */
+  userns?: IdMapping;
 }
 
 /** The folder of `layer` under `layersDir`, unpacked now unless it already is. */
 export async function ensureLayer(layersDir: string, layer: LayerBlob, opts: EnsureOptions): Promise<string> {
-  const folder = path.join(layersDir, layerFolderName(layer.digest));
+  const folder = path.join(layersDir, layerFolderName(layer.digest, opts.userns));
   for (;;) {
     let pending = inFlight.get(folder);
     const ours = !pending;
@@ -90,6 +96,7 @@ async function unpackOnce(layersDir: string, folder: string, layer: LayerBlob, o
     await chmod(partial, 0o755);
     await runTool('tar', tarArgs(layer, partial), { signal: opts.signal });
     const whiteouts = await convertWhiteouts(partial, opts.signal);
+    if (opts.userns) await shiftOwnership(partial, opts.userns);
     // Written data reaches the disk before the rename does: after a power cut a folder with the
     // final name must not hold empty files.
     await runTool('sync', ['--file-system', partial], { signal: opts.signal });

@@ -7,6 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DOCKER_HUB, formatImageRef, type ImageRef, parseImageRef, type PullSource, pullSources, registryHost, registryRef } from './image-ref.js';
+import type { IdMapping } from '../../runtime/id-mapping.js';
 import { ensureLayer, removeStalePartials } from './layer-store.js';
 import { choosePlatform, type Descriptor, hostArchitecture, type ImageConfig, type ImageManifest, imageConfig, isManifestList, layerCompression, type RawConfig } from './manifest.js';
 import { type RegistryAuth, Skopeo } from './skopeo.js';
@@ -26,6 +27,8 @@ export interface PulledImage {
 export interface PullOptions {
   /** Where unpacked layers live, one folder per layer (`oci-sha256-<hex>`). */
   layersDir: string;
+  /** User-namespace mapping of the sandboxes that will use the layers (layer-store.ts). */
+  userns?: IdMapping;
   /** OCI layout holding the pulled blobs. */
   imagesDir: string;
   /** Credentials for the image's own registry (never sent to a mirror). */
