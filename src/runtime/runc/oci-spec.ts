@@ -2,6 +2,7 @@
 import { resolvConfPath } from '../network/netns.js';
 import { seccompProfile } from './seccomp-profile.js';
 import { sandboxBundleDir, sandboxInit, sandboxNode, sandboxToolsDir } from './sandbox-tools.js';
+import type { IdMapping } from '../id-mapping.js';
 import type { SandboxSpec } from '../runtime.js';
 
 export { sandboxBundleDir, sandboxNode, sandboxToolsDir } from './sandbox-tools.js';
@@ -16,6 +17,9 @@ export interface OciSpecInput {
   bundleDir: string;
   /** CRIU configuration file that runc passes to every checkpoint and restore of this container. */
   criuConfig?: string;
+  /** Runs the sandbox in a user namespace of this mapping; `fuseDevice` is a /dev/fuse node owned
+   *  by the sandbox's root (userns.ts), bind-mounted in place of the host's. */
+  userns?: { mapping: IdMapping; fuseDevice: string };
 }
 
 /** PID 1 is the mounted static tini, which reaps the orphans that user commands leave behind (node
@@ -34,10 +38,18 @@ const capabilities = [
   'CAP_AUDIT_WRITE',
 ];
 
-/** The process settings a checkpoint carries with it (capabilities, limits, seccomp filter): a saved
- *  state taken under other ones would bring them back, so they are part of its key. */
-export function processSecurityFingerprint(): string {
-  return JSON.stringify({ capabilities, rlimits, seccomp: seccompProfile() });
+/** In its own user namespace root may also mount (FUSE: s3fs and the like): CAP_SYS_ADMIN there
+ *  covers only what that namespace owns, and the kernel lets it mount only file systems made for
+ *  that (FUSE, tmpfs, bind mounts, ...), never a host device. */
+function capabilitiesFor(mapping: IdMapping | undefined): string[] {
+  return mapping ? [...capabilities, 'CAP_SYS_ADMIN'] : capabilities;
+}
+
+/** The process settings a checkpoint carries with it (capabilities, limits, seccomp filter, user
+ *  namespace): a saved state taken under other ones would bring them back, so they are part of
+ *  its key. */
+export function processSecurityFingerprint(mapping?: IdMapping): string {
+  return JSON.stringify({ capabilities: capabilitiesFor(mapping), rlimits, seccomp: seccompProfile(), ...(mapping ? { userns: mapping } : {}) });
 }
 
 const rlimits = [{ type: 'RLIMIT_NOFILE', hard: 20000, soft: 20000 }];
@@ -46,8 +58,10 @@ function charDevice(path: string, major: number, minor: number) {
   return { path, type: 'c', major, minor, fileMode: 0o666, uid: 0, gid: 0 };
 }
 
-export function buildOciSpec({ spec, netnsPath, toolsDir, bundleDir, criuConfig }: OciSpecInput): object {
+export function buildOciSpec({ spec, netnsPath, toolsDir, bundleDir, criuConfig, userns }: OciSpecInput): object {
   const cpuPeriod = 100_000;
+  const caps = capabilitiesFor(userns?.mapping);
+  const idMap = userns && [{ containerID: 0, hostID: userns.mapping.base, size: userns.mapping.size }];
   return {
     ociVersion: '1.0.2',
     ...(criuConfig ? { annotations: { 'org.criu.config': criuConfig } } : {}),
@@ -58,9 +72,9 @@ export function buildOciSpec({ spec, netnsPath, toolsDir, bundleDir, criuConfig 
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8'],
       cwd: '/',
       capabilities: {
-        bounding: capabilities,
-        effective: capabilities,
-        permitted: capabilities,
+        bounding: caps,
+        effective: caps,
+        permitted: caps,
       },
       rlimits,
       noNewPrivileges: false,
@@ -73,8 +87,15 @@ export function buildOciSpec({ spec, netnsPath, toolsDir, bundleDir, criuConfig 
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      // sysfs can only be mounted by a user namespace that owns the network namespace, which is
+      // the host's: a user-namespaced sandbox gets an empty, read-only /sys instead.
+      userns
+        ? { destination: '/sys', type: 'tmpfs', source: 'none', options: ['nosuid', 'noexec', 'nodev', 'ro', 'mode=755', 'size=64k'] }
+        : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      // runc cannot make device nodes in a user namespace; this one is bound in (the cgroup's
+      // device rules below still apply).
+      ...(userns ? [{ destination: '/dev/fuse', type: 'bind', source: userns.fuseDevice, options: ['bind', 'nosuid', 'noexec'] }] : []),
       // The bundle's mount point is a folder of the tools folder, so this mount comes first.
       { destination: sandboxToolsDir, type: 'bind', source: toolsDir, options: ['bind', 'ro', 'nosuid', 'nodev'] },
       { destination: sandboxBundleDir, type: 'bind', source: bundleDir, options: ['rbind', 'ro', 'nosuid', 'nodev'] },
@@ -88,7 +109,9 @@ export function buildOciSpec({ spec, netnsPath, toolsDir, bundleDir, criuConfig 
         { type: 'ipc' },
         { type: 'uts' },
         { type: 'mount' },
+        ...(userns ? [{ type: 'user' }] : []),
       ],
+      ...(idMap ? { uidMappings: idMap, gidMappings: idMap } : {}),
       cgroupsPath: `/sandcastle/${spec.id}`,
       resources: {
         memory: { limit: spec.memoryMB * 1024 * 1024 },
@@ -102,7 +125,7 @@ export function buildOciSpec({ spec, netnsPath, toolsDir, bundleDir, criuConfig 
           { allow: true, type: 'c', major: 136, access: 'rwm' },
         ],
       },
-      devices: [charDevice('/dev/fuse', 10, 229)],
+      devices: userns ? [] : [charDevice('/dev/fuse', 10, 229)],
       seccomp: seccompProfile(),
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',

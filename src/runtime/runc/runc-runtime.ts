@@ -3,7 +3,7 @@
 // checkpointed/restored with CRIU through runc.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Config, dataFiles } from '../../config.js';
@@ -19,6 +19,8 @@ import { readCgroupStats } from './cgroup-stats.js';
 import { buildOciSpec, processSecurityFingerprint } from './oci-spec.js';
 import { waitForHostProcesses } from './in-flight.js';
 import { runCommand } from '../run-command.js';
+import { hostMappingProblem } from '../id-mapping.js';
+import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot } from './userns.js';
 import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
 
 interface RuncState {
@@ -49,12 +51,15 @@ export class RuncRuntime implements Runtime {
   private readonly cgroups: CgroupLayout;
   private readonly egress: Egress;
   private tools: Promise<SandboxTools> | undefined;
+  private usernsSetup: Promise<string> | undefined;
 
   constructor(private readonly config: Config) {
     this.sandboxesDir = dataFiles(config.dataDir).sandboxes;
     // Throws, saying what is missing, on a host whose cgroups runc could not limit or freeze with.
     this.cgroups = detectCgroupLayout();
     this.egress = new Egress(config);
+    const problem = config.userns && hostMappingProblem(config.userns);
+    if (problem) throw new Error(`user namespaces for sandboxes: ${problem}`);
   }
 
   hostRoutes(): Set<string> {
@@ -64,7 +69,23 @@ export class RuncRuntime implements Runtime {
   async savedStateKey(spec: Pick<SandboxSpec, 'layers' | 'startCommand'>): Promise<string> {
     const { sandboxBundleDir: bundleDir, criuPath } = this.config;
     const toolsKey = (await this.sandboxTools()).key;
-    return savedStateKey({ layers: spec.layers, startCommand: spec.startCommand, toolsKey, bundleDir, criuPath, processSecurity: processSecurityFingerprint() });
+    return savedStateKey({ layers: spec.layers, startCommand: spec.startCommand, toolsKey, bundleDir, criuPath, processSecurity: processSecurityFingerprint(this.config.userns) });
+  }
+
+  /** The host side of user-namespaced sandboxes, prepared on first use (a failure is retried);
+   *  resolves to the /dev/fuse node they get. */
+  private usernsHost(): Promise<string> {
+    const mapping = this.config.userns!;
+    this.usernsSetup ??= (async () => {
+      await mkdir(this.sandboxesDir, { recursive: true });
+      await checkPathToDataDir(this.config.dataDir, mapping);
+      for (const dir of [this.config.dataDir, this.sandboxesDir]) await letNamespacedRootThrough(dir, mapping);
+      return ensureFuseDevice(dataFiles(this.config.dataDir).fuseDevice, mapping);
+    })().catch((err: unknown) => {
+      this.usernsSetup = undefined;
+      throw err;
+    });
+    return this.usernsSetup;
   }
 
   /** The folder mounted at /opt/sandcastle, prepared on first use (a failure is retried). */
@@ -107,8 +128,12 @@ export class RuncRuntime implements Runtime {
   private async prepare(spec: SandboxSpec, upperFrom?: string): Promise<string> {
     const bundle = this.bundleDir(spec.id);
     const rootfs = path.join(bundle, 'rootfs');
-    await Promise.all(['upper', 'work', 'rootfs'].map((d) => mkdir(path.join(bundle, d), { recursive: true })));
+    const mapping = this.config.userns;
+    const fuseDevice = mapping && (await this.usernsHost());
+    const [madeUpper] = await Promise.all(['upper', 'work', 'rootfs'].map((d) => mkdir(path.join(bundle, d), { recursive: true })));
     if (upperFrom) await runCommand('cp', ['-a', '--reflink=auto', `${upperFrom}/.`, path.join(bundle, 'upper')]);
+    // The writable layer's own folder is the sandbox's "/": its root must own it.
+    if (mapping && madeUpper) await chown(path.join(bundle, 'upper'), mapping.base, mapping.base);
     const criuConfig = path.join(bundle, 'criu.conf');
     const ociSpec = buildOciSpec({
       spec,
@@ -116,6 +141,7 @@ export class RuncRuntime implements Runtime {
       toolsDir: (await this.sandboxTools()).dir,
       bundleDir: this.config.sandboxBundleDir,
       criuConfig,
+      userns: mapping && fuseDevice ? { mapping, fuseDevice } : undefined,
     });
     // Every step ends before a failure is reported: the clean-up that follows a failure must not
     // race a step still making something (a network namespace made after it would be leaked).
@@ -130,7 +156,9 @@ export class RuncRuntime implements Runtime {
           rootfs,
         ]);
       })(),
-      existsSync(netnsPath(spec.id)) ? Promise.resolve() : createNetns(spec.id, spec.network, spec.egress, this.egress, this.config),
+      existsSync(netnsPath(spec.id)) ? Promise.resolve() : createNetns(spec.id, spec.network, spec.egress, this.egress, this.config).then(async () => {
+        if (mapping) await openNetworkToNamespacedRoot(netnsPath(spec.id));
+      }),
     ]);
     const failed = steps.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -228,6 +256,7 @@ export class RuncRuntime implements Runtime {
         await imageWithHostname(imageDir, privateImage, spec.id);
         imageDir = privateImage;
       }
+      if (this.config.userns) await letNamespacedRootThrough(imageDir, this.config.userns);
       await this.runDetached(bundle, ['restore', '--detach', '--image-path', imageDir, '--work-path', workDir, '--bundle', bundle, spec.id]).catch(
         async (err: Error) => {
           throw new Error(`${err.message}${await criuErrors(path.join(workDir, 'restore.log'))}`);
