@@ -18,6 +18,7 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 #   libnss-myhostname     makes *.localhost resolve to loopback for the sandbox domain
 #   tini procps util-linux mount ca-certificates
 #                         init, ps/pkill, unshare/nsenter, mount, TLS roots
+#   openssl               the test CA and certificates of fake hosts (s3-mount test)
 #   patchelf              points the node copy mounted into sandboxes at its own loader and libraries
 #   busybox-static musl   tiny root filesystems without glibc for the any-image tests
 #   wrk                   HTTP load generator used by the benchmarks
@@ -32,7 +33,7 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 packages=(
   runc debootstrap gpgv debian-archive-keyring wget
   nftables iproute2 libnss-myhostname
-  tini procps util-linux mount ca-certificates
+  tini procps util-linux mount ca-certificates openssl
   patchelf busybox-static musl
   wrk
   skopeo umoci docker-registry apache2-utils attr zstd
