@@ -408,7 +408,9 @@ export class RuncRuntime implements Runtime {
 async function criuErrors(log: string): Promise<string> {
   const text = await readFile(log, 'utf8').catch(() => '');
   const lines = text.split('\n').filter((l) => l.includes('Error') && !l.includes('RLIMIT_NOFILE'));
-  return lines.length ? `; criu: ${lines.slice(0, 3).map((l) => l.replace(/^\([\d.]+\)\s*/, '')).join(' | ')}` : '';
+  // The kernel's side of a FUSE connection cannot be saved.
+  const fuse = lines.some((l) => l.includes('(chr 10:229)')) ? ' (a process holds /dev/fuse: unmount the FUSE file systems, e.g. s3fs, before pausing)' : '';
+  return lines.length ? `; criu: ${lines.slice(0, 3).map((l) => l.replace(/^\([\d.]+\)\s*/, '')).join(' | ')}${fuse}` : '';
 }
 
 /** Whether the overlay is mounted on `dir`: an overlay has a device of its own. Comparing with the
