@@ -84,6 +84,8 @@ export const errors = {
     new SandcastleError('CLONE_FAILED', `cloning sandbox '${id}' made ${made} of ${asked} clones: ${describe(cause)}`, { cause }),
   invalidCloneCount: (got: unknown, max: number) =>
     new SandcastleError('BAD_REQUEST', `count must be a whole number between 1 and ${max}, got ${String(got)}`),
+  invalidForkCount: (got: unknown, max: number) =>
+    new SandcastleError('BAD_REQUEST', `fork count must be a whole number between 1 and ${max}, got ${String(got)}`),
   templateBuildNotFound: (templateId: string, buildId: string) =>
     new SandcastleError('TEMPLATE_BUILD_NOT_FOUND', `build '${buildId}' of template '${templateId}' not found`),
   templateBuilding: (name: string, buildId: string) =>

@@ -1,10 +1,11 @@
 // Routes that save and restore sandbox state: pause, clone, snapshots (protocol §3.2).
 import type { Context, Hono } from 'hono';
-import { errors } from '../errors.js';
+import { errorBody, errors } from '../errors.js';
 import { envdVersion } from '../protocol.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { decodeLimit } from './list-query.js';
-import { cloneBody, parseBody, readJson } from './schemas.js';
+import { sandboxJson } from './sandbox-json.js';
+import { cloneBody, forkBody, parseBody, readJson } from './schemas.js';
 
 /** `deleteTemplate` removes a user template by id or name, false when there is none: the route
  *  the SDKs delete snapshots with deletes templates too. */
@@ -24,6 +25,16 @@ export function registerPersistenceRoutes(app: Hono, sandboxes: SandboxService, 
         // No clientID: the SDK would append it to the id.
         sandboxes: clones.map((r) => ({ sandboxID: r.id, envdVersion, envdAccessToken: r.envdToken, trafficAccessToken: null })),
       },
+      201,
+    );
+  });
+
+  // One entry per fork, in order: the sandbox, or the error that kept it from starting.
+  app.post('/sandboxes/:id/fork', async (c: Context) => {
+    const body = parseBody(forkBody, await readJson(c));
+    const results = await sandboxes.fork(c.req.param('id')!, { count: body.count, timeoutSeconds: body.timeout });
+    return c.json(
+      results.map((r) => (r.status === 'fulfilled' ? { sandbox: sandboxJson(r.value) } : { error: errorBody(r.reason) })),
       201,
     );
   });

@@ -42,6 +42,11 @@ export const cloneBody = z.looseObject({
   timeout: z.number().optional(),
 });
 
+export const forkBody = z.looseObject({
+  count: z.number().default(1),
+  timeout: z.number().optional(),
+});
+
 /** Parses `body` with `schema`, turning a mismatch into a 400 that names each wrong field. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const result = schema.safeParse(body ?? {});

@@ -19,6 +19,14 @@ export interface CloneInput {
   timeoutSeconds?: number;
 }
 
+export interface ForkInput {
+  count: number;
+  timeoutSeconds?: number;
+}
+
+/** Most forks one call makes (the e2b API's limit). */
+export const maxForkCount = 100;
+
 /** What a clone's journal row holds: the name of its image (a `clone` checkpoint) and its clones. */
 export interface CloneDetail {
   image: string;
@@ -56,27 +64,8 @@ export class Clones {
       throw errors.invalidCloneCount(input.count, maxCloneCount);
     }
     if (input.timeoutSeconds !== undefined) this.checkTimeout(input.timeoutSeconds);
-    return this.withCapacity(input.count, () => this.cloneWithin(id, input, get));
-  }
-
-  private cloneWithin(id: string, input: CloneInput, get: (id: string) => SandboxRecord): Promise<SandboxRecord[]> {
-    const { defaultTimeoutSeconds } = this.lc.config;
-    const image = newCloneCheckpoint();
-    const detail: CloneDetail = { image: image.name, clones: [] };
-    return this.lc.operate('clone', id, { ...detail }, async (journalId) => {
-      const { source, address } = await this.lc.queue.run(id, async () => {
-        const src = get(id);
-        if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
-        return { source: src, address: await this.saveState(src, image, (err) => errors.cloneFailed(id, 0, input.count, err)) };
-      });
-      try {
-        // A running source passes on its timeout; a paused one the default.
-        const timeoutSeconds = this.checkTimeout(input.timeoutSeconds ?? (source.state === 'running' ? source.timeoutSeconds : defaultTimeoutSeconds));
-        // Everything the source was created with, its size included; a timeout of its own.
-        const reserved = Array.from({ length: input.count }, () => this.lc.records.reserve({ ...source, origin: originOf(source), timeoutSeconds }));
-        this.lc.operations.setDetail(journalId, { ...detail, clones: reserved.map((r) => r.id) });
-        const saved = { source: savedSource(image, address), token: source.envdToken };
-        const results = await Promise.allSettled(reserved.map((rec) => this.lc.queue.run(rec.id, () => this.lc.start(rec, saved))));
+    return this.withCapacity(input.count, () =>
+      this.copy(id, input.count, input.timeoutSeconds, get, async (results) => {
         const made = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
         const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failure && (input.strict || made.length === 0)) {
@@ -85,6 +74,48 @@ export class Clones {
         }
         if (failure) this.lc.log.warn({ sandboxId: id, err: failure.reason }, `clone made ${made.length} of ${input.count}`);
         return made;
+      }),
+    );
+  }
+
+  /** The e2b SDK's fork: clones that succeed or fail one by one, each failure reported in its
+   *  place (the call fails as a whole only when the source cannot be saved). */
+  async fork(id: string, input: ForkInput, get: (id: string) => SandboxRecord): Promise<PromiseSettledResult<SandboxRecord>[]> {
+    if (!Number.isInteger(input.count) || input.count < 1 || input.count > maxForkCount) {
+      throw errors.invalidForkCount(input.count, maxForkCount);
+    }
+    if (input.timeoutSeconds !== undefined) this.checkTimeout(input.timeoutSeconds);
+    // The source must exist before capacity is asked for: a killed one is a 404, not a 429.
+    get(id);
+    return this.withCapacity(input.count, () => this.copy(id, input.count, input.timeoutSeconds, get, async (results) => results));
+  }
+
+  /** Saves the source once and starts `count` sandboxes from it; `settle` decides, within the
+   *  journaled call, what becomes of the outcomes. */
+  private copy<T>(
+    id: string,
+    count: number,
+    timeout: number | undefined,
+    get: (id: string) => SandboxRecord,
+    settle: (results: PromiseSettledResult<SandboxRecord>[]) => Promise<T>,
+  ): Promise<T> {
+    const { defaultTimeoutSeconds } = this.lc.config;
+    const image = newCloneCheckpoint();
+    const detail: CloneDetail = { image: image.name, clones: [] };
+    return this.lc.operate('clone', id, { ...detail }, async (journalId) => {
+      const { source, address } = await this.lc.queue.run(id, async () => {
+        const src = get(id);
+        if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
+        return { source: src, address: await this.saveState(src, image, (err) => errors.cloneFailed(id, 0, count, err)) };
+      });
+      try {
+        // A running source passes on its timeout; a paused one the default.
+        const timeoutSeconds = this.checkTimeout(timeout ?? (source.state === 'running' ? source.timeoutSeconds : defaultTimeoutSeconds));
+        // Everything the source was created with, its size included; a timeout of its own.
+        const reserved = Array.from({ length: count }, () => this.lc.records.reserve({ ...source, origin: originOf(source), timeoutSeconds }));
+        this.lc.operations.setDetail(journalId, { ...detail, clones: reserved.map((r) => r.id) });
+        const saved = { source: savedSource(image, address), token: source.envdToken };
+        return await settle(await Promise.allSettled(reserved.map((rec) => this.lc.queue.run(rec.id, () => this.lc.start(rec, saved)))));
       } finally {
         await this.lc.runtime.deleteCheckpoint(image);
       }

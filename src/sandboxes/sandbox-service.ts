@@ -5,7 +5,7 @@
 import { errors } from '../errors.js';
 import type { SandboxRecord, SandboxState } from '../store/sandbox-store.js';
 import type { SnapshotRecord } from '../store/snapshot-store.js';
-import { type CloneInput, Clones } from './clones.js';
+import { type CloneInput, Clones, type ForkInput } from './clones.js';
 import { BuildSandboxes } from './build-sandboxes.js';
 import { Creator } from './create.js';
 import type { TemplateRecord } from '../store/template-store.js';
@@ -18,7 +18,7 @@ import { type CreateSandboxInput, type NetworkRulesInput, rulesFromInput, egress
 import { isHidden, storedStatesFor } from './state.js';
 import { routeTraffic, type TrafficRoute } from './traffic-routes.js';
 
-export type { CloneInput } from './clones.js';
+export type { CloneInput, ForkInput } from './clones.js';
 
 export interface ListInput {
   states: SandboxState[];
@@ -141,6 +141,10 @@ export class SandboxService {
 
   clone(id: string, input: CloneInput): Promise<SandboxRecord[]> {
     return this.clones.clone(id, input, (sid) => this.get(sid));
+  }
+
+  fork(id: string, input: ForkInput): Promise<PromiseSettledResult<SandboxRecord>[]> {
+    return this.clones.fork(id, input, (sid) => this.get(sid));
   }
 
   createSnapshot(id: string): Promise<SnapshotRecord> {

@@ -1,0 +1,60 @@
+// Control-plane calls of today's e2b SDK (2.51+), unmodified: fork, pause without memory, named
+// snapshots, list ordering and filters, logs.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Sandbox, SandboxError, SandboxNotFoundError } from 'e2b';
+import { apiFetch, useTestServer } from './support/server-process.js';
+
+const testServer = useTestServer();
+
+describe('fork', () => {
+  it('forks a running sandbox into count copies that keep its files and memory, the source untouched', async () => {
+    const sbx = await Sandbox.create({ metadata: { test: 'fork' } });
+    const forks: Sandbox[] = [];
+    try {
+      await sbx.files.write('/home/user/before.txt', 'from the source');
+      await sbx.commands.run('sleep 600', { background: true });
+      const results = await Sandbox.fork(sbx.sandboxId, { count: 2 });
+      assert.equal(results.length, 2);
+      for (const r of results) {
+        assert.ok(r instanceof Sandbox, `a fork failed: ${String(r)}`);
+        forks.push(r);
+      }
+      assert.notEqual(forks[0]!.sandboxId, forks[1]!.sandboxId);
+      for (const f of forks) {
+        assert.equal(await f.files.read('/home/user/before.txt'), 'from the source');
+        // The background process came along with the memory.
+        assert.equal((await f.commands.run('pgrep -x sleep')).exitCode, 0);
+        await f.files.write('/home/user/mine.txt', f.sandboxId);
+      }
+      assert.equal(await sbx.files.exists('/home/user/mine.txt'), false, 'the source does not see a fork write');
+      assert.equal(await sbx.isRunning(), true);
+
+      const [one] = await sbx.fork();
+      assert.ok(one instanceof Sandbox, `sandbox.fork() failed: ${String(one)}`);
+      forks.push(one);
+      assert.equal(await one.files.read('/home/user/before.txt'), 'from the source');
+    } finally {
+      await Promise.all([sbx, ...forks].map((s) => s.kill()));
+    }
+  });
+
+  it('answers 400 naming the range for count 0 or above 100, and 404 for a killed sandbox', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      for (const count of [0, 101]) {
+        await assert.rejects(Sandbox.fork(sbx.sandboxId, { count }), (e: unknown) => {
+          assert.ok(e instanceof SandboxError);
+          assert.match(e.message, /^400: .*between 1 and 100/);
+          return true;
+        });
+      }
+      const res = await apiFetch(testServer.current(), `/sandboxes/${sbx.sandboxId}/fork`, { method: 'POST', body: JSON.stringify({ count: 0 }) });
+      assert.deepEqual(await res.json(), { code: 400, message: 'fork count must be a whole number between 1 and 100, got 0' });
+    } finally {
+      await sbx.kill();
+    }
+    await assert.rejects(Sandbox.fork(sbx.sandboxId), SandboxNotFoundError);
+    await assert.rejects(Sandbox.fork('never-was'), SandboxNotFoundError);
+  });
+});
