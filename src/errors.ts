@@ -30,6 +30,9 @@ export const errorCatalogue = {
   SANDBOX_PAUSED: 409,
   SANDBOX_PORT_CLOSED: 502,
   SANDBOX_GONE: 502,
+  SANDBOX_TRAFFIC_PAUSED: 502,
+  SANDBOX_TRAFFIC_NOT_FOUND: 502,
+  SIGNATURE_INVALID: 401,
   TEMPLATE_BUILD_NOT_FOUND: 404,
   TEMPLATE_BUILDING: 409,
   TEMPLATE_IN_USE: 409,
@@ -118,6 +121,11 @@ export const errors = {
     new SandcastleError('SANDBOX_PORT_CLOSED', `sandbox '${id}' is running but nothing answers on port ${port} (${detail})`),
   sandboxGone: (id: string, state: string) =>
     new SandcastleError('SANDBOX_GONE', `sandbox '${id}' is ${state}`),
+  // Traffic to a sandbox that takes none answers 502, which the SDKs read as "not running"
+  // (isRunning() → false); the hosted product words "not found" this way.
+  sandboxTrafficPaused: (id: string) =>
+    new SandcastleError('SANDBOX_TRAFFIC_PAUSED', `sandbox '${id}' is paused; connect to it (Sandbox.connect) to resume it`),
+  sandboxTrafficNotFound: () => new SandcastleError('SANDBOX_TRAFFIC_NOT_FOUND', 'The sandbox was not found'),
   startFailed: (id: string, cause: unknown) =>
     new SandcastleError('SANDBOX_START_FAILED', `sandbox '${id}' failed to start: ${describe(cause)}`, { cause }),
 };

@@ -122,10 +122,17 @@ describe('public URLs of sandbox ports', () => {
     } finally {
       await sbx.kill();
     }
+    // As the hosted product answers: 502, which the SDKs read as "not running".
     const killed = await get(`8000-${id}.${domain}`);
-    assert.equal(killed.status, 404);
-    assert.equal(JSON.parse(killed.body).message, `sandbox '${id}' not found`);
-    assert.equal((await get(`8000-nosuchsandbox.${domain}`)).status, 404);
+    assert.equal(killed.status, 502);
+    assert.deepEqual(JSON.parse(killed.body), { code: 502, message: 'The sandbox was not found', sandboxId: id });
+    const never = await get(`8000-nosuchsandbox.${domain}`);
+    assert.equal(never.status, 502);
+    assert.deepEqual(JSON.parse(never.body), { code: 502, message: 'The sandbox was not found', sandboxId: 'nosuchsandbox' });
+    const page = await get(`8000-${id}.${domain}`, '/', { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120' });
+    assert.equal(page.status, 502);
+    assert.match(page.type, /text\/html/);
+    assert.match(page.body, /The sandbox was not found/);
     for (const [host, message] of [
       [`www.${domain}`, /is not of the form <port>-<sandboxId>\.sandcastle\.localhost/],
       [`70000-${id}.${domain}`, /port 70000 is not a port number between 1 and 65535/],
@@ -220,14 +227,14 @@ describe('public URLs of sandbox ports', () => {
     }
   });
 
-  it('a paused sandbox answers 409, and one with auto-resume is resumed by the request', async () => {
+  it('a paused sandbox answers 502, and one with auto-resume is resumed by the request', async () => {
     const plain = await Sandbox.create();
     const auto = await Sandbox.create({ lifecycle: { onTimeout: 'pause', autoResume: true } });
     try {
       await Promise.all([startSandboxServer(plain, 'plain'), startSandboxServer(auto, 'auto')]);
       await Promise.all([plain.betaPause(), auto.betaPause()]);
       const paused = await get(`8000-${plain.sandboxId}.${domain}`);
-      assert.equal(paused.status, 409);
+      assert.equal(paused.status, 502);
       assert.match(JSON.parse(paused.body).message, /is paused/);
       const resumed = await get(`8000-${auto.sandboxId}.${domain}`);
       assert.equal(resumed.status, 200, resumed.body);

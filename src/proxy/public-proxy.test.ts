@@ -51,7 +51,7 @@ function statusLine(pieces: string[]): Promise<string> {
 const host = 'Host: 8000-nosuchsandbox.sandcastle.localhost\r\n';
 
 test('a head within the limit is routed (here: no such sandbox)', async () => {
-  assert.equal(await statusLine([`GET / HTTP/1.1\r\n${host}\r\n`]), 'HTTP/1.1 404 Not Found');
+  assert.equal(await statusLine([`GET / HTTP/1.1\r\n${host}\r\n`]), 'HTTP/1.1 502 Bad Gateway');
 });
 
 test('a head over 16 KiB is refused with 431, whether it arrives whole or in pieces', async () => {

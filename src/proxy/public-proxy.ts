@@ -122,7 +122,7 @@ export class PublicProxy {
     const { sandboxId, port } = route;
     const target = await trafficTarget(this.sandboxes, sandboxId, port);
     if ('error' in target) {
-      this.refuse(client, reads, target.error, head.userAgent, { sandboxId, port });
+      this.refuse(client, reads, target.error, head.userAgent, target.where);
       return;
     }
     let upstream: net.Socket;

@@ -67,7 +67,7 @@ export class SandboxProxy {
       return;
     }
     trafficTarget(this.sandboxes, sandboxId, port).then((target) => {
-      if ('error' in target) sendError(req, res, target.error, { sandboxId, port });
+      if ('error' in target) sendError(req, res, target.error, target.where);
       else this.forward(req, res, sandboxId, target.address, port);
     });
   }
@@ -75,15 +75,15 @@ export class SandboxProxy {
   /** An upgrade request (WebSocket): relayed as bytes once the sandbox port accepts it. */
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, sandboxId: string, port: number | undefined): void {
     socket.on('error', () => socket.destroy());
-    const refuse = (err: SandcastleError) => {
-      socket.end(rawHttpError(err, req.headers['user-agent'], { sandboxId, port }));
+    const refuse = (err: SandcastleError, where: ErrorPlace = { sandboxId, port }) => {
+      socket.end(rawHttpError(err, req.headers['user-agent'], where));
     };
     if (port === undefined) {
       refuse(errors.badRequest('sandbox port header must be a number between 1 and 65535'));
       return;
     }
     trafficTarget(this.sandboxes, sandboxId, port).then((target) => {
-      if ('error' in target) return refuse(target.error);
+      if ('error' in target) return refuse(target.error, target.where);
       const upstream = net.connect({ host: target.address, port, noDelay: true });
       upstream.once('error', (err: NodeJS.ErrnoException) => {
         if (upstream.connecting) refuse(errors.sandboxPortClosed(sandboxId, port, err.code ?? err.message));

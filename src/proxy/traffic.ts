@@ -2,14 +2,24 @@
 // a sandbox may take traffic and, if not, which error says why (src/errors.ts renders it), and the
 // tracking of open connections per sandbox so a kill or pause can cut them.
 import type { EventEmitter } from 'node:events';
+import { errors, type ErrorPlace, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
-import type { TrafficRoute } from '../sandboxes/traffic-routes.js';
 
-export type Target = TrafficRoute;
+export type Target = { address: string } | { error: SandcastleError; where: ErrorPlace };
 
-/** One call into the lifecycle: the sandbox's address, or the error that says why not. */
-export function trafficTarget(sandboxes: SandboxService, sandboxId: string, port: number): Promise<Target> {
-  return sandboxes.routeTraffic(sandboxId, port);
+/** One call into the lifecycle: the sandbox's address, or the error that says why not and where
+ *  the traffic was going. A sandbox that is paused, unknown or gone answers 502 on every port, as
+ *  the hosted product does: the SDKs read a 502 from envd as "not running" (isRunning() → false),
+ *  and the body says which. */
+export async function trafficTarget(sandboxes: SandboxService, sandboxId: string, port: number): Promise<Target> {
+  const route = await sandboxes.routeTraffic(sandboxId, port);
+  if (!('error' in route)) return route;
+  const err = route.error;
+  if (err.code === 'SANDBOX_NOT_FOUND' || err.message === errors.sandboxGone(sandboxId, 'not found').message) {
+    return { error: errors.sandboxTrafficNotFound(), where: { sandboxId } };
+  }
+  if (err.code === 'SANDBOX_PAUSED') return { error: errors.sandboxTrafficPaused(sandboxId), where: { sandboxId, port } };
+  return { error: err, where: { sandboxId, port } };
 }
 
 /** Keeps `item` in the set of sandbox `id` until it closes (so a kill or pause can cut it). */
