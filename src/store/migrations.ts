@@ -191,4 +191,15 @@ export const migrations: string[] = [
     PRIMARY KEY (template_id, tag)
   );
   `,
+  `
+  -- Pause without memory (e2b's keepMemory: false): the files are kept, the processes reboot on
+  -- resume. auto_pause_memory is what a timeout's pause does; paused_without_memory marks a pause
+  -- whose resume boots instead of restoring.
+  ALTER TABLE sandboxes ADD COLUMN auto_pause_memory INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE sandboxes ADD COLUMN paused_without_memory INTEGER NOT NULL DEFAULT 0;
+  -- A snapshot's name (createSnapshot({ name })): sandboxes are created from it by that name, the
+  -- newest snapshot of a name winning.
+  ALTER TABLE snapshots ADD COLUMN name TEXT;
+  CREATE INDEX snapshots_name ON snapshots(name);
+  `,
 ];
