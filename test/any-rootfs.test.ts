@@ -17,6 +17,7 @@ import { NetworkRange } from '../src/runtime/network/network-lease.js';
 import { RuncRuntime } from '../src/runtime/runc/runc-runtime.js';
 import type { SandboxSpec } from '../src/runtime/runtime.js';
 import { initEnvd, waitForHealth } from '../src/sandboxes/envd-client.js';
+import { shiftOwnership } from '../src/templates/shift-ownership.js';
 
 const userUid = 1000;
 const token = `token-${randomBytes(8).toString('hex')}`;
@@ -107,6 +108,8 @@ describe('sandboxes of any root filesystem', () => {
     roots.musl = path.join(dataDir, 'musl');
     await distroless(roots.distroless);
     await muslLike(roots.musl);
+    // Layers get the owners of the sandboxes' user namespace when they are made, as the server's.
+    if (config.userns) for (const root of Object.values(roots)) await shiftOwnership(root, config.userns);
   });
 
   after(async () => {
