@@ -76,11 +76,15 @@ export const errors = {
     new SandcastleError('SANDBOX_NOT_RUNNING', `sandbox '${id}' is ${state}, not running`),
   capacityExhausted: (what: string) => new SandcastleError('CAPACITY_EXHAUSTED', `no capacity left: ${what}`),
   overCapacity: (limit: string) => new SandcastleError('OVER_CAPACITY', `no new sandbox now: ${limit}`),
+  pausedWithoutMemory: (id: string) =>
+    new SandcastleError('SANDBOX_NOT_RUNNING', `sandbox '${id}' was paused without its memory, so there are no processes to copy; resume it (Sandbox.connect) first`),
   sandboxAlreadyPaused: (id: string) => new SandcastleError('SANDBOX_CONFLICT', `sandbox '${id}' is already paused`),
   pauseFailed: (id: string, cause: unknown) =>
     new SandcastleError('PAUSE_FAILED', `pausing sandbox '${id}' failed, it keeps running: ${describe(cause)}`, { cause }),
   resumeFailed: (id: string, cause: unknown) =>
     new SandcastleError('RESUME_FAILED', `resuming sandbox '${id}' failed, it stays paused: ${describe(cause)}`, { cause }),
+  rebootFailed: (id: string, cause: unknown) =>
+    new SandcastleError('RESUME_FAILED', `booting sandbox '${id}' again after its pause without memory failed, and it was removed: ${describe(cause)}`, { cause }),
   snapshotFailed: (id: string, cause: unknown) =>
     new SandcastleError('SNAPSHOT_FAILED', `saving a snapshot of sandbox '${id}' failed, it is unchanged: ${describe(cause)}`, { cause }),
   cloneFailed: (id: string, made: number, asked: number, cause: unknown) =>

@@ -58,3 +58,66 @@ describe('fork', () => {
     await assert.rejects(Sandbox.fork('never-was'), SandboxNotFoundError);
   });
 });
+
+/** Waits (up to `ms`) until `check` holds. */
+async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`${what} did not happen within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('pause', () => {
+  it('answers a second pause with 409, which the SDK reads as false', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      assert.equal(await sbx.pause(), true);
+      assert.equal(await sbx.pause(), false);
+      const res = await apiFetch(testServer.current(), `/sandboxes/${sbx.sandboxId}/pause`, { method: 'POST' });
+      assert.equal(res.status, 409);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('without memory keeps the files and boots the processes again on resume', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      await sbx.files.write('/home/user/kept.txt', 'kept without memory');
+      await sbx.commands.run('sleep 600', { background: true });
+      assert.equal((await sbx.commands.run('pgrep -x sleep')).exitCode, 0);
+      assert.equal(await sbx.pause({ keepMemory: false }), true);
+      assert.equal((await sbx.getInfo()).state, 'paused');
+      await assert.rejects(sbx.fork(), /^SandboxError: 409: .*paused without its memory/);
+
+      await sbx.connect();
+      assert.equal((await sbx.getInfo()).state, 'running');
+      assert.equal(await sbx.files.read('/home/user/kept.txt'), 'kept without memory');
+      const ps = await sbx.commands.run('pgrep -x sleep').catch((e: unknown) => e);
+      assert.equal((ps as { exitCode: number }).exitCode, 1, 'the background process did not survive the reboot');
+      // And the rebooted sandbox pauses and resumes with its memory again.
+      await sbx.commands.run('sleep 600', { background: true });
+      assert.equal(await sbx.pause(), true);
+      await sbx.connect();
+      assert.equal((await sbx.commands.run('pgrep -x sleep')).exitCode, 0);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it("pauses at its timeout without memory with lifecycle.onTimeout { action: 'pause', keepMemory: false }", async () => {
+    const sbx = await Sandbox.create({ timeoutMs: 3_000, lifecycle: { onTimeout: { action: 'pause', keepMemory: false } } });
+    try {
+      await sbx.files.write('/home/user/kept.txt', 'kept at timeout');
+      await sbx.commands.run('sleep 600', { background: true });
+      await until(async () => (await sbx.getInfo()).state === 'paused', 20_000, 'the pause at the timeout');
+      await sbx.connect({ timeoutMs: 60_000 });
+      assert.equal(await sbx.files.read('/home/user/kept.txt'), 'kept at timeout');
+      const ps = await sbx.commands.run('pgrep -x sleep').catch((e: unknown) => e);
+      assert.equal((ps as { exitCode: number }).exitCode, 1);
+    } finally {
+      await sbx.kill();
+    }
+  });
+});

@@ -62,6 +62,7 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
       metadata: body.metadata ?? undefined,
       envVars: body.envVars ?? undefined,
       autoPause: body.autoPause,
+      autoPauseMemory: body.autoPauseMemory ?? undefined,
       autoResume: body.autoResume?.enabled,
       allowInternetAccess: body.allow_internet_access,
       network: body.network,

@@ -5,15 +5,16 @@ import { envdVersion } from '../protocol.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { decodeLimit } from './list-query.js';
 import { sandboxJson } from './sandbox-json.js';
-import { cloneBody, forkBody, parseBody, readJson } from './schemas.js';
+import { cloneBody, forkBody, parseBody, pauseBody, readJson } from './schemas.js';
 
 /** `deleteTemplate` removes a user template by id or name, false when there is none: the route
  *  the SDKs delete snapshots with deletes templates too. */
 export function registerPersistenceRoutes(app: Hono, sandboxes: SandboxService, deleteTemplate?: (id: string) => Promise<boolean>): void {
   app.post('/sandboxes/:id/pause', async (c) => {
     const id = c.req.param('id');
+    const body = parseBody(pauseBody, await readJson(c));
     // 409 is how the SDKs learn "already paused" (pause() then returns false).
-    if (!(await sandboxes.pause(id))) throw errors.sandboxAlreadyPaused(id);
+    if (!(await sandboxes.pause(id, body.memory !== false))) throw errors.sandboxAlreadyPaused(id);
     return c.body(null, 204);
   });
 

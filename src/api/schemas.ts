@@ -29,6 +29,8 @@ export const createSandboxBody = z.looseObject({
   allow_internet_access: z.boolean().optional(),
   network: networkRulesBody.nullish(),
   autoPause: z.boolean().optional(),
+  /** False: the pause at the timeout keeps the files only (e2b's onTimeout.keepMemory). */
+  autoPauseMemory: z.boolean().nullish(),
   autoResume: z.looseObject({ enabled: z.boolean().optional() }).nullish(),
 });
 
@@ -41,6 +43,9 @@ export const cloneBody = z.looseObject({
   strict: z.boolean().default(false),
   timeout: z.number().optional(),
 });
+
+/** e2b's pause: `memory: false` keeps the files only. */
+export const pauseBody = z.looseObject({ memory: z.boolean().nullish() });
 
 export const forkBody = z.looseObject({
   count: z.number().default(1),

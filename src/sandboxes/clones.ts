@@ -49,6 +49,7 @@ export class Clones {
    *  at comes back for the restores. A failure is `fail`'s coded error. */
   private async saveState(rec: SandboxRecord, ref: CheckpointRef, fail: (cause: unknown) => Error): Promise<string> {
     const address = this.lc.records.addressOf(rec);
+    if (rec.state === 'paused' && this.lc.store.pauseOptions(rec.id).pausedWithoutMemory) throw errors.pausedWithoutMemory(rec.id);
     try {
       if (rec.state === 'running') await this.lc.runtime.checkpoint(rec.id, ref, 'snapshot');
       else await this.lc.runtime.copyStopped(rec.id, ref);

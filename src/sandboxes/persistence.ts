@@ -2,10 +2,13 @@
 // keeps its writable layer and network; connect resumes a paused sandbox or extends a running
 // one's deadline. The state written before the runtime acts (`pausing`, `resuming`) is the intent
 // recovery reads (state.ts).
+// A pause without memory (e2b's keepMemory: false) ends the processes without saving them,
+// keeping the writable layer and network, and boots the sandbox again over them on resume.
 import { errors } from '../errors.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
-import type { Lifecycle } from './lifecycle.js';
+import { serviceReadyTimeoutMs, type Lifecycle } from './lifecycle.js';
 import { pauseCheckpoint } from './saved-states.js';
+import { bringUpService, hasService } from './template-service.js';
 
 export class Persistence {
   constructor(private readonly lc: Lifecycle) {}
@@ -28,6 +31,7 @@ export class Persistence {
   }
 
   private resume(rec: SandboxRecord, timeoutSeconds: number): Promise<SandboxRecord> {
+    if (this.lc.store.pauseOptions(rec.id).pausedWithoutMemory) return this.reboot(rec, timeoutSeconds);
     const checkpoint = pauseCheckpoint(rec.id);
     return this.lc.operate('resume', rec.id, { timeoutSeconds }, async () => {
       try {
@@ -45,32 +49,64 @@ export class Persistence {
     }, () => this.lc.transition(rec, 'resuming'));
   }
 
-  /** Pauses a running sandbox; false when it was already paused. */
-  pause(id: string, get: (id: string) => SandboxRecord): Promise<boolean> {
+  /** Resume of a sandbox paused without its memory: its processes boot again (envd, then the
+   *  template's service) over the writable layer and network the pause kept. */
+  private reboot(rec: SandboxRecord, timeoutSeconds: number): Promise<SandboxRecord> {
+    return this.lc.operate('resume', rec.id, { timeoutSeconds, reboot: true }, async () => {
+      try {
+        await this.lc.runtime.create(this.lc.records.spec(rec));
+        await this.lc.init(rec);
+        const template = this.lc.templates.find(rec.templateId);
+        if (template && hasService(template)) {
+          await bringUpService(this.lc.records.addressOf(rec), template, serviceReadyTimeoutMs, rec.envdToken);
+        }
+      } catch (err) {
+        // The runtime removed what a failed boot made, the kept layer with it: nothing to resume.
+        await this.lc.destroy({ ...rec, state: 'resuming' }).catch((e) => this.lc.log.error({ sandboxId: rec.id, err: e }, 'removing a sandbox whose reboot failed failed'));
+        throw errors.rebootFailed(rec.id, err);
+      }
+      const endAt = Date.now() + timeoutSeconds * 1000;
+      this.lc.store.setPausedWithoutMemory(rec.id, false);
+      this.lc.store.setResumed(rec.id, endAt);
+      const resumed: SandboxRecord = { ...rec, state: 'running', pausedAt: null, endAt };
+      this.lc.armTimers(resumed);
+      return resumed;
+    }, () => this.lc.transition(rec, 'resuming'));
+  }
+
+  /** Pauses a running sandbox; false when it was already paused. `keepMemory` false keeps only
+   *  its files: its processes boot again at resume. */
+  pause(id: string, get: (id: string) => SandboxRecord, keepMemory = true): Promise<boolean> {
     return this.lc.queue.run(id, async () => {
       const rec = get(id);
       if (rec.state === 'paused') return false;
       if (rec.state !== 'running') throw errors.sandboxNotRunning(id, rec.state);
-      await this.pauseNow(rec);
+      await this.pauseNow(rec, keepMemory);
       return true;
     });
   }
 
-  /** Pauses a sandbox known to be running (a caller holds its queue). */
-  pauseNow(rec: SandboxRecord): Promise<void> {
-    return this.lc.operate('pause', rec.id, {}, async () => {
+  /** Pauses a sandbox known to be running (a caller holds its queue); without `keepMemory`, as
+   *  the sandbox was created to pause at its timeout. */
+  pauseNow(rec: SandboxRecord, keepMemory = this.lc.store.pauseOptions(rec.id).autoPauseMemory): Promise<void> {
+    return this.lc.operate('pause', rec.id, { keepMemory }, async () => {
       this.lc.timers.clear(rec.id);
       this.lc.idleTimers.clear(rec.id);
       this.lc.emit('stopping', rec.id);
       try {
-        await this.lc.runtime.checkpoint(rec.id, pauseCheckpoint(rec.id), 'stop');
+        // Without memory nothing is saved: the container goes, its layer and network stay.
+        if (keepMemory) await this.lc.runtime.checkpoint(rec.id, pauseCheckpoint(rec.id), 'stop');
+        else await this.lc.runtime.clearStopped(rec.id);
       } catch (err) {
         this.lc.transition({ ...rec, state: 'pausing' }, 'running');
         this.lc.armTimers(rec);
         throw errors.pauseFailed(rec.id, err);
       }
       const pausedAt = Date.now();
-      this.lc.operations.durably(() => this.lc.store.setPaused(rec.id, pausedAt));
+      this.lc.operations.durably(() => {
+        this.lc.store.setPausedWithoutMemory(rec.id, !keepMemory);
+        this.lc.store.setPaused(rec.id, pausedAt);
+      });
       this.lc.armTimers({ ...rec, state: 'paused', pausedAt });
     }, () => this.lc.transition(rec, 'pausing'));
   }

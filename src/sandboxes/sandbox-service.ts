@@ -55,8 +55,11 @@ export class SandboxService {
     return this.creator.checkTimeout(seconds);
   }
 
-  create(input: CreateSandboxInput): Promise<SandboxRecord> {
-    return this.creator.create(input);
+  /** `autoPauseMemory` false: a pause at the timeout keeps the files only. */
+  async create(input: CreateSandboxInput & { autoPauseMemory?: boolean }): Promise<SandboxRecord> {
+    const rec = await this.creator.create(input);
+    if (input.autoPauseMemory === false) this.lc.store.setAutoPauseMemory(rec.id, false);
+    return rec;
   }
 
   /** Each template's saved boot state and warm pool, prepared in the background after start. */
@@ -135,8 +138,9 @@ export class SandboxService {
     });
   }
 
-  pause(id: string): Promise<boolean> {
-    return this.persistence.pause(id, (sid) => this.get(sid));
+  /** False when it was paused already; `keepMemory` false keeps only its files. */
+  pause(id: string, keepMemory = true): Promise<boolean> {
+    return this.persistence.pause(id, (sid) => this.get(sid), keepMemory);
   }
 
   clone(id: string, input: CloneInput): Promise<SandboxRecord[]> {

@@ -109,6 +109,15 @@ function columnsOf(rec: Pick<SandboxRecord, 'metadata' | 'envVars' | 'autoPause'
   };
 }
 
+/** Pause without memory (e2b's keepMemory: false): kept beside the record, which most
+ *  operations never need it in. */
+export interface PauseOptions {
+  /** False: a pause at the timeout keeps the files only. */
+  autoPauseMemory: boolean;
+  /** True while paused by a pause that kept the files only: resume boots. */
+  pausedWithoutMemory: boolean;
+}
+
 /** A position in the newest-first order of the list: start time, then row number. */
 export interface ListCursor {
   startedAt: number;
@@ -145,6 +154,9 @@ export class SandboxStore {
         env_vars = @envVars, started_at = @startedAt, end_at = @endAt, auto_pause = @autoPause, auto_resume = @autoResume,
         allow_internet_access = @allowInternetAccess, timeout_s = @timeoutSeconds, paused_at = @pausedAt,
         idle_timeout_s = @idleTimeoutSeconds, network_rules = @networkRules WHERE id = @id AND state = 'pooled'`),
+      pauseOptions: db.prepare('SELECT auto_pause_memory, paused_without_memory FROM sandboxes WHERE id = ?'),
+      setAutoPauseMemory: db.prepare('UPDATE sandboxes SET auto_pause_memory = ? WHERE id = ?'),
+      setPausedWithoutMemory: db.prepare('UPDATE sandboxes SET paused_without_memory = ? WHERE id = ?'),
       setNetworkRules: db.prepare('UPDATE sandboxes SET network_rules = ? WHERE id = ?'),
       delete: db.prepare('DELETE FROM sandboxes WHERE id = ?'),
       countOwned: db.prepare("SELECT COUNT(*) AS n FROM sandboxes WHERE state IN ('running', 'pausing', 'paused', 'resuming')"),
@@ -182,6 +194,20 @@ export class SandboxStore {
    *  its state, which stays `pooled` until envd has taken its token. */
   adoptPooled(id: string, rec: Omit<NewSandboxRecord, 'id' | 'state' | 'networkIndex' | 'cpuCount' | 'memoryMB' | 'diskSizeMB' | 'templateId' | 'alias' | 'layers' | 'startCmd'>): void {
     this.stmts.adoptPooled.run({ ...rec, id, ...columnsOf(rec) });
+  }
+
+  /** How a sandbox pauses at its timeout, and whether its current pause kept its memory. */
+  pauseOptions(id: string): PauseOptions {
+    const row = this.stmts.pauseOptions.get(id) as { auto_pause_memory: number; paused_without_memory: number } | undefined;
+    return { autoPauseMemory: row?.auto_pause_memory !== 0, pausedWithoutMemory: row?.paused_without_memory === 1 };
+  }
+
+  setAutoPauseMemory(id: string, keep: boolean): void {
+    this.stmts.setAutoPauseMemory.run(keep ? 1 : 0, id);
+  }
+
+  setPausedWithoutMemory(id: string, without: boolean): void {
+    this.stmts.setPausedWithoutMemory.run(without ? 1 : 0, id);
   }
 
   setNetworkRules(id: string, rules: NetworkRules | null): void {
