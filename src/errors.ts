@@ -110,6 +110,10 @@ export const errors = {
     new SandcastleError('UPLOAD_LENGTH_REQUIRED', 'an upload needs an exact Content-Length header (chunked bodies are refused)'),
   uploadTooLarge: (size: number, limit: number) =>
     new SandcastleError('BODY_TOO_LARGE', `upload of ${size} bytes exceeds the limit of ${limit} bytes (SANDCASTLE_MAX_UPLOAD_MB)`),
+  invalidSnapshotName: (name: string) =>
+    new SandcastleError('BAD_REQUEST', `snapshot name ${JSON.stringify(name)} is not valid: 1 to 128 letters, digits, '.', '_', '-' or '/', starting with a letter or digit (no ':' tag)`),
+  snapshotNameTaken: (name: string) =>
+    new SandcastleError('SANDBOX_CONFLICT', `snapshot name '${name}' is a template's name; choose another`),
   snapshotNotFound: (id: string) => new SandcastleError('SNAPSHOT_NOT_FOUND', `snapshot '${id}' not found`),
   invalidNetworkRule: (list: string, entry: unknown, why: string) =>
     new SandcastleError('INVALID_NETWORK_RULE', `network ${list} entry ${JSON.stringify(entry)} ${why}`),

@@ -121,3 +121,47 @@ describe('pause', () => {
     }
   });
 });
+
+describe('named snapshots', () => {
+  it('creates a snapshot by name, lists it by name and creates sandboxes from it by name; the newest of a name wins', async () => {
+    const sbx = await Sandbox.create();
+    const made: Sandbox[] = [];
+    const name = `named-${Date.now()}`;
+    try {
+      await sbx.files.write('/home/user/v.txt', 'one');
+      const first = await sbx.createSnapshot({ name });
+      assert.deepEqual(first.names, [`${name}:default`]);
+      const unnamed = await sbx.createSnapshot();
+      assert.deepEqual(unnamed.names, [unnamed.snapshotId]);
+
+      const listed = await Sandbox.listSnapshots({ name }).nextItems();
+      assert.deepEqual(listed.map((s) => s.snapshotId), [first.snapshotId]);
+      assert.deepEqual((await Sandbox.listSnapshots({ name: `${name}:default` }).nextItems()).map((s) => s.snapshotId), [first.snapshotId]);
+      assert.deepEqual((await Sandbox.listSnapshots({ name: unnamed.snapshotId }).nextItems()).map((s) => s.snapshotId), [unnamed.snapshotId]);
+      assert.equal((await Sandbox.listSnapshots({ sandboxId: sbx.sandboxId }).nextItems()).length, 2);
+
+      const byName = await Sandbox.create(name);
+      made.push(byName);
+      assert.equal(await byName.files.read('/home/user/v.txt'), 'one');
+
+      await sbx.files.write('/home/user/v.txt', 'two');
+      const second = await sbx.createSnapshot({ name });
+      assert.notEqual(second.snapshotId, first.snapshotId);
+      const newest = await Sandbox.create(`${name}:default`);
+      made.push(newest);
+      assert.equal(await newest.files.read('/home/user/v.txt'), 'two');
+      const byId = await Sandbox.create(first.snapshotId);
+      made.push(byId);
+      assert.equal(await byId.files.read('/home/user/v.txt'), 'one');
+
+      await assert.rejects(sbx.createSnapshot({ name: 'base' }), /^SandboxError: 409: .*template's name/);
+      await assert.rejects(sbx.createSnapshot({ name: 'bad:tag' }), /^SandboxError: 400: snapshot name "bad:tag" is not valid/);
+
+      for (const s of [first, second, unnamed]) assert.equal(await Sandbox.deleteSnapshot(s.snapshotId), true);
+      assert.deepEqual(await Sandbox.listSnapshots({ name }).nextItems(), []);
+      await assert.rejects(Sandbox.create(name), /404/);
+    } finally {
+      await Promise.all([sbx, ...made].map((s) => s.kill()));
+    }
+  });
+});

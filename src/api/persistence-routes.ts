@@ -3,9 +3,16 @@ import type { Context, Hono } from 'hono';
 import { errorBody, errors } from '../errors.js';
 import { envdVersion } from '../protocol.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import type { SnapshotRecord } from '../store/snapshot-store.js';
 import { decodeLimit } from './list-query.js';
 import { sandboxJson } from './sandbox-json.js';
-import { cloneBody, forkBody, parseBody, pauseBody, readJson } from './schemas.js';
+import { cloneBody, forkBody, parseBody, pauseBody, readJson, snapshotBody } from './schemas.js';
+
+/** A snapshot as the SDKs read it: the id creates from it, and so does each name (the name
+ *  given, tagged as the hosted product's full names are). */
+function snapshotJson(s: SnapshotRecord) {
+  return { snapshotID: s.id, names: s.name ? [`${s.name}:default`] : [s.id] };
+}
 
 /** `deleteTemplate` removes a user template by id or name, false when there is none: the route
  *  the SDKs delete snapshots with deletes templates too. */
@@ -41,14 +48,16 @@ export function registerPersistenceRoutes(app: Hono, sandboxes: SandboxService, 
   });
 
   app.post('/sandboxes/:id/snapshots', async (c) => {
-    const snapshot = await sandboxes.createSnapshot(c.req.param('id'));
-    return c.json({ snapshotID: snapshot.id, names: [snapshot.id] }, 201);
+    const body = parseBody(snapshotBody, await readJson(c));
+    const snapshot = await sandboxes.createSnapshot(c.req.param('id'), body.name || undefined);
+    return c.json(snapshotJson(snapshot), 201);
   });
 
   app.get('/snapshots', (c) => {
-    const page = sandboxes.listSnapshots(c.req.query('sandboxID') || undefined, decodeLimit(c.req.query('limit')), c.req.query('nextToken') || undefined);
+    const q = (name: string) => c.req.query(name) || undefined;
+    const page = sandboxes.listSnapshots(q('sandboxID'), decodeLimit(q('limit')), q('nextToken'), q('name'));
     if (page.nextToken) c.header('X-Next-Token', page.nextToken);
-    return c.json(page.items.map((s) => ({ snapshotID: s.id, names: [s.id] })));
+    return c.json(page.items.map(snapshotJson));
   });
 
   app.delete('/templates/:id', async (c) => {

@@ -47,6 +47,8 @@ export const cloneBody = z.looseObject({
 /** e2b's pause: `memory: false` keeps the files only. */
 export const pauseBody = z.looseObject({ memory: z.boolean().nullish() });
 
+export const snapshotBody = z.looseObject({ name: z.string().nullish() });
+
 export const forkBody = z.looseObject({
   count: z.number().default(1),
   timeout: z.number().optional(),

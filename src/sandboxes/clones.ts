@@ -24,6 +24,9 @@ export interface ForkInput {
   timeoutSeconds?: number;
 }
 
+/** A snapshot name: what a template name may be, with `/` for a project prefix; no `:` (tags). */
+const snapshotName = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
+
 /** Most forks one call makes (the e2b API's limit). */
 export const maxForkCount = 100;
 
@@ -123,8 +126,14 @@ export class Clones {
     });
   }
 
-  /** Saves a sandbox's state as a snapshot that new sandboxes can be created from. */
-  async createSnapshot(id: string, get: (id: string) => SandboxRecord): Promise<SnapshotRecord> {
+  /** Saves a sandbox's state as a snapshot that new sandboxes can be created from, by its id or
+   *  by `name` (a name used before then names this newer snapshot). */
+  async createSnapshot(id: string, get: (id: string) => SandboxRecord, name?: string): Promise<SnapshotRecord> {
+    if (name !== undefined) {
+      if (!snapshotName.test(name)) throw errors.invalidSnapshotName(name);
+      // Creates look templates up first: a snapshot of a template's name could never be used.
+      if (this.lc.resolveTemplate(name)) throw errors.snapshotNameTaken(name);
+    }
     const snapshotId = `snap-${newSandboxId()}`;
     const detail: SnapshotDetail = { snapshotId };
     return this.lc.operate('snapshot', id, { ...detail }, () =>
@@ -143,6 +152,7 @@ export class Clones {
           address,
           envdToken: src.envdToken,
           createdAt: Date.now(),
+          name: name ?? null,
         };
         this.lc.operations.durably(() => this.lc.snapshots.insert(snapshot));
         return snapshot;
@@ -150,8 +160,12 @@ export class Clones {
     );
   }
 
-  listSnapshots(sandboxId: string | undefined, limit: number, nextToken: string | undefined): { items: SnapshotRecord[]; nextToken?: string } {
-    const all = this.lc.snapshots.all().filter((s) => sandboxId === undefined || s.sourceSandboxId === sandboxId);
+  /** Newest first; `name` matches a snapshot's id or name, either optionally tagged `:default`. */
+  listSnapshots(sandboxId: string | undefined, limit: number, nextToken: string | undefined, name?: string): { items: SnapshotRecord[]; nextToken?: string } {
+    const ref = name?.replace(/:default$/, '');
+    const all = this.lc.snapshots
+      .all()
+      .filter((s) => (sandboxId === undefined || s.sourceSandboxId === sandboxId) && (ref === undefined || s.id === ref || s.name === ref));
     const start = nextToken === undefined ? 0 : all.findIndex((s) => s.id === decodeSnapshotToken(nextToken));
     if (start < 0) throw errors.badRequest(`nextToken '${nextToken}' does not name a snapshot`);
     const items = all.slice(start, start + limit);
@@ -161,10 +175,10 @@ export class Clones {
 
   /** Deletes a snapshot; false when there is none of that id. Sandboxes made from it keep their
    *  own copy of what they need. */
-  async deleteSnapshot(id: string): Promise<boolean> {
-    const snapshot = this.lc.snapshots.get(id);
-    if (!snapshot || !this.lc.snapshots.delete(id)) return false;
-    await this.lc.runtime.deleteCheckpoint(snapshotCheckpoint(id));
+  async deleteSnapshot(ref: string): Promise<boolean> {
+    const snapshot = this.lc.snapshots.get(ref);
+    if (!snapshot || !this.lc.snapshots.delete(snapshot.id)) return false;
+    await this.lc.runtime.deleteCheckpoint(snapshotCheckpoint(snapshot.id));
     return true;
   }
 }

@@ -151,12 +151,12 @@ export class SandboxService {
     return this.clones.fork(id, input, (sid) => this.get(sid));
   }
 
-  createSnapshot(id: string): Promise<SnapshotRecord> {
-    return this.clones.createSnapshot(id, (sid) => this.get(sid));
+  createSnapshot(id: string, name?: string): Promise<SnapshotRecord> {
+    return this.clones.createSnapshot(id, (sid) => this.get(sid), name);
   }
 
-  listSnapshots(sandboxId: string | undefined, limit: number, nextToken: string | undefined): { items: SnapshotRecord[]; nextToken?: string } {
-    return this.clones.listSnapshots(sandboxId, limit, nextToken);
+  listSnapshots(sandboxId: string | undefined, limit: number, nextToken: string | undefined, name?: string): { items: SnapshotRecord[]; nextToken?: string } {
+    return this.clones.listSnapshots(sandboxId, limit, nextToken, name);
   }
 
   deleteSnapshot(id: string): Promise<boolean> {

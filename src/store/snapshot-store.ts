@@ -15,6 +15,8 @@ export interface SnapshotRecord {
   address: string;
   envdToken: string;
   createdAt: number;
+  /** The name given at createSnapshot; null for none. */
+  name?: string | null;
 }
 
 interface Row {
@@ -28,6 +30,7 @@ interface Row {
   address: string;
   envd_token: string;
   created_at: number;
+  name: string | null;
 }
 
 function fromRow(r: Row): SnapshotRecord {
@@ -42,6 +45,7 @@ function fromRow(r: Row): SnapshotRecord {
     address: r.address,
     envdToken: r.envd_token,
     createdAt: r.created_at,
+    name: r.name,
   };
 }
 
@@ -51,20 +55,23 @@ export class SnapshotStore {
   constructor(db: Db) {
     this.stmts = {
       insert: db.prepare(`INSERT INTO snapshots (id, source_sandbox_id, layers, start_cmd, cpu_count, memory_mb, disk_size_mb,
-          address, envd_token, created_at)
-        VALUES (@id, @sourceSandboxId, @layers, @startCmd, @cpuCount, @memoryMB, @diskSizeMB, @address, @envdToken, @createdAt)`),
+          address, envd_token, created_at, name)
+        VALUES (@id, @sourceSandboxId, @layers, @startCmd, @cpuCount, @memoryMB, @diskSizeMB, @address, @envdToken, @createdAt, @name)`),
       get: db.prepare('SELECT * FROM snapshots WHERE id = ?'),
+      newestNamed: db.prepare('SELECT * FROM snapshots WHERE name = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
       delete: db.prepare('DELETE FROM snapshots WHERE id = ?'),
       all: db.prepare('SELECT * FROM snapshots ORDER BY created_at DESC, id'),
     };
   }
 
   insert(rec: SnapshotRecord): void {
-    this.stmts.insert.run({ ...rec, layers: JSON.stringify(rec.layers) });
+    this.stmts.insert.run({ ...rec, name: rec.name ?? null, layers: JSON.stringify(rec.layers) });
   }
 
-  get(id: string): SnapshotRecord | undefined {
-    const row = this.stmts.get.get(id) as Row | undefined;
+  /** The snapshot of an id, or the newest of a name, optionally tagged `:default` (the SDKs'
+   *  form of a snapshot's full name). */
+  get(ref: string): SnapshotRecord | undefined {
+    const row = (this.stmts.get.get(ref) ?? this.stmts.newestNamed.get(ref.replace(/:default$/, ''))) as Row | undefined;
     return row && fromRow(row);
   }
 
