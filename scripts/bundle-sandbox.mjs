@@ -6,6 +6,7 @@
 // TypeScript contexts) are copied to dist/sandbox/interpreter/. Run by `npm run build`, or alone:
 // `node scripts/bundle-sandbox.mjs [output directory]`.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -46,6 +47,10 @@ for (const name of await readdir(pythonDir)) {
 // sandbox of this host's architecture.
 const esbuildBinary = createRequire(import.meta.url).resolve(`@esbuild/${process.platform}-${process.arch}/bin/esbuild`);
 await copyFile(esbuildBinary, path.join(assets, 'esbuild'));
+
+// envd's helper for file metadata (extended attributes, which Node cannot reach): static, so it
+// runs in any sandbox of this host's architecture, with or without glibc.
+execFileSync('cc', ['-static', '-Os', '-Wall', '-o', path.join(outdir, 'xattr'), path.join(root, 'src', 'envd', 'xattr.c')], { stdio: 'inherit' });
 
 for (const [file, info] of Object.entries(result.metafile.outputs)) {
   console.log(`${path.resolve(root, file)}  ${(info.bytes / 1024).toFixed(0)} KiB`);

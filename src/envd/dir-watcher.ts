@@ -12,6 +12,8 @@ export interface WatchEvent {
   /** Path relative to the watched directory. */
   name: string;
   type: EventType;
+  /** The file the event is about when it is not `name` yet: an upload's temporary file. */
+  source?: string;
 }
 
 export class DirWatcher {
@@ -100,11 +102,11 @@ export class DirWatcher {
   /** An upload's temporary file, reported under the destination's name as an in-place write. */
   private uploadEvent(tmp: string, target: string, existed: boolean, kind: string): void {
     const name = path.relative(this.root, target);
-    if (kind === 'change') this.onEvent({ name, type: EventType.WRITE });
+    if (kind === 'change') this.onEvent({ name, type: EventType.WRITE, source: tmp });
     else if (this.announced.delete(tmp)) return; // Renamed into place (or cleaned up).
     else if (!existed) {
       this.announced.add(tmp);
-      this.onEvent({ name, type: EventType.CREATE });
+      this.onEvent({ name, type: EventType.CREATE, source: tmp });
     }
   }
 }

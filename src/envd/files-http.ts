@@ -15,6 +15,7 @@ import { chownTo, ensureDirs, PathError, resolveUserPath } from './paths.js';
 import { state } from './state.js';
 import { beginUpload, endUpload } from './uploads.js';
 import { lookupUser, type User } from './users.js';
+import { MetadataError, uploadMetadata, writeMetadata, type Metadata } from './metadata.js';
 
 class HttpError extends Error {
   constructor(
@@ -27,7 +28,7 @@ class HttpError extends Error {
 
 function httpError(err: unknown, p: string): HttpError {
   if (err instanceof HttpError) return err;
-  if (err instanceof PathError) return new HttpError(400, err.message);
+  if (err instanceof PathError || err instanceof MetadataError) return new HttpError(400, err.message);
   const e = err as NodeJS.ErrnoException;
   // zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR, ...): a body sent as gzip that is not.
   if (e.code?.startsWith('Z_')) return new HttpError(400, `the upload is not valid gzip: ${e.message}`);
@@ -116,6 +117,7 @@ interface WriteInfo {
   name: string;
   path: string;
   type: 'file';
+  metadata?: Metadata;
 }
 
 /**
@@ -150,8 +152,9 @@ function streamToFile(source: Readable, file: string): Promise<void> {
   });
 }
 
-/** Streams `source` into `abs` through a temporary sibling that is renamed over it. */
-async function writeFile(source: Readable, abs: string, user: User): Promise<WriteInfo> {
+/** Streams `source` into `abs` through a temporary sibling that is renamed over it, with
+ *  `meta` as its metadata (a replaced file's metadata goes with it). */
+async function writeFile(source: Readable, abs: string, user: User, meta: Metadata | undefined): Promise<WriteInfo> {
   const dir = path.dirname(abs);
   await ensureDirs(dir, user);
   const existing = await stat(abs).catch(() => undefined);
@@ -162,6 +165,7 @@ async function writeFile(source: Readable, abs: string, user: User): Promise<Wri
     // An overwritten file keeps its permission bits (an executable stays executable).
     if (existing) await chmod(tmp, existing.mode & 0o7777);
     await chownTo(tmp, user);
+    if (meta) await writeMetadata(tmp, meta);
     await rename(tmp, abs);
   } catch (err) {
     await rm(tmp, { force: true });
@@ -169,19 +173,19 @@ async function writeFile(source: Readable, abs: string, user: User): Promise<Wri
   } finally {
     endUpload(tmp);
   }
-  return { name: path.basename(abs), path: abs, type: 'file' };
+  return { name: path.basename(abs), path: abs, type: 'file', ...(meta && { metadata: meta }) };
 }
 
-async function writeOne(source: Readable, abs: string, user: User): Promise<WriteInfo> {
+async function writeOne(source: Readable, abs: string, user: User, meta: Metadata | undefined): Promise<WriteInfo> {
   try {
-    return await writeFile(source, abs, user);
+    return await writeFile(source, abs, user, meta);
   } catch (err) {
     source.resume(); // Let the rest of the request body flow so the reply can be read.
     throw httpError(err, abs);
   }
 }
 
-function uploadMultipart(body: Readable, req: IncomingMessage, pathParam: string | undefined, user: User): Promise<WriteInfo[]> {
+function uploadMultipart(body: Readable, req: IncomingMessage, pathParam: string | undefined, user: User, meta: Metadata | undefined): Promise<WriteInfo[]> {
   return new Promise((resolve, reject) => {
     let bb: Busboy.Busboy;
     try {
@@ -208,7 +212,7 @@ function uploadMultipart(body: Readable, req: IncomingMessage, pathParam: string
       }
       seen.add(abs);
       writes.push(
-        writeOne(stream, abs, user).catch((err: HttpError) => {
+        writeOne(stream, abs, user, meta).catch((err: HttpError) => {
           failure ??= err;
           return undefined;
         }),
@@ -233,6 +237,7 @@ async function upload(req: IncomingMessage, res: ServerResponse, pathParam: stri
   if (contentEncoding !== 'identity' && contentEncoding !== 'gzip') {
     throw new HttpError(400, `unsupported Content-Encoding: ${contentEncoding}, supported: gzip`);
   }
+  const meta = uploadMetadata(req);
   let body: Readable = req;
   if (contentEncoding === 'gzip') {
     const gunzip = createGunzip();
@@ -244,9 +249,9 @@ async function upload(req: IncomingMessage, res: ServerResponse, pathParam: stri
   let written: WriteInfo[];
   if (contentType.startsWith('application/octet-stream')) {
     if (!pathParam) throw new HttpError(400, 'path query parameter is required for an application/octet-stream upload');
-    written = [await writeOne(body, resolveFor(pathParam, user), user)];
+    written = [await writeOne(body, resolveFor(pathParam, user), user, meta)];
   } else if (contentType.startsWith('multipart/')) {
-    written = await uploadMultipart(body, req, pathParam, user);
+    written = await uploadMultipart(body, req, pathParam, user, meta);
   } else {
     throw new HttpError(400, `unsupported content type: ${contentType || 'none'}, expected multipart/form-data or application/octet-stream`);
   }

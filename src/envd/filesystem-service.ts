@@ -1,12 +1,13 @@
 // `filesystem.Filesystem` (protocol §4.6): stat, list, mkdir, move, remove and directory watches.
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import { randomUUID } from 'node:crypto';
-import { cp, lstat, readdir, rename, rm, stat } from 'node:fs/promises';
+import { cp, lstat, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { Channel, keepaliveMs } from './channel.js';
 import { DirWatcher, type WatchEvent } from './dir-watcher.js';
 import { entryInfo, type EntryInit } from './entry-info.js';
-import { FileType, Filesystem } from './gen/envd/filesystem_pb.js';
+import { EventType, FileType, Filesystem } from './gen/envd/filesystem_pb.js';
+import { addMetadata } from './metadata.js';
 import { ensureDirs, resolveUserPath } from './paths.js';
 import { requestUser } from './rpc-auth.js';
 import { fsError } from './rpc-errors.js';
@@ -25,12 +26,15 @@ function target(p: string, ctx: HandlerContext): { abs: string; user: User } {
   return { abs: resolve(p, user), user };
 }
 
+/** EntryInfo with the file's metadata. */
 async function entryOf(abs: string): Promise<EntryInit> {
+  let entry: EntryInit;
   try {
-    return await entryInfo(abs);
+    entry = await entryInfo(abs);
   } catch (err) {
     throw fsError(err, abs);
   }
+  return (await addMetadata([entry]))[0]!;
 }
 
 /** Throws not_found / invalid_argument unless `abs` is a directory (following symlinks). */
@@ -57,8 +61,41 @@ async function walk(dir: string, depth: number, out: EntryInit[]): Promise<void>
   }
 }
 
+// Filesystem magic numbers (linux/magic.h) of network mounts: NFS, CIFS, SMB, SMB2 and FUSE.
+const networkFsTypes = new Set([0x6969, 0xff534d42, 0x517b, 0xfe534d42, 0x65735546]);
+
+/** A watch of a network mount sees only this sandbox's own changes there, so, as envd 0.6.4 does,
+ *  it is refused unless the client allows it. */
+async function requireWatchable(abs: string, allowNetworkMounts: boolean): Promise<void> {
+  await requireDirectory(abs);
+  if (allowNetworkMounts) return;
+  const fs = await statfs(abs).catch((err: unknown) => {
+    throw fsError(err, abs);
+  });
+  if (networkFsTypes.has(fs.type)) {
+    throw new ConnectError(`cannot watch path on network filesystem: ${abs} (watch with allowNetworkMounts to allow it)`, Code.InvalidArgument);
+  }
+}
+
+/** The event as the client gets it: with the entry it is about when the watch asked for entries
+ *  and the file exists (an upload's entry is its temporary file's, under the destination's name). */
+async function clientEvent(root: string, e: WatchEvent, includeEntry: boolean): Promise<{ name: string; type: EventType; entry?: EntryInit }> {
+  const event = { name: e.name, type: e.type };
+  if (!includeEntry || e.type === EventType.REMOVE || e.type === EventType.RENAME) return event;
+  const abs = path.join(root, e.name);
+  // An upload's temporary file may be in place already when its event is looked at.
+  const entry = await entryInfo(e.source ?? abs)
+    .catch(() => (e.source ? entryInfo(abs) : undefined))
+    .catch(() => undefined);
+  if (!entry) return event;
+  const [withMetadata] = await addMetadata([entry]);
+  return { ...event, entry: { ...withMetadata, name: path.basename(abs), path: abs } };
+}
+
 interface PollingWatcher {
   watcher: DirWatcher;
+  root: string;
+  includeEntry: boolean;
   events: WatchEvent[];
   error?: Error;
 }
@@ -90,7 +127,7 @@ export const filesystemService: Partial<ServiceImpl<typeof Filesystem>> = {
     } catch (err) {
       throw fsError(err, abs);
     }
-    return { entries };
+    return { entries: await addMetadata(entries) };
   },
 
   async makeDir(req, ctx) {
@@ -129,10 +166,11 @@ export const filesystemService: Partial<ServiceImpl<typeof Filesystem>> = {
     return { entry: await entryOf(destination) };
   },
 
+  // A path that does not exist is removed already (as envd's os.RemoveAll has it; the SDK's
+  // own tests expect no error).
   async remove(req, ctx) {
     const { abs } = target(req.path, ctx);
     try {
-      await lstat(abs);
       await rm(abs, { recursive: true, force: true });
     } catch (err) {
       throw fsError(err, abs);
@@ -142,7 +180,7 @@ export const filesystemService: Partial<ServiceImpl<typeof Filesystem>> = {
 
   async *watchDir(req, ctx) {
     const { abs } = target(req.path, ctx);
-    await requireDirectory(abs);
+    await requireWatchable(abs, req.allowNetworkMounts);
     const events = new Channel<WatchEvent | Error>();
     const watcher = startWatcher(abs, req.recursive, (e) => events.push(e), (err) => {
       events.push(err);
@@ -153,7 +191,7 @@ export const filesystemService: Partial<ServiceImpl<typeof Filesystem>> = {
       for await (const e of events.stream(ctx.signal, keepaliveMs(ctx.requestHeader), 'keepalive' as const)) {
         if (e === 'keepalive') yield { event: { case: 'keepalive' as const, value: {} } };
         else if (e instanceof Error) throw new ConnectError(`watcher error: ${e.message}`, Code.Internal);
-        else yield { event: { case: 'filesystem' as const, value: e } };
+        else yield { event: { case: 'filesystem' as const, value: await clientEvent(abs, e, req.includeEntry) } };
       }
     } finally {
       watcher.close();
@@ -162,10 +200,12 @@ export const filesystemService: Partial<ServiceImpl<typeof Filesystem>> = {
 
   async createWatcher(req, ctx) {
     const { abs } = target(req.path, ctx);
-    await requireDirectory(abs);
+    await requireWatchable(abs, req.allowNetworkMounts);
     const events: WatchEvent[] = [];
     const entry: PollingWatcher = {
       events,
+      root: abs,
+      includeEntry: req.includeEntry,
       watcher: startWatcher(
         abs,
         req.recursive,
@@ -182,11 +222,12 @@ export const filesystemService: Partial<ServiceImpl<typeof Filesystem>> = {
     return { watcherId };
   },
 
-  getWatcherEvents(req) {
+  async getWatcherEvents(req) {
     const entry = pollingWatchers.get(req.watcherId);
     if (!entry) throw new ConnectError(`watcher '${req.watcherId}' not found`, Code.NotFound);
     if (entry.error) throw new ConnectError(`watcher error: ${entry.error.message}`, Code.Internal);
-    return { events: entry.events.splice(0) };
+    const events = entry.events.splice(0);
+    return { events: await Promise.all(events.map((e) => clientEvent(entry.root, e, entry.includeEntry))) };
   },
 
   removeWatcher(req) {
