@@ -2,7 +2,7 @@
 // the pty pair and relays between its own stdio pipes (ours) and the terminal. The terminal size
 // is set with `stty` on the child's pts, which also delivers SIGWINCH to the foreground job.
 import { execFile } from 'node:child_process';
-import { readFile, readlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { shellQuote, tool } from './tools.js';
 
 export interface PtySize {
@@ -41,14 +41,33 @@ export async function ptyChild(scriptPid: number): Promise<number | undefined> {
   return Number.isInteger(first) && first > 0 ? first : undefined;
 }
 
+// Devices of the Unix 98 pty slaves (/dev/pts/N): majors 136 to 143, 256 minors each.
+const ptsFirstMajor = 136;
+const ptsMajors = 8;
+
+/** The /dev/pts path of the controlling terminal of `pid`, from `tty_nr` in /proc/<pid>/stat.
+ *  That file is readable for any process, unlike /proc/<pid>/fd of a process of another user,
+ *  which needs CAP_SYS_PTRACE (not granted in a sandbox). */
+export async function controllingPts(pid: number): Promise<string | undefined> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // The command name may hold spaces and parentheses: fields are counted after its last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const ttyNr = Number(fields[4]);
+  if (!Number.isInteger(ttyNr) || ttyNr <= 0) return undefined;
+  const major = (ttyNr >> 8) & 0xfff;
+  const minor = (ttyNr & 0xff) | ((ttyNr >> 12) & 0xfff00);
+  if (major < ptsFirstMajor || major >= ptsFirstMajor + ptsMajors) return undefined;
+  return `/dev/pts/${(major - ptsFirstMajor) * 256 + minor}`;
+}
+
 export async function resizePty(scriptPid: number, size: PtySize): Promise<void> {
   const dims = sttySize(size);
   if (!dims) throw new Error('terminal size needs positive cols and rows');
   const child = await ptyChild(scriptPid);
   if (child === undefined) throw new Error(`process ${scriptPid} has no terminal session`);
-  const pts = await readlink(`/proc/${child}/fd/0`);
+  const pts = await controllingPts(child);
   const stty = tool('stty');
-  if (!stty || !pts.startsWith('/dev/pts/')) throw new Error(`cannot resize the terminal of process ${scriptPid}`);
+  if (!stty || !pts) throw new Error(`cannot resize the terminal of process ${scriptPid}: it has no pseudo-terminal`);
   await new Promise<void>((resolve, reject) => {
     execFile(stty, ['-F', pts, ...dims.split(' ')], (err) => (err ? reject(err) : resolve()));
   });
