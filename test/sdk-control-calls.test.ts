@@ -165,3 +165,50 @@ describe('named snapshots', () => {
     }
   });
 });
+
+describe('list', () => {
+  it('orders by start time, filters by startedAfter and template, and counts the running in X-Total-Running', async () => {
+    const tag = `list-${Date.now()}`;
+    const made: Sandbox[] = [];
+    try {
+      made.push(await Sandbox.create({ metadata: { tag } }));
+      await new Promise((r) => setTimeout(r, 20));
+      const cut = new Date();
+      made.push(await Sandbox.create({ metadata: { tag } }));
+      const snap = await made[1]!.createSnapshot();
+      made.push(await Sandbox.create(snap.snapshotId, { metadata: { tag } }));
+      const ids = made.map((s) => s.sandboxId);
+      const query = { metadata: { tag } };
+
+      const ordered = async (order?: 'asc' | 'desc') => (await Sandbox.list({ query, order }).nextItems()).map((s) => s.sandboxId);
+      assert.deepEqual(await ordered(), [...ids].reverse());
+      assert.deepEqual(await ordered('desc'), [...ids].reverse());
+      assert.deepEqual(await ordered('asc'), ids);
+      // Ordered across pages, not within one.
+      const pager = Sandbox.list({ query, order: 'asc', limit: 2 });
+      assert.deepEqual([...(await pager.nextItems()), ...(await pager.nextItems())].map((s) => s.sandboxId), ids);
+      assert.equal(pager.hasNext, false);
+
+      const after = await Sandbox.list({ query: { ...query, startedAfter: cut }, order: 'asc' }).nextItems();
+      assert.deepEqual(after.map((s) => s.sandboxId), ids.slice(1));
+      const base = await Sandbox.list({ query: { ...query, template: 'base' } }).nextItems();
+      assert.deepEqual(base.map((s) => s.sandboxId), ids.slice(0, 2).reverse());
+      const fromSnapshot = await Sandbox.list({ query: { ...query, template: snap.snapshotId } }).nextItems();
+      assert.deepEqual(fromSnapshot.map((s) => s.sandboxId), [ids[2]]);
+
+      await made[0]!.pause();
+      const server = testServer.current();
+      const res = await apiFetch(server, `/v2/sandboxes?metadata=${encodeURIComponent(`tag=${tag}`)}&limit=1`);
+      assert.equal(res.headers.get('x-total-running'), '2');
+      assert.ok(res.headers.get('x-next-token'));
+      const bad = await apiFetch(server, '/v2/sandboxes?order=up&startedAfter=yesterday');
+      assert.equal(bad.status, 400);
+      assert.match(((await bad.json()) as { message: string }).message, /order must be 'asc' or 'desc'/);
+      const badTime = await apiFetch(server, '/v2/sandboxes?startedAfter=yesterday');
+      assert.match(((await badTime.json()) as { message: string }).message, /startedAfter must be an RFC 3339 time/);
+      await Sandbox.deleteSnapshot(snap.snapshotId);
+    } finally {
+      await Promise.all(made.map((s) => s.kill()));
+    }
+  });
+});

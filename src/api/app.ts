@@ -8,7 +8,7 @@ import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
 import type { MetricsStore } from '../store/metrics-store.js';
 import { apiKeyCheck } from './api-key-check.js';
-import { decodeLimit, decodeMetadataFilter, decodeStateFilter } from './list-query.js';
+import { decodeLimit, decodeMetadataFilter, decodeOrder, decodeStartedAfter, decodeStateFilter } from './list-query.js';
 import { listedSandboxJson, sandboxDetailJson, sandboxJson } from './sandbox-json.js';
 import { registerMetricsRoutes } from './metrics-routes.js';
 import { registerNetworkRoutes } from './network-routes.js';
@@ -78,8 +78,12 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
       metadata: decodeMetadataFilter(c.req.query('metadata')),
       limit: decodeLimit(c.req.query('limit')),
       nextToken: c.req.query('nextToken') || undefined,
+      order: decodeOrder(c.req.query('order')),
+      startedAfter: decodeStartedAfter(c.req.query('startedAfter')),
+      template: c.req.query('template') || undefined,
     });
     if (page.nextToken) c.header('X-Next-Token', page.nextToken);
+    c.header('X-Total-Running', String(page.totalRunning));
     return c.json(page.items.map((r) => listedSandboxJson(r)));
   };
   app.get('/v2/sandboxes', list);

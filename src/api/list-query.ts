@@ -41,3 +41,18 @@ export function decodeLimit(value: string | undefined): number {
   }
   return n;
 }
+
+/** `order=asc|desc` (by start time); none is newest first. */
+export function decodeOrder(value: string | undefined): 'asc' | 'desc' | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'asc' && value !== 'desc') throw errors.badRequest(`order must be 'asc' or 'desc', got '${value}'`);
+  return value;
+}
+
+/** `startedAfter`, an RFC 3339 time, as unix ms. */
+export function decodeStartedAfter(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw errors.badRequest(`startedAfter must be an RFC 3339 time such as 2025-01-31T12:00:00Z, got '${value}'`);
+  return ms;
+}

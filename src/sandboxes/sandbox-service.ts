@@ -25,6 +25,11 @@ export interface ListInput {
   metadata: Record<string, string>;
   limit: number;
   nextToken?: string;
+  order?: 'asc' | 'desc';
+  /** Unix ms. */
+  startedAfter?: number;
+  /** A template's id or name (or `name:tag`). */
+  template?: string;
 }
 
 export class SandboxService {
@@ -163,15 +168,26 @@ export class SandboxService {
     return this.clones.deleteSnapshot(id);
   }
 
-  list(input: ListInput): { items: SandboxRecord[]; nextToken?: string } {
+  /** A page of sandboxes, and how many of those the filters (but for the state) match run now. */
+  list(input: ListInput): { items: SandboxRecord[]; nextToken?: string; totalRunning: number } {
     const after = input.nextToken === undefined ? undefined : decodePageToken(input.nextToken);
     // Sandboxes mid-operation are listed in the state they are leaving or reaching.
     const states = [...new Set(input.states.flatMap((s) => (s === 'running' || s === 'paused' ? storedStatesFor(s) : [s])))];
+    const filter = { metadata: input.metadata, startedAfter: input.startedAfter, templates: this.templateNames(input.template) };
     // One extra row tells whether another page exists.
-    const rows = this.lc.store.list({ states, metadata: input.metadata, after, limit: input.limit + 1 });
+    const rows = this.lc.store.list({ ...filter, states, after, order: input.order, limit: input.limit + 1 });
     const items = rows.slice(0, input.limit);
     const more = rows.length > input.limit;
-    return { items, nextToken: more ? encodePageToken(items[items.length - 1]!) : undefined };
+    const totalRunning = this.lc.store.count({ ...filter, states: storedStatesFor('running') });
+    return { items, nextToken: more ? encodePageToken(items[items.length - 1]!) : undefined, totalRunning };
+  }
+
+  /** What a sandbox's template id or name may be for a template filter: as given, and the
+   *  template's id and name when it names one. */
+  private templateNames(template: string | undefined): string[] | undefined {
+    if (template === undefined) return undefined;
+    const found = this.lc.resolveTemplate(template);
+    return [...new Set([template, ...(found ? [found.id, ...(found.alias ? [found.alias] : [])] : [])])];
   }
 
   /** Kills a sandbox, running or paused; false when there was none. */

@@ -127,9 +127,15 @@ export interface ListCursor {
 export interface ListFilter {
   states: SandboxState[];
   metadata: Record<string, string>;
-  /** Only sandboxes after this position (the page token). */
+  /** Only sandboxes after this position (the page token), in `order`. */
   after?: ListCursor;
   limit: number;
+  /** By start time: newest first (`desc`, the default) or oldest first. */
+  order?: 'asc' | 'desc';
+  /** Only sandboxes started at or after this time (unix ms). */
+  startedAfter?: number;
+  /** Only sandboxes of a template with one of these ids or names. */
+  templates?: string[];
 }
 
 export class SandboxStore {
@@ -232,28 +238,53 @@ export class SandboxStore {
     return new Set((this.stmts.usedNetworkIndexes.all() as { network_index: number }[]).map((r) => r.network_index));
   }
 
-  /** Newest first. Metadata pairs are ANDed and compared exactly; they are matched here rather than
-   *  in SQL because keys may hold any character, which JSON paths cannot all express. */
+  /** In start-time order (newest first unless `order` is `asc`). Metadata pairs are ANDed and
+   *  compared exactly; they are matched here rather than in SQL because keys may hold any
+   *  character, which JSON paths cannot all express. */
   list(filter: ListFilter): SandboxRecord[] {
+    const out: SandboxRecord[] = [];
+    for (const rec of this.iterate(filter)) {
+      out.push(rec);
+      if (out.length === filter.limit) break;
+    }
+    return out;
+  }
+
+  /** How many sandboxes in `states` match the filter's other conditions, all pages together. */
+  count(filter: Omit<ListFilter, 'after' | 'limit' | 'order'>): number {
+    let n = 0;
+    for (const _ of this.iterate(filter)) n++;
+    return n;
+  }
+
+  private *iterate(filter: Omit<ListFilter, 'limit'>): Generator<SandboxRecord> {
     const where: string[] = [];
     const params: unknown[] = [];
+    const asc = filter.order === 'asc';
     if (filter.states.length > 0) {
       where.push(`state IN (${filter.states.map(() => '?').join(',')})`);
       params.push(...filter.states);
     }
+    if (filter.templates !== undefined) {
+      const marks = filter.templates.map(() => '?').join(',');
+      where.push(`(template_id IN (${marks}) OR alias IN (${marks}))`);
+      params.push(...filter.templates, ...filter.templates);
+    }
+    if (filter.startedAfter !== undefined) {
+      where.push('started_at >= ?');
+      params.push(filter.startedAfter);
+    }
     if (filter.after !== undefined) {
-      where.push('(started_at < ? OR (started_at = ? AND seq < ?))');
+      where.push(asc ? '(started_at > ? OR (started_at = ? AND seq > ?))' : '(started_at < ? OR (started_at = ? AND seq < ?))');
       params.push(filter.after.startedAt, filter.after.startedAt, filter.after.seq);
     }
     // Start time, not row order: a sandbox from the warm pool got its row before it started.
-    const sql = `SELECT * FROM sandboxes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, seq DESC`;
+    const direction = asc ? 'ASC' : 'DESC';
+    const sql = `SELECT * FROM sandboxes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at ${direction}, seq ${direction}`;
     const wanted = Object.entries(filter.metadata);
-    const out: SandboxRecord[] = [];
     for (const row of this.db.prepare(sql).iterate(...params) as IterableIterator<Row>) {
       const rec = fromRow(row);
-      if (wanted.every(([k, v]) => Object.hasOwn(rec.metadata, k) && rec.metadata[k] === v)) out.push(rec);
-      if (out.length === filter.limit) break;
+      if (wanted.every(([k, v]) => Object.hasOwn(rec.metadata, k) && rec.metadata[k] === v)) yield rec;
     }
-    return out;
   }
 }
