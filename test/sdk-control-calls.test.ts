@@ -1,8 +1,14 @@
 // Control-plane calls of today's e2b SDK (2.51+), unmodified: fork, pause without memory, named
 // snapshots, list ordering and filters, logs.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify, stripVTControlCharacters } from 'node:util';
 import { Sandbox, SandboxError, SandboxNotFoundError } from 'e2b';
+import { installDir } from '../src/config.js';
 import { apiFetch, useTestServer } from './support/server-process.js';
 
 const testServer = useTestServer();
@@ -209,6 +215,105 @@ describe('list', () => {
       await Sandbox.deleteSnapshot(snap.snapshotId);
     } finally {
       await Promise.all(made.map((s) => s.kill()));
+    }
+  });
+});
+
+describe('logs', () => {
+  const e2bCli = path.join(installDir, 'node_modules/@e2b/cli/dist/index.js');
+  let home: string;
+  before(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), 'sandcastle-e2b-home-'));
+  });
+  after(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+  /** The unmodified e2b CLI, with only its settings: the API's URL and key, a HOME of its own (no
+   *  ~/.e2b login read) and no update check. */
+  async function e2b(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = { ...process.env };
+    for (const k of Object.keys(env)) if (/^(NOVITA|E2B)_/.test(k)) delete env[k];
+    const server = testServer.current();
+    Object.assign(env, { E2B_API_URL: server.url, E2B_API_KEY: server.apiKey, HOME: home, NO_UPDATE_NOTIFIER: '1' });
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [e2bCli, ...args], { env, timeout: 60_000 });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
+    }
+  }
+
+  it('answers the lifecycle events on both routes, filtered by cursor, direction, level and search, and `e2b sandbox logs` prints them', async () => {
+    const sbx = await Sandbox.create();
+    const server = testServer.current();
+    let forkId = '';
+    try {
+      assert.equal(await sbx.pause(), true);
+      assert.equal(await sbx.pause(), false);
+      await sbx.connect();
+      const [fork] = await sbx.fork();
+      assert.ok(fork instanceof Sandbox);
+      forkId = fork.sandboxId;
+
+      type V2 = { logs: Array<{ timestamp: string; level: string; message: string; fields: Record<string, string> }> };
+      const v2 = async (query = '') => {
+        const res = await apiFetch(server, `/v2/sandboxes/${sbx.sandboxId}/logs${query}`);
+        assert.equal(res.status, 200);
+        return ((await res.json()) as V2).logs;
+      };
+      const all = await v2();
+      assert.deepEqual(
+        all.map((e) => e.message),
+        ['create started', 'create done', 'pause started', 'pause done', 'resume started', 'resume done', 'clone started', 'clone done'],
+      );
+      assert.ok(all.every((e) => e.level === 'info' && e.fields.logger === 'lifecycle' && !Number.isNaN(Date.parse(e.timestamp))));
+      assert.deepEqual((await v2('?search=pause')).map((e) => e.message), ['pause started', 'pause done']);
+      assert.deepEqual((await v2('?direction=backward&limit=2')).map((e) => e.message), ['clone done', 'clone started']);
+      const resumeAt = Date.parse(all[4]!.timestamp);
+      assert.equal((await v2(`?cursor=${resumeAt}`))[0]!.message, 'resume started');
+      assert.deepEqual(await v2('?level=error'), []);
+
+      const forkLogs = ((await (await apiFetch(server, `/v2/sandboxes/${forkId}/logs`)).json()) as V2).logs;
+      assert.deepEqual(forkLogs.map((e) => e.message), [`start as a clone of ${sbx.sandboxId} started`, `start as a clone of ${sbx.sandboxId} done`]);
+
+      const v1 = (await (await apiFetch(server, `/sandboxes/${sbx.sandboxId}/logs?start=${resumeAt}`)).json()) as { logs: Array<{ line: string }> };
+      assert.deepEqual(v1.logs.map((l) => (JSON.parse(l.line) as { message: string }).message), ['resume started', 'resume done', 'clone started', 'clone done']);
+
+      const pretty = await e2b(['sandbox', 'logs', sbx.sandboxId]);
+      assert.equal(pretty.code, 0, pretty.stderr);
+      assert.match(pretty.stdout, new RegExp(`Logs for sandbox .*${sbx.sandboxId}`));
+      // The CLI colours the fields whatever the terminal.
+      assert.match(stripVTControlCharacters(pretty.stdout), /INFO .*message: 'pause done'/);
+      const json = await e2b(['sandbox', 'logs', sbx.sandboxId, '--format', 'json']);
+      assert.equal(json.code, 0, json.stderr);
+      const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string });
+      assert.equal(lines.length, 8);
+      assert.deepEqual(lines[0], { ...lines[0], level: 'info', message: 'create started' });
+    } finally {
+      await Promise.all([sbx.kill(), forkId && Sandbox.kill(forkId)]);
+    }
+    // Kept after the kill, with the kill at the end.
+    const afterKill = ((await (await apiFetch(server, `/v2/sandboxes/${sbx.sandboxId}/logs?direction=backward&limit=1`)).json()) as { logs: Array<{ message: string }> }).logs;
+    assert.deepEqual(afterKill.map((e) => e.message), ['kill done']);
+  });
+
+  it('answers 404 for a sandbox that never was, and 400 for a bad query', async () => {
+    const server = testServer.current();
+    for (const route of ['/sandboxes/never-was/logs', '/v2/sandboxes/never-was/logs']) {
+      const res = await apiFetch(server, route);
+      assert.equal(res.status, 404);
+      assert.deepEqual(await res.json(), { code: 404, message: "sandbox 'never-was' not found" });
+    }
+    const sbx = await Sandbox.create();
+    try {
+      const res = await apiFetch(server, `/v2/sandboxes/${sbx.sandboxId}/logs?direction=sideways`);
+      assert.equal(res.status, 400);
+      const cli = await e2b(['sandbox', 'logs', 'never-was']);
+      assert.notEqual(cli.code, 0);
+      assert.match(cli.stdout + cli.stderr, /404|not found/i);
+    } finally {
+      await sbx.kill();
     }
   });
 });

@@ -10,6 +10,7 @@ import type { MetricsStore } from '../store/metrics-store.js';
 import { apiKeyCheck } from './api-key-check.js';
 import { decodeLimit, decodeMetadataFilter, decodeOrder, decodeStartedAfter, decodeStateFilter } from './list-query.js';
 import { listedSandboxJson, sandboxDetailJson, sandboxJson } from './sandbox-json.js';
+import { registerLogRoutes } from './log-routes.js';
 import { registerMetricsRoutes } from './metrics-routes.js';
 import { registerNetworkRoutes } from './network-routes.js';
 import { registerPersistenceRoutes } from './persistence-routes.js';
@@ -116,6 +117,7 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
   registerPersistenceRoutes(app, sandboxes, builds && ((id) => builds.deleteIfExists(id)));
 
   registerMetricsRoutes(app, sandboxes, metrics);
+  registerLogRoutes(app, sandboxes);
   registerNetworkRoutes(app, sandboxes);
 
   return app;

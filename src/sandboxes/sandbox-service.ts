@@ -4,6 +4,7 @@
 // Knows nothing of HTTP.
 import { errors } from '../errors.js';
 import type { SandboxRecord, SandboxState } from '../store/sandbox-store.js';
+import type { OperationEvent } from '../store/operation-store.js';
 import type { SnapshotRecord } from '../store/snapshot-store.js';
 import { type CloneInput, Clones, type ForkInput } from './clones.js';
 import { BuildSandboxes } from './build-sandboxes.js';
@@ -188,6 +189,14 @@ export class SandboxService {
     if (template === undefined) return undefined;
     const found = this.lc.resolveTemplate(template);
     return [...new Set([template, ...(found ? [found.id, ...(found.alias ? [found.alias] : [])] : [])])];
+  }
+
+  /** What happened to a sandbox, oldest first: its lifecycle operations, kept a day after they
+   *  end (a killed sandbox's too). Not found when there is neither the sandbox nor any. */
+  history(id: string): OperationEvent[] {
+    const events = this.lc.operations.history(id);
+    if (events.length === 0) this.get(id);
+    return events;
   }
 
   /** Kills a sandbox, running or paused; false when there was none. */

@@ -14,6 +14,13 @@ export interface OperationRecord {
   startedAt: number;
 }
 
+/** An operation as its sandbox's history shows it: open ones have no finish yet. */
+export interface OperationEvent extends OperationRecord {
+  finishedAt: number | null;
+  outcome: OperationOutcome | null;
+  error: string | null;
+}
+
 interface Row {
   id: number;
   kind: OperationKind;
@@ -34,6 +41,9 @@ export class OperationStore {
       setDetail: db.prepare('UPDATE operations SET detail = ? WHERE id = ?'),
       finish: db.prepare('UPDATE operations SET finished_at = ?, outcome = ?, error = ? WHERE id = ?'),
       open: db.prepare('SELECT id, kind, sandbox_id, detail, started_at FROM operations WHERE finished_at IS NULL ORDER BY id'),
+      // A clone's row is its source's; its detail names the clones it started.
+      history: db.prepare(`SELECT id, kind, sandbox_id, detail, started_at, finished_at, outcome, error FROM operations
+        WHERE sandbox_id = ? OR (kind = 'clone' AND detail LIKE ?) ORDER BY started_at, id`),
       prune: db.prepare('DELETE FROM operations WHERE finished_at IS NOT NULL AND finished_at < ?'),
     };
   }
@@ -73,6 +83,23 @@ export class OperationStore {
       detail: JSON.parse(r.detail) as Record<string, unknown>,
       startedAt: r.started_at,
     }));
+  }
+
+  /** Every operation on a sandbox (and the clone that started it) still kept, oldest first. */
+  history(sandboxId: string): OperationEvent[] {
+    const rows = this.stmts.history.all(sandboxId, `%${JSON.stringify(sandboxId)}%`) as (Row & { finished_at: number | null; outcome: OperationOutcome | null; error: string | null })[];
+    return rows
+      .map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        sandboxId: r.sandbox_id,
+        detail: JSON.parse(r.detail) as Record<string, unknown>,
+        startedAt: r.started_at,
+        finishedAt: r.finished_at,
+        outcome: r.outcome,
+        error: r.error,
+      }))
+      .filter((e) => e.sandboxId === sandboxId || (Array.isArray(e.detail.clones) && e.detail.clones.includes(sandboxId)));
   }
 
   prune(now = Date.now()): void {
