@@ -78,6 +78,8 @@ export const errors = {
   overCapacity: (limit: string) => new SandcastleError('OVER_CAPACITY', `no new sandbox now: ${limit}`),
   pausedWithoutMemory: (id: string) =>
     new SandcastleError('SANDBOX_NOT_RUNNING', `sandbox '${id}' was paused without its memory, so there are no processes to copy; resume it (Sandbox.connect) first`),
+  noAutoResumeWithoutMemory: (id: string) =>
+    new SandcastleError('SANDBOX_PAUSED', `sandbox '${id}' was paused without its memory, so traffic does not resume it; connect to it (Sandbox.connect) to boot it again`),
   sandboxAlreadyPaused: (id: string) => new SandcastleError('SANDBOX_CONFLICT', `sandbox '${id}' is already paused`),
   pauseFailed: (id: string, cause: unknown) =>
     new SandcastleError('PAUSE_FAILED', `pausing sandbox '${id}' failed, it keeps running: ${describe(cause)}`, { cause }),
@@ -134,6 +136,8 @@ export const errors = {
   sandboxTrafficPaused: (id: string) =>
     new SandcastleError('SANDBOX_TRAFFIC_PAUSED', `sandbox '${id}' is paused; connect to it (Sandbox.connect) to resume it`),
   sandboxTrafficNotFound: () => new SandcastleError('SANDBOX_TRAFFIC_NOT_FOUND', 'The sandbox was not found'),
+  /** As envd words it, so the SDKs' callers see one answer wherever the check failed. */
+  signatureInvalid: () => new SandcastleError('SIGNATURE_INVALID', 'invalid signature'),
   startFailed: (id: string, cause: unknown) =>
     new SandcastleError('SANDBOX_START_FAILED', `sandbox '${id}' failed to start: ${describe(cause)}`, { cause }),
 };

@@ -112,6 +112,21 @@ describe('pause', () => {
     }
   });
 
+  it('is not resumed by traffic after a pause without memory, even with autoResume; connect boots it', async () => {
+    const sbx = await Sandbox.create({ lifecycle: { onTimeout: 'pause', autoResume: true } });
+    try {
+      await sbx.files.write('/home/user/kept.txt', 'kept');
+      assert.equal(await sbx.pause({ keepMemory: false }), true);
+      await assert.rejects(sbx.files.read('/home/user/kept.txt'));
+      assert.equal(await sbx.isRunning(), false);
+      assert.equal((await sbx.getInfo()).state, 'paused');
+      await sbx.connect();
+      assert.equal(await sbx.files.read('/home/user/kept.txt'), 'kept');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   it("pauses at its timeout without memory with lifecycle.onTimeout { action: 'pause', keepMemory: false }", async () => {
     const sbx = await Sandbox.create({ timeoutMs: 3_000, lifecycle: { onTimeout: { action: 'pause', keepMemory: false } } });
     try {

@@ -114,7 +114,13 @@ export class SandboxService {
 
   /** Where traffic for a sandbox's port goes, or why it cannot (see traffic-routes.ts). */
   routeTraffic(id: string, port: number): Promise<TrafficRoute> {
-    return routeTraffic(this.lc, (sid) => this.connect(sid, undefined), id, port);
+    // Traffic never reboots a sandbox paused without its memory (as the e2b API documents):
+    // only an explicit connect does.
+    const resume = (sid: string) => {
+      if (this.lc.store.pauseOptions(sid).pausedWithoutMemory) return Promise.reject(errors.noAutoResumeWithoutMemory(sid));
+      return this.connect(sid, undefined);
+    };
+    return routeTraffic(this.lc, resume, id, port);
   }
 
   setTimeout(id: string, seconds: number): SandboxRecord {
