@@ -127,6 +127,26 @@ describe('pause', () => {
     }
   });
 
+  it("boots a sandbox paused with its memory again when connect asks onResume: 'reboot'", async () => {
+    const sbx = await Sandbox.create();
+    try {
+      await sbx.files.write('/home/user/kept.txt', 'kept through a reboot');
+      await sbx.commands.run('sleep 600', { background: true });
+      assert.equal(await sbx.pause(), true);
+      await sbx.connect({ onResume: 'reboot' });
+      assert.equal((await sbx.getInfo()).state, 'running');
+      assert.equal(await sbx.files.read('/home/user/kept.txt'), 'kept through a reboot');
+      const ps = await sbx.commands.run('pgrep -x sleep').catch((e: unknown) => e);
+      assert.equal((ps as { exitCode: number }).exitCode, 1);
+      // A running sandbox's connect with reboot leaves it as it is.
+      await sbx.commands.run('sleep 600', { background: true });
+      await sbx.connect({ onResume: 'reboot' });
+      assert.equal((await sbx.commands.run('pgrep -x sleep')).exitCode, 0);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   it("pauses at its timeout without memory with lifecycle.onTimeout { action: 'pause', keepMemory: false }", async () => {
     const sbx = await Sandbox.create({ timeoutMs: 3_000, lifecycle: { onTimeout: { action: 'pause', keepMemory: false } } });
     try {

@@ -106,7 +106,7 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
 
   const connect = async (c: Context) => {
     const body = parseBody(connectBody, await readJson(c));
-    const rec = await sandboxes.connect(c.req.param('id')!, body.timeout);
+    const rec = await sandboxes.connect(c.req.param('id')!, body.timeout, body.memory === false);
     return c.json(sandboxJson(rec), 200);
   };
   app.post('/sandboxes/:id/connect', connect);

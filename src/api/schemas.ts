@@ -36,7 +36,8 @@ export const createSandboxBody = z.looseObject({
 
 export const timeoutBody = z.looseObject({ timeout: z.number() });
 
-export const connectBody = z.looseObject({ timeout: z.number().optional() });
+/** `memory: false` is e2b's onResume 'reboot': a paused sandbox boots instead of being restored. */
+export const connectBody = z.looseObject({ timeout: z.number().optional(), memory: z.boolean().nullish() });
 
 export const cloneBody = z.looseObject({
   count: z.number().default(1),

@@ -14,12 +14,20 @@ export class Persistence {
   constructor(private readonly lc: Lifecycle) {}
 
   /**
-   * Connect: a paused sandbox is resumed with the given timeout; a running one has its deadline
-   * extended to at least now + timeout, never shortened.
+   * Connect: a paused sandbox is resumed with the given timeout (booted again when it was paused
+   * without its memory, or `reboot` asks for that); a running one has its deadline extended to at
+   * least now + timeout, never shortened.
    */
-  connect(id: string, timeoutSeconds: number, get: (id: string) => SandboxRecord): Promise<SandboxRecord> {
+  connect(id: string, timeoutSeconds: number, get: (id: string) => SandboxRecord, reboot = false): Promise<SandboxRecord> {
     return this.lc.queue.run(id, async () => {
       const rec = get(id);
+      if (rec.state === 'paused' && reboot && !this.lc.store.pauseOptions(id).pausedWithoutMemory) {
+        // e2b's onResume 'reboot' of a sandbox paused with its memory: restored, then ended
+        // without it, then booted (a restore is what releases what the pause's checkpoint holds).
+        const running = await this.resume(rec, timeoutSeconds);
+        await this.pauseNow(running, false);
+        return this.reboot(get(id), timeoutSeconds);
+      }
       if (rec.state === 'paused') return this.resume(rec, timeoutSeconds);
       const endAt = Math.max(rec.endAt, Date.now() + timeoutSeconds * 1000);
       if (endAt !== rec.endAt) {

@@ -134,8 +134,9 @@ export class SandboxService {
     return { ...rec, endAt };
   }
 
-  connect(id: string, seconds: number | undefined): Promise<SandboxRecord> {
-    return this.persistence.connect(id, this.checkTimeout(seconds), (sid) => this.get(sid));
+  /** `reboot`: a paused sandbox boots again instead of being restored (e2b's onResume 'reboot'). */
+  connect(id: string, seconds: number | undefined, reboot = false): Promise<SandboxRecord> {
+    return this.persistence.connect(id, this.checkTimeout(seconds), (sid) => this.get(sid), reboot);
   }
 
   /** Replaces a sandbox's outbound rules (both lists; none clears them). Its network lives on
