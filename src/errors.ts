@@ -133,8 +133,8 @@ export const errors = {
     new SandcastleError('SANDBOX_GONE', `sandbox '${id}' is ${state}`),
   // Traffic to a sandbox that takes none answers 502, which the SDKs read as "not running"
   // (isRunning() → false); the hosted product words "not found" this way.
-  sandboxTrafficPaused: (id: string) =>
-    new SandcastleError('SANDBOX_TRAFFIC_PAUSED', `sandbox '${id}' is paused; connect to it (Sandbox.connect) to resume it`),
+  /** `why`: the lifecycle's SANDBOX_PAUSED message (paused; paused without memory...). */
+  sandboxTrafficPaused: (why: string) => new SandcastleError('SANDBOX_TRAFFIC_PAUSED', why),
   sandboxTrafficNotFound: () => new SandcastleError('SANDBOX_TRAFFIC_NOT_FOUND', 'The sandbox was not found'),
   /** As envd words it, so the SDKs' callers see one answer wherever the check failed. */
   signatureInvalid: () => new SandcastleError('SIGNATURE_INVALID', 'invalid signature'),

@@ -86,7 +86,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const target = sandboxTarget(req);
     if (target) proxy.handle(req, res, target.sandboxId, target.port);
-    else void api(req, res);
+    else if (!proxy.handleSignedFiles(req, res)) void api(req, res);
   });
   server.on('upgrade', (req, socket, head) => {
     const target = sandboxTarget(req);

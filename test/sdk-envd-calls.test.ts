@@ -154,6 +154,40 @@ describe('signed file URLs', () => {
   });
 });
 
+describe('signed file URLs on the sandbox URL (E2B_SANDBOX_URL: the API port)', () => {
+  it('name no sandbox, yet reach the one whose token signed them; forged or expired are 401', async () => {
+    const a = await Sandbox.create();
+    const b = await Sandbox.create();
+    try {
+      await a.files.write('hello.txt', 'hello from a');
+      await b.files.write('hello.txt', 'hello from b');
+      const url = await a.downloadUrl('hello.txt', { useSignatureExpiration: 10_000 });
+      assert.ok(url.startsWith(`${testServer.current().url}/files?`), url);
+      const get = async (u: string, init?: RequestInit) => {
+        const res = await fetch(u, init);
+        return { status: res.status, body: await res.text() };
+      };
+      assert.deepEqual(await get(url), { status: 200, body: 'hello from a' });
+      assert.deepEqual(await get(await b.downloadUrl('hello.txt')), { status: 200, body: 'hello from b' });
+      const form = new FormData();
+      form.append('file', new Blob(['uploaded']), 'up.txt');
+      const up = await get(await b.uploadUrl('up.txt'), { method: 'POST', body: form });
+      assert.equal(up.status, 200, up.body);
+      assert.equal(await b.files.read('up.txt'), 'uploaded');
+
+      const forged = new URL(url);
+      forged.searchParams.set('username', 'root');
+      assert.deepEqual(await get(forged.toString()), { status: 401, body: JSON.stringify({ code: 401, message: 'invalid signature' }) });
+      assert.deepEqual(await get(await a.downloadUrl('hello.txt', { useSignatureExpiration: -10_000 })), {
+        status: 401,
+        body: JSON.stringify({ code: 401, message: 'signature is already expired' }),
+      });
+    } finally {
+      await Promise.all([a.kill(), b.kill()]);
+    }
+  });
+});
+
 describe('pty', () => {
   it('resize changes the terminal size the program sees', async () => {
     const sbx = await Sandbox.create();

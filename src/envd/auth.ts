@@ -1,6 +1,7 @@
 // Access checks (protocol §4.1, §4.3): the `X-Access-Token` header, the signed `/files` URLs, and
 // the user named by Basic auth.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { fileSignature, type SignedFileQuery } from './file-signature.js';
 import { state } from './state.js';
 
 function sameSecret(a: string, b: string): boolean {
@@ -16,13 +17,6 @@ export function tokenAccepted(header: string | null | undefined): boolean {
 
 export const unauthorizedMessage = 'unauthorized access, please provide a valid access token';
 
-export interface SignedQuery {
-  path: string;
-  username: string | undefined;
-  signature: string | undefined;
-  expiration: string | undefined;
-}
-
 /**
  * `/files` access: the token header, or else a `signature` over
  * `<path>:<operation>:<user or empty>:<token>[:<expiry>]`. Returns an error message or undefined.
@@ -30,17 +24,14 @@ export interface SignedQuery {
 export function checkFilesAccess(
   header: string | undefined,
   operation: 'read' | 'write',
-  query: SignedQuery,
+  query: SignedFileQuery,
 ): string | undefined {
   const token = state.accessToken;
   if (token === undefined) return undefined;
   if (header !== undefined) return sameSecret(header, token) ? undefined : 'access token present in header but does not match';
   if (query.signature === undefined) return unauthorizedMessage;
 
-  const parts = [query.path, operation, query.username ?? '', token];
-  if (query.expiration !== undefined) parts.push(query.expiration);
-  const expected = 'v1_' + createHash('sha256').update(parts.join(':')).digest('base64').replace(/=+$/, '');
-  if (!sameSecret(query.signature, expected)) return 'invalid signature';
+  if (!sameSecret(query.signature, fileSignature(query, operation, token))) return 'invalid signature';
   if (query.expiration !== undefined && !(Number(query.expiration) >= Math.floor(Date.now() / 1000))) {
     return 'signature is already expired';
   }

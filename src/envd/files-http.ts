@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, createGunzip } from 'node:zlib';
 import { checkFilesAccess } from './auth.js';
+import { signedFileQuery } from './file-signature.js';
 import { header, sendError, sendJson } from './http-util.js';
 import { chownTo, ensureDirs, PathError, resolveUserPath } from './paths.js';
 import { state } from './state.js';
@@ -264,12 +265,7 @@ export async function handleFiles(req: IncomingMessage, res: ServerResponse, que
   const write = req.method === 'POST';
   if (!write && req.method !== 'GET') return sendError(res, 405, `method ${req.method} not allowed on /files`);
 
-  const denied = checkFilesAccess(header(req, 'x-access-token'), write ? 'write' : 'read', {
-    path: pathParam ?? '',
-    username,
-    signature: query.get('signature') ?? undefined,
-    expiration: query.get('signature_expiration') ?? undefined,
-  });
+  const denied = checkFilesAccess(header(req, 'x-access-token'), write ? 'write' : 'read', signedFileQuery(query));
   if (denied) return sendError(res, 401, denied);
 
   const name = username ?? state.defaultUser;

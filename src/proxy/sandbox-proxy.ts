@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { errors, rawHttpError, renderError, type ErrorPlace, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { envdPort, sandboxIdHeaders, sandboxPortHeaders } from '../protocol.js';
+import { fileSignature, signedFileQuery } from '../envd/file-signature.js';
 import { trackUntilClose, trafficTarget } from './traffic.js';
 
 // Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1).
@@ -49,6 +50,9 @@ function rawHead(req: http.IncomingMessage): string {
   return head + '\r\n';
 }
 
+/** Sandboxes searched for the one a header-less signed URL is for. */
+const maxSignedLookup = 100_000;
+
 export class SandboxProxy {
   private readonly agent = new http.Agent({ keepAlive: true, maxFreeSockets: 64, scheduling: 'lifo' });
   /** Open upstream requests per sandbox, cut when the sandbox goes away. */
@@ -70,6 +74,25 @@ export class SandboxProxy {
       if ('error' in target) sendError(req, res, target.error, target.where);
       else this.forward(req, res, sandboxId, target.address, port);
     });
+  }
+
+  /**
+   * A signed `/files` URL that names no sandbox: the SDKs build download and upload URLs on the
+   * sandbox URL they are given, which for this server is the API port (E2B_SANDBOX_URL,
+   * NOVITA_SANDBOX_URL). The sandbox is the one whose envd token the signature was made with;
+   * envd then checks the URL in full (expiry included). False when `req` is no such request.
+   */
+  handleSignedFiles(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const url = new URL(req.url ?? '/', 'http://api');
+    if (url.pathname !== '/files' || !url.searchParams.has('signature')) return false;
+    if (req.method !== 'GET' && req.method !== 'POST') return false;
+    const query = signedFileQuery(url.searchParams);
+    const operation = req.method === 'POST' ? 'write' : 'read';
+    const { items } = this.sandboxes.list({ states: ['running', 'paused'], metadata: {}, limit: maxSignedLookup });
+    const sandbox = items.find((s) => s.envdToken && fileSignature(query, operation, s.envdToken) === query.signature);
+    if (sandbox) this.handle(req, res, sandbox.id, envdPort);
+    else sendError(req, res, errors.signatureInvalid(), {});
+    return true;
   }
 
   /** An upgrade request (WebSocket): relayed as bytes once the sandbox port accepts it. */

@@ -18,7 +18,7 @@ export async function trafficTarget(sandboxes: SandboxService, sandboxId: string
   if (err.code === 'SANDBOX_NOT_FOUND' || err.message === errors.sandboxGone(sandboxId, 'not found').message) {
     return { error: errors.sandboxTrafficNotFound(), where: { sandboxId } };
   }
-  if (err.code === 'SANDBOX_PAUSED') return { error: errors.sandboxTrafficPaused(sandboxId), where: { sandboxId, port } };
+  if (err.code === 'SANDBOX_PAUSED') return { error: errors.sandboxTrafficPaused(err.message), where: { sandboxId, port } };
   return { error: err, where: { sandboxId, port } };
 }
 
