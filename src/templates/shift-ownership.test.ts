@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { shiftOwnership } from './shift-ownership.js';
 
 const mapping = { base: 100_000, size: 65_536 };
+/** cap_net_raw+ep as a version 2 security.capability (what `setcap cap_net_raw+ep` writes). */
+const pingCapability = '0x0100000200200000000000000000000000000000';
 let root: string;
 
 before(async () => {
@@ -21,7 +23,7 @@ before(async () => {
   await chmod(path.join(root, 'wall'), 0o2755);
   await link(path.join(root, 'sudo'), path.join(root, 'home/sudo-link'));
   await writeFile(path.join(root, 'ping'), 'x');
-  execFileSync('setcap', ['cap_net_raw+ep', path.join(root, 'ping')]);
+  execFileSync('setfattr', ['-n', 'security.capability', '-v', pingCapability, path.join(root, 'ping')]);
   await symlink('/nonexistent', path.join(root, 'dangling'));
   await lchown(path.join(root, 'dangling'), 70_000, 70_000);
   // overlayfs' own marks: a whiteout and an opaque folder.
@@ -45,7 +47,7 @@ describe('shiftOwnership', () => {
     assert.deepEqual(await owner('home/sudo-link'), [100_000, 100_000, 0o4755]);
     assert.deepEqual(await owner('wall'), [100_000, 100_005, 0o2755]);
     assert.deepEqual((await owner('dangling')).slice(0, 2), [70_000, 70_000]);
-    assert.match(execFileSync('getcap', [path.join(root, 'ping')]).toString(), /cap_net_raw=ep/);
+    assert.match(execFileSync('getfattr', ['--absolute-names', '-e', 'hex', '-n', 'security.capability', path.join(root, 'ping')]).toString(), new RegExp(`=${pingCapability}$`, 'm'));
     const gone = await lstat(path.join(root, 'gone'));
     assert.ok(gone.isCharacterDevice() && gone.rdev === 0);
     assert.match(execFileSync('getfattr', ['--absolute-names', '-n', 'trusted.overlay.opaque', path.join(root, 'opaque')]).toString(), /="y"/);
