@@ -6,12 +6,46 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify, stripVTControlCharacters } from 'node:util';
+import { stripVTControlCharacters } from 'node:util';
 import { Sandbox, SandboxError, SandboxNotFoundError } from 'e2b';
 import { installDir } from '../src/config.js';
 import { apiFetch, useTestServer } from './support/server-process.js';
 
 const testServer = useTestServer();
+
+const e2bCli = path.join(installDir, 'node_modules/@e2b/cli/dist/index.js');
+let cliHome: string;
+before(async () => {
+  cliHome = await mkdtemp(path.join(os.tmpdir(), 'sandcastle-e2b-home-'));
+});
+after(async () => {
+  await rm(cliHome, { recursive: true, force: true });
+});
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The unmodified e2b CLI with only the settings the README gives: the API's and the sandboxes'
+ *  URL and the key; a HOME of its own (no ~/.e2b login read) and no update check. */
+async function e2b(args: string[]): Promise<CliRun> {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (/^(NOVITA|E2B)_/.test(k)) delete env[k];
+  const server = testServer.current();
+  Object.assign(env, { E2B_API_URL: server.url, E2B_SANDBOX_URL: server.url, E2B_API_KEY: server.apiKey, HOME: cliHome, NO_UPDATE_NOTIFIER: '1' });
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [e2bCli, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = !err ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code, stdout, stderr: code === -1 ? `${stderr}${String(err)}` : stderr });
+    });
+    // Its stdin is a pipe, which `sandbox exec` would forward until it ends.
+    child.stdin?.end();
+  });
+}
+
+const shown = (r: CliRun) => `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 
 describe('fork', () => {
   it('forks a running sandbox into count copies that keep its files and memory, the source untouched', async () => {
@@ -255,30 +289,6 @@ describe('list', () => {
 });
 
 describe('logs', () => {
-  const e2bCli = path.join(installDir, 'node_modules/@e2b/cli/dist/index.js');
-  let home: string;
-  before(async () => {
-    home = await mkdtemp(path.join(os.tmpdir(), 'sandcastle-e2b-home-'));
-  });
-  after(async () => {
-    await rm(home, { recursive: true, force: true });
-  });
-  /** The unmodified e2b CLI, with only its settings: the API's URL and key, a HOME of its own (no
-   *  ~/.e2b login read) and no update check. */
-  async function e2b(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env = { ...process.env };
-    for (const k of Object.keys(env)) if (/^(NOVITA|E2B)_/.test(k)) delete env[k];
-    const server = testServer.current();
-    Object.assign(env, { E2B_API_URL: server.url, E2B_API_KEY: server.apiKey, HOME: home, NO_UPDATE_NOTIFIER: '1' });
-    try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [e2bCli, ...args], { env, timeout: 60_000 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
-    }
-  }
-
   it('answers the lifecycle events on both routes, filtered by cursor, direction, level and search, and `e2b sandbox logs` prints them', async () => {
     const sbx = await Sandbox.create();
     const server = testServer.current();
@@ -347,6 +357,63 @@ describe('logs', () => {
       const cli = await e2b(['sandbox', 'logs', 'never-was']);
       assert.notEqual(cli.code, 0);
       assert.match(cli.stdout + cli.stderr, /404|not found/i);
+    } finally {
+      await sbx.kill();
+    }
+  });
+});
+
+describe('e2b CLI sandbox commands (unmodified @e2b/cli)', () => {
+  it('list, info, metrics, exec, pause, resume, snapshot create|list|delete and kill', async () => {
+    const tag = `cli-${Date.now()}`;
+    const sbx = await Sandbox.create({ metadata: { tag } });
+    const id = sbx.sandboxId;
+    try {
+      const listed = await e2b(['sandbox', 'list', '--format', 'json', '--metadata', `tag=${tag}`]);
+      assert.equal(listed.code, 0, shown(listed));
+      const items = JSON.parse(listed.stdout) as Array<{ sandboxId: string; state: string; metadata: Record<string, string> }>;
+      assert.deepEqual(items.map((s) => [s.sandboxId, s.state, s.metadata.tag]), [[id, 'running', tag]]);
+      const table = await e2b(['sandbox', 'list']);
+      assert.match(table.stdout, new RegExp(`${id}\\s+base\\s+base\\s.*Running`), shown(table));
+
+      const info = await e2b(['sandbox', 'info', id]);
+      assert.equal(info.code, 0, shown(info));
+      assert.match(info.stdout, new RegExp(`Sandbox ID: ${id}`));
+      assert.match(info.stdout, /State: running/);
+
+      // Metrics are sampled every second or so after the start.
+      await new Promise((r) => setTimeout(r, 2_000));
+      const metrics = await e2b(['sandbox', 'metrics', id]);
+      assert.equal(metrics.code, 0, shown(metrics));
+      assert.match(metrics.stdout, /CPU: .*Cores \| Memory: .*MiB \| Disk: .*MiB/, shown(metrics));
+
+      const exec = await e2b(['sandbox', 'exec', id, 'echo hi from exec; exit 3']);
+      assert.equal(exec.code, 3, shown(exec));
+      assert.equal(exec.stdout, 'hi from exec\n');
+
+      const paused = await e2b(['sandbox', 'pause', id]);
+      assert.equal(paused.code, 0, shown(paused));
+      assert.match(paused.stdout, /has been paused/);
+      assert.equal((await sbx.getInfo()).state, 'paused');
+      const pausedList = await e2b(['sandbox', 'list', '--state', 'paused', '--format', 'json', '--metadata', `tag=${tag}`]);
+      assert.deepEqual((JSON.parse(pausedList.stdout) as Array<{ sandboxId: string }>).map((s) => s.sandboxId), [id], shown(pausedList));
+      const resumed = await e2b(['sandbox', 'resume', id]);
+      assert.equal(resumed.code, 0, shown(resumed));
+      assert.equal((await sbx.getInfo()).state, 'running');
+
+      const snapName = `${tag}-snap`;
+      const snap = await e2b(['sandbox', 'snapshot', 'create', id, '--name', snapName]);
+      assert.equal(snap.code, 0, shown(snap));
+      const snapList = await e2b(['sandbox', 'snapshot', 'list', id, '--format', 'json']);
+      assert.deepEqual((JSON.parse(snapList.stdout) as Array<{ names: string[] }>).map((s) => s.names), [[`${snapName}:default`]], shown(snapList));
+      const snapDelete = await e2b(['sandbox', 'snapshot', 'delete', snapName]);
+      assert.equal(snapDelete.code, 0, shown(snapDelete));
+      assert.match(snapDelete.stdout, /has been deleted/);
+
+      const killed = await e2b(['sandbox', 'kill', id]);
+      assert.equal(killed.code, 0, shown(killed));
+      assert.match(killed.stdout, /has been killed/);
+      assert.equal(await Sandbox.kill(id), false);
     } finally {
       await sbx.kill();
     }
