@@ -115,6 +115,14 @@ describe('recovery after a crash', () => {
     assert.equal(runtime.sandboxes.size, 0);
   });
 
+  it('keeps a sandbox paused without its memory (it has files, no checkpoint)', async () => {
+    const filesOnly = leftBehind('paused', 'absent');
+    store.setPausedWithoutMemory(filesOnly.id, true);
+    await service.recover();
+    assert.equal(stateOf(filesOnly.id), 'paused');
+    assert.ok(runtime.sandboxes.has(filesOnly.id), 'its network and files are kept');
+  });
+
   it('undoes a clone cut short (its clones and image) and leaves the source as it was', async () => {
     const source = leftBehind('running', 'frozen');
     const made = leftBehind('running', 'running');

@@ -28,7 +28,9 @@ export async function recover(lc: Lifecycle): Promise<RecoveryReport> {
   for (const rec of store.all()) {
     const container = containers.get(rec.id) ?? 'absent';
     const alive = container === 'running' || container === 'frozen';
-    const checkpointWhole = !alive && (await runtime.finishStopCheckpoint(pauseCheckpoint(rec.id)));
+    // Paused without its memory, a sandbox is its kept files: there is no checkpoint to find.
+    const filesOnly = rec.state === 'paused' && store.pauseOptions(rec.id).pausedWithoutMemory;
+    const checkpointWhole = !alive && (filesOnly || (await runtime.finishStopCheckpoint(pauseCheckpoint(rec.id))));
     const action = recoveryAction(rec.state, { container, checkpointWhole });
     const sandboxLog = log.child({ sandboxId: rec.id });
     try {
