@@ -61,10 +61,10 @@ function hostNameServers(): string[] {
   return [];
 }
 
-/** SANDCASTLE_USERNS=1 turns user namespaces on, with the range SANDCASTLE_USERNS_BASE (100000)
- *  and SANDCASTLE_USERNS_SIZE (65536). */
+/** User namespaces (on unless SANDCASTLE_USERNS=0), with the range SANDCASTLE_USERNS_BASE
+ *  (100000) and SANDCASTLE_USERNS_SIZE (65536). */
 function usernsMapping(): IdMapping | undefined {
-  const on = oneOf('SANDCASTLE_USERNS', ['0', '1'] as const, '0');
+  const on = oneOf('SANDCASTLE_USERNS', ['0', '1'] as const, '1');
   if (on === '0') return undefined;
   const mapping = { base: int('SANDCASTLE_USERNS_BASE', 100_000), size: int('SANDCASTLE_USERNS_SIZE', 65_536) };
   const problem = mappingProblem(mapping);
