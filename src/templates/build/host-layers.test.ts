@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { LayeredRoot, makeFoldersLike, writeCopyLayer, writeUserAccountLayer } from './host-layers.js';
 
 let dir: string;
@@ -24,7 +24,7 @@ beforeEach(async () => {
   await writeFile(path.join(lower, 'etc/group'), 'root:x:0:\nuser:x:1000:\nstaff:x:50:\n');
   await mkdir(layer);
 });
-after(() => rm(dir, { recursive: true, force: true }));
+afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe('LayeredRoot', () => {
   it('resolves symlinks inside the root and reads accounts', async () => {
