@@ -83,8 +83,10 @@ export class SandboxProxy {
    * envd then checks the URL in full (expiry included). False when `req` is no such request.
    */
   handleSignedFiles(req: http.IncomingMessage, res: http.ServerResponse): boolean {
-    const url = new URL(req.url ?? '/', 'http://api');
-    if (url.pathname !== '/files' || !url.searchParams.has('signature')) return false;
+    // Only `/files?…` can be one; any other target (e.g. `//`, which no URL parses) goes to the API.
+    if (!req.url?.startsWith('/files?')) return false;
+    const url = new URL(req.url, 'http://api');
+    if (!url.searchParams.has('signature')) return false;
     if (req.method !== 'GET' && req.method !== 'POST') return false;
     const query = signedFileQuery(url.searchParams);
     const operation = req.method === 'POST' ? 'write' : 'read';
