@@ -111,7 +111,7 @@ export class Creator {
     for (const template of this.lc.templates.all()) {
       try {
         if (hasService(template)) await this.saveBootState(template);
-        else await this.forgetBootState(template);
+        else await this.forgetBootState(template.id);
       } catch (err) {
         this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: cannot save its boot state, sandboxes boot instead`);
       }
@@ -134,7 +134,7 @@ export class Creator {
         this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: cannot save its boot state, sandboxes boot instead`);
       }
     } else {
-      await this.forgetBootState(template);
+      await this.forgetBootState(template.id);
     }
   }
 
@@ -150,16 +150,13 @@ export class Creator {
   /** A deleted template's saved boot state goes with it. */
   async forgetTemplate(templateId: string): Promise<void> {
     await this.refreshPool(templateId);
+    await this.forgetBootState(templateId);
+  }
+
+  private async forgetBootState(templateId: string): Promise<void> {
     const state = this.lc.bootStates.get(templateId);
     if (!state) return;
     this.lc.bootStates.delete(templateId);
-    await this.lc.runtime.deleteCheckpoint(bootCheckpoint(state));
-  }
-
-  private async forgetBootState(template: TemplateRecord): Promise<void> {
-    const state = this.lc.bootStates.get(template.id);
-    if (!state) return;
-    this.lc.bootStates.delete(template.id);
     await this.lc.runtime.deleteCheckpoint(bootCheckpoint(state));
   }
 
