@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type IdMapping, mappingProblem } from './runtime/id-mapping.js';
+import { parseIpv4Cidr } from './runtime/network/egress-rules.js';
 
 /** Root of the Sandcastle installation (the nearest folder above this file holding package.json),
  *  found by walking up so it is right both from `src/` (tsx) and from `dist/src/` (compiled). */
@@ -59,6 +60,15 @@ function hostNameServers(): string[] {
     if (reachable.length > 0) return reachable;
   }
   return [];
+}
+
+/** A comma-separated list of IPv4 addresses and CIDRs; an entry that is neither stops the start. */
+function cidrList(name: string): string[] {
+  return list(name, []).map((entry) => {
+    const parsed = parseIpv4Cidr(entry);
+    if ('problem' in parsed) throw new Error(`${name} entry "${entry}" ${parsed.problem}; give IPv4 addresses or CIDRs separated by commas, e.g. 10.20.0.0/16,192.168.1.5`);
+    return parsed.cidr;
+  });
 }
 
 /** User namespaces (on unless SANDCASTLE_USERNS=0), with the range SANDCASTLE_USERNS_BASE
@@ -125,6 +135,10 @@ export interface Config {
   pidsLimit: number;
   /** Private IPv4 /16 from which every sandbox gets a /30 for its veth pair. */
   networkCidr: string;
+  /** Link-local and private destinations (IPv4 CIDRs) sandboxes may reach nonetheless: without
+   *  them, 169.254/16, 10/8, 172.16/12, 192.168/16 and 100.64/10 are refused to every sandbox,
+   *  whatever its allowOut (DNS to the configured resolvers excepted). */
+  egressAllowPrivate: string[];
   /** runc binary and its state directory (kept apart from other users of runc). */
   runcPath: string;
   runcRoot: string;
@@ -227,6 +241,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     defaultDiskSizeMB: int('SANDCASTLE_DISK_MB', 10240),
     pidsLimit: int('SANDCASTLE_PIDS_LIMIT', 4096),
     networkCidr: str('SANDCASTLE_NETWORK_CIDR', '10.77.0.0/16'),
+    egressAllowPrivate: cidrList('SANDCASTLE_EGRESS_ALLOW_PRIVATE'),
     runcPath: str('SANDCASTLE_RUNC', 'runc'),
     runcRoot: str('SANDCASTLE_RUNC_ROOT', '/run/sandcastle/runc'),
     userns: usernsMapping(),

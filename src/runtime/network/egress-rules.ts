@@ -1,6 +1,8 @@
 // The syntax of network rule entries and the nftables rules that enforce them, as pure functions
 // (egress.ts runs them). Semantics follow the hosted product: allowOut wins over denyOut;
-// `allow_internet_access: false` is a denyOut of 0.0.0.0/0; domain names only in allowOut.
+// `allow_internet_access: false` is a denyOut of 0.0.0.0/0; domain names only in allowOut. Above
+// both, the server's own refusals: the host, other sandboxes, link-local and private ranges
+// (unless the operator allows them), and DNS to anything but the configured resolvers.
 import net from 'node:net';
 import { errors } from '../../errors.js';
 
@@ -11,19 +13,26 @@ export type RuleTarget = { kind: 'cidr'; cidr: string } | { kind: 'name'; name: 
 const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const domainName = new RegExp(`^(?=.{1,253}\\.?$)(?:${label}\\.)+${label}\\.?$`, 'i');
 
+/** An IPv4 address (as a /32) or CIDR, or why the value is not one. */
+export function parseIpv4Cidr(value: string): { cidr: string } | { problem: string } {
+  const [addr, bits, extra] = value.trim().split('/');
+  if (net.isIPv6(addr!)) return { problem: 'is IPv6; sandboxes have IPv4 networking only' };
+  if (!net.isIPv4(addr!) || extra !== undefined) return { problem: 'is not an IPv4 address or CIDR' };
+  if (bits === undefined) return { cidr: `${addr}/32` };
+  if (!/^\d{1,2}$/.test(bits) || Number(bits) > 32) return { problem: 'has a prefix length outside 0–32' };
+  return { cidr: `${addr}/${Number(bits)}` };
+}
+
 /** An entry as the API received it: an IPv4 address, an IPv4 CIDR or (allowOut only) a domain name. */
 export function parseRuleEntry(list: RuleList, entry: unknown): RuleTarget {
   if (typeof entry !== 'string' || entry.trim() === '') throw errors.invalidNetworkRule(list, entry, 'must be a non-empty string');
   const value = entry.trim();
-  const [addr, bits, extra] = value.split('/');
-  if (net.isIPv4(addr!)) {
-    if (extra !== undefined) throw errors.invalidNetworkRule(list, entry, 'is not an IPv4 address or CIDR');
-    if (bits === undefined) return { kind: 'cidr', cidr: `${addr}/32` };
-    const prefix = Number(bits);
-    if (!/^\d{1,2}$/.test(bits) || prefix > 32) throw errors.invalidNetworkRule(list, entry, 'has a prefix length outside 0–32');
-    return { kind: 'cidr', cidr: `${addr}/${prefix}` };
+  const addr = value.split('/')[0]!;
+  if (net.isIPv4(addr) || net.isIPv6(addr)) {
+    const parsed = parseIpv4Cidr(value);
+    if ('problem' in parsed) throw errors.invalidNetworkRule(list, entry, parsed.problem);
+    return { kind: 'cidr', cidr: parsed.cidr };
   }
-  if (net.isIPv6(addr!)) throw errors.invalidNetworkRule(list, entry, 'is IPv6; sandboxes have IPv4 networking only');
   if (value.startsWith('*.')) throw errors.invalidNetworkRule(list, entry, 'is a wildcard; this server resolves names when rules are set, so list each host name');
   if (!domainName.test(value)) throw errors.invalidNetworkRule(list, entry, 'is not an IPv4 address, CIDR or domain name');
   return { kind: 'name', name: value.replace(/\.$/, '').toLowerCase() };
@@ -41,9 +50,19 @@ export interface ResolvedEgress {
   internet: boolean;
   allow: string[];
   deny: string[];
-  /** Name servers the sandbox may always query (allowOut named a domain, so resolving must work). */
-  dns: string[];
+  /** DNS to the configured resolvers is let through before the user's rules (allowOut named a
+   *  domain, so resolving must work even where denyOut or no internet access would refuse it). */
+  dns: boolean;
 }
+
+/**
+ * Destinations refused to every sandbox whatever its rules, unless the operator's setting
+ * (SANDCASTLE_EGRESS_ALLOW_PRIVATE) covers them: link-local (the clouds' metadata address
+ * 169.254.169.254 included) and the private and shared (carrier-grade NAT) ranges a host's own
+ * networks sit in. Their IPv6 counterparts (fe80::/10, fc00::/7) need no rule: sandboxes have no
+ * IPv6 at all (netns.ts gives their veths no IPv6 address, not even a link-local one).
+ */
+export const refusedRanges: readonly string[] = ['169.254.0.0/16', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'];
 
 /** The server's own nftables table: base chains on the forward, input and postrouting hooks that
  *  reach each sandbox's chain through one verdict map keyed by its host-side interface. */
@@ -54,6 +73,10 @@ export interface EgressTable {
   comment: string;
   /** The server's whole sandbox range: other sandboxes are never a destination. */
   networkCidr: string;
+  /** Parts of `refusedRanges` the operator lets sandboxes reach (IPv4 CIDRs). */
+  allowPrivate: string[];
+  /** The name servers of the sandboxes' resolv.conf: the only destinations of their DNS. */
+  resolvers: string[];
 }
 
 export interface EgressEndpoints {
@@ -66,7 +89,17 @@ export interface EgressEndpoints {
 
 /** Map from a sandbox's host-side interface to a jump to its chain. */
 const sandboxMap = 'sandboxes';
+/** Named sets of the table, so that each sandbox chain needs one rule for each, whatever their
+ *  size: `refusedRanges`, the operator's exceptions to them, and the resolvers. */
+const refusedSet = 'refused';
+const allowedSet = 'allowed';
+const resolverSet = 'resolvers';
+/** Chain a sandbox's packet to a refused range goes through: it returns what may pass there (DNS
+ *  to a resolver in a private range, as on many hosts; the operator's exceptions), for the
+ *  sandbox's own rules to decide, and refuses the rest. */
+const refusedChain = 'refused_dest';
 const reject = 'reject with icmp type admin-prohibited';
+const dns = 'meta l4proto { tcp, udp } th dport 53';
 
 /** Quotes a string for nft's parser (interface names and comments). */
 function quoted(value: string): string {
@@ -77,18 +110,35 @@ function quoted(value: string): string {
 /**
  * nft commands that make the table if it is missing and (re)write its base chains: jumps through
  * the map for everything entering or leaving a sandbox's veth (forward) and everything a sandbox
- * sends to the host (input), and NAT for what a sandbox sends out of its range. Rewriting them in
- * the same transaction as the first change of a server process keeps them current (a changed
- * range) without a moment with no rules.
+ * sends to the host (input), and NAT for what a sandbox sends out of its range; and its sets and
+ * the chain for refused ranges. Rewriting them in the same transaction as the first change of a
+ * server process keeps them current (a changed range, setting or resolver) without a moment with
+ * no rules.
  */
 export function tableScript(t: EgressTable): string[] {
   const table = `ip ${t.name}`;
+  const set = (name: string, flags: string, elements: readonly string[]) => [
+    `add set ${table} ${name} { type ipv4_addr; ${flags}}`,
+    `flush set ${table} ${name}`,
+    ...(elements.length > 0 ? [`add element ${table} ${name} { ${elements.join(', ')} }`] : []),
+  ];
+  // Intervals may overlap (10.0.0.0/8 and 10.1.0.0/16 in one list): auto-merge joins them.
+  const intervals = 'flags interval; auto-merge; ';
+  const resolvers = t.resolvers.filter((s) => net.isIPv4(s));
   return [
     `add table ${table} { comment ${quoted(t.comment)}; }`,
     `add chain ${table} forward { type filter hook forward priority filter; policy accept; }`,
     `add chain ${table} input { type filter hook input priority filter; policy accept; }`,
     `add chain ${table} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
     `add map ${table} ${sandboxMap} { type ifname : verdict; }`,
+    ...set(refusedSet, intervals, refusedRanges),
+    ...set(allowedSet, intervals, t.allowPrivate),
+    ...set(resolverSet, '', resolvers),
+    `add chain ${table} ${refusedChain}`,
+    `flush chain ${table} ${refusedChain}`,
+    `add rule ${table} ${refusedChain} ip daddr @${resolverSet} ${dns} return`,
+    `add rule ${table} ${refusedChain} ip daddr @${allowedSet} return`,
+    `add rule ${table} ${refusedChain} ${reject}`,
     `flush chain ${table} forward`,
     `flush chain ${table} input`,
     `flush chain ${table} postrouting`,
@@ -113,7 +163,11 @@ export function sandboxChainRules(t: EgressTable, e: EgressEndpoints, r: Resolve
     // The host's own services (the API and proxy ports included) on any of its addresses.
     `fib daddr type local ${reject}`,
     `ip daddr ${t.networkCidr} ${reject}`,
-    ...r.dns.flatMap((s) => [`ip daddr ${s} udp dport 53 accept`, `ip daddr ${s} tcp dport 53 accept`]),
+    ...(r.dns ? [`ip daddr @${resolverSet} ${dns} accept`] : []),
+    // DNS goes to the configured resolvers only, whatever else is allowed.
+    `ip daddr != @${resolverSet} ${dns} ${reject}`,
+    // Before allowOut, so the user's rules cannot open what the operator has not.
+    `ip daddr @${refusedSet} jump ${refusedChain}`,
     ...r.allow.map((c) => `ip daddr ${c} accept`),
     ...r.deny.map((c) => `ip daddr ${c} ${reject}`),
     r.internet ? 'accept' : reject,

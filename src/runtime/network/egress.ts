@@ -4,7 +4,7 @@
 // many sandboxes at once go to the kernel together, as one atomic nft transaction; the table is
 // made with the first sandbox and removed with the last. Domain names in allowOut are resolved
 // once, when the rules are set, through the same name servers the sandbox uses; their later
-// changes of address are not followed.
+// changes of address are not followed, and an address in a refused range stays refused.
 import { createHash } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import path from 'node:path';
@@ -53,7 +53,7 @@ export async function resolveEgress(policy: EgressPolicy, dnsServers: string[], 
     allow.push(...addresses.map((a) => `${a}/32`));
   }
   const deny = policy.denyOut.map(parseDenyEntry);
-  return { internet: policy.allowInternetAccess, allow, deny, dns: named ? dnsServers : [] };
+  return { internet: policy.allowInternetAccess, allow, deny, dns: named };
 }
 
 /** Runs `nft` with these arguments and standard input; resolves to its output. */
@@ -78,11 +78,11 @@ export class Egress {
   /** Unknown until read, and again after a failed transaction. */
   private state: TableState | undefined;
 
-  constructor(private readonly config: Pick<Config, 'dataDir' | 'networkCidr' | 'dnsServers'>, private readonly nft: Nft = runNft) {
+  constructor(private readonly config: Pick<Config, 'dataDir' | 'networkCidr' | 'dnsServers' | 'egressAllowPrivate'>, private readonly nft: Nft = runNft) {
     const name = egressTableName(config.dataDir);
     // A comment is a quoted string: keep quotes and line breaks of odd folder names out of it.
     const comment = `Sandcastle sandboxes of ${path.resolve(config.dataDir)}`.replace(/["\\\n]/g, '?');
-    this.table = { name, comment, networkCidr: config.networkCidr };
+    this.table = { name, comment, networkCidr: config.networkCidr, allowPrivate: config.egressAllowPrivate, resolvers: config.dnsServers };
   }
 
   /** Gives the sandbox the rules of `policy`, replacing the ones it had, atomically. */
