@@ -24,6 +24,7 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 #   wrk                   HTTP load generator used by the benchmarks
 #   skopeo umoci          pull template base images from OCI registries; unpack/make image layers
 #   attr zstd             image layers: setfattr marks opaque overlay dirs; tar unpacks zstd layers
+#   e2fsprogs             per-sandbox disks: mkfs.ext4/e2fsck for each sandbox's file-backed disk
 #   docker-registry apache2-utils
 #                         a loopback registry for the image tests (htpasswd for its auth test)
 #   python3 make g++      node-gyp fallback when a native npm module (better-sqlite3) has no
@@ -37,7 +38,7 @@ packages=(
   tini procps util-linux mount ca-certificates openssl
   patchelf busybox-static musl
   wrk
-  skopeo umoci docker-registry apache2-utils attr zstd
+  skopeo umoci docker-registry apache2-utils attr zstd e2fsprogs
   python3 make g++
   build-essential libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev libnl-3-dev
   libprotobuf-c-dev libprotobuf-dev pkgconf protobuf-c-compiler protobuf-compiler uuid-dev python3-protobuf

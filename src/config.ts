@@ -132,6 +132,9 @@ export interface Config {
   defaultCpuCount: number;
   defaultMemoryMB: number;
   defaultDiskSizeMB: number;
+  /** Each sandbox's writable layer on a disk of its template's size (src/runtime/runc/sandbox-disk.ts);
+   *  false keeps it in the data directory, unlimited: for the benchmark's on/off comparison only. */
+  diskQuota: boolean;
   pidsLimit: number;
   /** Private IPv4 /16 from which every sandbox gets a /30 for its veth pair. */
   networkCidr: string;
@@ -238,7 +241,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     minFreeDiskMB: int('SANDCASTLE_MIN_FREE_DISK_MB', 1024),
     defaultCpuCount: int('SANDCASTLE_CPU_COUNT', 2),
     defaultMemoryMB: int('SANDCASTLE_MEMORY_MB', 512),
-    defaultDiskSizeMB: int('SANDCASTLE_DISK_MB', 10240),
+    defaultDiskSizeMB: int('SANDCASTLE_DISK_MB', 20480),
+    diskQuota: oneOf('SANDCASTLE_DISK_QUOTA', ['0', '1'] as const, '1') === '1',
     pidsLimit: int('SANDCASTLE_PIDS_LIMIT', 4096),
     networkCidr: str('SANDCASTLE_NETWORK_CIDR', '10.77.0.0/16'),
     egressAllowPrivate: cidrList('SANDCASTLE_EGRESS_ALLOW_PRIVATE'),

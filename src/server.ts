@@ -37,6 +37,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const templates = new TemplateStore(db);
   await registerBuiltinTemplates(config, templates, log);
   const runtime = new RuncRuntime(config);
+  log.info(await runtime.checkHost());
   // Builds need the sandbox service, and a create resolves `name:tag` through the builds.
   let builds: TemplateBuilds | undefined;
   const sandboxes = new SandboxService({

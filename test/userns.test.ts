@@ -3,7 +3,7 @@
 // sudo, low ports, apt-get, FUSE mounts — across a pause and a resume.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Sandbox, Template } from 'e2b';
@@ -22,8 +22,10 @@ function hostStatus(sandboxId: string): { pid: number; uids: number[]; gids: num
   return { pid, uids: ids('Uid'), gids: ids('Gid') };
 }
 
+/** On the sandbox's own disk (src/runtime/runc/sandbox-disk.ts), or in its bundle without quotas. */
 function writableLayer(sandboxId: string): string {
-  return path.join(dataFiles(server.current().dataDir).sandboxes, sandboxId, 'upper');
+  const bundle = path.join(dataFiles(server.current().dataDir).sandboxes, sandboxId);
+  return existsSync(path.join(bundle, 'disk')) ? path.join(bundle, 'disk', 'upper') : path.join(bundle, 'upper');
 }
 
 describe('sandboxes in a user namespace', () => {

@@ -1,5 +1,7 @@
 // The metrics sampler: a sample of every running sandbox when it starts, every interval (2 s) and
-// right before it stops, from its cgroup and its writable layer, stored in SQLite. Samples are
+// right before it stops, from its cgroup and its disk, stored in SQLite. Disk use comes from the
+// runtime's own accounting (each sandbox's disk quota: one statfs); only a sandbox without one
+// (disk quotas off) has its writable layer walked (disk-usage.ts). Samples are
 // kept while the sandbox exists (also while paused) and go with it (the table's foreign key).
 //
 // cpuUsedPct is the share of the sandbox's own CPUs used since the previous sample, 0–100 (CPU
@@ -34,10 +36,13 @@ export class MetricsSampler {
   private ticking = false;
   private readonly known = new Map<string, Known>();
   private readonly disk: DiskUsage;
+  /** Sandboxes whose disk use is walked (no quota of their own): id → writable layer. */
+  private walked = new Map<string, string>();
   private readonly onStarted = (id: string) => this.sampleNow(id);
   private readonly onStopping = (id: string) => {
     this.sampleNow(id);
     this.known.delete(id);
+    this.walked.delete(id);
     this.disk.forget(id);
   };
 
@@ -74,13 +79,17 @@ export class MetricsSampler {
       const ids = new Set(running.map((r) => r.id));
       for (const id of this.known.keys()) if (!ids.has(id)) this.known.delete(id);
       for (const rec of running) this.remember(rec);
-      this.disk.track(new Map(running.map((r) => [r.id, this.runtime.writableLayer(r.id)])));
-      this.disk.advance(this.options.diskBudgetMs ?? 10);
+      const [stats, quota] = await Promise.all([
+        Promise.all(running.map((r) => this.runtime.stats(r.id))),
+        Promise.all(running.map((r) => this.runtime.diskUsedBytes(r.id).catch(() => undefined))),
+      ]);
+      this.walked = new Map(running.filter((_, i) => quota[i] === undefined).map((r) => [r.id, this.runtime.writableLayer(r.id)]));
+      this.disk.track(this.walked);
+      if (this.walked.size > 0) this.disk.advance(this.options.diskBudgetMs ?? 10);
       const now = Date.now();
-      const stats = await Promise.all(running.map((r) => this.runtime.stats(r.id)));
       const samples: MetricSample[] = [];
       running.forEach((rec, i) => {
-        const s = this.toSample(rec.id, this.known.get(rec.id), stats[i], this.disk.bytes(rec.id), now);
+        const s = this.toSample(rec.id, this.known.get(rec.id), stats[i], quota[i] ?? this.disk.bytes(rec.id), now);
         if (s) samples.push(s);
       });
       this.store.insert(samples);
@@ -101,13 +110,11 @@ export class MetricsSampler {
         if (!rec) return;
         this.remember(rec);
       }
-      this.disk.track(this.knownLayers());
-      if (this.disk.bytes(id) === undefined) this.disk.advance(this.options.diskBudgetMs ?? 10);
       const now = Date.now();
       const known = this.known.get(id);
-      const disk = this.disk.bytes(id);
-      this.runtime.stats(id).then((stats) => {
-        const s = this.toSample(id, known, stats, disk, now);
+      const walked = this.disk.bytes(id);
+      Promise.all([this.runtime.stats(id), this.runtime.diskUsedBytes(id)]).then(([stats, quota]) => {
+        const s = this.toSample(id, known, stats, quota ?? walked ?? this.walk(id), now);
         if (s) this.store.insert([s]);
       }).catch(fail);
     } catch (err) {
@@ -115,8 +122,13 @@ export class MetricsSampler {
     }
   }
 
-  private knownLayers(): Map<string, string> {
-    return new Map([...this.known.keys()].map((id) => [id, this.runtime.writableLayer(id)]));
+  /** A first figure for a sandbox without a disk quota, walked within the tick's budget. */
+  private walk(id: string): number | undefined {
+    if (!this.known.has(id)) return undefined;
+    this.walked.set(id, this.runtime.writableLayer(id));
+    this.disk.track(this.walked);
+    this.disk.advance(this.options.diskBudgetMs ?? 10);
+    return this.disk.bytes(id);
   }
 
   private remember(rec: SandboxRecord): void {

@@ -17,6 +17,9 @@ export interface SandboxSpec {
   layers: string[];
   cpuCount: number;
   memoryMB: number;
+  /** Size of the sandbox's disk (its writable layer), where the backend limits it; the server's
+   *  default (SANDCASTLE_DISK_MB) when undefined. */
+  diskSizeMB?: number;
   pidsLimit: number;
   network: NetworkLease;
   /** Shell command started as root beside envd when the sandbox boots (a template's service,
@@ -95,8 +98,8 @@ export interface Runtime {
   /** Kills every process of the sandbox and removes its container, mounts, network and layer.
    *  Idempotent: destroying what is already gone succeeds. */
   destroy(id: string): Promise<void>;
-  /** Ends the sandbox and keeps its writable layer as the folder `to` (which must not exist, on
-   *  the same file system as the data directory): a read-only layer from now on, holding what the
+  /** Ends the sandbox and keeps its writable layer as the folder `to` (which must not exist; moved
+   *  when on the same file system, copied otherwise): a read-only layer from now on, holding what the
    *  sandbox changed over its layers, without the mount points the backend itself made. The rest
    *  goes as with destroy. A template build turns each step's sandbox into a layer this way. */
   commit(id: string, to: string): Promise<void>;
@@ -121,6 +124,9 @@ export interface Runtime {
   hostResources(): Promise<HostResources>;
   /** Folder holding the sandbox's own writes, whose size is its disk use. */
   writableLayer(id: string): string;
+  /** Bytes the sandbox's disk holds by the backend's own accounting (its disk quota), read
+   *  cheaply; undefined when it keeps none, and its writable layer is to be measured instead. */
+  diskUsedBytes(id: string): Promise<number | undefined>;
   /** Replaces the outbound rules of a sandbox that has its network (running or paused). */
   updateEgress(id: string, lease: NetworkLease, egress: EgressPolicy): Promise<void>;
   /** Saves the sandbox's processes (and for `snapshot` its writable layer) as `ref`, replacing

@@ -117,6 +117,7 @@ export class SandboxRecords {
       layers: rec.layers,
       cpuCount: rec.cpuCount,
       memoryMB: rec.memoryMB,
+      diskSizeMB: rec.diskSizeMB,
       pidsLimit: this.config.pidsLimit,
       network: this.lease(rec),
       startCommand: rec.startCmd ?? undefined,

@@ -115,6 +115,10 @@ export class FakeRuntime implements Runtime {
     return this.resources;
   }
 
+  async diskUsedBytes(): Promise<number | undefined> {
+    return undefined;
+  }
+
   writableLayer(id: string): string {
     return `/nonexistent/fake/${id}/upper`;
   }

@@ -21,6 +21,7 @@ import { waitForHostProcesses } from './in-flight.js';
 import { runCommand } from '../run-command.js';
 import { hostMappingProblem } from '../id-mapping.js';
 import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot } from './userns.js';
+import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, removeDisk } from './sandbox-disk.js';
 import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
 
 interface RuncState {
@@ -101,6 +102,22 @@ export class RuncRuntime implements Runtime {
     return path.join(this.sandboxesDir, id);
   }
 
+  /** The folder holding a sandbox's `upper` and `work`: its own disk (sandbox-disk.ts), or the
+   *  bundle itself for a sandbox made without disk quotas (SANDCASTLE_DISK_QUOTA=0, or earlier). */
+  private layerDir(id: string): string {
+    const bundle = this.bundleDir(id);
+    const { mount } = diskPaths(bundle);
+    return existsSync(mount) ? mount : bundle;
+  }
+
+  /** Checks at start that sandbox disks can be made (throws saying what to install or change);
+   *  resolves to a line for the log saying how writable layers are limited. */
+  async checkHost(): Promise<string> {
+    if (!this.config.diskQuota) return 'sandbox disks: no quota (SANDCASTLE_DISK_QUOTA=0): writable layers live in the data directory, unlimited';
+    await checkDiskSupport(this.config.dataDir);
+    return `sandbox disks: each sandbox's writable layer on its own file-backed ext4 disk (loop-mounted, sparse) of its template's size, ${this.config.defaultDiskSizeMB} MiB by default; writing past it is ENOSPC inside`;
+  }
+
   private runc(args: string[], opts: { criu?: boolean } = {}): Promise<string> {
     const criu = opts.criu ? ['--criu', this.config.criuPath] : [];
     return runCommand(this.config.runcPath, ['--root', this.config.runcRoot, ...criu, ...args]);
@@ -130,10 +147,15 @@ export class RuncRuntime implements Runtime {
     const rootfs = path.join(bundle, 'rootfs');
     const mapping = this.config.userns;
     const fuseDevice = mapping && (await this.usernsHost());
-    const [madeUpper] = await Promise.all(['upper', 'work', 'rootfs'].map((d) => mkdir(path.join(bundle, d), { recursive: true })));
-    if (upperFrom) await runCommand('cp', ['-a', '--reflink=auto', `${upperFrom}/.`, path.join(bundle, 'upper')]);
+    // A new sandbox gets its own disk; one made before (a resume) keeps where its layer is.
+    const withDisk = existsSync(diskPaths(bundle).mount) || (this.config.diskQuota && !existsSync(path.join(bundle, 'upper')));
+    if (withDisk) await ensureDisk(bundle, spec.diskSizeMB ?? this.config.defaultDiskSizeMB);
+    const layerDir = withDisk ? diskPaths(bundle).mount : bundle;
+    const upper = path.join(layerDir, 'upper');
+    const [madeUpper] = await Promise.all([upper, path.join(layerDir, 'work'), rootfs].map((d) => mkdir(d, { recursive: true })));
+    if (upperFrom) await runCommand('cp', ['-a', '--reflink=auto', `${upperFrom}/.`, upper]);
     // The writable layer's own folder is the sandbox's "/": its root must own it.
-    if (mapping && madeUpper) await chown(path.join(bundle, 'upper'), mapping.base, mapping.base);
+    if (mapping && madeUpper) await chown(upper, mapping.base, mapping.base);
     const criuConfig = path.join(bundle, 'criu.conf');
     const ociSpec = buildOciSpec({
       spec,
@@ -152,7 +174,7 @@ export class RuncRuntime implements Runtime {
         if (await isMountPoint(rootfs)) return;
         await runCommand('mount', [
           '-t', 'overlay', 'overlay',
-          '-o', `lowerdir=${spec.layers.join(':')},upperdir=${bundle}/upper,workdir=${bundle}/work`,
+          '-o', `lowerdir=${spec.layers.join(':')},upperdir=${upper},workdir=${layerDir}/work`,
           rootfs,
         ]);
       })(),
@@ -194,7 +216,6 @@ export class RuncRuntime implements Runtime {
 
   async checkpoint(id: string, ref: CheckpointRef, mode: CheckpointMode): Promise<void> {
     const dir = this.checkpointDir(ref);
-    const bundle = this.bundleDir(id);
     const imageArgs = ['--image-path', checkpointImage(dir), '--work-path', checkpointWork(dir)];
     const dumpLog = path.join(checkpointWork(dir), 'dump.log');
     await rm(dir, { recursive: true, force: true });
@@ -209,7 +230,7 @@ export class RuncRuntime implements Runtime {
         await this.runc(['pause', id]);
         try {
           await this.criuStep(dumpLog, ['checkpoint', '--leave-running', ...imageArgs, id]);
-          await runCommand('cp', ['-a', '--reflink=auto', path.join(bundle, 'upper'), checkpointUpper(dir)]);
+          await runCommand('cp', ['-a', '--reflink=auto', this.writableLayer(id), checkpointUpper(dir)]);
         } finally {
           await this.runc(['resume', id]);
         }
@@ -289,7 +310,7 @@ export class RuncRuntime implements Runtime {
     try {
       await Promise.all([
         runCommand('cp', ['-a', '--reflink=auto', checkpointImage(pausedDir), checkpointImage(dir)]),
-        runCommand('cp', ['-a', '--reflink=auto', path.join(this.bundleDir(id), 'upper'), checkpointUpper(dir)]),
+        runCommand('cp', ['-a', '--reflink=auto', this.writableLayer(id), checkpointUpper(dir)]),
       ]);
       await markCheckpointWhole(dir);
     } catch (err) {
@@ -304,6 +325,7 @@ export class RuncRuntime implements Runtime {
     if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
     const rootfs = path.join(bundle, 'rootfs');
     if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]);
+    await removeDisk(bundle);
     await deleteNetns(id, this.egress);
     await rm(bundle, { recursive: true, force: true });
   }
@@ -313,10 +335,10 @@ export class RuncRuntime implements Runtime {
     if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
     const rootfs = path.join(bundle, 'rootfs');
     if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]);
-    const upper = path.join(bundle, 'upper');
+    const upper = this.writableLayer(id);
     const { mounts } = JSON.parse(await readFile(path.join(bundle, 'config.json'), 'utf8')) as { mounts: { destination: string }[] };
     await dropMountPoints(upper, mounts.map((m) => m.destination));
-    await rename(upper, to);
+    await moveFolder(upper, to);
     await this.destroy(id);
   }
 
@@ -395,7 +417,11 @@ export class RuncRuntime implements Runtime {
   }
 
   writableLayer(id: string): string {
-    return path.join(this.bundleDir(id), 'upper');
+    return path.join(this.layerDir(id), 'upper');
+  }
+
+  diskUsedBytes(id: string): Promise<number | undefined> {
+    return diskUsedBytes(this.bundleDir(id));
   }
 
   updateEgress(id: string, lease: NetworkLease, egress: EgressPolicy): Promise<void> {
@@ -425,6 +451,25 @@ async function isMountPoint(dir: string): Promise<boolean> {
     // A mount that cannot be stat'ed (a broken overlay) is still in the table.
     const mounts = await readFile('/proc/self/mounts', 'utf8');
     return mounts.split('\n').some((line) => line.split(' ')[1] === dir);
+  }
+}
+
+/** Renames `from` to `to`, or where they are on different file systems (a layer leaving its
+ *  sandbox's disk) copies it with owners, modes, xattrs and whiteouts, then removes `from`. */
+async function moveFolder(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    const partial = `${to}.partial-${randomBytes(4).toString('hex')}`;
+    try {
+      await runCommand('cp', ['-a', '--reflink=auto', from, partial]);
+      await rename(partial, to);
+    } catch (copyErr) {
+      await rm(partial, { recursive: true, force: true });
+      throw copyErr;
+    }
+    await rm(from, { recursive: true, force: true });
   }
 }
 
