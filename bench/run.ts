@@ -10,6 +10,7 @@ import { imagePullRows } from './image-pull-rows.js';
 import { templateBuildRows } from './template-builds.js';
 import { burstRows } from './bursts.js';
 import { journalCostRows } from './journal-cost.js';
+import { firewallUpdateRows } from './firewall-update.js';
 import { pageCacheWriteMs } from './page-cache-write.js';
 import { createWithoutPoolRows, persistenceRows } from './persistence.js';
 import { compareProxies, startBenchServer } from './proxy-throughput.js';
@@ -98,6 +99,7 @@ try {
   rows.push(...(await persistenceRows()));
   rows.push(...(await burstRows()));
   rows.push(...journalCostRows(server.dataDir));
+  rows.push(...(await firewallUpdateRows()));
 
   const config = loadConfig({ dataDir: server.dataDir, templatesDir: server.env.SANDCASTLE_TEMPLATES_DIR });
   const floor: number[] = [];

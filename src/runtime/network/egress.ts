@@ -12,6 +12,7 @@ import type { Config } from '../../config.js';
 import { errors } from '../../errors.js';
 import { BatchQueue } from './batch-queue.js';
 import { chainsOfTable, type EgressTable, parseDenyEntry, parseRuleEntry, type ResolvedEgress, sandboxRemovalScript, sandboxScript, tableScript } from './egress-rules.js';
+import { NftShell } from './nft-shell.js';
 import { runCommand } from '../run-command.js';
 import type { EgressPolicy, NetworkLease } from '../runtime.js';
 
@@ -59,7 +60,16 @@ export async function resolveEgress(policy: EgressPolicy, dnsServers: string[], 
 /** Runs `nft` with these arguments and standard input; resolves to its output. */
 export type Nft = (args: string[], input?: string) => Promise<string>;
 
-const runNft: Nft = (args, input) => runCommand('nft', args, input === undefined ? {} : { input });
+const shell = new NftShell();
+
+/** Transactions (`-f -`) go through the long-lived shell, reads through an `nft` of their own. */
+const runNft: Nft = async (args, input) => {
+  if (args.join(' ') === '-f -' && input !== undefined) {
+    await shell.run(input.split('\n'));
+    return '';
+  }
+  return runCommand('nft', args, input === undefined ? {} : { input });
+};
 
 type Change = { kind: 'set'; sandboxId: string; script: string[] } | { kind: 'remove'; sandboxId: string; hostVeth: string };
 
