@@ -51,7 +51,7 @@ describe('sandbox metrics', () => {
       assert.deepEqual(Object.keys(raw).sort(), ['cpuCount', 'cpuUsedPct', 'diskTotal', 'diskUsed', 'memCache', 'memTotal', 'memUsed', 'timestamp', 'timestampUnix'].sort());
       assert.equal(raw.timestampUnix, Math.floor(Date.parse(raw.timestamp as string) / 1000));
       assert.equal(raw.memTotal, 512 * MiB);
-      assert.equal(raw.diskTotal, 10240 * MiB);
+      assert.equal(raw.diskTotal, 20480 * MiB);
       assert.ok((raw.memUsed as number) > 1 * MiB && (raw.memUsed as number) < 512 * MiB, `memUsed ${raw.memUsed}`);
 
       // One CPU of two kept busy reads about 50 %.
@@ -79,7 +79,7 @@ describe('sandbox metrics', () => {
       const rows = cli.stdout.trim().split('\n');
       assert.match(rows[0]!, /^timestamp\tcpu\tcpu %\tmemory MiB\tdisk MiB$/);
       assert.ok(rows.length >= all.length, cli.stdout);
-      assert.match(rows[1]!, /^\d{4}-\d\d-\d\dT\S+\t2\t\d+\.\d\d\t[\d.]+ \/ 512\.0\t[\d.]+ \/ 10240\.0$/);
+      assert.match(rows[1]!, /^\d{4}-\d\d-\d\dT\S+\t2\t\d+\.\d\d\t[\d.]+ \/ 512\.0\t[\d.]+ \/ 20480\.0$/);
     } finally {
       await sbx.kill();
     }

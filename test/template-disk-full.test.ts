@@ -1,5 +1,6 @@
 // A build that fills the disk fails cleanly: the data directory sits on a small tmpfs the test
-// mounts, a RUN step writes past it, and the build ends in error with nothing half-written.
+// mounts, a RUN step writes past its sandbox's disk (64 MiB), and the build ends in error with
+// nothing half-written.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,7 +20,7 @@ before(async () => {
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=160m', 'tmpfs', mountPoint]);
   server = await startServerProcess({
     dataDir: path.join(mountPoint, 'data'),
-    env: { SANDCASTLE_MIN_FREE_DISK_MB: '0', SANDCASTLE_WARM_POOL: '0' },
+    env: { SANDCASTLE_MIN_FREE_DISK_MB: '0', SANDCASTLE_WARM_POOL: '0', SANDCASTLE_DISK_MB: '64' },
   });
   useServer(server);
 });

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { detectCgroupLayout, sandboxCgroupParents } from '../../src/runtime/runc/cgroup-layout.js';
 import { nftRuleset, sandboxesWithRules, sandcastleTables } from '../support/sandbox-rules.js';
+import { loopDevicesOf } from '../support/server-process.js';
 
 function subdirs(dir: string): string[] {
   try {
@@ -14,9 +15,11 @@ function subdirs(dir: string): string[] {
   }
 }
 
-it('leaves no sandbox container, overlay mount, veth, network namespace, nftables rule or cgroup behind', () => {
+it('leaves no sandbox container, overlay mount, loop device, veth, network namespace, nftables rule or cgroup behind', () => {
   const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes('sandcastle-test-'));
-  assert.deepEqual(mounts, [], 'overlay mounts of test servers');
+  assert.deepEqual(mounts, [], 'overlay and sandbox disk mounts of test servers');
+  // Sandbox disks (src/runtime/runc/sandbox-disk.ts) are files of test folders on loop devices.
+  assert.deepEqual(loopDevicesOf('/sandcastle-'), [], 'loop devices of sandbox disks');
   const links = execFileSync('ip', ['-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' }).trim();
   assert.equal(links, '', 'veth interfaces');
   let namespaces: string[] = [];

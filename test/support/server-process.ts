@@ -1,6 +1,6 @@
 // Starts the real `sandcastle serve` as a child process for integration tests, on a free port with
 // its own database, sandbox folder and runc state, sharing the templates that setup built.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,7 +102,18 @@ export async function disposeServer(server: ServerProcess): Promise<void> {
   if (mounts.length) {
     throw new Error(`the server left mounts behind:\n${mounts.join('\n')}\n--- server output ---\n${server.output()}`);
   }
+  // Sandbox disks are loop-mounted files of the data folder; unmounting them frees their devices.
+  const loops = loopDevicesOf(server.dataDir);
+  if (loops.length) {
+    throw new Error(`the server left loop devices behind:\n${loops.join('\n')}\n--- server output ---\n${server.output()}`);
+  }
   rmSync(server.dataDir, { recursive: true, force: true });
+}
+
+/** Loop devices (`/dev/loopN backing-file`) whose backing file's path contains `fragment`. */
+export function loopDevicesOf(fragment: string): string[] {
+  const out = execFileSync('losetup', ['-l', '-n', '-O', 'NAME,BACK-FILE'], { encoding: 'utf8' });
+  return out.split('\n').map((l) => l.trim()).filter((l) => l.includes(fragment));
 }
 
 /** Points the SDKs at the server, as the README tells users to. */
