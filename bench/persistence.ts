@@ -9,14 +9,14 @@ const createRounds = 20;
 
 /** A Python process holding `mib` MiB of random bytes (so nothing compresses or dedups), started
  *  in the background; resolves once the memory is resident. */
-async function holdMemory(sbx: Sandbox, mib: number): Promise<void> {
+export async function holdMemory(sbx: Sandbox, mib: number): Promise<void> {
   await sbx.files.write('/tmp/hold.py', memoryHolderScript(mib));
   await sbx.commands.run('python3 /tmp/hold.py', { background: true, timeoutMs: 0 });
   for (let i = 0; i < 600 && !(await sbx.files.exists('/tmp/held')); i++) await new Promise((r) => setTimeout(r, 100));
   if (!(await sbx.files.exists('/tmp/held'))) throw new Error(`the sandbox's Python process never held ${mib} MiB`);
 }
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
   return performance.now() - t0;

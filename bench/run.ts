@@ -17,6 +17,7 @@ import { compareProxies, startBenchServer } from './proxy-throughput.js';
 import { sandboxAddress } from '../test/support/sandbox-network.js';
 import { samplerCost } from './sampler-cost.js';
 import { codeInterpreterRows } from './code-interpreter.js';
+import { neighbourRows, wallCostRows } from './containment.js';
 import { sandboxMemory } from './sandbox-memory.js';
 import { writeResults } from './results-file.js';
 import { percentile, type Row, printTable } from './stats.js';
@@ -117,6 +118,8 @@ try {
   await disposeServer(server);
 }
 rows.push(...(await createWithoutPoolRows()));
+rows.push(...(await wallCostRows()));
+rows.push(...(await neighbourRows()));
 rows.push(...(await imagePullRows()));
 rows.push(...(await templateBuildRows()));
 
