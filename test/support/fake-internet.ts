@@ -16,6 +16,9 @@ export interface FakeInternetOptions {
    *  end of the veth: sandboxes reach both the fake hosts and the real ones (Debian's archive).
    *  Without it, names outside `.test` are NXDOMAIN. */
   dns?: { domains: string[]; upstream: string[] };
+  /** Addresses other than 198.18.N.0/24 (e.g. a fake host on a link-local or private address, for
+   *  tests of what sandboxes must not reach): the fake host's, the host end's and their prefix. */
+  subnet?: { address: string; hostAddress: string; prefixLength: number };
 }
 
 export interface FakeInternet {
@@ -116,8 +119,7 @@ async function startRelay(bindAddress: string, upstream: string[]): Promise<dgra
 
 export async function startFakeInternet(opts: FakeInternetOptions = {}): Promise<FakeInternet> {
   const net = opts.net ?? 0;
-  const address = `198.18.${net}.1`;
-  const hostAddress = `198.18.${net}.2`;
+  const { address, hostAddress, prefixLength } = opts.subnet ?? { address: `198.18.${net}.1`, hostAddress: `198.18.${net}.2`, prefixLength: 24 };
   const ns = net === 0 ? 'sct-inet' : `sct-inet${net}`;
   const veth = `sctinet${net}`;
   remove(ns);
@@ -126,9 +128,9 @@ export async function startFakeInternet(opts: FakeInternetOptions = {}): Promise
   let relay: dgram.Socket | undefined;
   try {
     ip(['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-    ip(['addr', 'add', `${hostAddress}/24`, 'dev', veth]);
+    ip(['addr', 'add', `${hostAddress}/${prefixLength}`, 'dev', veth]);
     ip(['link', 'set', veth, 'up']);
-    ip(['-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+    ip(['-n', ns, 'addr', 'add', `${address}/${prefixLength}`, 'dev', 'eth0']);
     ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
     ip(['-n', ns, 'link', 'set', 'lo', 'up']);
     if (opts.dns) relay = await startRelay(hostAddress, opts.dns.upstream);
