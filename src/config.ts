@@ -210,6 +210,8 @@ export function dataFiles(dataDir: string) {
     fuseDevice: path.join(dataDir, 'dev-fuse'),
     /** Work folders of template builds in flight. */
     builds: path.join(dataDir, 'builds'),
+    /** Volumes' content, one folder per volume id, bind-mounted into the sandboxes naming it. */
+    volumes: path.join(dataDir, 'volumes'),
   };
 }
 

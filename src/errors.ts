@@ -40,6 +40,11 @@ export const errorCatalogue = {
   UPLOAD_MISSING: 400,
   UPLOAD_LENGTH_REQUIRED: 411,
   INVALID_TEMPLATE: 400,
+  VOLUME_NOT_FOUND: 404,
+  VOLUME_CONFLICT: 409,
+  VOLUME_PATH_NOT_FOUND: 404,
+  VOLUME_PATH_INVALID: 400,
+  VOLUME_TOKEN_INVALID: 401,
   INTERNAL: 500,
 } as const;
 
@@ -138,6 +143,20 @@ export const errors = {
   sandboxTrafficNotFound: () => new SandcastleError('SANDBOX_TRAFFIC_NOT_FOUND', 'The sandbox was not found'),
   /** As envd words it, so the SDKs' callers see one answer wherever the check failed. */
   signatureInvalid: () => new SandcastleError('SIGNATURE_INVALID', 'invalid signature'),
+  volumeNotFound: (ref: string) => new SandcastleError('VOLUME_NOT_FOUND', `volume '${ref}' not found; \`Volume.list()\` shows the volumes there are`),
+  volumeNameTaken: (name: string) => new SandcastleError('VOLUME_CONFLICT', `volume name '${name}' is taken; choose another or use that volume`),
+  invalidVolumeName: (name: string) =>
+    new SandcastleError('BAD_REQUEST', `volume name ${JSON.stringify(name)} is not valid: 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit`),
+  volumeInUse: (id: string, sandboxIds: string[]) =>
+    new SandcastleError('VOLUME_CONFLICT', `volume '${id}' is mounted by sandbox(es) ${sandboxIds.join(', ')}; kill them first`),
+  invalidVolumeMount: (path: string, why: string) => new SandcastleError('BAD_REQUEST', `volume mount path ${JSON.stringify(path)} ${why}`),
+  volumesOnSnapshot: (id: string) =>
+    new SandcastleError('BAD_REQUEST', `sandbox '${id}' mounts volumes, which snapshots do not keep yet; create a sandbox with volumeMounts instead`),
+  volumePathNotFound: (path: string) => new SandcastleError('VOLUME_PATH_NOT_FOUND', `path '${path}' not found in the volume`),
+  volumePathInvalid: (path: string, why: string) => new SandcastleError('VOLUME_PATH_INVALID', `path ${JSON.stringify(path)} ${why}`),
+  volumeConflict: (path: string, why: string) => new SandcastleError('VOLUME_CONFLICT', `path '${path}' ${why}`),
+  volumeTokenInvalid: () =>
+    new SandcastleError('VOLUME_TOKEN_INVALID', "missing or wrong volume token: send the volume's token (Volume.getInfo) as 'Authorization: Bearer <token>'"),
   startFailed: (id: string, cause: unknown) =>
     new SandcastleError('SANDBOX_START_FAILED', `sandbox '${id}' failed to start: ${describe(cause)}`, { cause }),
 };

@@ -25,6 +25,9 @@ import { registerBuiltinTemplates } from './templates/builtin-templates.js';
 import { type PullImage, TemplateBuilds } from './templates/build/template-builds.js';
 import { pullImage } from './templates/oci/pull-image.js';
 import { TemplateBuildStore } from './store/template-build-store.js';
+import { VolumeStore } from './store/volume-store.js';
+import { VolumeService } from './volumes/volume-service.js';
+import { VolumeStorage } from './volumes/volume-storage.js';
 
 export interface RunningServer {
   url: string;
@@ -37,6 +40,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const templates = new TemplateStore(db);
   await registerBuiltinTemplates(config, templates, log);
   const runtime = new RuncRuntime(config);
+  const volumes = new VolumeService(new VolumeStore(db), new VolumeStorage(files.volumes, config.userns), log);
+  await volumes.reconcile();
   log.info(await runtime.checkHost());
   // Builds need the sandbox service, and a create resolves `name:tag` through the builds.
   let builds: TemplateBuilds | undefined;
@@ -51,6 +56,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     runtime,
     network: new NetworkRange(config.networkCidr),
     log,
+    volumes,
   });
   const recovered = await sandboxes.recover();
   if (recovered.running || recovered.paused || recovered.removed || recovered.operations) {
@@ -83,7 +89,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (keys && (await ensureFirstApiKey(keys, files.apiKey))) {
     log.info({ file: files.apiKey }, `made an API key for this server: export NOVITA_API_KEY=$(cat ${files.apiKey})`);
   }
-  const api = getRequestListener(createApiApp(sandboxes, metrics, keys, log, builds).fetch);
+  const api = getRequestListener(createApiApp(sandboxes, metrics, keys, log, builds, volumes).fetch);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const target = sandboxTarget(req);
     if (target) proxy.handle(req, res, target.sandboxId, target.port);

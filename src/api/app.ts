@@ -17,10 +17,12 @@ import { registerPersistenceRoutes } from './persistence-routes.js';
 import { registerTemplateRoutes, uploadPathPrefix } from './template-routes.js';
 import type { TemplateBuilds } from '../templates/build/template-builds.js';
 import { requestLog } from './request-log.js';
+import { registerVolumeRoutes, volumeContentPrefix } from './volume-routes.js';
+import type { VolumeService } from '../volumes/volume-service.js';
 import { bodyCutShort, connectBody, createSandboxBody, maxBodyBytes, parseBody, readJson, timeoutBody } from './schemas.js';
 
 /** `keys` is undefined when the server runs without key checks (`SANDCASTLE_AUTH=none`). */
-export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined, log: Logger, builds?: TemplateBuilds): Hono {
+export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined, log: Logger, builds?: TemplateBuilds, volumes?: VolumeService): Hono {
   const app = new Hono();
 
   // Errors are only answered here (src/errors.ts renders them): the request's log line carries
@@ -32,8 +34,9 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
   app.notFound((c) => c.json(errorBody(errors.routeNotFound(c.req.method, c.req.path)), 404));
 
   app.use('*', requestLog(log));
-  // A COPY upload carries its own signed token instead of an API key, and its own size limit.
-  const isUpload = (c: Context) => c.req.path.startsWith(uploadPathPrefix);
+  // A COPY upload carries its own signed token instead of an API key, and its own size limit; so
+  // does a volume's content (its token, any size).
+  const isUpload = (c: Context) => c.req.path.startsWith(uploadPathPrefix) || c.req.path.startsWith(volumeContentPrefix);
   if (keys) {
     const check = apiKeyCheck(keys);
     app.use('*', (c, next) => (isUpload(c) ? next() : check(c, next)));
@@ -67,6 +70,7 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
       autoResume: body.autoResume?.enabled,
       allowInternetAccess: body.allow_internet_access,
       network: body.network,
+      volumeMounts: body.volumeMounts ?? undefined,
     });
     return c.json(sandboxJson(rec), 201);
   };
@@ -85,12 +89,15 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
     });
     if (page.nextToken) c.header('X-Next-Token', page.nextToken);
     c.header('X-Total-Running', String(page.totalRunning));
-    return c.json(page.items.map((r) => listedSandboxJson(r)));
+    return c.json(page.items.map((r) => listedSandboxJson(r, sandboxes.volumeMountsOf(r.id))));
   };
   app.get('/v2/sandboxes', list);
   app.get('/sandboxes', list);
 
-  app.get('/sandboxes/:id', (c) => c.json(sandboxDetailJson(sandboxes.get(c.req.param('id')))));
+  app.get('/sandboxes/:id', (c) => {
+    const rec = sandboxes.get(c.req.param('id'));
+    return c.json(sandboxDetailJson(rec, sandboxes.volumeMountsOf(rec.id)));
+  });
 
   app.delete('/sandboxes/:id', async (c) => {
     const id = c.req.param('id');
@@ -119,6 +126,7 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
   registerMetricsRoutes(app, sandboxes, metrics);
   registerLogRoutes(app, sandboxes);
   registerNetworkRoutes(app, sandboxes);
+  if (volumes) registerVolumeRoutes(app, volumes);
 
   return app;
 }

@@ -18,8 +18,8 @@ export function sandboxJson(rec: SandboxRecord) {
   };
 }
 
-/** One entry of the list endpoint. */
-export function listedSandboxJson(rec: SandboxRecord) {
+/** One entry of the list endpoint; `volumeMounts` as the create named them. */
+export function listedSandboxJson(rec: SandboxRecord, volumeMounts: Array<{ name: string; path: string }> = []) {
   return {
     sandboxID: rec.id,
     templateID: rec.templateId,
@@ -32,14 +32,14 @@ export function listedSandboxJson(rec: SandboxRecord) {
     memoryMB: rec.memoryMB,
     diskSizeMB: rec.diskSizeMB,
     envdVersion,
-    volumeMounts: [],
+    volumeMounts: volumeMounts.map((m) => ({ name: m.name, path: m.path })),
   };
 }
 
 /** Answer of get info. */
-export function sandboxDetailJson(rec: SandboxRecord) {
+export function sandboxDetailJson(rec: SandboxRecord, volumeMounts: Array<{ name: string; path: string }> = []) {
   return {
-    ...listedSandboxJson(rec),
+    ...listedSandboxJson(rec, volumeMounts),
     envdAccessToken: rec.envdToken,
     domain: null,
     allowInternetAccess: rec.allowInternetAccess,

@@ -32,6 +32,7 @@ export const createSandboxBody = z.looseObject({
   /** False: the pause at the timeout keeps the files only (e2b's onTimeout.keepMemory). */
   autoPauseMemory: z.boolean().nullish(),
   autoResume: z.looseObject({ enabled: z.boolean().optional() }).nullish(),
+  volumeMounts: z.array(z.looseObject({ name: z.string(), path: z.string() })).nullish(),
 });
 
 export const timeoutBody = z.looseObject({ timeout: z.number() });

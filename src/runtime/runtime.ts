@@ -27,6 +27,15 @@ export interface SandboxSpec {
   startCommand?: string;
   /** What the sandbox may connect to outside itself; the whole internet when undefined. */
   egress?: EgressPolicy;
+  /** Volumes bound read-write into the sandbox (they outlive it). */
+  volumes?: VolumeMountSpec[];
+}
+
+/** A volume's folder, as the volume storage names it (opaque here), and where the sandbox sees it. */
+export interface VolumeMountSpec {
+  source: string;
+  /** Absolute path inside the sandbox. */
+  destination: string;
 }
 
 /** Outbound rules of a sandbox (protocol §3.3 `allow_internet_access` and `network`). */

@@ -116,7 +116,9 @@ export class Clones {
         // A running source passes on its timeout; a paused one the default.
         const timeoutSeconds = this.checkTimeout(timeout ?? (source.state === 'running' ? source.timeoutSeconds : defaultTimeoutSeconds));
         // Everything the source was created with, its size included; a timeout of its own.
-        const reserved = Array.from({ length: count }, () => this.lc.records.reserve({ ...source, origin: originOf(source), timeoutSeconds }));
+        // Its volumes too: the saved image has them as external mounts, bound again at restore.
+        const volumeMounts = this.lc.records.volumesOf(source.id);
+        const reserved = Array.from({ length: count }, () => this.lc.records.reserve({ ...source, origin: originOf(source), timeoutSeconds, volumeMounts }));
         this.lc.operations.setDetail(journalId, { ...detail, clones: reserved.map((r) => r.id) });
         const saved = { source: savedSource(image, address), token: source.envdToken };
         return await settle(await Promise.allSettled(reserved.map((rec) => this.lc.queue.run(rec.id, () => this.lc.start(rec, saved)))));
@@ -140,6 +142,7 @@ export class Clones {
       this.lc.queue.run(id, async () => {
         const src = get(id);
         if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
+        if (this.lc.records.volumesOf(id).length) throw errors.volumesOnSnapshot(id);
         const address = await this.saveState(src, snapshotCheckpoint(snapshotId), (err) => errors.snapshotFailed(id, err));
         const snapshot: SnapshotRecord = {
           id: snapshotId,

@@ -7,6 +7,7 @@ import type { CheckpointRef, RestoreSource } from '../runtime/runtime.js';
 import type { BootState } from '../store/boot-state-store.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { TemplateRecord } from '../store/template-store.js';
+import type { VolumeMountRecord } from '../store/volume-store.js';
 import { waitForHealth } from './envd-client.js';
 import { type Lifecycle, type SavedStart, serviceReadyTimeoutMs } from './lifecycle.js';
 import { type CreateSandboxInput, fieldsFromInput, type SandboxFields } from './sandbox-records.js';
@@ -68,17 +69,26 @@ export class Creator {
   async create(input: CreateSandboxInput): Promise<SandboxRecord> {
     const timeoutSeconds = this.checkTimeout(input.timeoutSeconds);
     const template = this.lc.resolveTemplate(input.templateId);
-    if (template) return this.withCapacity(1, () => this.fromTemplate(input, timeoutSeconds, template));
+    // Checked before anything is reserved: an unknown volume leaves no sandbox behind.
+    const volumeMounts = () => this.lc.records.resolveVolumes(input.volumeMounts);
+    if (template) {
+      const mounts = volumeMounts();
+      return this.withCapacity(1, () => this.fromTemplate(input, timeoutSeconds, template, mounts));
+    }
     const snapshot = this.lc.snapshots.get(input.templateId);
     if (!snapshot) throw errors.templateNotFound(input.templateId);
+    // A restore brings back the mounts its image has, and a snapshot's has no volume.
+    if (volumeMounts().length) throw errors.badRequest(`volumes cannot be mounted into a sandbox created from snapshot '${input.templateId}' yet; create it from a template`);
     const fields = fieldsFromInput({ ...snapshot, alias: null }, input, timeoutSeconds);
     const saved = { source: savedSource(snapshotCheckpoint(snapshot.id), snapshot.address), token: snapshot.envdToken };
     return this.withCapacity(1, () => this.startReserved(fields, saved));
   }
 
   /** A sandbox of a template: from the warm pool, its saved boot state, or booted. */
-  private async fromTemplate(input: CreateSandboxInput, timeoutSeconds: number, template: TemplateRecord): Promise<SandboxRecord> {
-    const fields = fieldsFromInput(template, input, timeoutSeconds);
+  private async fromTemplate(input: CreateSandboxInput, timeoutSeconds: number, template: TemplateRecord, volumeMounts: VolumeMountRecord[] = []): Promise<SandboxRecord> {
+    const fields = { ...fieldsFromInput(template, input, timeoutSeconds), volumeMounts };
+    // The pool's sandboxes and the saved boot state have no volume mounted: boot.
+    if (volumeMounts.length) return this.startReserved(fields, undefined, template);
     // An older build named by a tag has no pool or saved state: those are of the current build.
     if (template.buildId !== (this.lc.templates.find(template.id)?.buildId ?? null)) return this.startReserved(fields, undefined, template);
     const fromPool = await this.takeFromPool(template, fields);
@@ -91,7 +101,7 @@ export class Creator {
     } catch (err) {
       this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: restoring its saved state failed, booting instead from now on`);
       this.lc.bootStates.delete(template.id);
-      return this.fromTemplate(input, timeoutSeconds, template);
+      return this.fromTemplate(input, timeoutSeconds, template, volumeMounts);
     }
   }
 

@@ -22,6 +22,7 @@ import { initEnvd, waitForHealth } from './envd-client.js';
 import { SandboxRecords } from './sandbox-records.js';
 import { pauseCheckpoint } from './saved-states.js';
 import { StartAdmission } from './start-admission.js';
+import type { SandboxVolumes } from './volume-mounts.js';
 import { assertTransition, type SandboxState } from './state.js';
 
 const envdStartTimeoutMs = 15_000;
@@ -48,6 +49,8 @@ export interface LifecycleDeps {
   /** The template a create's `templateID` names (an id, a name, or `name:tag` for a tagged
    *  build); the templates table's id/name lookup when unset. */
   resolveTemplate?: (ref: string) => TemplateRecord | undefined;
+  /** Volumes sandboxes may mount; creates naming one are refused without. */
+  volumes?: SandboxVolumes;
 }
 
 /** A saved state a sandbox starts from instead of booting, and envd's token in it (null: envd
@@ -86,7 +89,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     this.resolveTemplate = deps.resolveTemplate ?? ((ref) => deps.templates.find(ref));
     this.runtime = deps.runtime;
     this.log = deps.log;
-    this.records = new SandboxRecords(deps.config, deps.store, deps.runtime, deps.network);
+    this.records = new SandboxRecords(deps.config, deps.store, deps.runtime, deps.network, deps.volumes);
     this.admission = new StartAdmission(deps.config.startConcurrency);
     this.timers = new DeadlineTimers(onDeadline);
     this.idleTimers = new DeadlineTimers(onIdleCheck);

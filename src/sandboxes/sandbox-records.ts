@@ -7,6 +7,8 @@ import type { EgressPolicy, Runtime, SandboxSpec } from '../runtime/runtime.js';
 import type { NetworkRules, SandboxRecord, SandboxStore } from '../store/sandbox-store.js';
 import { autoResumeFromMetadata, idleTimeoutFromMetadata } from './idle-metadata.js';
 import { newAccessToken, newSandboxId } from './ids.js';
+import type { SandboxVolumes, VolumeMountInput } from './volume-mounts.js';
+import type { VolumeMountRecord } from '../store/volume-store.js';
 
 export interface CreateSandboxInput {
   templateId: string;
@@ -18,6 +20,8 @@ export interface CreateSandboxInput {
   allowInternetAccess?: boolean;
   /** Outbound rules from the create body's `network` field. */
   network?: NetworkRulesInput | null;
+  /** Volumes to mount (e2b's `volumeMounts`). */
+  volumeMounts?: VolumeMountInput[];
 }
 
 /** Outbound rules as a request gives them: either list may be missing. */
@@ -47,6 +51,8 @@ export function originOf(rec: SandboxRecord): Origin {
 /** What a create (or a clone, or the pool) decides about a sandbox; the rest of its record follows. */
 export type SandboxFields = Pick<SandboxRecord, 'timeoutSeconds' | 'metadata' | 'envVars' | 'autoPause' | 'autoResume' | 'allowInternetAccess' | 'networkRules'> & {
   origin: Origin;
+  /** Volumes the sandbox mounts, resolved (SandboxVolumes.resolve). */
+  volumeMounts?: VolumeMountRecord[];
 };
 
 export class SandboxRecords {
@@ -58,6 +64,7 @@ export class SandboxRecords {
     private readonly store: SandboxStore,
     private readonly runtime: Runtime,
     private readonly network: NetworkRange,
+    private readonly volumes?: SandboxVolumes,
   ) {}
 
   /** Inserts a `starting` record; inserting first reserves the network index (UNIQUE) before any
@@ -68,7 +75,7 @@ export class SandboxRecords {
     const networkIndex = this.network.pick(used, this.nextNetworkIndex, this.runtime.hostRoutes());
     if (networkIndex === undefined) throw errors.capacityExhausted('no free sandbox network address (all leased or still routed)');
     this.nextNetworkIndex = networkIndex + 1;
-    return this.store.insert({
+    const rec = this.store.insert({
       ...this.lifecycleFields(fields),
       id: newSandboxId(),
       templateId: fields.origin.id,
@@ -80,6 +87,27 @@ export class SandboxRecords {
       startCmd: fields.origin.startCmd,
       networkIndex,
     });
+    if (fields.volumeMounts?.length) {
+      try {
+        this.volumes!.attach(rec.id, fields.volumeMounts);
+      } catch (err) {
+        this.store.delete(rec.id);
+        throw err;
+      }
+    }
+    return rec;
+  }
+
+  /** The volumes a create names, checked (404 for an unknown one); none without volumes. */
+  resolveVolumes(mounts: VolumeMountInput[] | undefined): VolumeMountRecord[] {
+    if (!mounts?.length) return [];
+    if (!this.volumes) throw new Error('this server has no volume storage');
+    return this.volumes.resolve(mounts);
+  }
+
+  /** The volumes a sandbox mounts (its clones mount them too). */
+  volumesOf(id: string): VolumeMountRecord[] {
+    return this.volumes?.mountsOf(id) ?? [];
   }
 
   /** A sandbox no create has asked for yet (the pool, a saved boot state): a create's defaults. */
@@ -122,7 +150,13 @@ export class SandboxRecords {
       network: this.lease(rec),
       startCommand: rec.startCmd ?? undefined,
       egress: egressOf(rec.allowInternetAccess, rec.networkRules),
+      ...this.volumeSpec(rec.id),
     };
+  }
+
+  private volumeSpec(id: string): Pick<SandboxSpec, 'volumes'> {
+    const volumes = this.volumes?.runtimeMounts(id) ?? [];
+    return volumes.length ? { volumes } : {};
   }
 
   lease(rec: SandboxRecord) {

@@ -107,6 +107,11 @@ export class SandboxService {
     return rec;
   }
 
+  /** The volumes a sandbox mounts, by mount point. */
+  volumeMountsOf(id: string): Array<{ name: string; path: string }> {
+    return this.lc.records.volumesOf(id);
+  }
+
   /** Whether a sandbox is running now (for the metrics sampler). */
   isRunning(id: string): boolean {
     return this.lc.store.get(id)?.state === 'running';

@@ -202,4 +202,22 @@ export const migrations: string[] = [
   ALTER TABLE snapshots ADD COLUMN name TEXT;
   CREATE INDEX snapshots_name ON snapshots(name);
   `,
+  `
+  -- Volumes: folders that outlive sandboxes, mounted read-write where a create names them. The
+  -- token authenticates the volume content API. A sandbox's mounts go with its row; a volume with
+  -- mounts cannot be deleted (RESTRICT).
+  CREATE TABLE volumes (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    token       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL            -- unix ms
+  );
+  CREATE TABLE sandbox_volumes (
+    sandbox_id  TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,
+    volume_id   TEXT NOT NULL REFERENCES volumes(id) ON DELETE RESTRICT,
+    path        TEXT NOT NULL,              -- the mount point inside the sandbox
+    PRIMARY KEY (sandbox_id, path)
+  );
+  CREATE INDEX sandbox_volumes_volume ON sandbox_volumes(volume_id);
+  `,
 ];

@@ -101,6 +101,9 @@ export function buildOciSpec({ spec, netnsPath, toolsDir, bundleDir, criuConfig,
       { destination: sandboxBundleDir, type: 'bind', source: bundleDir, options: ['rbind', 'ro', 'nosuid', 'nodev'] },
       // The sandbox network's own resolv.conf (netns.ts), read-only: the name servers it may reach.
       { destination: '/etc/resolv.conf', type: 'bind', source: resolvConfPath(spec.id), options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+      // Volumes, read-write. runc hands every bind mount to CRIU as an external mount, so a
+      // checkpoint leaves the volume out and a restore binds it again from here.
+      ...(spec.volumes ?? []).map((v) => ({ destination: v.destination, type: 'bind', source: v.source, options: ['bind', 'rw', 'nosuid', 'nodev'] })),
     ],
     linux: {
       namespaces: [
