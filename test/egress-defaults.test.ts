@@ -2,11 +2,11 @@
 // addresses (network namespaces this test makes; never the real metadata address) stay out of
 // reach, also when the user's allowOut names them, until the operator's
 // SANDCASTLE_EGRESS_ALLOW_PRIVATE lists them; the fake internet stays reachable; DNS goes to the
-// configured resolver only. Checked from inside sandboxes with the unmodified SDK, and in the
-// installed nftables table.
+// configured resolver only; no IPv6 at all. Checked from inside sandboxes with the unmodified SDK,
+// and in the installed nftables table.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -128,6 +128,10 @@ describe('egress defaults', () => {
       assert.equal(other.tcp, 'errno 113', 'TCP DNS to another server is refused too');
       const lookup = await sbx.commands.run('getent hosts www.fake.test');
       assert.match(lookup.stdout, new RegExp(`^${resolver.replaceAll('.', '\\.')}\\s+www\\.fake\\.test`), 'names resolve through resolv.conf');
+
+      // No IPv6 either way: none inside, and the host end drops any that a sandbox would craft.
+      assert.doesNotMatch((await sbx.commands.run('cat /proc/net/if_inet6')).stdout, /eth0/);
+      assert.equal(readFileSync(`/proc/sys/net/ipv6/conf/sc${sbx.sandboxId.slice(0, 13)}/disable_ipv6`, 'utf8').trim(), '1');
 
       const sets = installedSets(server);
       assert.deepEqual(sets.refused?.sort(), ['10.0.0.0/8', '100.64.0.0/10', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16']);

@@ -36,6 +36,16 @@ function resolvConf(servers: string[]): string {
   return servers.map((s) => `nameserver ${s}\n`).join('') + 'options edns0\n';
 }
 
+/** The host end takes no IPv6 at all. Without an address of its own it would still accept IPv6
+ *  for the host's other addresses (e.g. a ULA on its uplink) from a sandbox that crafts frames
+ *  (CAP_NET_RAW, when user namespaces are off), and the egress rules are IPv4 only. */
+async function refuseIpv6(veth: string): Promise<void> {
+  await writeFile(`/proc/sys/net/ipv6/conf/${veth}/disable_ipv6`, '1').catch((err: NodeJS.ErrnoException) => {
+    // A kernel without IPv6 has nothing to refuse.
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
+
 /** Forwarding is what lets sandbox traffic leave through the host at all. */
 function enableForwarding(): void {
   const file = '/proc/sys/net/ipv4/ip_forward';
@@ -65,6 +75,7 @@ export async function createNetns(sandboxId: string, lease: NetworkLease, policy
     enableForwarding();
     await runCommand('ip', ['-batch', '-'], { input: hostSide.join('\n') + '\n' });
     await Promise.all([
+      refuseIpv6(veth),
       runCommand('ip', ['-n', ns, '-batch', '-'], { input: sandboxSide.join('\n') + '\n' }),
       mkdir(netnsEtc(sandboxId), { recursive: true }).then(() => writeFile(resolvConfPath(sandboxId), resolvConf(config.dnsServers))),
       egress.set(sandboxId, veth, lease, policy ?? openEgress),
