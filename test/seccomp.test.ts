@@ -1,7 +1,7 @@
 // The allow-list seccomp profile, from inside real default sandboxes through the unmodified
 // novita-sandbox SDK: new namespaces, keyrings, BPF and vsock are refused with EPERM; ordinary work
-// (apt, python, node, sudo, a terminal, files) runs; a paused and resumed sandbox's processes come
-// back with their filter.
+// (apt, python, node, sudo, a terminal, files) runs; the processes of a paused and resumed sandbox,
+// of its clone and of a sandbox made from its snapshot come back with their filter.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Sandbox } from 'novita-sandbox';
@@ -71,7 +71,7 @@ describe('seccomp allow-list in a default sandbox', () => {
     }
   });
 
-  it('a paused and resumed sandbox keeps its running process, and that process and new ones keep the filter', async () => {
+  it('a paused and resumed sandbox, its clone and a sandbox from its snapshot keep the running process and the filter', async () => {
     const sbx = await Sandbox.create({ timeoutMs: 120_000 });
     try {
       await sbx.files.write('/tmp/probe.py', probe);
@@ -84,6 +84,20 @@ describe('seccomp allow-list in a default sandbox', () => {
       assert.equal((await sbx.commands.run('pgrep -x sleep')).stdout.trim(), sleeper, 'the same process runs on');
       assert.match((await sbx.commands.run(`grep Seccomp: /proc/${sleeper}/status /proc/1/status`)).stdout, /^\/proc\/\d+\/status:Seccomp:\s+2\n\/proc\/1\/status:Seccomp:\s+2\n$/);
       assert.match(await refusals(sbx, 'root'), refused);
+
+      // A clone and a sandbox made from a snapshot are restored the same way.
+      const { sandboxes: [clone] } = await Sandbox.clone(sbx.sandboxId, { count: 1 });
+      const { snapshotId } = await sbx.createSnapshot();
+      const fromSnapshot = await Sandbox.create(snapshotId, { timeoutMs: 120_000 });
+      try {
+        for (const copy of [clone!, fromSnapshot]) {
+          assert.match((await copy.commands.run(`grep Seccomp: /proc/${sleeper}/status`)).stdout, /^Seccomp:\s+2$/m);
+          assert.match(await refusals(copy, 'user'), refused);
+        }
+      } finally {
+        await Promise.all([clone!.kill(), fromSnapshot.kill()]);
+        await Sandbox.deleteSnapshot(snapshotId);
+      }
     } finally {
       await sbx.kill();
     }
