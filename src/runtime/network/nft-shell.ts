@@ -16,7 +16,7 @@ import type { Socket } from 'node:net';
 const marker = 'describe meta mark';
 /** nft's interactive mode keeps every line in its history: a new process after this many bytes
  *  keeps that memory bounded. */
-const maxBytesPerProcess = 64 * 1024 * 1024;
+const maxBytesPerProcess = 8 * 1024 * 1024;
 
 interface Pending {
   resolve(): void;
