@@ -45,6 +45,7 @@ export const errorCatalogue = {
   VOLUME_PATH_NOT_FOUND: 404,
   VOLUME_PATH_INVALID: 400,
   VOLUME_TOKEN_INVALID: 401,
+  VOLUME_QUOTA_UNSUPPORTED: 501,
   INTERNAL: 500,
 } as const;
 
@@ -155,6 +156,8 @@ export const errors = {
   volumePathNotFound: (path: string) => new SandcastleError('VOLUME_PATH_NOT_FOUND', `path '${path}' not found in the volume`),
   volumePathInvalid: (path: string, why: string) => new SandcastleError('VOLUME_PATH_INVALID', `path ${JSON.stringify(path)} ${why}`),
   volumeConflict: (path: string, why: string) => new SandcastleError('VOLUME_CONFLICT', `path '${path}' ${why}`),
+  volumeQuotaUnsupported: () =>
+    new SandcastleError('VOLUME_QUOTA_UNSUPPORTED', 'volume quotas are not supported: a volume grows within the free space of the data directory'),
   volumeTokenInvalid: () =>
     new SandcastleError('VOLUME_TOKEN_INVALID', "missing or wrong volume token: send the volume's token (Volume.getInfo) as 'Authorization: Bearer <token>'"),
   startFailed: (id: string, cause: unknown) =>

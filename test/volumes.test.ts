@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Sandbox, Volume, VolumeError, VolumeNotFoundError, VolumePathNotFoundError } from 'e2b';
+import { Sandbox as NovitaSandbox, Volume as NovitaVolume } from 'novita-sandbox';
 import { apiFetch, startServerProcess, useTestServer } from './support/server-process.js';
 
 const testServer = useTestServer();
@@ -174,5 +175,23 @@ describe('volumes', () => {
       await sbx.kill();
       await Volume.destroy(vol.volumeId);
     }
+  });
+
+  it("novita-sandbox's Volume and volumeMounts reach the same volumes", async () => {
+    const name = unique('novita');
+    const vol = await NovitaVolume.create(name);
+    const sbx = await NovitaSandbox.create({ volumeMounts: { '/mnt/novita': vol } });
+    try {
+      assert.ok((await NovitaVolume.list()).some((v) => v.volumeId === vol.volumeId && v.name === name));
+      assert.equal((await NovitaVolume.getInfo(vol.volumeId)).token, vol.token);
+      await sbx.files.write('/mnt/novita/n.txt', 'from novita');
+      const e2bVolume = await Volume.connect(vol.volumeId);
+      assert.equal(await e2bVolume.readFile('/n.txt'), 'from novita');
+      const quota = await failure(NovitaVolume.updateQuota(vol.volumeId, { quotaSizeGiB: 1 }));
+      assert.match(quota.message, /501/);
+    } finally {
+      await sbx.kill();
+    }
+    assert.equal(await NovitaVolume.destroy(vol.volumeId), true);
   });
 });

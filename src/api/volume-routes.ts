@@ -51,6 +51,11 @@ export function registerVolumeRoutes(app: Hono, volumes: VolumeService): void {
   });
   app.get('/volumes', (c) => c.json(volumes.list().map(volumeJson)));
   app.get('/volumes/:id', (c) => c.json(volumeAndTokenJson(volumes.get(c.req.param('id')))));
+  // novita's Volume.updateQuota: sizes are not limited here, which it is told rather than a 404.
+  app.patch('/volumes/:id', (c) => {
+    volumes.get(c.req.param('id'));
+    throw errors.volumeQuotaUnsupported();
+  });
   app.delete('/volumes/:id', async (c) => {
     await volumes.delete(c.req.param('id'));
     return c.body(null, 204);
