@@ -32,3 +32,12 @@ it('commits each transaction whole or not at all, says why nft refused one, and 
   await assert.rejects(shell.run(['add rule ip x c accept\nflush ruleset']), /line break/);
   await shell.run([`delete table ip ${table}`]);
 });
+
+it('starts a new nft once the current one has been sent its share, and goes on', async () => {
+  const shell = new NftShell(1);
+  await shell.run([`add table ip ${table}`]);
+  await shell.run([`add chain ip ${table} after_restart`]);
+  await Promise.all([shell.run([`add chain ip ${table} a`]), shell.run([`add chain ip ${table} b`])]);
+  assert.match(listed(), /chain after_restart[^]*chain a[^]*chain b/);
+  await shell.run([`delete table ip ${table}`]);
+});

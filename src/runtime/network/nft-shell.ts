@@ -31,11 +31,13 @@ export class NftShell {
   private sent = 0;
   private readonly waiting: Pending[] = [];
 
+  constructor(private readonly maxBytes = maxBytesPerProcess) {}
+
   /** Commits `commands` (nft commands, one per item) as one transaction. */
   run(commands: string[]): Promise<void> {
     const line = commands.map((c) => c.trim()).filter(Boolean).join('; ');
     if (/[\n\r]/.test(line)) return Promise.reject(new Error('an nft command holds a line break; each transaction must be one line'));
-    if (this.child && this.sent > maxBytesPerProcess && this.waiting.length === 0) {
+    if (this.child && this.sent > this.maxBytes && this.waiting.length === 0) {
       // Its end of input lets it exit; its exit then concerns no one.
       this.child.stdin!.end();
       this.child = undefined;
