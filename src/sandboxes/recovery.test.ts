@@ -160,6 +160,18 @@ describe('recovery after a crash', () => {
     assert.deepEqual(operations.open(), []);
   });
 
+  it("rewrites a running sandbox's outbound rules with this server's defaults, and keeps it when that fails", async () => {
+    const rec = leftBehind('running', 'running');
+    const rules = { allowOut: ['198.51.100.7'], denyOut: [] };
+    store.setNetworkRules(rec.id, rules);
+    const failing = leftBehind('running', 'running');
+    const update = runtime.updateEgress.bind(runtime);
+    runtime.updateEgress = (id, lease, egress) => (id === failing.id ? Promise.reject(new Error('name no longer resolves')) : update(id, lease, egress));
+    await service.recover();
+    assert.deepEqual(runtime.sandboxes.get(rec.id)?.egress, { allowInternetAccess: true, allowOut: ['198.51.100.7'], denyOut: [] });
+    assert.equal(stateOf(failing.id), 'running');
+  });
+
   it('sweeps saved states nothing owns and removes what the runtime holds for unknown sandboxes', async () => {
     const paused = leftBehind('paused', 'absent', true);
     const strays = ['clone/old', `pause/${paused.id}.discarded-1`, 'pause/gone-sandbox', 'snapshot/snap-gone', 'boot/base-0123456789abcdef'];

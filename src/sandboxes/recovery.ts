@@ -70,9 +70,18 @@ export async function recover(lc: Lifecycle): Promise<RecoveryReport> {
 }
 
 /** A sandbox whose processes live: thawed and tidied by the runtime, its pause checkpoint (if a
- *  resume was cut short after the restore) dropped. A resume cut short gets a fresh timeout. */
+ *  resume was cut short after the restore) dropped. A resume cut short gets a fresh timeout. Its
+ *  outbound rules are written again, so the defaults of this server (refused ranges, the
+ *  operator's exceptions, resolvers) hold for sandboxes started by an older one. */
 async function keepRunning(lc: Lifecycle, rec: SandboxRecord): Promise<SandboxRecord> {
   await lc.runtime.adopt(rec.id);
+  if (rec.networkIndex !== null) {
+    // A rule that no longer applies (a name that stopped resolving) keeps the old rules: the
+    // sandbox runs on, and the failure is logged.
+    await lc.runtime.updateEgress(rec.id, lc.records.lease(rec), egressOf(rec.allowInternetAccess, rec.networkRules)).catch((err: Error) => {
+      lc.log.error({ sandboxId: rec.id, err }, `rewriting the outbound rules of sandbox ${rec.id} after a restart failed; it keeps the ones it had`);
+    });
+  }
   const endAt = rec.state === 'resuming' ? Math.max(rec.endAt, Date.now() + lc.config.defaultTimeoutSeconds * 1000) : rec.endAt;
   if (rec.state !== 'running') lc.store.setResumed(rec.id, endAt);
   await lc.runtime.deleteCheckpoint(pauseCheckpoint(rec.id));
