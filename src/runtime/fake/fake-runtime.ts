@@ -115,7 +115,7 @@ export class FakeRuntime implements Runtime {
     return this.resources;
   }
 
-  async diskUsedBytes(): Promise<number | undefined> {
+  async diskUsedBytes(_id: string): Promise<number | undefined> {
     return undefined;
   }
 
