@@ -3,17 +3,17 @@
 // size, a neighbour still writes, the host holds no more than the disk's size, and the metrics'
 // disk figures are the disk's own.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CommandExitError, Sandbox } from 'novita-sandbox';
 import { dataFiles } from '../src/config.js';
-import { useTestServer } from './support/server-process.js';
+import { loopDevicesOf, startServerProcess, useTestServer } from './support/server-process.js';
 
 const MiB = 1024 * 1024;
 const diskMB = 64;
-const server = useTestServer({ env: { SANDCASTLE_DISK_MB: String(diskMB), SANDCASTLE_METRICS_INTERVAL_MS: '500' } }).current;
+const testServer = useTestServer({ env: { SANDCASTLE_DISK_MB: String(diskMB), SANDCASTLE_METRICS_INTERVAL_MS: '500' } });
+const server = testServer.current;
 
 function bundle(id: string): string {
   return path.join(dataFiles(server().dataDir).sandboxes, id);
@@ -80,9 +80,10 @@ describe('a disk per sandbox', () => {
     } finally {
       await Promise.all([full.kill(), neighbour.kill()]);
     }
-    for (const id of [full.sandboxId, neighbour.sandboxId]) assert.equal(existsSync(bundle(id)), false, `${id}'s folder and disk are gone`);
-    const loops = execFileSync('losetup', ['-l', '-n', '-O', 'BACK-FILE'], { encoding: 'utf8' });
-    assert.ok(![full.sandboxId, neighbour.sandboxId].some((id) => loops.includes(id)), `loop devices left: ${loops}`);
+    for (const id of [full.sandboxId, neighbour.sandboxId]) {
+      assert.equal(existsSync(bundle(id)), false, `${id}'s folder and disk are gone`);
+      assert.deepEqual(loopDevicesOf(id), [], `${id}'s loop device is freed`);
+    }
   });
 
   it('a pause, a resume and a snapshot keep the disk and its size', async () => {
@@ -104,6 +105,24 @@ describe('a disk per sandbox', () => {
         await copy.kill();
         await Sandbox.deleteSnapshot(snapshot.snapshotId).catch(() => undefined);
       }
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('a server killed with SIGKILL finds a running sandbox on its still-mounted disk', async () => {
+    const sbx = await Sandbox.create({ timeoutMs: 120_000 });
+    try {
+      await sbx.commands.run('head -c 8M /dev/zero > /home/user/kept');
+      const loops = loopDevicesOf(sbx.sandboxId);
+      assert.equal(loops.length, 1);
+      const crashed = server();
+      await crashed.crash();
+      testServer.replace(await startServerProcess({ dataDir: crashed.dataDir, env: { ...crashed.env, SANDCASTLE_PORT: new URL(crashed.url).port } }));
+      const again = await Sandbox.connect(sbx.sandboxId, { timeoutMs: 120_000 });
+      assert.equal((await run(again, 'stat -c %s /home/user/kept')).out.trim(), String(8 * MiB));
+      assert.match((await run(again, `dd if=/dev/zero of=/home/user/fill bs=1M count=${2 * diskMB}`)).out, /No space left on device/);
+      assert.deepEqual(loopDevicesOf(sbx.sandboxId), loops, 'the same disk, not a second one');
     } finally {
       await sbx.kill();
     }
