@@ -114,8 +114,9 @@ const x86 = [
   'arch_prctl', 'modify_ldt', 'set_thread_area', 'get_thread_area', 'utime', 'select', 'alarm', 'time', 'umount',
   'fadvise64_64', 'waitpid',
   // The multiplexed socket and System V IPC calls of i386. socketcall hides its arguments behind a
-  // pointer, so the AF_VSOCK rule does not reach programs that create sockets through it (Docker's
-  // profile has the same gap).
+  // pointer, so the AF_VSOCK rule does not reach sockets made through it, and any process can make
+  // i386 calls (int 0x80). Leaving socketcall out would not close that: libseccomp turns the socket
+  // rule into an allowed socketcall(SYS_SOCKET) for i386. Docker's profile has the same gap.
   'socketcall', 'ipc',
 ];
 /** Calls only arm has (its 32-bit ABI's cache flush, TLS and socket calls). */
