@@ -14,8 +14,8 @@
 // a disk found unmounted is checked with e2fsck before it is mounted again) and no inode-table
 // zeroing (holes of a sparse file read as zeros). It is mounted with `discard`, so what a sandbox
 // deletes is given back to the host's disk. The host's disk is overcommitted: when it fills before
-// a sandbox's disk does, that sandbox's writes fail with I/O errors and its disk turns read-only;
-// creates are refused below SANDCASTLE_MIN_FREE_DISK_MB first.
+// a sandbox's disk does, that sandbox's writes fail with I/O errors (unsynced ones may be lost)
+// and its disk may turn read-only; creates are refused below SANDCASTLE_MIN_FREE_DISK_MB first.
 import { mkdir, open, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from '../run-command.js';
@@ -31,7 +31,7 @@ export function mkfsArgs(image: string): string[] {
   return ['-q', '-F', '-b', '4096', '-m', '0', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', image];
 }
 
-export const mountOptions = 'loop,discard,noatime,noinit_itable';
+export const mountOptions = 'loop,discard,noatime,noinit_itable,errors=remount-ro';
 
 /** Bytes in use on a disk as `df` counts them (the file system's own bookkeeping left out). */
 export function usedBytes(st: { blocks: number; bfree: number; bsize: number }): number {
