@@ -17,7 +17,7 @@ function loopDevicesOf(file: string): string[] {
 }
 
 it('mkfs: 4 KiB blocks, nothing reserved, no journal, no discard of the sparse file', () => {
-  assert.deepEqual(mkfsArgs('/x/disk.ext4'), ['-q', '-F', '-b', '4096', '-m', '0', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', '/x/disk.ext4']);
+  assert.deepEqual(mkfsArgs('/x/disk.ext4'), ['-q', '-F', '-b', '4096', '-m', '0', '-O', '^has_journal,^resize_inode,sparse_super2', '-E', 'lazy_itable_init=1,nodiscard,num_backup_sb=0', '/x/disk.ext4']);
 });
 
 it('used bytes count blocks in use, as df does', () => {

@@ -26,9 +26,12 @@ export function diskPaths(bundle: string): { image: string; mount: string } {
 }
 
 /** mkfs.ext4 arguments for a disk image: 4 KiB blocks whatever the size (mke2fs would pick 1 KiB
- *  for small ones), nothing reserved for root, no journal, no discard of the new (sparse) file. */
+ *  for small ones), nothing reserved for root, no journal, no discard of the new (sparse) file.
+ *  No blocks reserved for growing it online and no backup superblocks (a sandbox's disk is never
+ *  resized and does not outlive a broken file system): mkfs of 20 GiB then writes 156 KiB instead
+ *  of 4.4 MiB and takes 5 ms instead of 12 (hyperfine, this machine). */
 export function mkfsArgs(image: string): string[] {
-  return ['-q', '-F', '-b', '4096', '-m', '0', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', image];
+  return ['-q', '-F', '-b', '4096', '-m', '0', '-O', '^has_journal,^resize_inode,sparse_super2', '-E', 'lazy_itable_init=1,nodiscard,num_backup_sb=0', image];
 }
 
 export const mountOptions = 'loop,discard,noatime,noinit_itable,errors=remount-ro';
