@@ -97,6 +97,41 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       await s.runtime.destroy(sp.id);
     });
 
+    it('a freeze checkpoint is whole and leaves the sandbox frozen; thaw lets it run on', async () => {
+      const sp = spec();
+      const ref = { kind: 'pause' as const, name: sp.id };
+      await started(sp);
+      await assert.rejects(s.runtime.thaw(sp.id), 'a running sandbox has nothing to thaw');
+      await s.runtime.checkpoint(sp.id, ref, 'freeze');
+      assert.ok(s.runtime.checkpointIsWhole(ref));
+      assert.equal((await s.runtime.inspect()).get(sp.id), 'frozen');
+      assert.equal(await running(sp.id), false);
+      await s.runtime.thaw(sp.id);
+      await s.waitReady(sp.network.sandboxAddress, 5000);
+      assert.ok(await running(sp.id));
+      await s.runtime.deleteCheckpoint(ref);
+      await s.runtime.destroy(sp.id);
+    });
+
+    it('clearStopped ends a frozen sandbox and keeps its checkpoint, which a restore brings back; destroy removes a frozen one', async () => {
+      const sp = spec();
+      const ref = { kind: 'pause' as const, name: sp.id };
+      await started(sp);
+      await s.runtime.checkpoint(sp.id, ref, 'freeze');
+      await s.runtime.clearStopped(sp.id);
+      assert.equal((await s.runtime.inspect()).get(sp.id), undefined);
+      assert.ok(await present(sp.id));
+      assert.ok(await s.runtime.finishStopCheckpoint(ref));
+      await s.runtime.restore(sp, { checkpoint: ref, withSavedLayer: false });
+      await s.waitReady(sp.network.sandboxAddress, 5000);
+      assert.ok(await running(sp.id));
+      await s.runtime.deleteCheckpoint(ref);
+      await s.runtime.checkpoint(sp.id, ref, 'freeze');
+      await s.runtime.destroy(sp.id);
+      assert.equal(await present(sp.id), false);
+      await s.runtime.deleteCheckpoint(ref);
+    });
+
     it('a snapshot checkpoint lets the sandbox run on, and another sandbox starts from it', async () => {
       const source = spec();
       const ref = { kind: 'clone' as const, name: `saved-${source.id}` };

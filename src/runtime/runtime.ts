@@ -84,10 +84,12 @@ export interface RestoreSource {
 
 /**
  * How a checkpoint treats the sandbox: `stop` ends it (pause: its memory and CPU are freed, its
- * writable layer, root filesystem mount and network stay); `snapshot` freezes it, saves its
- * processes and its writable layer, and lets it run on (clone, snapshot).
+ * writable layer, root filesystem mount and network stay); `freeze` saves what `stop` saves but
+ * keeps the processes frozen in memory (a warm pause: no CPU, their memory held) until `thaw` lets
+ * them run on or `clearStopped` ends them; `snapshot` freezes it, saves its processes and its
+ * writable layer, and lets it run on (clone, snapshot).
  */
-export type CheckpointMode = 'stop' | 'snapshot';
+export type CheckpointMode = 'stop' | 'freeze' | 'snapshot';
 
 export interface HostResources {
   memoryAvailableBytes: number;
@@ -123,9 +125,13 @@ export interface Runtime {
   /** Makes a sandbox that a previous server process restored or froze as this one leaves it:
    *  thawed, with no restore leftovers. */
   adopt(id: string): Promise<void>;
-  /** Removes a container of the sandbox that does not run (a restore cut short), keeping its
-   *  writable layer and network as a pause leaves them. */
+  /** Removes a container of the sandbox that does not run (a restore cut short, or processes a
+   *  `freeze` checkpoint left frozen: they are ended), keeping its writable layer and network as a
+   *  `stop` pause leaves them, and its checkpoints. */
   clearStopped(id: string): Promise<void>;
+  /** Lets the processes a `freeze` checkpoint left frozen run on, as they were; fails, leaving
+   *  them frozen, when the sandbox has none. */
+  thaw(id: string): Promise<void>;
   /** Ids of the sandboxes this backend holds any resource for, running or not (to sweep leftovers). */
   listPresent(): Promise<string[]>;
   stats(id: string): Promise<SandboxStats | undefined>;

@@ -106,6 +106,24 @@ describe('recovery after a crash', () => {
     assert.ok(runtime.checkpoints.has(`pause/${half.id}`));
   });
 
+  it('a sandbox paused warm (or whose warm pause had not answered) ends paused cold: frozen processes ended, checkpoint kept', async () => {
+    const warm = leftBehind('paused', 'frozen', true);
+    const answering = leftBehind('pausing', 'frozen', true);
+    const dumping = leftBehind('pausing', 'frozen');
+    const report = await service.recover();
+    for (const rec of [warm, answering]) {
+      assert.equal(stateOf(rec.id), 'paused');
+      assert.equal(runtime.sandboxes.get(rec.id)?.container, 'absent', 'its frozen processes are ended');
+      assert.ok(runtime.checkpoints.has(`pause/${rec.id}`), 'its checkpoint is kept');
+    }
+    assert.equal(stateOf(dumping.id), 'running', 'a warm pause whose checkpoint did not finish is thawed');
+    assert.equal(runtime.sandboxes.get(dumping.id)?.container, 'running');
+    assert.equal(report.paused, 2);
+    await service.connect(warm.id, 60);
+    assert.equal(stateOf(warm.id), 'running');
+    assert.ok(runtime.calls.includes(`restore ${warm.id}`), 'a resume after the restart restores from disk');
+  });
+
   it('finishes a kill, and removes a sandbox with neither processes nor a whole checkpoint', async () => {
     const killing = leftBehind('killing', 'running');
     const lost = leftBehind('paused', 'absent');

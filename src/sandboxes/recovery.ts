@@ -27,10 +27,10 @@ export async function recover(lc: Lifecycle): Promise<RecoveryReport> {
   const containers = await runtime.inspect();
   for (const rec of store.all()) {
     const container = containers.get(rec.id) ?? 'absent';
-    const alive = container === 'running' || container === 'frozen';
     // Paused without its memory, a sandbox is its kept files: there is no checkpoint to find.
     const filesOnly = rec.state === 'paused' && store.pauseOptions(rec.id).pausedWithoutMemory;
-    const checkpointWhole = !alive && (filesOnly || (await runtime.finishStopCheckpoint(pauseCheckpoint(rec.id))));
+    // A frozen one may be paused warm: its checkpoint decides, as for one whose processes are gone.
+    const checkpointWhole = container !== 'running' && (filesOnly || (await runtime.finishStopCheckpoint(pauseCheckpoint(rec.id))));
     const action = recoveryAction(rec.state, { container, checkpointWhole });
     const sandboxLog = log.child({ sandboxId: rec.id });
     try {
@@ -88,9 +88,10 @@ async function keepRunning(lc: Lifecycle, rec: SandboxRecord): Promise<SandboxRe
   return { ...rec, state: 'running', pausedAt: null, endAt };
 }
 
-/** A sandbox with a whole pause checkpoint: paused, any half-restored container removed. */
+/** A sandbox with a whole pause checkpoint: paused cold, any half-restored container or processes
+ *  a warm pause left frozen removed. */
 async function keepPaused(lc: Lifecycle, rec: SandboxRecord, container: string): Promise<SandboxRecord> {
-  if (container === 'stopped') await lc.runtime.clearStopped(rec.id);
+  if (container === 'stopped' || container === 'frozen') await lc.runtime.clearStopped(rec.id);
   const pausedAt = rec.pausedAt ?? Date.now();
   if (rec.state !== 'paused') lc.store.setPaused(rec.id, pausedAt);
   return { ...rec, state: 'paused', pausedAt };

@@ -46,3 +46,11 @@ it('recovery: with neither processes nor a whole checkpoint there is nothing to 
     assert.equal(recoveryAction(state, { container: 'absent', checkpointWhole: false }), 'destroy', state);
   }
 });
+
+it('recovery: a warm pause (frozen beside a whole checkpoint) ends paused cold; a resume cut short mid-thaw runs', () => {
+  for (const state of ['pausing', 'paused'] as SandboxState[]) {
+    assert.equal(recoveryAction(state, { container: 'frozen', checkpointWhole: true }), 'pause', state);
+  }
+  assert.equal(recoveryAction('resuming', { container: 'frozen', checkpointWhole: true }), 'run');
+  assert.equal(recoveryAction('running', { container: 'frozen', checkpointWhole: false }), 'run', 'a clone source is thawed');
+});

@@ -52,7 +52,8 @@ export function storedStatesFor(listed: 'running' | 'paused'): SandboxState[] {
 /** What the runtime holds of a sandbox after a restart, once work a dead server left running
  *  (a checkpoint, a restore) has finished. */
 export interface Observed {
-  /** `frozen`: a snapshot checkpoint (clone, snapshot) froze it and nobody thawed it. */
+  /** `frozen`: a snapshot checkpoint (clone, snapshot) froze it and nobody thawed it, or it was
+   *  paused warm (its processes frozen in memory beside its whole checkpoint). */
   container: 'running' | 'frozen' | 'stopped' | 'absent';
   /** Whether its pause checkpoint is whole (or was finished by the checkpoint tool, only the
    *  server's mark missing). */
@@ -62,7 +63,8 @@ export interface Observed {
 /**
  * What recovery does with a sandbox found in a state:
  * - `run`: it runs (thaw it first if frozen); a `resuming` one drops its checkpoint.
- * - `pause`: it is paused: its checkpoint is whole; any half-restored container is removed.
+ * - `pause`: it is paused (cold): its checkpoint is whole; any half-restored container is removed,
+ *   and processes a warm pause left frozen are ended (a restarted server keeps nothing warm).
  * - `destroy`: nothing of it can be brought back, or no client was ever answered for it.
  */
 export type RecoveryAction = 'run' | 'pause' | 'destroy';
@@ -79,15 +81,16 @@ export function recoveryAction(state: SandboxState, seen: Observed): RecoveryAct
     // Its processes are the sandbox: without them there is nothing to keep.
     case 'running':
       return alive ? 'run' : 'destroy';
-    // The checkpoint either finished (the container is gone, the image whole) or failed, and the
-    // checkpoint tool left the processes running.
+    // The checkpoint either finished (the container is gone, or frozen by a warm pause, and the
+    // image whole) or failed, and the checkpoint tool left the processes running (or frozen:
+    // thawed). Paused warm, a whole checkpoint makes it paused cold: the frozen processes end.
     case 'pausing':
-      if (alive) return 'run';
-      return seen.checkpointWhole ? 'pause' : 'destroy';
     case 'paused':
+      if (seen.container === 'frozen' && seen.checkpointWhole) return 'pause';
       if (alive) return 'run';
       return seen.checkpointWhole ? 'pause' : 'destroy';
-    // The restore either finished (running) or failed, and the checkpoint is still whole.
+    // The restore (or the thaw of a warm pause) either finished (running; frozen, it is thawed)
+    // or failed, and the checkpoint is still whole.
     case 'resuming':
       if (alive) return 'run';
       return seen.checkpointWhole ? 'pause' : 'destroy';

@@ -23,7 +23,7 @@ interface FakeSandbox {
   egress?: EgressPolicy;
 }
 
-type Method = 'create' | 'commit' | 'destroy' | 'checkpoint' | 'restore' | 'updateEgress' | 'copyStopped';
+type Method = 'create' | 'commit' | 'destroy' | 'checkpoint' | 'restore' | 'updateEgress' | 'copyStopped' | 'thaw';
 
 export class FakeRuntime implements Runtime {
   readonly name = 'fake';
@@ -102,7 +102,14 @@ export class FakeRuntime implements Runtime {
   async clearStopped(id: string): Promise<void> {
     this.calls.push(`clearStopped ${id}`);
     const s = this.sandboxes.get(id);
-    if (s?.container === 'stopped') s.container = 'absent';
+    if (s?.container === 'stopped' || s?.container === 'frozen') s.container = 'absent';
+  }
+
+  async thaw(id: string): Promise<void> {
+    this.enter('thaw', id);
+    const s = this.sandboxes.get(id);
+    if (s?.container !== 'frozen') throw new Error(`fake: sandbox ${id} is not frozen`);
+    s.container = 'running';
   }
 
   async stats(id: string): Promise<SandboxStats | undefined> {
@@ -137,6 +144,7 @@ export class FakeRuntime implements Runtime {
     if (!s || s.container !== 'running') throw new Error(`fake: sandbox ${id} is not running`);
     this.checkpoints.set(key(ref), true);
     if (mode === 'stop') s.container = 'absent';
+    if (mode === 'freeze') s.container = 'frozen';
   }
 
   checkpointIsWhole(ref: CheckpointRef): boolean {

@@ -225,6 +225,14 @@ export class RuncRuntime implements Runtime {
         // The overlay stays mounted while paused: unmounting would sync the filesystem that has
         // just received the image (about 0.5 s per GiB here), and resume would mount it again.
         await this.criuStep(dumpLog, ['checkpoint', ...imageArgs, id]);
+      } else if (mode === 'freeze') {
+        // Frozen first: CRIU then leaves the cgroup as it found it, so the processes stay frozen
+        // in memory once their image is whole.
+        await this.runc(['pause', id]);
+        await this.criuStep(dumpLog, ['checkpoint', '--leave-running', ...imageArgs, id]).catch(async (err: unknown) => {
+          await this.runc(['resume', id]).catch(() => undefined);
+          throw err;
+        });
       } else {
         // Frozen while both its memory and its writable layer are saved, so the two agree.
         await this.runc(['pause', id]);
@@ -381,6 +389,10 @@ export class RuncRuntime implements Runtime {
     const rootfs = path.join(this.bundleDir(id), 'rootfs');
     if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]);
     await rm(path.join(this.bundleDir(id), 'restore-work'), { recursive: true, force: true });
+  }
+
+  async thaw(id: string): Promise<void> {
+    await this.runc(['resume', id]);
   }
 
   async finishStopCheckpoint(ref: CheckpointRef): Promise<boolean> {
