@@ -46,6 +46,8 @@ export const errorCatalogue = {
   VOLUME_PATH_INVALID: 400,
   VOLUME_TOKEN_INVALID: 401,
   VOLUME_QUOTA_UNSUPPORTED: 501,
+  NOT_OFFERED: 501,
+  TRAFFIC_TOKEN_REQUIRED: 403,
   INTERNAL: 500,
 } as const;
 
@@ -160,6 +162,12 @@ export const errors = {
     new SandcastleError('VOLUME_QUOTA_UNSUPPORTED', 'volume quotas are not supported: a volume grows within the free space of the data directory'),
   volumeTokenInvalid: () =>
     new SandcastleError('VOLUME_TOKEN_INVALID', "missing or wrong volume token: send the volume's token (Volume.getInfo) as 'Authorization: Bearer <token>'"),
+  notOffered: (what: string) =>
+    new SandcastleError('NOT_OFFERED', `${what} are not offered by Sandcastle yet`),
+  trafficTokenMissing: () =>
+    new SandcastleError('TRAFFIC_TOKEN_REQUIRED', "Sandbox is secured with traffic access token. Token header 'e2b-traffic-access-token' is missing"),
+  trafficTokenInvalid: () =>
+    new SandcastleError('TRAFFIC_TOKEN_REQUIRED', "Sandbox is secured with traffic access token. Token header 'e2b-traffic-access-token' is invalid: send the sandbox's trafficAccessToken"),
   startFailed: (id: string, cause: unknown) =>
     new SandcastleError('SANDBOX_START_FAILED', `sandbox '${id}' failed to start: ${describe(cause)}`, { cause }),
 };

@@ -18,6 +18,7 @@ import { registerTemplateRoutes, uploadPathPrefix } from './template-routes.js';
 import type { TemplateBuilds } from '../templates/build/template-builds.js';
 import { requestLog } from './request-log.js';
 import { registerVolumeRoutes, volumeContentPrefix } from './volume-routes.js';
+import { refuseUnofferedCreateOptions, registerUnofferedRoutes } from './unoffered-routes.js';
 import type { VolumeService } from '../volumes/volume-service.js';
 import { bodyCutShort, connectBody, createSandboxBody, maxBodyBytes, parseBody, readJson, timeoutBody } from './schemas.js';
 
@@ -60,6 +61,7 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
 
   const create = async (c: Context) => {
     const body = parseBody(createSandboxBody, await readJson(c));
+    refuseUnofferedCreateOptions(body);
     const rec = await sandboxes.create({
       templateId: body.templateID,
       timeoutSeconds: body.timeout,
@@ -127,6 +129,7 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
   registerLogRoutes(app, sandboxes);
   registerNetworkRoutes(app, sandboxes);
   if (volumes) registerVolumeRoutes(app, volumes);
+  registerUnofferedRoutes(app);
 
   return app;
 }
