@@ -37,7 +37,8 @@ export class ContextError extends Error {
 }
 
 interface Context extends ContextInfo {
-  kernel: Kernel;
+  /** Undefined until first needed, for a context made with `{ lazy: true }`. */
+  kernel: Kernel | undefined;
   /** The sandbox-wide variables the kernel's environment holds. */
   applied: Readonly<Record<string, string>>;
   /** Settles when the last queued execution is done. */
@@ -56,7 +57,9 @@ export class Contexts {
 
   constructor(private readonly opts: ContextsOptions) {}
 
-  create(language: Language, cwd = this.opts.defaultCwd): ContextInfo {
+  /** A new context. A lazy one starts its kernel when it first runs code (or is restarted), so a
+   *  context that is listed but never used costs no process. */
+  create(language: Language, cwd = this.opts.defaultCwd, { lazy = false } = {}): ContextInfo {
     let isDir = false;
     try {
       isDir = statSync(cwd).isDirectory();
@@ -66,18 +69,18 @@ export class Contexts {
     if (!isDir) throw new ContextError(400, `cwd '${cwd}' is not a directory in the sandbox`);
     const id = randomUUID();
     const globals = this.opts.globals.current();
-    const ctx: Context = { id, language, cwd, kernel: undefined!, applied: globals, tail: Promise.resolve(), deleted: false };
-    this.startKernel(ctx, globals);
+    const ctx: Context = { id, language, cwd, kernel: undefined, applied: globals, tail: Promise.resolve(), deleted: false };
+    if (!lazy) this.startKernel(ctx, globals);
     this.byId.set(id, ctx);
     return info(ctx);
   }
 
-  /** The context that runs code sent with only a language: made on first use. */
-  defaultFor(language: Language): ContextInfo {
+  /** The context that runs code sent with only a language: made on first use, or ahead of it. */
+  defaultFor(language: Language, { lazy = false } = {}): ContextInfo {
     const id = this.defaults.get(language);
     const ctx = id === undefined ? undefined : this.byId.get(id);
     if (ctx) return info(ctx);
-    const made = this.create(language);
+    const made = this.create(language, this.opts.defaultCwd, { lazy });
     this.defaults.set(language, made.id);
     return made;
   }
@@ -92,14 +95,15 @@ export class Contexts {
 
   /** Whether the context's kernel can run code now (for readiness checks). */
   isReady(id: string): boolean {
-    return this.readyKernels.has(this.find(id).kernel);
+    const kernel = this.find(id).kernel;
+    return kernel !== undefined && this.readyKernels.has(kernel);
   }
 
   async restart(id: string): Promise<void> {
     const ctx = this.find(id);
     this.replaceKernel(ctx, { name: 'ContextRestarting', value: 'the context was restarted while this code ran' });
     try {
-      await ctx.kernel.ready;
+      await ctx.kernel!.ready;
     } catch (err) {
       throw new ContextError(500, `the context's new kernel did not start: ${(err as Error).message}`);
     }
@@ -110,8 +114,10 @@ export class Contexts {
     ctx.deleted = true;
     this.byId.delete(id);
     for (const [language, defaultId] of this.defaults) if (defaultId === id) this.defaults.delete(language);
-    this.retired.set(ctx.kernel, { name: 'ContextDeleted', value: 'the context was deleted while this code ran' });
-    ctx.kernel.kill();
+    if (ctx.kernel) {
+      this.retired.set(ctx.kernel, { name: 'ContextDeleted', value: 'the context was deleted while this code ran' });
+      ctx.kernel.kill();
+    }
   }
 
   /** Kills every kernel (server shutdown). */
@@ -125,7 +131,7 @@ export class Contexts {
     return ctx;
   }
 
-  private startKernel(ctx: Context, globals: Readonly<Record<string, string>>): void {
+  private startKernel(ctx: Context, globals: Readonly<Record<string, string>>): Kernel {
     const kernel = this.opts.newKernel(ctx.language, ctx.cwd, globals);
     ctx.kernel = kernel;
     ctx.applied = globals;
@@ -142,12 +148,15 @@ export class Contexts {
         `this code runs in a new kernel, so variables, imports and definitions from before are gone.\n`;
       this.startKernel(ctx, this.opts.globals.current());
     });
+    return kernel;
   }
 
   private replaceKernel(ctx: Context, reason: { name: string; value: string }): void {
     const old = ctx.kernel;
-    this.retired.set(old, reason);
-    old.kill();
+    if (old) {
+      this.retired.set(old, reason);
+      old.kill();
+    }
     this.startKernel(ctx, this.opts.globals.current());
   }
 
@@ -173,7 +182,7 @@ export class Contexts {
   }
 
   private async run(ctx: Context, code: string, envs: Readonly<Record<string, string>>, out: ExecutionStream): Promise<void> {
-    const kernel = ctx.kernel;
+    const kernel = ctx.kernel ?? this.startKernel(ctx, this.opts.globals.current());
     try {
       await kernel.ready;
     } catch (err) {

@@ -3,7 +3,7 @@
 // global scope, so state persists between cells, and talks to the interpreter server over the
 // IPC channel: everything the cell writes to process.stdout/stderr goes there too, in order with
 // its result, rather than through the raw pipes (which are only for child processes' output).
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import util from 'node:util';
@@ -36,9 +36,9 @@ function capture(stream: 'stdout' | 'stderr'): void {
 }
 
 /** Bare names resolve from the context's working directory (its node_modules), as they would for
- *  a script there; built-ins and URLs load as they are. */
+ *  a script there; built-ins (`fs` as well as `node:fs`) and URLs load as they are. */
 function resolveSpecifier(specifier: string): string {
-  if (specifier.startsWith('node:') || specifier.includes('://')) return specifier;
+  if (isBuiltin(specifier) || specifier.includes('://')) return specifier;
   const base = path.join(process.cwd(), 'index.js');
   if (specifier.startsWith('.') || specifier.startsWith('/')) return pathToFileURL(path.resolve(process.cwd(), specifier)).href;
   try {

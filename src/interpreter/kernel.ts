@@ -15,6 +15,21 @@ export function normalizeLanguage(name: string): Language | undefined {
   return (languages as readonly string[]).includes(aliased) ? (aliased as Language) : undefined;
 }
 
+/** Languages the SDK offers whose kernels code-interpreter-v1 does not have, with what is missing:
+ *  code in them gets an error saying so rather than a bare 400 (which the SDK shows without body). */
+const missingKernels: Readonly<Record<string, string>> = {
+  r: 'an R kernel (R with IRkernel)',
+  java: 'a Java kernel (a JDK with IJava)',
+};
+
+/** Why code in `name` cannot run here, or undefined when it is not one of the missing languages. */
+export function missingKernel(name: string): string | undefined {
+  const lower = name.trim().toLowerCase();
+  const what = missingKernels[lower];
+  if (!what) return undefined;
+  return `the ${lower} language needs ${what}, which this sandbox's template does not have; this code interpreter runs ${languages.join(', ')}`;
+}
+
 export type Sink = (event: OutputEvent) => void;
 
 export interface KernelExit {

@@ -1,7 +1,8 @@
 // Entry point of the code interpreter inside a code-interpreter sandbox, started beside envd by
 // the template's start command: `/opt/sandcastle/node /opt/sandcastle/lib/interpreter.mjs`.
 // It listens at once and starts the default Python kernel (and the bridge to it) right away, so
-// the kernel is warming up while the sandbox is handed to the client.
+// the kernel is warming up while the sandbox is handed to the client. The default JavaScript
+// context exists from the start too, but gets its kernel only when it first runs code.
 //
 // Settings (environment; the defaults are the sandbox's):
 //   SANDCASTLE_INTERPRETER_PORT     49999
@@ -68,6 +69,8 @@ const server = createInterpreterServer({ contexts, defaultContextId: () => conte
 server.listen(port, '0.0.0.0', () => console.log(`interpreter listening on 0.0.0.0:${port}`));
 bridge.start();
 contexts.defaultFor('python');
+// Listed from the start, as the hosted interpreter lists it; its Node process starts on first use.
+contexts.defaultFor('javascript', { lazy: true });
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {

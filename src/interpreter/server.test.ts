@@ -33,12 +33,32 @@ async function newContext(language: string, cwd?: string): Promise<ContextInfo> 
 }
 
 describe('HTTP surface', () => {
+  it('lists the default Python and JavaScript contexts from the start', async () => {
+    const listed = (await interp.json('GET', '/contexts')).body as ContextInfo[];
+    assert.deepEqual(listed.slice(0, 2).map((c) => [c.language, c.cwd]), [['python', interp.home], ['javascript', interp.home]]);
+    // Code sent with only the language runs in the listed JavaScript context.
+    await interp.execute({ code: 'var inDefault = 1', language: 'javascript' });
+    assert.equal(mainText(await interp.execute({ code: 'inDefault', context_id: listed[1]!.id })), '1');
+  });
+
   it('rejects an unsupported language with 400 naming the supported ones', async () => {
     const res = await interp.json('POST', '/contexts', { language: 'cobol' });
     assert.equal(res.status, 400);
     assert.match(String(res.body), /cobol.*python, javascript, typescript, bash/);
-    const exec = await fetch(`${interp.url}/execute`, { method: 'POST', body: JSON.stringify({ code: '1', language: 'r' }) });
+    const exec = await fetch(`${interp.url}/execute`, { method: 'POST', body: JSON.stringify({ code: '1', language: 'cobol' }) });
     assert.equal(exec.status, 400);
+  });
+
+  it('answers code in R or Java with an error naming the missing kernel', async () => {
+    for (const [language, missing] of [['r', /R with IRkernel/], ['Java', /a JDK with IJava/]] as const) {
+      const events = await interp.execute({ code: '1', language });
+      assert.deepEqual(types(events), ['error', 'end_of_execution'], language);
+      assert.equal(errorOf(events)?.name, 'KernelNotInstalled');
+      assert.match(errorOf(events)!.value, missing);
+      const res = await interp.json('POST', '/contexts', { language });
+      assert.equal(res.status, 400);
+      assert.match(String(res.body), missing);
+    }
   });
 
   it('answers 404 with a message for an unknown context', async () => {
@@ -112,12 +132,17 @@ describe('JavaScript and TypeScript contexts', () => {
     assert.equal(mainText(events), '{ k: [ 1, 2 ] }');
   });
 
-  it('support top-level await and imports', async () => {
+  it('support top-level await and imports, of built-ins by bare and node: names', async () => {
     const events = await interp.execute({
       code: "import path from 'node:path';\nimport * as os from 'node:os';\nconst v = await Promise.resolve(path.join('a', 'b'));\nv + typeof os.cpus",
       language: 'javascript',
     });
     assert.equal(mainText(events), 'a/bfunction');
+    const bare = await interp.execute({
+      code: "import fs from 'fs';\nimport { readFile } from 'fs/promises';\nimport { sep } from 'path';\ntypeof fs.readFileSync + typeof readFile + sep",
+      language: 'javascript',
+    });
+    assert.equal(mainText(bare), 'functionfunction/');
   });
 
   it('show strings without their quotes and nothing for undefined', async () => {

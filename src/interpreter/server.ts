@@ -4,9 +4,9 @@
 import http from 'node:http';
 import { sendJson } from '../envd/http-util.js';
 import { ContextError, type Contexts, type ExecutionStream } from './contexts.js';
-import type { OutputEvent } from './events.js';
+import { errorEvent, type OutputEvent } from './events.js';
 import { validEnvName } from './global-envs.js';
-import { languages, normalizeLanguage, type Language } from './kernel.js';
+import { languages, missingKernel, normalizeLanguage, type Language } from './kernel.js';
 
 const maxBodyBytes = 64 * 1024 * 1024;
 
@@ -67,7 +67,7 @@ function optionalString(body: Record<string, unknown>, field: string): string | 
 
 function parseLanguage(name: string): Language {
   const language = normalizeLanguage(name);
-  if (!language) throw new HttpError(400, `language '${name}' is not supported; supported languages: ${languages.join(', ')}`);
+  if (!language) throw new HttpError(400, missingKernel(name) ?? `language '${name}' is not supported; supported languages: ${languages.join(', ')}`);
   return language;
 }
 
@@ -133,6 +133,15 @@ export function createInterpreterServer({ contexts, defaultContextId }: Interpre
       const languageName = optionalString(body, 'language');
       if (contextId && languageName) throw new HttpError(400, 'Only one of context_id or language can be provided');
       const envs = parseEnvs(body.env_vars);
+      const missing = languageName === undefined ? undefined : missingKernel(languageName);
+      if (missing) {
+        // An execution error, so that the SDK's user reads why (runCode shows only the status of a 400).
+        const out = ndjsonStream(req, res);
+        out.send(errorEvent('KernelNotInstalled', missing));
+        out.send({ type: 'end_of_execution' });
+        out.end();
+        return;
+      }
       let id = contextId;
       if (!id) id = languageName ? contexts.defaultFor(parseLanguage(languageName)).id : defaultContextId();
       if (!contexts.has(id)) throw new ContextError(404, `Context ${id} not found`);
