@@ -128,6 +128,11 @@ export interface Config {
   maxSandboxes: number;
   minFreeMemoryMB: number;
   minFreeDiskMB: number;
+  /** Paused sandboxes whose processes stay frozen in memory (a resume thaws them) at most; 0
+   *  pauses every sandbox cold. Past it, or with less memory available than warmPausedMinFreeMB,
+   *  the oldest are evicted to their checkpoint (sandboxes/warm-pauses.ts). */
+  warmPausedMax: number;
+  warmPausedMinFreeMB: number;
   /** Resources of a sandbox whose template names none. */
   defaultCpuCount: number;
   defaultMemoryMB: number;
@@ -241,6 +246,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     maxSandboxes: int('SANDCASTLE_MAX_SANDBOXES', 1000),
     minFreeMemoryMB: int('SANDCASTLE_MIN_FREE_MEMORY_MB', 512),
     minFreeDiskMB: int('SANDCASTLE_MIN_FREE_DISK_MB', 1024),
+    warmPausedMax: int('SANDCASTLE_WARM_PAUSED_MAX', 64),
+    warmPausedMinFreeMB: int('SANDCASTLE_WARM_PAUSED_MIN_FREE_MB', 1024),
     defaultCpuCount: int('SANDCASTLE_CPU_COUNT', 2),
     defaultMemoryMB: int('SANDCASTLE_MEMORY_MB', 512),
     defaultDiskSizeMB: int('SANDCASTLE_DISK_MB', 20480),

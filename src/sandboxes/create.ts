@@ -57,6 +57,8 @@ export class Creator {
 
   private async checkHost(): Promise<void> {
     const { minFreeMemoryMB, minFreeDiskMB } = this.lc.config;
+    // Warm-paused sandboxes hold memory a start may need: the oldest give it back first.
+    await this.lc.warm.relieve(minFreeMemoryMB);
     const host = await this.lc.runtime.hostResources();
     if (host.memoryAvailableBytes < minFreeMemoryMB * MiB) {
       throw errors.overCapacity(`the host has ${Math.floor(host.memoryAvailableBytes / MiB)} MiB of memory available, less than the ${minFreeMemoryMB} MiB kept free (SANDCASTLE_MIN_FREE_MEMORY_MB)`);

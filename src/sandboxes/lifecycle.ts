@@ -24,6 +24,7 @@ import { pauseCheckpoint } from './saved-states.js';
 import { StartAdmission } from './start-admission.js';
 import type { SandboxVolumes } from './volume-mounts.js';
 import { assertTransition, type SandboxState } from './state.js';
+import { WarmPauses } from './warm-pauses.js';
 
 const envdStartTimeoutMs = 15_000;
 /** A template's own service (the interpreter's kernel) may take this long to warm up. */
@@ -34,6 +35,8 @@ export interface LifecycleEvents {
   stopping: [id: string];
   /** A sandbox was created and runs (the metrics sampler takes its first sample). */
   started: [id: string];
+  /** A lifecycle operation ended (for the Prometheus metrics); `error` undefined when it succeeded. */
+  operation: [kind: OperationKind, durationMs: number, error: unknown];
 }
 
 export interface LifecycleDeps {
@@ -77,6 +80,8 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   readonly idleTimers: DeadlineTimers;
   /** Last traffic per sandbox with an idle timeout (unix ms); a restart counts as traffic. */
   readonly lastActivity = new Map<string, number>();
+  /** Paused sandboxes whose processes wait frozen in memory. */
+  readonly warm: WarmPauses;
 
   constructor(deps: LifecycleDeps, onDeadline: (id: string) => void, onIdleCheck: (id: string) => void) {
     super();
@@ -93,6 +98,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     this.admission = new StartAdmission(deps.config.startConcurrency);
     this.timers = new DeadlineTimers(onDeadline);
     this.idleTimers = new DeadlineTimers(onIdleCheck);
+    this.warm = new WarmPauses(this);
   }
 
 
@@ -121,11 +127,13 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
       const result = await act(journalId);
       this.operations.finish(journalId, 'ok');
       this.log.info({ op: kind, sandboxId, durationMs: Math.round(performance.now() - started) }, `${kind} done`);
+      this.emit('operation', kind, performance.now() - started, undefined);
       return result;
     } catch (err) {
       this.operations.finish(journalId, 'failed', describe(err));
       const level = isClientError(err) ? 'info' : 'error';
       this.log[level]({ op: kind, sandboxId, durationMs: Math.round(performance.now() - started), err }, `${kind} failed: ${describe(err)}`);
+      this.emit('operation', kind, performance.now() - started, err);
       throw err;
     }
   }

@@ -1,7 +1,10 @@
-// Pause and resume with memory: a pause saves every process of the sandbox (`stop` checkpoint) and
-// keeps its writable layer and network; connect resumes a paused sandbox or extends a running
-// one's deadline. The state written before the runtime acts (`pausing`, `resuming`) is the intent
-// recovery reads (state.ts).
+// Pause and resume with memory: a pause saves every process of the sandbox and keeps its writable
+// layer and network; connect resumes a paused sandbox or extends a running one's deadline. The
+// state written before the runtime acts (`pausing`, `resuming`) is the intent recovery reads
+// (state.ts).
+// A pause is warm while the settings allow (warm-pauses.ts): the checkpoint is written whole all
+// the same (a crash loses nothing), but the processes stay frozen in memory (`freeze` checkpoint)
+// and a resume thaws them. An evicted one, or one paused cold, is restored from its checkpoint.
 // A pause without memory (e2b's keepMemory: false) ends the processes without saving them,
 // keeping the writable layer and network, and boots the sandbox again over them on resume.
 import { errors } from '../errors.js';
@@ -41,9 +44,11 @@ export class Persistence {
   private resume(rec: SandboxRecord, timeoutSeconds: number): Promise<SandboxRecord> {
     if (this.lc.store.pauseOptions(rec.id).pausedWithoutMemory) return this.reboot(rec, timeoutSeconds);
     const checkpoint = pauseCheckpoint(rec.id);
-    return this.lc.operate('resume', rec.id, { timeoutSeconds }, async () => {
+    // The caller holds the sandbox's queue: no eviction can come between this and the thaw.
+    const warm = this.lc.warm.forget(rec.id);
+    return this.lc.operate('resume', rec.id, { timeoutSeconds, warm }, async () => {
       try {
-        await this.lc.runtime.restore(this.lc.records.spec(rec), { checkpoint, withSavedLayer: false });
+        if (!warm || !(await this.thawed(rec))) await this.lc.runtime.restore(this.lc.records.spec(rec), { checkpoint, withSavedLayer: false });
       } catch (err) {
         this.lc.transition({ ...rec, state: 'resuming' }, 'paused');
         throw errors.resumeFailed(rec.id, err);
@@ -55,6 +60,19 @@ export class Persistence {
       this.lc.armTimers(resumed);
       return resumed;
     }, () => this.lc.transition(rec, 'resuming'));
+  }
+
+  /** Thaws a warm-paused sandbox; false when that failed and its processes were ended instead (it
+   *  is then restored from its checkpoint). */
+  private async thawed(rec: SandboxRecord): Promise<boolean> {
+    try {
+      await this.lc.runtime.thaw(rec.id);
+      return true;
+    } catch (err) {
+      this.lc.log.warn({ sandboxId: rec.id, err }, `thawing warm-paused sandbox ${rec.id} failed; restoring it from its checkpoint`);
+      await this.lc.runtime.clearStopped(rec.id);
+      return false;
+    }
   }
 
   /** Resume of a sandbox paused without its memory: its processes boot again (envd, then the
@@ -84,26 +102,31 @@ export class Persistence {
 
   /** Pauses a running sandbox; false when it was already paused. `keepMemory` false keeps only
    *  its files: its processes boot again at resume. */
-  pause(id: string, get: (id: string) => SandboxRecord, keepMemory = true): Promise<boolean> {
-    return this.lc.queue.run(id, async () => {
+  async pause(id: string, get: (id: string) => SandboxRecord, keepMemory = true): Promise<boolean> {
+    const paused = await this.lc.queue.run(id, async () => {
       const rec = get(id);
       if (rec.state === 'paused') return false;
       if (rec.state !== 'running') throw errors.sandboxNotRunning(id, rec.state);
       await this.pauseNow(rec, keepMemory);
       return true;
     });
+    // Answered once the warm sandboxes are within the settings again (outside the queue: the
+    // eviction may be of this very sandbox).
+    if (paused) await this.lc.warm.relieve();
+    return paused;
   }
 
   /** Pauses a sandbox known to be running (a caller holds its queue); without `keepMemory`, as
    *  the sandbox was created to pause at its timeout. */
   pauseNow(rec: SandboxRecord, keepMemory = this.lc.store.pauseOptions(rec.id).autoPauseMemory): Promise<void> {
-    return this.lc.operate('pause', rec.id, { keepMemory }, async () => {
+    const warm = keepMemory && this.lc.warm.enabled;
+    return this.lc.operate('pause', rec.id, { keepMemory, warm }, async () => {
       this.lc.timers.clear(rec.id);
       this.lc.idleTimers.clear(rec.id);
       this.lc.emit('stopping', rec.id);
       try {
         // Without memory nothing is saved: the container goes, its layer and network stay.
-        if (keepMemory) await this.lc.runtime.checkpoint(rec.id, pauseCheckpoint(rec.id), 'stop');
+        if (keepMemory) await this.lc.runtime.checkpoint(rec.id, pauseCheckpoint(rec.id), warm ? 'freeze' : 'stop');
         else await this.lc.runtime.clearStopped(rec.id);
       } catch (err) {
         this.lc.transition({ ...rec, state: 'pausing' }, 'running');
@@ -115,6 +138,7 @@ export class Persistence {
         this.lc.store.setPausedWithoutMemory(rec.id, !keepMemory);
         this.lc.store.setPaused(rec.id, pausedAt);
       });
+      if (warm) this.lc.warm.add(rec.id);
       this.lc.armTimers({ ...rec, state: 'paused', pausedAt });
     }, () => this.lc.transition(rec, 'pausing'));
   }

@@ -43,7 +43,8 @@ beforeEach(() => {
     id: 'base', alias: 'base', layers: [path.join(dir, 'layer')], cpuCount: 1, memoryMB: 256, diskSizeMB: 1024, startCmd: null,
     readyPort: null, ...notBuilt, createdAt: Date.now(),
   });
-  const config = loadConfig({ dataDir: dir, warmPoolSize: 0 });
+  // Pauses here are cold (restored at resume); warm-pauses.test.ts covers warm ones.
+  const config = loadConfig({ dataDir: dir, warmPoolSize: 0, warmPausedMax: 0 });
   snapshots = new SnapshotStore(db);
   service = new SandboxService({ config, store, operations, templates, snapshots, bootStates: new BootStateStore(db), runtime, network, log: pino({ level: 'silent' }) });
 });

@@ -220,11 +220,17 @@ export class SandboxService {
     return recover(this.lc);
   }
 
-  /** Stops the timers and removes the warm pool; sandboxes handed out keep running and are
-   *  re-adopted at the next start. */
+  /** Paused sandboxes whose processes wait in memory (a resume thaws them), oldest first. */
+  warmPaused(): string[] {
+    return this.lc.warm.ids();
+  }
+
+  /** Stops the timers, evicts warm-paused sandboxes to their checkpoints and removes the warm
+   *  pool; sandboxes handed out keep running and are re-adopted at the next start. */
   async close(): Promise<void> {
     this.lc.timers.clearAll();
     this.lc.idleTimers.clearAll();
+    await this.lc.warm.close();
     await this.creator.pool.close();
     // Everything not handed out: the pool, and starts cut short.
     const unowned = this.lc.store.all().filter((r) => r.state === 'pooled' || r.state === 'starting');

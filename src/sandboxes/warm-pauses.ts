@@ -1,0 +1,93 @@
+// Sandboxes paused warm: their pause checkpoint is whole on disk, and their processes wait frozen
+// in memory (no CPU, their memory still held) so that a resume is a thaw. They are evicted — their
+// processes ended, the checkpoint kept, so a resume restores from disk as after a cold pause —
+// oldest first when more than SANDCASTLE_WARM_PAUSED_MAX are warm or the host's available memory
+// falls below SANDCASTLE_WARM_PAUSED_MIN_FREE_MB (checked after each pause, every second while any
+// is warm, and before a start is admitted), and all of them at shutdown. Which ones are warm lives
+// in memory only: a restarted server finds them frozen and recovery pauses them cold (state.ts).
+import type { Lifecycle } from './lifecycle.js';
+
+const MiB = 1024 * 1024;
+const watchIntervalMs = 1000;
+
+export class WarmPauses {
+  /** Warm sandboxes' ids; insertion order is oldest pause first. */
+  private readonly warm = new Set<string>();
+  private watch: NodeJS.Timeout | undefined;
+  /** Checks run one after another: two at once would evict what one would have. */
+  private checks: Promise<void> = Promise.resolve();
+
+  constructor(private readonly lc: Lifecycle) {
+    // A kill (or a pause starting) ends whatever warmth the sandbox had.
+    lc.on('stopping', (id) => this.forget(id));
+  }
+
+  /** Whether pauses keep processes in memory (SANDCASTLE_WARM_PAUSED_MAX above 0). */
+  get enabled(): boolean {
+    return this.lc.config.warmPausedMax > 0;
+  }
+
+  has(id: string): boolean {
+    return this.warm.has(id);
+  }
+
+  /** Warm sandboxes, oldest pause first. */
+  ids(): string[] {
+    return [...this.warm];
+  }
+
+  /** A sandbox just paused warm (its record says paused); checks the settings in the background. */
+  add(id: string): void {
+    this.warm.add(id);
+    this.watch ??= setInterval(() => void this.relieve(), watchIntervalMs).unref();
+    void this.relieve();
+  }
+
+  /** Takes a sandbox out of the warm set (a resume thawing it, a kill, a pause starting). */
+  forget(id: string): boolean {
+    const was = this.warm.delete(id);
+    if (this.warm.size === 0 && this.watch) {
+      clearInterval(this.watch);
+      this.watch = undefined;
+    }
+    return was;
+  }
+
+  /** Evicts the oldest warm sandboxes while more are warm than allowed or the host has less than
+   *  `minFreeMB` (at least SANDCASTLE_WARM_PAUSED_MIN_FREE_MB) available. Never fails. */
+  relieve(minFreeMB = 0): Promise<void> {
+    const floor = Math.max(minFreeMB, this.lc.config.warmPausedMinFreeMB) * MiB;
+    this.checks = this.checks.then(async () => {
+      while (this.warm.size > 0) {
+        const overCount = this.warm.size > this.lc.config.warmPausedMax;
+        const available = overCount ? 0 : (await this.lc.runtime.hostResources()).memoryAvailableBytes;
+        if (!overCount && available >= floor) return;
+        const reason = overCount ? `more than ${this.lc.config.warmPausedMax} warm (SANDCASTLE_WARM_PAUSED_MAX)` : `${Math.floor(available / MiB)} MiB of memory available, under ${floor / MiB} MiB`;
+        await this.evict(this.ids()[0]!, reason);
+      }
+    });
+    return this.checks;
+  }
+
+  /** Evicts every warm sandbox (at shutdown) and stops watching. */
+  async close(): Promise<void> {
+    await this.checks;
+    await Promise.all(this.ids().map((id) => this.evict(id, 'the server is stopping')));
+  }
+
+  /** Ends a warm sandbox's frozen processes, in its turn on its queue; it stays paused with its
+   *  checkpoint. A failure is logged and the sandbox is no longer counted (recovery at the next
+   *  start ends what is left frozen). */
+  private async evict(id: string, reason: string): Promise<void> {
+    await this.lc.queue.run(id, async () => {
+      if (!this.forget(id)) return;
+      const pausedAt = this.lc.store.get(id)?.pausedAt;
+      try {
+        await this.lc.runtime.clearStopped(id);
+        this.lc.log.info({ sandboxId: id, warmForMs: pausedAt ? Date.now() - pausedAt : undefined }, `warm-paused sandbox ${id} evicted (${reason}): it stays paused, a resume restores it from its checkpoint`);
+      } catch (err) {
+        this.lc.log.error({ sandboxId: id, err }, `evicting warm-paused sandbox ${id} failed`);
+      }
+    }).catch((err: unknown) => this.lc.log.error({ sandboxId: id, err }, `evicting warm-paused sandbox ${id} failed`));
+  }
+}
