@@ -28,6 +28,17 @@ const only = (results: Result[], predicate: (r: Result) => unknown) => {
   return found[0]!;
 };
 
+describe('the default contexts', () => {
+  it('are listed right after create: Python and JavaScript in /home/user', async () => {
+    const listed = await sbx.listCodeContexts();
+    const defaults = listed.filter((c) => c.cwd === '/home/user').map((c) => c.language);
+    assert.deepEqual(defaults.slice(0, 2), ['python', 'javascript'], JSON.stringify(listed));
+    const js = listed.find((c) => c.language === 'javascript')!;
+    await sbx.runCode('var setByLanguage = "here"', { language: 'javascript' });
+    assert.equal((await sbx.runCode('setByLanguage', { context: js })).text, 'here', 'the listed context is the one code by language runs in');
+  });
+});
+
 describe('Python in the default context', () => {
   it('keeps state, shows the last expression as the main result and counts executions', async () => {
     const first = await sbx.runCode('x = 41');
@@ -130,11 +141,41 @@ describe('Python in the default context', () => {
     assert.equal(pieChart.type, 'pie');
     assert.deepEqual((pieChart.elements as Array<Record<string, unknown>>).map((e) => [e.label, e.angle]), [['p', 90], ['q', 270]]);
 
+    const dated = await sbx.runCode(
+      'import datetime\nplt.plot([datetime.date(2024, 3, d) for d in (1, 2, 3)], [5, 7, 6])\nplt.gcf().autofmt_xdate()\nplt.show()',
+    );
+    const dateChart = only(dated.results, (r) => r.png).chart as unknown as Record<string, unknown>;
+    assert.equal(dateChart.x_scale, 'datetime');
+    assert.equal(dateChart.y_scale, 'linear');
+    assert.deepEqual((dateChart.elements as Array<{ points: unknown }>)[0]!.points, [['2024-03-01', 5], ['2024-03-02', 7], ['2024-03-03', 6]]);
+    const dateTicks = dateChart.x_ticks as string[];
+    assert.ok(dateTicks.length > 1 && dateTicks.every((t) => /^2024-0[23]-\d\dT/.test(t)), JSON.stringify(dateTicks));
+    assert.ok((dateChart.x_tick_labels as string[]).some((l) => /03-0\d/.test(l)), JSON.stringify(dateChart.x_tick_labels));
+
+    const named = await sbx.runCode('plt.scatter(["low", "mid", "high"], [1, 5, 9])\nplt.show()');
+    const namedChart = only(named.results, (r) => r.png).chart as unknown as Record<string, unknown>;
+    assert.equal(namedChart.type, 'scatter');
+    assert.equal(namedChart.x_scale, 'categorical');
+    assert.deepEqual(namedChart.x_tick_labels, ['low', 'mid', 'high']);
+    assert.deepEqual((namedChart.elements as Array<{ points: unknown }>)[0]!.points, [['low', 1], ['mid', 5], ['high', 9]]);
+
     const two = await sbx.runCode('fig, (a, b) = plt.subplots(1, 2)\na.scatter([1], [2])\nb.plot([0, 1])\nfig.suptitle("Both")\nplt.show()');
     const superChart = only(two.results, (r) => r.png).chart as unknown as Record<string, unknown>;
     assert.equal(superChart.type, 'superchart');
     assert.equal(superChart.title, 'Both');
     assert.deepEqual((superChart.elements as Array<Record<string, unknown>>).map((e) => e.type), ['scatter', 'line']);
+  });
+
+  it('shows a PIL image saved to a file as a PNG result, as the hosted interpreter does', async () => {
+    const saved = await sbx.runCode(
+      'from PIL import Image\nimg = Image.new("RGB", (6, 4), "green")\nimg.save("/tmp/green.png")\nimg.save("/tmp/green.jpg", "jpeg")\nimport io; img.save(io.BytesIO(), "png")\n"saved"',
+    );
+    assert.equal(saved.error, undefined);
+    const shown = saved.results.filter((r) => !r.isMainResult);
+    assert.equal(shown.length, 2, 'one per file, none for the in-memory save');
+    for (const r of shown) assert.deepEqual([...decode(r.png!).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    assert.equal(saved.text, 'saved');
+    assert.equal((await sbx.files.read('/tmp/green.png', { format: 'bytes' })).length > 0, true);
   });
 
   it('turns exceptions and syntax errors into an error with name, value and traceback, and goes on', async () => {
@@ -239,6 +280,24 @@ describe('contexts', () => {
     const bash = await sbx.runCode('whoami; echo "$HOME"', { language: 'bash' });
     assert.deepEqual(bash.logs.stdout.join(''), 'user\n/home/user\n');
     assert.equal((await sbx.runCode('import getpass; getpass.getuser()')).text, 'user');
+  });
+
+  it('import Node built-ins by bare and node: names in JavaScript', async () => {
+    const execution = await sbx.runCode(
+      "import fs from 'fs'\nimport { readFileSync } from 'node:fs'\nimport * as path from 'path'\nfs.writeFileSync('/tmp/esm.txt', 'esm')\nreadFileSync(path.join('/tmp', 'esm.txt'), 'utf8')",
+      { language: 'javascript' },
+    );
+    assert.equal(execution.error, undefined, JSON.stringify(execution.error));
+    assert.equal(execution.text, 'esm');
+  });
+
+  it('answer R and Java code with an execution error naming the missing kernel', async () => {
+    const r = await sbx.runCode('print(1)', { language: 'r' });
+    assert.equal(r.error?.name, 'KernelNotInstalled');
+    assert.match(r.error!.value, /r language needs an R kernel \(R with IRkernel\)/);
+    const java = await sbx.runCode('System.out.println(1);', { language: 'java' });
+    assert.equal(java.error?.name, 'KernelNotInstalled');
+    assert.match(java.error!.value, /Java kernel/);
   });
 
   it('refuse an unsupported language', async () => {

@@ -1,11 +1,15 @@
 """Starts one IPython kernel (Debian's ipykernel) for a Python context of the interpreter server,
 with the extra display formats the SDK knows: `e2b/data` for pandas DataFrames and `e2b/chart`
-for matplotlib figures. Arguments are ipykernel's (`-f connection-file ...`).
+for matplotlib figures, and PIL images shown when saved to a file (as the hosted interpreter
+does). Arguments are ipykernel's (`-f connection-file ...`).
 
-Everything here is lazy: pandas and matplotlib are imported by the user's code, not by the kernel's
-start, so that a context is ready as soon as IPython is.
+Everything here is lazy: pandas, matplotlib and PIL are imported by the user's code, not by the
+kernel's start, so that a context is ready as soon as IPython is.
 """
+import datetime
 import math
+import numbers
+import os
 import sys
 
 # ipykernel imports debugpy (about 0.2 s) for a debugger, and IPython jedi (about 40 ms) for
@@ -83,15 +87,60 @@ def _axis_fields(ax):
     }
 
 
+def _scale(axis):
+    """The SDK's ScaleType of an axis: `datetime` and `categorical` come from the unit converter
+    matplotlib chose for the data (dates, strings), the others from the axis's own scale."""
+    from matplotlib import category, dates
+
+    get_converter = getattr(axis, "get_converter", None)
+    converter = get_converter() if get_converter else axis.converter
+    date_converters = tuple(
+        c for c in (getattr(dates, name, None) for name in ("DateConverter", "_SwitchableDateConverter")) if c
+    )
+    if isinstance(converter, date_converters):
+        return "datetime"
+    if isinstance(converter, category.StrCategoryConverter):
+        return "categorical"
+    return axis.get_scale()
+
+
+def _date_text(value):
+    """A date on a datetime axis as ISO 8601, whether the data held it as a datetime, a numpy
+    datetime64 or matplotlib's own number of days."""
+    import numpy
+    from matplotlib import dates
+
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, numpy.datetime64):
+        return str(value.astype("datetime64[s]"))
+    try:
+        return dates.num2date(float(value)).isoformat()
+    except (TypeError, ValueError, OverflowError):
+        return _number(value)
+
+
+def _coordinate(value, scale, axis):
+    if scale == "datetime":
+        return _date_text(value)
+    if scale == "categorical" and isinstance(value, numbers.Real):
+        # Scatter offsets hold a category's index; the user gave its name.
+        mapping = getattr(getattr(axis, "units", None), "_mapping", None) or {}
+        for name, index in mapping.items():
+            if index == value:
+                return str(name)
+    return _number(value)
+
+
 def _ticks(ax):
-    return {
-        "x_ticks": [_number(t) for t in ax.get_xticks()],
-        "x_tick_labels": [t.get_text() for t in ax.get_xticklabels()],
-        "x_scale": ax.get_xscale(),
-        "y_ticks": [_number(t) for t in ax.get_yticks()],
-        "y_tick_labels": [t.get_text() for t in ax.get_yticklabels()],
-        "y_scale": ax.get_yscale(),
-    }
+    fields = {}
+    for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+        scale = _scale(axis)
+        ticks = axis.get_ticklocs()
+        fields[name + "_ticks"] = [_date_text(t) if scale == "datetime" else _number(t) for t in ticks]
+        fields[name + "_tick_labels"] = [t.get_text() for t in axis.get_ticklabels()]
+        fields[name + "_scale"] = scale
+    return fields
 
 
 def _series_label(artist, index):
@@ -119,17 +168,22 @@ def _kind(ax):
 
 def _line_chart(ax, kind):
     fields = {"type": kind, **_axis_fields(ax), **_ticks(ax)}
+    x_scale, y_scale = fields["x_scale"], fields["y_scale"]
+
+    def point(x, y):
+        return [_coordinate(x, x_scale, ax.xaxis), _coordinate(y, y_scale, ax.yaxis)]
+
     elements = []
     if kind == "line":
         for i, line in enumerate(ax.get_lines()):
-            points = [[_number(x), _number(y)] for x, y in zip(line.get_xdata(), line.get_ydata())]
+            points = [point(x, y) for x, y in zip(line.get_xdata(), line.get_ydata())]
             elements.append({"label": _series_label(line, i), "points": points})
     else:
         from matplotlib.collections import PathCollection
 
         series = [c for c in ax.collections if isinstance(c, PathCollection)]
         for i, collection in enumerate(series):
-            points = [[_number(x), _number(y)] for x, y in collection.get_offsets()]
+            points = [point(x, y) for x, y in collection.get_offsets()]
             elements.append({"label": _series_label(collection, i), "points": points})
     fields["elements"] = elements
     return fields
@@ -256,6 +310,52 @@ def chart_or_none(figure):
         return None
 
 
+def _show_saved_images(image_module):
+    """An image saved to a file (or shown, which has no viewer here) is also displayed, so that it
+    comes back as a result as it does from the hosted interpreter. Saving to a buffer is left
+    alone: displaying an image is itself a save to a buffer."""
+    from IPython.display import display
+
+    image_class = image_module.Image
+    save = image_class.save
+
+    def save_and_display(self, fp, format=None, **params):
+        saved = save(self, fp, format, **params)
+        if isinstance(fp, (str, os.PathLike)):
+            display(self)
+        return saved
+
+    def show(self, title=None):
+        display(self)
+
+    image_class.save = save_and_display
+    image_class.show = show
+
+
+class _PillowHook:
+    """Patches PIL.Image as it is first imported (by the user's code, or by matplotlib), so that
+    the kernel's start does not pay for importing Pillow."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "PIL.Image":
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if finder is not self and find else None
+            if spec is not None and spec.loader is not None:
+                break
+        else:
+            return None
+        exec_module = spec.loader.exec_module
+
+        def exec_and_patch(module):
+            exec_module(module)
+            _show_saved_images(module)
+
+        spec.loader.exec_module = exec_and_patch
+        return spec
+
+
 def add_formats(shell):
     formatters = shell.display_formatter.formatters
     data = DataFormatter(parent=shell.display_formatter)
@@ -269,6 +369,7 @@ def main():
     app = IPKernelApp.instance()
     app.initialize(sys.argv[1:])
     add_formats(app.shell)
+    sys.meta_path.insert(0, _PillowHook())
     app.start()
 
 
