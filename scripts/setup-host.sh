@@ -32,6 +32,7 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 #   build-essential lib…-dev pkgconf protobuf…
 #                         building CRIU (scripts/build-criu.sh)
 #   seccomp               scmp_sys_resolver: the seccomp profile's test checks its names against libseccomp
+#   chromium              the web console's browser test (driven headless by playwright-core)
 packages=(
   runc debootstrap gpgv debian-archive-keyring wget
   nftables iproute2 libnss-myhostname
@@ -43,6 +44,7 @@ packages=(
   build-essential libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev libnl-3-dev
   libprotobuf-c-dev libprotobuf-dev pkgconf protobuf-c-compiler protobuf-compiler uuid-dev python3-protobuf
   seccomp
+  chromium
 )
 
 # dpkg-query is cheap; only missing packages send us to apt.

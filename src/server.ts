@@ -3,7 +3,9 @@ import { getRequestListener } from '@hono/node-server';
 import http from 'node:http';
 import { createApiApp } from './api/app.js';
 import { ApiKeyStore, ensureFirstApiKey } from './store/api-key-store.js';
-import { dataFiles, type Config } from './config.js';
+import { dataFiles, installDir, type Config } from './config.js';
+import { createConsoleApp, isConsolePath } from './console/console-app.js';
+import path from 'node:path';
 import type { Logger } from './log.js';
 import { MetricsSampler } from './metrics/sampler.js';
 import { routeForHost } from './proxy/host-route.js';
@@ -89,10 +91,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (keys && (await ensureFirstApiKey(keys, files.apiKey))) {
     log.info({ file: files.apiKey }, `made an API key for this server: export NOVITA_API_KEY=$(cat ${files.apiKey})`);
   }
-  const api = getRequestListener(createApiApp(sandboxes, metrics, keys, log, builds, volumes).fetch);
+  const apiApp = createApiApp(sandboxes, metrics, keys, log, builds, volumes);
+  const api = getRequestListener(apiApp.fetch);
+  const webConsole = createConsoleApp({ api: apiApp.fetch, keys, sandboxes, metrics, assetsDir: path.join(installDir, 'dist', 'console'), log });
+  const consoleListener = getRequestListener(webConsole.app.fetch);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const target = sandboxTarget(req);
     if (target) proxy.handle(req, res, target.sandboxId, target.port);
+    else if (isConsolePath(req.url)) void consoleListener(req, res);
     else if (!proxy.handleSignedFiles(req, res)) void api(req, res);
   });
   server.on('upgrade', (req, socket, head) => {
@@ -121,6 +127,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     async close() {
       await preparing;
       sampler.stop();
+      await webConsole.close();
       await builds!.close();
       await sandboxes.close();
       proxy.close();

@@ -1,0 +1,125 @@
+// The web console at /dashboard: sign-in, the page shell and its bundled assets, the REST API for
+// the signed-in page (the same API the SDKs call, with the session's key added), and the live
+// streams (sandbox list figures, a sandbox's samples and state, terminals). HTTP in and out only:
+// the work is done by the sandbox service and the API.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Hono, type Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { errorBody } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import type { ApiKeyStore } from '../store/api-key-store.js';
+import type { MetricsStore } from '../store/metrics-store.js';
+import { appPage, safeNext, signInPage } from './pages.js';
+import { ConsoleSessions, sessionCookie } from './sessions.js';
+import { registerLiveRoutes } from './live-routes.js';
+import { Terminals } from './terminals.js';
+
+export const consolePrefix = '/dashboard';
+
+export interface ConsoleDeps {
+  /** The control-plane API (its fetch): the page's REST calls go there with the session's key. */
+  api: (req: Request) => Response | Promise<Response>;
+  keys: ApiKeyStore | undefined;
+  sandboxes: SandboxService;
+  metrics: MetricsStore;
+  /** Where `npm run build` put the bundled browser code (dist/console). */
+  assetsDir: string;
+  log: Logger;
+}
+
+export interface ConsoleApp {
+  app: Hono;
+  close(): Promise<void>;
+}
+
+const assetTypes: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+/** Whether a request path is the console's. */
+export function isConsolePath(url: string | undefined): boolean {
+  return url !== undefined && (url === consolePrefix || url.startsWith(`${consolePrefix}/`) || url.startsWith(`${consolePrefix}?`));
+}
+
+export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
+  const sessions = new ConsoleSessions(deps.keys);
+  const terminals = new Terminals();
+  const app = new Hono().basePath(consolePrefix);
+
+  app.onError((err, c) => {
+    const body = errorBody(err);
+    if (body.code >= 500) deps.log.error({ err, path: c.req.path }, 'console request failed');
+    return c.json(body, body.code as ContentfulStatusCode);
+  });
+
+  app.get('/login', (c) => c.html(signInPage(safeNext(c.req.query('next')), c.req.query('why'))));
+  app.post('/login', async (c) => {
+    const form = await c.req.parseBody();
+    const key = typeof form.key === 'string' ? form.key.trim() : '';
+    const next = safeNext(typeof form.next === 'string' ? form.next : undefined);
+    const id = key ? sessions.open(key) : undefined;
+    if (!id) {
+      const why = key ? 'That API key is not valid on this server. Check it, or make one with `sandcastle keys create`.' : 'Enter an API key.';
+      return c.html(signInPage(next, why), 401);
+    }
+    setCookie(c, sessionCookie, id, { path: consolePrefix, httpOnly: true, sameSite: 'Strict' });
+    return c.redirect(next, 303);
+  });
+  app.post('/logout', (c) => {
+    sessions.close(getCookie(c, sessionCookie));
+    deleteCookie(c, sessionCookie, { path: consolePrefix });
+    return c.redirect(`${consolePrefix}/login`, 303);
+  });
+
+  app.get('/assets/:file', async (c) => {
+    const file = c.req.param('file');
+    const type = assetTypes[path.extname(file)];
+    if (!type || !/^[\w.-]+$/.test(file)) return c.json(errorBody(new Error(`no console asset '${file}'`)), 404);
+    try {
+      return c.body(await readFile(path.join(deps.assetsDir, file)), 200, { 'content-type': type, 'cache-control': 'no-cache' });
+    } catch {
+      return c.json({ code: 404, message: `console asset '${file}' is missing: run \`npm run build\` (it bundles the console into ${deps.assetsDir})` }, 404);
+    }
+  });
+
+  // Everything below needs a signed-in session. The key is looked up on every request, so a
+  // deleted key signs its sessions out at once.
+  const session = (c: Context) => sessions.check(getCookie(c, sessionCookie));
+  app.use('*', async (c, next) => {
+    const s = session(c);
+    if (s.ok) {
+      c.set('apiKey' as never, s.key as never);
+      return next();
+    }
+    deleteCookie(c, sessionCookie, { path: consolePrefix });
+    const isPage = c.req.method === 'GET' && !c.req.path.startsWith(`${consolePrefix}/api/`) && !c.req.path.startsWith(`${consolePrefix}/live/`);
+    if (isPage) {
+      const params = new URLSearchParams({ next: safeNext(c.req.path) });
+      if (s.why !== 'not signed in') params.set('why', s.why);
+      return c.redirect(`${consolePrefix}/login?${params}`, 303);
+    }
+    return c.json({ code: 401, message: `${s.why}; sign in again at ${consolePrefix}/login` }, 401);
+  });
+  const apiKeyOf = (c: Context) => c.get('apiKey' as never) as string | undefined;
+
+  // The page's REST calls: `/dashboard/api/<path>` is the API's `/<path>` with the session's key.
+  app.all('/api/*', async (c) => {
+    const url = new URL(c.req.url);
+    const target = new URL(url.pathname.slice(`${consolePrefix}/api`.length) + url.search, 'http://console.internal');
+    const headers = new Headers();
+    const type = c.req.header('content-type');
+    if (type) headers.set('content-type', type);
+    const key = apiKeyOf(c);
+    if (key) headers.set('x-api-key', key);
+    const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
+    return deps.api(new Request(target, { method: c.req.method, headers, body: hasBody ? c.req.raw.body : undefined, duplex: 'half' } as RequestInit));
+  });
+
+  registerLiveRoutes(app, deps.sandboxes, deps.metrics, terminals);
+
+  // Every other GET is a page of the console, drawn by its script.
+  app.get('*', (c) => c.html(appPage(sessions.keysChecked)));
+
+  return { app, close: () => terminals.closeAll() };
+}

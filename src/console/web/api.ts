@@ -1,0 +1,69 @@
+// The page's calls: the REST API under /dashboard/api (the session cookie stands for the key)
+// and the console's live routes. A 401 means the session ended: back to the sign-in form.
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function signIn(why?: string): never {
+  const params = new URLSearchParams({ next: location.pathname });
+  if (why) params.set('why', why);
+  location.assign(`/dashboard/login?${params}`);
+  throw new ApiError(401, why ?? 'not signed in');
+}
+
+export async function call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 401) {
+    const message = ((await res.json().catch(() => ({}))) as { message?: string }).message;
+    signIn(message?.startsWith('signed out') ? message.split(';')[0] : undefined);
+  }
+  const text = await res.text();
+  const data = text ? (JSON.parse(text) as unknown) : undefined;
+  if (!res.ok) throw new ApiError(res.status, (data as { message?: string } | undefined)?.message ?? `${method} ${path} answered ${res.status}`);
+  return data as T;
+}
+
+export const api = {
+  pause: (id: string) => call('POST', `/dashboard/api/sandboxes/${id}/pause`, {}),
+  resume: (id: string) => call('POST', `/dashboard/api/sandboxes/${id}/connect`, {}),
+  kill: (id: string) => call('DELETE', `/dashboard/api/sandboxes/${id}`),
+  clone: (id: string, count: number) => call<{ sandboxes: Array<{ sandboxID: string }> }>('POST', `/dashboard/api/sandboxes/${id}/clone`, { count }),
+  setTimeout: (id: string, seconds: number) => call('POST', `/dashboard/api/sandboxes/${id}/timeout`, { timeout: seconds }),
+};
+
+export interface SandboxRow {
+  sandboxID: string;
+  templateID: string;
+  alias?: string;
+  metadata: Record<string, string>;
+  startedAt: string;
+  endAt: string;
+  state: 'running' | 'paused';
+  phase: string;
+  cpuCount: number;
+  memoryMB: number;
+  diskSizeMB: number;
+  now: { cpuUsedPct: number; memUsed: number; memTotal: number } | null;
+}
+
+export interface Sample {
+  timestampUnix: number;
+  timestamp: string;
+  cpuUsedPct: number;
+  memUsed: number;
+  memTotal: number;
+  diskUsed: number;
+  diskTotal: number;
+}
+
+export interface LogEntry {
+  timestamp: string;
+  level: string;
+  message: string;
+}
