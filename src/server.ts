@@ -2,12 +2,15 @@
 import { getRequestListener } from '@hono/node-server';
 import http from 'node:http';
 import { createApiApp } from './api/app.js';
+import { checkHealth } from './api/health-check.js';
+import { createOpsApp, isOpsPath } from './api/ops-routes.js';
 import { ApiKeyStore, ensureFirstApiKey } from './store/api-key-store.js';
 import { dataFiles, installDir, type Config } from './config.js';
 import { createConsoleApp, isConsolePath } from './console/console-app.js';
 import path from 'node:path';
 import type { Logger } from './log.js';
 import { MetricsSampler } from './metrics/sampler.js';
+import { serverPrometheus } from './metrics/prometheus-sources.js';
 import { routeForHost } from './proxy/host-route.js';
 import { startPublicListeners } from './proxy/public-listeners.js';
 import { PublicProxy } from './proxy/public-proxy.js';
@@ -69,7 +72,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ...opts, layersDir: files.layers, imagesDir: files.images, userns: config.userns,
     registryMirrors: config.registryMirrors, insecureRegistries: config.insecureRegistries,
   });
-  builds = new TemplateBuilds(config, templates, new TemplateBuildStore(db), sandboxes, pull, log);
+  const prometheus = serverPrometheus(db, config, sandboxes, () => ({ api: proxy.relays, public: publicProxy.relays }));
+  builds = new TemplateBuilds(config, templates, new TemplateBuildStore(db), sandboxes, pull, log, (outcome, seconds) => prometheus.build(outcome, seconds));
   const cutShort = await builds.recover();
   if (cutShort) log.warn(`${cutShort} template build(s) were cut short by a restart and marked failed`);
 
@@ -95,9 +99,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const api = getRequestListener(apiApp.fetch);
   const webConsole = createConsoleApp({ api: apiApp.fetch, keys, sandboxes, metrics, assetsDir: path.join(installDir, 'dist', 'console'), log });
   const consoleListener = getRequestListener(webConsole.app.fetch);
+  const health = () => checkHealth({ runtime, db, dataDir: config.dataDir, minFreeDiskMB: config.minFreeDiskMB });
+  const ops = getRequestListener(createOpsApp({ health, prometheus }, keys, log).fetch);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const target = sandboxTarget(req);
     if (target) proxy.handle(req, res, target.sandboxId, target.port);
+    else if (isOpsPath(req.url)) void ops(req, res);
     else if (isConsolePath(req.url)) void consoleListener(req, res);
     else if (!proxy.handleSignedFiles(req, res)) void api(req, res);
   });

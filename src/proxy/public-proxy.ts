@@ -12,6 +12,7 @@ import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { routeForHost } from './host-route.js';
 import { adoptWithReusedReads, relayEvents, ReusedReads, writeInto } from './relay.js';
 import { trackUntilClose, trafficTarget } from './traffic.js';
+import { RelayMeter } from '../metrics/prometheus-hooks.js';
 
 /** Longest request line and headers read before routing. */
 const maxHeadBytes = 16 * 1024;
@@ -48,6 +49,8 @@ export class PublicProxy {
   /** Spliced connections per sandbox (both ends), cut when the sandbox goes away. */
   private readonly open = new Map<string, Set<net.Socket>>();
   private readonly all = new Set<net.Socket>();
+  /** What it relayed, for the Prometheus metrics. */
+  readonly relays = new RelayMeter();
 
   constructor(
     private readonly config: Config,
@@ -144,6 +147,7 @@ export class PublicProxy {
     client.setTimeout(0);
     trackUntilClose(this.open, sandboxId, client);
     trackUntilClose(this.open, sandboxId, upstream);
+    this.relays.splice(client, upstream);
     // An end is passed on after the last byte (FIN); a reset or error on one side resets the
     // other, and a client that is gone takes its upstream with it.
     upstream.on('error', () => client.destroy());

@@ -9,6 +9,7 @@ import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { envdPort, sandboxIdHeaders, sandboxPortHeaders } from '../protocol.js';
 import { fileSignature, signedFileQuery } from '../envd/file-signature.js';
 import { trackUntilClose, trafficTarget } from './traffic.js';
+import { RelayMeter } from '../metrics/prometheus-hooks.js';
 
 // Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1).
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
@@ -59,6 +60,8 @@ export class SandboxProxy {
   private readonly open = new Map<string, Set<http.ClientRequest>>();
   /** Upgraded connections per sandbox (their upstream sockets). */
   private readonly upgraded = new Map<string, Set<net.Socket>>();
+  /** What it relayed, for the Prometheus metrics. */
+  readonly relays = new RelayMeter();
 
   constructor(private readonly sandboxes: SandboxService) {
     sandboxes.on('stopping', (id) => this.cut(id));
@@ -116,6 +119,7 @@ export class SandboxProxy {
       });
       upstream.once('connect', () => {
         trackUntilClose(this.upgraded, sandboxId, upstream);
+        this.relays.splice(socket, upstream);
         upstream.write(rawHead(req));
         if (head.length > 0) upstream.write(head);
         socket.pipe(upstream).on('error', () => upstream.destroy());
@@ -146,6 +150,7 @@ export class SandboxProxy {
       }
       res.writeHead(up.statusCode ?? 502, outHeaders);
       res.flushHeaders();
+      this.relays.answer(up);
       up.pipe(res);
       // An upstream that dies mid-body must not look like a complete answer to the client.
       up.on('aborted', () => res.destroy());
@@ -157,6 +162,7 @@ export class SandboxProxy {
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
+    this.relays.request(req, res);
     req.pipe(upstream);
   }
 

@@ -53,6 +53,10 @@ export class MetricsStore {
         SELECT @sandboxId, @at, @cpuCount, @cpuUsedPct, @memUsed, @memTotal, @memCache, @diskUsed, @diskTotal
         WHERE EXISTS (SELECT 1 FROM sandboxes WHERE id = @sandboxId)`),
       list: db.prepare(`SELECT * FROM sandbox_metrics WHERE sandbox_id = ? AND at >= ? AND at <= ? ORDER BY at`),
+      // One index probe per running sandbox, however many samples each has.
+      latestOfRunning: db.prepare(`SELECT m.*, s.template_id FROM sandboxes s
+        JOIN sandbox_metrics m ON m.rowid = (SELECT rowid FROM sandbox_metrics WHERE sandbox_id = s.id ORDER BY at DESC LIMIT 1)
+        WHERE s.state = 'running'`),
     };
     // The guard in the INSERT skips a sample of a sandbox deleted meanwhile instead of failing on
     // the foreign key; one transaction per tick keeps 100 samples one commit.
@@ -66,6 +70,11 @@ export class MetricsStore {
   /** Stores the samples in one transaction; returns how many were kept. */
   insert(samples: MetricSample[]): number {
     return samples.length === 0 ? 0 : this.insertAll(samples);
+  }
+
+  /** The latest sample of each running sandbox, with its template. */
+  latestOfRunning(): Array<MetricSample & { templateId: string }> {
+    return (this.stmts.latestOfRunning.all() as Array<Row & { template_id: string }>).map((r) => ({ ...fromRow(r), templateId: r.template_id }));
   }
 
   /** Samples of a sandbox between two instants (unix ms, inclusive), oldest first. */

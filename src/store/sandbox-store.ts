@@ -165,6 +165,7 @@ export class SandboxStore {
       setPausedWithoutMemory: db.prepare('UPDATE sandboxes SET paused_without_memory = ? WHERE id = ?'),
       setNetworkRules: db.prepare('UPDATE sandboxes SET network_rules = ? WHERE id = ?'),
       delete: db.prepare('DELETE FROM sandboxes WHERE id = ?'),
+      countByStateAndTemplate: db.prepare('SELECT state, template_id AS templateId, COUNT(*) AS count FROM sandboxes GROUP BY state, template_id'),
       countOwned: db.prepare("SELECT COUNT(*) AS n FROM sandboxes WHERE state IN ('running', 'pausing', 'paused', 'resuming')"),
       usedNetworkIndexes: db.prepare('SELECT network_index FROM sandboxes WHERE network_index IS NOT NULL'),
     };
@@ -230,6 +231,11 @@ export class SandboxStore {
 
   /** Sandboxes a create or clone answered for and that are not being killed (starts in flight
    *  are counted by their callers; the warm pool and saved boot states not at all). */
+  /** How many sandboxes there are of each state and template (for the Prometheus metrics). */
+  countByStateAndTemplate(): Array<{ state: SandboxState; templateId: string; count: number }> {
+    return this.stmts.countByStateAndTemplate.all() as Array<{ state: SandboxState; templateId: string; count: number }>;
+  }
+
   countOwned(): number {
     return (this.stmts.countOwned.get() as { n: number }).n;
   }

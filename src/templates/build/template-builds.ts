@@ -9,6 +9,7 @@ import { type Config, dataFiles } from '../../config.js';
 import { mappingTag } from '../../runtime/id-mapping.js';
 import { errors } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import type { BuildObserver } from '../../metrics/prometheus-hooks.js';
 import type { SandboxService } from '../../sandboxes/sandbox-service.js';
 import { ServiceNotReady } from '../../sandboxes/create.js';
 import type { BuildLogEntry, BuildRecord, TemplateBuildStore } from '../../store/template-build-store.js';
@@ -47,6 +48,7 @@ export class TemplateBuilds {
     private readonly sandboxes: SandboxService,
     private readonly pull: PullImage,
     private readonly log: Logger,
+    private readonly observe?: BuildObserver,
   ) {
     this.files = dataFiles(config.dataDir);
     this.uploads = new FileUploads(this.files.uploads, config.maxUploadBytes);
@@ -185,6 +187,7 @@ export class TemplateBuilds {
       this.templates.upsert(template);
       for (const tag of pending?.tags ?? [defaultTag]) this.builds.setTag(build.templateId, tag, build.id);
       this.builds.finish(build.id, { status: 'ready', result: template });
+      this.observe?.('ready', (Date.now() - started) / 1000);
       say({ level: 'info', message: `build ready in ${((Date.now() - started) / 1000).toFixed(1)} s: template ${name} (${build.templateId})` });
       await this.sandboxes.templateChanged(build.templateId);
     } catch (err) {
@@ -193,6 +196,7 @@ export class TemplateBuilds {
       if (!failure) this.log.error({ buildId: build.id, err }, `build ${build.id} failed`);
       say({ level: 'error', message, step: err instanceof BuildFailure ? err.step : undefined });
       this.builds.finish(build.id, { status: 'error', reason: { message, step: err instanceof BuildFailure ? err.step : undefined } });
+      this.observe?.('error', (Date.now() - started) / 1000);
     } finally {
       await rm(work, { recursive: true, force: true });
     }
