@@ -13,6 +13,7 @@ import { MetricsSampler } from './metrics/sampler.js';
 import { serverPrometheus } from './metrics/prometheus-sources.js';
 import { routeForHost } from './proxy/host-route.js';
 import { startPublicListeners } from './proxy/public-listeners.js';
+import { PublicAccess } from './proxy/public-access.js';
 import { PublicProxy } from './proxy/public-proxy.js';
 import { portOf, SandboxProxy, sandboxIdOf } from './proxy/sandbox-proxy.js';
 import { loadTlsMaterial } from './proxy/tls-material.js';
@@ -20,6 +21,7 @@ import { NetworkRange } from './runtime/network/network-lease.js';
 import { RuncRuntime } from './runtime/runc/runc-runtime.js';
 import { SandboxService } from './sandboxes/sandbox-service.js';
 import { openDatabase } from './store/database.js';
+import { PublicAccessStore } from './store/public-access-store.js';
 import { MetricsStore } from './store/metrics-store.js';
 import { BootStateStore } from './store/boot-state-store.js';
 import { OperationStore } from './store/operation-store.js';
@@ -81,8 +83,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const sampler = new MetricsSampler(sandboxes, runtime, metrics, { intervalMs: config.metricsIntervalMs }, log);
   sampler.start();
 
-  const proxy = new SandboxProxy(sandboxes);
-  const publicProxy = new PublicProxy(config, sandboxes);
+  const publicAccess = new PublicAccess(new PublicAccessStore(db));
+  const proxy = new SandboxProxy(sandboxes, publicAccess);
+  const publicProxy = new PublicProxy(config, sandboxes, publicAccess);
   const listeners = await startPublicListeners(config, publicProxy, config.httpsPort > 0 ? await loadTlsMaterial(config) : undefined, log);
   // Sandbox traffic on the API port: named by the SDK's headers, or by a sandbox host name.
   const sandboxTarget = (req: http.IncomingMessage) => {
@@ -95,7 +98,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (keys && (await ensureFirstApiKey(keys, files.apiKey))) {
     log.info({ file: files.apiKey }, `made an API key for this server: export NOVITA_API_KEY=$(cat ${files.apiKey})`);
   }
-  const apiApp = createApiApp(sandboxes, metrics, keys, log, builds, volumes);
+  const apiApp = createApiApp(sandboxes, metrics, keys, log, builds, volumes, publicAccess);
   const api = getRequestListener(apiApp.fetch);
   const webConsole = createConsoleApp({ api: apiApp.fetch, keys, sandboxes, metrics, assetsDir: path.join(installDir, 'dist', 'console'), log });
   const consoleListener = getRequestListener(webConsole.app.fetch);

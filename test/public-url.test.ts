@@ -10,6 +10,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Sandbox } from 'novita-sandbox';
 import { dataFiles, installDir } from '../src/config.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Sandbox as E2bSandbox } from 'e2b';
 import { runWithPublicUrlSettings, useTestServer } from './support/server-process.js';
 
 const domain = 'sandcastle.localhost';
@@ -241,6 +244,55 @@ describe('public URLs of sandbox ports', () => {
       assert.equal(resumed.body, 'hello from auto\n');
     } finally {
       await Promise.all([plain.kill(), auto.kill()]);
+    }
+  });
+
+  it('allowPublicTraffic false: the e2b SDK gets a token, public URLs answer 403 without it, envd needs none; maskRequestHost', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, E2B_API_URL: server().url, E2B_DOMAIN: domain, E2B_API_KEY: server().apiKey, NODE_EXTRA_CA_CERTS: caFile() };
+    for (const name of ['E2B_SANDBOX_URL', 'NOVITA_SANDBOX_URL', 'NOVITA_API_URL']) delete env[name];
+    const file = path.join(installDir, 'test/support/traffic-token-over-public-url.ts');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: installDir, env, timeout: 120_000 });
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines[0], 'token: set', stdout);
+    assert.match(lines[1]!, /^without: 403 \{"code":403,"message":"Sandbox is secured with traffic access token\. Token header 'e2b-traffic-access-token' is missing","sandboxId":"\w+"\}$/, stdout);
+    assert.match(lines[2]!, /^wrong: 403 .*is invalid/, stdout);
+    // The sandbox's server sees the masked Host and not the token.
+    assert.equal(lines[3], 'right: 200 host localhost:8000 token none', stdout);
+    assert.equal(lines[4], 'info: {"allowPublicTraffic":false,"maskRequestHost":"localhost:${PORT}"}', stdout);
+    assert.equal(lines[5], 'connect keeps the token: true', stdout);
+  });
+
+  it('a restricted sandbox checks every request of a kept-alive connection, and its forks keep the policy', async () => {
+    const sbx = await E2bSandbox.create({ network: { allowPublicTraffic: false } });
+    try {
+      await sbx.files.write('/tmp/ok.js', "require('node:http').createServer((q, s) => s.end('ok')).listen(8000)");
+      await sbx.commands.run('/opt/sandcastle/node /tmp/ok.js', { background: true });
+      for (let i = 0; i < 100 && !(await sbx.commands.run('curl -s localhost:8000/ || true')).stdout; i++) await new Promise((r) => setTimeout(r, 100));
+      const host = `8000-${sbx.sandboxId}.${domain}`;
+      const answers = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(80, '127.0.0.1');
+        let got = '';
+        socket.on('data', (b) => (got += b.toString('latin1')));
+        socket.on('end', () => resolve(got));
+        socket.on('error', reject);
+        socket.write(`GET / HTTP/1.1\r\nHost: ${host}\r\ne2b-traffic-access-token: ${sbx.trafficAccessToken}\r\n\r\n`);
+        socket.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      });
+      const statuses = [...answers.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => m[1]);
+      assert.deepEqual(statuses, ['200', '403'], answers);
+      const [fork] = await E2bSandbox.fork(sbx.sandboxId, { count: 1 });
+      assert.ok(fork instanceof E2bSandbox, String(fork));
+      try {
+        assert.ok(fork.trafficAccessToken && fork.trafficAccessToken !== sbx.trafficAccessToken);
+        const forkHost = `8000-${fork.sandboxId}.${domain}`;
+        assert.equal((await get(forkHost)).status, 403);
+        const ok = await get(forkHost, '/', { 'e2b-traffic-access-token': fork.trafficAccessToken });
+        assert.equal(`${ok.status} ${ok.body}`, '200 ok');
+      } finally {
+        await fork.kill();
+      }
+    } finally {
+      await sbx.kill();
     }
   });
 });

@@ -20,10 +20,11 @@ import { requestLog } from './request-log.js';
 import { registerVolumeRoutes, volumeContentPrefix } from './volume-routes.js';
 import { refuseUnofferedCreateOptions, registerUnofferedRoutes } from './unoffered-routes.js';
 import type { VolumeService } from '../volumes/volume-service.js';
+import type { PublicAccess } from '../proxy/public-access.js';
 import { bodyCutShort, connectBody, createSandboxBody, maxBodyBytes, parseBody, readJson, timeoutBody } from './schemas.js';
 
 /** `keys` is undefined when the server runs without key checks (`SANDCASTLE_AUTH=none`). */
-export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined, log: Logger, builds?: TemplateBuilds, volumes?: VolumeService): Hono {
+export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined, log: Logger, builds?: TemplateBuilds, volumes?: VolumeService, publicAccess?: PublicAccess): Hono {
   const app = new Hono();
 
   // Errors are only answered here (src/errors.ts renders them): the request's log line carries
@@ -74,7 +75,8 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
       network: body.network,
       volumeMounts: body.volumeMounts ?? undefined,
     });
-    return c.json(sandboxJson(rec), 201);
+    const trafficAccessToken = publicAccess?.configure(rec.id, body.network) ?? null;
+    return c.json({ ...sandboxJson(rec), trafficAccessToken }, 201);
   };
   app.post('/sandboxes', create);
   app.post('/v2/sandboxes', create);
@@ -98,7 +100,9 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
 
   app.get('/sandboxes/:id', (c) => {
     const rec = sandboxes.get(c.req.param('id'));
-    return c.json(sandboxDetailJson(rec, sandboxes.volumeMountsOf(rec.id)));
+    const detail = sandboxDetailJson(rec, sandboxes.volumeMountsOf(rec.id));
+    const access = publicAccess?.networkInfo(rec.id);
+    return c.json(access ? { ...detail, network: { ...detail.network, ...access } } : detail);
   });
 
   app.delete('/sandboxes/:id', async (c) => {
@@ -116,14 +120,14 @@ export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, k
   const connect = async (c: Context) => {
     const body = parseBody(connectBody, await readJson(c));
     const rec = await sandboxes.connect(c.req.param('id')!, body.timeout, body.memory === false);
-    return c.json(sandboxJson(rec), 200);
+    return c.json({ ...sandboxJson(rec), trafficAccessToken: publicAccess?.tokenOf(rec.id) ?? null }, 200);
   };
   app.post('/sandboxes/:id/connect', connect);
   app.post('/v2/sandboxes/:id/connect', connect);
 
   // Before the persistence routes: `DELETE /templates/tags` is not `DELETE /templates/:id`.
   if (builds) registerTemplateRoutes(app, builds, sandboxes);
-  registerPersistenceRoutes(app, sandboxes, builds && ((id) => builds.deleteIfExists(id)));
+  registerPersistenceRoutes(app, sandboxes, builds && ((id) => builds.deleteIfExists(id)), publicAccess);
 
   registerMetricsRoutes(app, sandboxes, metrics);
   registerLogRoutes(app, sandboxes);

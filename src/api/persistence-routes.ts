@@ -5,6 +5,7 @@ import { envdVersion } from '../protocol.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { SnapshotRecord } from '../store/snapshot-store.js';
 import { decodeLimit } from './list-query.js';
+import type { PublicAccess } from '../proxy/public-access.js';
 import { sandboxJson } from './sandbox-json.js';
 import { cloneBody, forkBody, parseBody, pauseBody, readJson, snapshotBody } from './schemas.js';
 
@@ -16,7 +17,9 @@ function snapshotJson(s: SnapshotRecord) {
 
 /** `deleteTemplate` removes a user template by id or name, false when there is none: the route
  *  the SDKs delete snapshots with deletes templates too. */
-export function registerPersistenceRoutes(app: Hono, sandboxes: SandboxService, deleteTemplate?: (id: string) => Promise<boolean>): void {
+export function registerPersistenceRoutes(app: Hono, sandboxes: SandboxService, deleteTemplate?: (id: string) => Promise<boolean>, publicAccess?: PublicAccess): void {
+  // Clones and forks keep their source's public-URL policy, each with a token of its own.
+  const inherit = (sourceId: string, id: string) => publicAccess?.inherit(sourceId, id) ?? null;
   app.post('/sandboxes/:id/pause', async (c) => {
     const id = c.req.param('id');
     const body = parseBody(pauseBody, await readJson(c));
@@ -27,11 +30,12 @@ export function registerPersistenceRoutes(app: Hono, sandboxes: SandboxService, 
 
   app.post('/sandboxes/:id/clone', async (c: Context) => {
     const body = parseBody(cloneBody, await readJson(c));
-    const clones = await sandboxes.clone(c.req.param('id')!, { count: body.count, strict: body.strict, timeoutSeconds: body.timeout });
+    const id = c.req.param('id')!;
+    const clones = await sandboxes.clone(id, { count: body.count, strict: body.strict, timeoutSeconds: body.timeout });
     return c.json(
       {
         // No clientID: the SDK would append it to the id.
-        sandboxes: clones.map((r) => ({ sandboxID: r.id, envdVersion, envdAccessToken: r.envdToken, trafficAccessToken: null })),
+        sandboxes: clones.map((r) => ({ sandboxID: r.id, envdVersion, envdAccessToken: r.envdToken, trafficAccessToken: inherit(id, r.id) })),
       },
       201,
     );
@@ -40,9 +44,12 @@ export function registerPersistenceRoutes(app: Hono, sandboxes: SandboxService, 
   // One entry per fork, in order: the sandbox, or the error that kept it from starting.
   app.post('/sandboxes/:id/fork', async (c: Context) => {
     const body = parseBody(forkBody, await readJson(c));
-    const results = await sandboxes.fork(c.req.param('id')!, { count: body.count, timeoutSeconds: body.timeout });
+    const id = c.req.param('id')!;
+    const results = await sandboxes.fork(id, { count: body.count, timeoutSeconds: body.timeout });
     return c.json(
-      results.map((r) => (r.status === 'fulfilled' ? { sandbox: sandboxJson(r.value) } : { error: errorBody(r.reason) })),
+      results.map((r) =>
+        r.status === 'fulfilled' ? { sandbox: { ...sandboxJson(r.value), trafficAccessToken: inherit(id, r.value.id) } } : { error: errorBody(r.reason) },
+      ),
       201,
     );
   });

@@ -10,7 +10,12 @@ const stringMap = z.record(z.string(), z.string());
 /** Outbound rules (create's `network` field, PUT /sandboxes/{id}/network); each entry is
  *  checked here so a bad one is a 400 naming it. */
 export const networkRulesBody = z
-  .looseObject({ allowOut: z.array(z.string()).nullish(), denyOut: z.array(z.string()).nullish() })
+  .looseObject({
+    allowOut: z.array(z.string()).nullish(),
+    denyOut: z.array(z.string()).nullish(),
+    allowPublicTraffic: z.boolean().nullish(),
+    maskRequestHost: z.string().max(253).nullish(),
+  })
   .superRefine((rules, ctx) => {
     try {
       for (const entry of rules.allowOut ?? []) parseRuleEntry('allowOut', entry);

@@ -4,13 +4,17 @@
 // keep-alive, streaming, uploads, WebSockets and any other upgrade work untouched and cost no more
 // than a TCP relay. HTTP clients keep one connection per origin, and the origin names the sandbox
 // and port, so every later request on a connection is for the same place.
+import http from 'node:http';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Config } from '../config.js';
-import { errors, rawHttpError, type ErrorPlace, type SandcastleError } from '../errors.js';
+import { errors, rawHttpError, renderError, type ErrorPlace, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { routeForHost } from './host-route.js';
+import type { PublicAccess } from './public-access.js';
 import { adoptWithReusedReads, relayEvents, ReusedReads, writeInto } from './relay.js';
+import { SandboxProxy } from './sandbox-proxy.js';
 import { trackUntilClose, trafficTarget } from './traffic.js';
 import { RelayMeter } from '../metrics/prometheus-hooks.js';
 
@@ -52,11 +56,32 @@ export class PublicProxy {
   /** What it relayed, for the Prometheus metrics. */
   readonly relays = new RelayMeter();
 
+  /** Connections to a sandbox with a public-access policy (a token to check on every request, a
+   *  Host to rewrite) are parsed request by request here instead of spliced. */
+  private readonly parsed: http.Server | undefined;
+  private readonly parsedProxy: SandboxProxy | undefined;
+
   constructor(
     private readonly config: Config,
     private readonly sandboxes: SandboxService,
+    private readonly access?: PublicAccess,
   ) {
     sandboxes.on('stopping', (id) => this.cut(id));
+    if (!access) return;
+    const proxy = (this.parsedProxy = new SandboxProxy(sandboxes, access));
+    const routeOf = (req: http.IncomingMessage) => routeForHost(req.headers.host, config.domain);
+    this.parsed = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+      const route = routeOf(req);
+      if (route.kind === 'sandbox') return proxy.handle(req, res, route.sandboxId, route.port);
+      const err = route.kind === 'error' ? route.error : errors.badSandboxHost(req.headers.host ?? '(none)', config.domain);
+      const r = renderError(err, req.headers['user-agent']);
+      res.writeHead(r.status, { 'content-type': r.type }).end(r.body);
+    });
+    this.parsed.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      const route = routeOf(req);
+      if (route.kind === 'sandbox') proxy.upgrade(req, socket, head, route.sandboxId, route.port);
+      else socket.destroy();
+    });
   }
 
   /** Takes a plain-TCP client connection, accepted paused (`pauseOnConnect`) so that no byte is
@@ -123,6 +148,10 @@ export class PublicProxy {
       return;
     }
     const { sandboxId, port } = route;
+    if (this.parsed && this.access?.restricted(sandboxId)) {
+      this.parse(sandboxId, client, reads, bytes);
+      return;
+    }
     const target = await trafficTarget(this.sandboxes, sandboxId, port);
     if ('error' in target) {
       this.refuse(client, reads, target.error, head.userAgent, target.where);
@@ -165,6 +194,13 @@ export class PublicProxy {
     upstream.resume();
   }
 
+  /** Hands the connection, its head bytes first, to the parsing server. */
+  private parse(sandboxId: string, client: net.Socket, reads: ReusedReads | undefined, bytes: Buffer): void {
+    client.setTimeout(0);
+    trackUntilClose(this.open, sandboxId, client);
+    this.parsed!.emit('connection', asDuplex(client, reads, bytes));
+  }
+
   /** Answers with the error and closes. What the client still sends is read and dropped: a
    *  connection paused after its head would never see the client's FIN and would hold its
    *  descriptor until the head timeout, so a burst of bad requests could use up the process's. */
@@ -181,6 +217,7 @@ export class PublicProxy {
 
   close(): void {
     for (const socket of this.all) socket.destroy();
+    this.parsedProxy?.close();
   }
 }
 
@@ -209,4 +246,29 @@ function connectWhenListening(host: string, port: number, client: net.Socket): P
     };
     attempt();
   });
+}
+
+/** `client` as a plain Duplex for an http.Server (which takes any Duplex as a connection): the
+ *  bytes already read come first, reads pause while the server is not reading. */
+function asDuplex(client: net.Socket, reads: ReusedReads | undefined, first: Buffer): Duplex {
+  const duplex = new Duplex({
+    read: () => client.resume(),
+    write: (chunk: Buffer, _enc, done) => client.write(chunk, done),
+    final: (done) => {
+      client.end();
+      done();
+    },
+    destroy: (err, done) => {
+      client.destroy();
+      done(err);
+    },
+  });
+  duplex.push(first);
+  const push = (chunk: Buffer) => duplex.push(Buffer.from(chunk));
+  if (reads) reads.setSink(push);
+  else client.on('data', (chunk: Buffer) => push(chunk) || client.pause());
+  client.once('end', () => duplex.push(null));
+  client.once('close', () => duplex.destroy());
+  client.resume();
+  return duplex;
 }

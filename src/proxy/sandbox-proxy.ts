@@ -8,6 +8,7 @@ import { errors, rawHttpError, renderError, type ErrorPlace, type SandcastleErro
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { envdPort, sandboxIdHeaders, sandboxPortHeaders } from '../protocol.js';
 import { fileSignature, signedFileQuery } from '../envd/file-signature.js';
+import { trafficTokenHeader, type PublicAccess } from './public-access.js';
 import { trackUntilClose, trafficTarget } from './traffic.js';
 import { RelayMeter } from '../metrics/prometheus-hooks.js';
 
@@ -44,10 +45,15 @@ function sendError(req: http.IncomingMessage, res: http.ServerResponse, err: San
   res.end(r.body);
 }
 
-/** The request line and headers of `req` as they came, to replay to the sandbox on an upgrade. */
-function rawHead(req: http.IncomingMessage): string {
+/** The request line and headers of `req` as they came (the Host masked when `host` is given, the
+ *  traffic token dropped), to replay to the sandbox on an upgrade. */
+function rawHead(req: http.IncomingMessage, host: string | undefined): string {
   let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) head += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    if (name === trafficTokenHeader) continue;
+    head += `${req.rawHeaders[i]}: ${host !== undefined && name === 'host' ? host : req.rawHeaders[i + 1]}\r\n`;
+  }
   return head + '\r\n';
 }
 
@@ -63,7 +69,10 @@ export class SandboxProxy {
   /** What it relayed, for the Prometheus metrics. */
   readonly relays = new RelayMeter();
 
-  constructor(private readonly sandboxes: SandboxService) {
+  constructor(
+    private readonly sandboxes: SandboxService,
+    private readonly access?: PublicAccess,
+  ) {
     sandboxes.on('stopping', (id) => this.cut(id));
   }
 
@@ -71,6 +80,11 @@ export class SandboxProxy {
   handle(req: http.IncomingMessage, res: http.ServerResponse, sandboxId: string, port: number | undefined): void {
     if (port === undefined) {
       sendError(req, res, errors.badRequest('sandbox port header must be a number between 1 and 65535'), { sandboxId });
+      return;
+    }
+    const refused = this.access?.refusal(sandboxId, port, req.headers[trafficTokenHeader]);
+    if (refused) {
+      sendError(req, res, refused, { sandboxId });
       return;
     }
     trafficTarget(this.sandboxes, sandboxId, port).then((target) => {
@@ -110,6 +124,11 @@ export class SandboxProxy {
       refuse(errors.badRequest('sandbox port header must be a number between 1 and 65535'));
       return;
     }
+    const refused = this.access?.refusal(sandboxId, port, req.headers[trafficTokenHeader]);
+    if (refused) {
+      refuse(refused, { sandboxId });
+      return;
+    }
     trafficTarget(this.sandboxes, sandboxId, port).then((target) => {
       if ('error' in target) return refuse(target.error, target.where);
       const upstream = net.connect({ host: target.address, port, noDelay: true });
@@ -120,7 +139,7 @@ export class SandboxProxy {
       upstream.once('connect', () => {
         trackUntilClose(this.upgraded, sandboxId, upstream);
         this.relays.splice(socket, upstream);
-        upstream.write(rawHead(req));
+        upstream.write(rawHead(req, this.access?.maskedHost(sandboxId, port)));
         if (head.length > 0) upstream.write(head);
         socket.pipe(upstream).on('error', () => upstream.destroy());
         upstream.pipe(socket);
@@ -132,8 +151,10 @@ export class SandboxProxy {
   private forward(req: http.IncomingMessage, res: http.ServerResponse, sandboxId: string, address: string, port: number): void {
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (!hopByHop.has(name) && value !== undefined) headers[name] = value;
+      if (!hopByHop.has(name) && name !== trafficTokenHeader && value !== undefined) headers[name] = value;
     }
+    const host = this.access?.maskedHost(sandboxId, port);
+    if (host !== undefined) headers.host = host;
     const upstream = http.request({
       host: address,
       port,

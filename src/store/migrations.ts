@@ -220,4 +220,14 @@ export const migrations: string[] = [
   );
   CREATE INDEX sandbox_volumes_volume ON sandbox_volumes(volume_id);
   `,
+  `
+  -- Who may use a sandbox's public URLs: with allowPublicTraffic false every request but envd's
+  -- must carry traffic_token (the e2b-traffic-access-token header); mask_request_host is the Host
+  -- the sandbox's servers see (\${PORT} replaced by the port). No row: public, Host untouched.
+  CREATE TABLE sandbox_public_access (
+    sandbox_id         TEXT PRIMARY KEY REFERENCES sandboxes(id) ON DELETE CASCADE,
+    traffic_token      TEXT,
+    mask_request_host  TEXT
+  );
+  `,
 ];
