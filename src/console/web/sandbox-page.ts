@@ -45,8 +45,8 @@ export function sandboxPage(root: HTMLElement, id: string): () => void {
     const running = s.phase === 'running';
     actions.replaceChildren(
       running
-        ? button('Pause', 'pause', async () => { terminal.close(); await api.pause(id); })
-        : button('Resume', 'resume', async () => { await api.resume(id); terminal.open(); }),
+        ? button('Pause', 'pause', () => api.pause(id))
+        : button('Resume', 'resume', async () => { await api.resume(id); terminal.ensureOpen(); }),
       button('Clone', 'clone', async () => notify(`cloned: ${(await api.clone(id, 1)).sandboxes.map((c) => c.sandboxID).join(', ')}`, 'info')),
       button('Set timeout', 'timeout', async () => {
         const seconds = Number(prompt('Seconds from now until it ends:', '300'));
@@ -74,7 +74,11 @@ export function sandboxPage(root: HTMLElement, id: string): () => void {
     const phaseChanged = current?.phase !== s.phase;
     current = s;
     drawFacts(s);
-    if (phaseChanged) drawActions(s);
+    if (!phaseChanged) return;
+    drawActions(s);
+    // A paused sandbox's terminal says so (with a resume button); a running one gets a shell.
+    if (s.phase === 'paused') terminal.open();
+    else if (s.phase === 'running') terminal.ensureOpen();
   });
   events.addEventListener('samples', (e) => {
     const samples = JSON.parse((e as MessageEvent).data) as Sample[];
@@ -103,7 +107,6 @@ export function sandboxPage(root: HTMLElement, id: string): () => void {
     }
   });
 
-  terminal.open();
   return () => {
     events.close();
     terminal.dispose();

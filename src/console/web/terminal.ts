@@ -36,6 +36,12 @@ export class SandboxTerminal {
 
   private readonly onWindowResize = () => this.fit.fit();
 
+  /** Opens a shell if none is open or opening. */
+  ensureOpen(): void {
+    if (!this.events) this.open();
+  }
+
+  /** Opens a new shell (closing the one open). */
   open(): void {
     this.close();
     this.fit.fit();
@@ -44,6 +50,7 @@ export class SandboxTerminal {
     this.events = events;
     events.addEventListener('ready', (e) => {
       this.terminalId = (JSON.parse((e as MessageEvent).data) as { terminalId: string }).terminalId;
+      this.term.reset();
       this.setStatus('');
       this.term.focus();
     });

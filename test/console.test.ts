@@ -1,0 +1,167 @@
+// The web console in a real browser: Debian's chromium, headless, driven by playwright-core (no
+// browser download). Sign-in (wrong key refused, a deleted key's session signed out), the sandbox
+// table, a sandbox's live charts, its terminal (a real PTY through envd), pause and resume from the
+// page, and a sandbox killed while its page is open. Screenshots go to test-output/console/.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { dataFiles, installDir } from '../src/config.js';
+import { ApiKeyStore } from '../src/store/api-key-store.js';
+import { openDatabase } from '../src/store/database.js';
+import { apiFetch, useTestServer } from './support/server-process.js';
+
+const outputDir = path.join(installDir, 'test-output', 'console');
+// Samples every second: the chart gains points quickly (the product's default is 2 s).
+const server = useTestServer({ env: { SANDCASTLE_METRICS_INTERVAL_MS: '1000' } }).current;
+
+async function waitFor<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await get();
+    if (ok(v)) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function createSandbox(metadata: Record<string, string>): Promise<string> {
+  const res = await apiFetch(server(), '/sandboxes', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ templateID: 'base', timeout: 600, metadata }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return ((await res.json()) as { sandboxID: string }).sandboxID;
+}
+
+async function signIn(page: Page, key: string, next = '/dashboard'): Promise<void> {
+  await page.goto(`${server().url}${next}`);
+  await page.fill('#key', key);
+  await Promise.all([page.waitForURL((u) => u.pathname === next), page.click('button[type=submit]')]);
+}
+
+const terminalText = (page: Page) => page.locator('.xterm-rows').innerText();
+
+describe('web console', () => {
+  let profile: string;
+  let context: BrowserContext;
+  let page: Page;
+
+  before(async () => {
+    // The console's browser code, bundled as `npm run build` does, so the page is this checkout's.
+    execFileSync(process.execPath, [path.join(installDir, 'scripts/bundle-console.mjs')], { stdio: 'ignore' });
+    mkdirSync(outputDir, { recursive: true });
+    profile = mkdtempSync(path.join(os.tmpdir(), 'sandcastle-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      chromiumSandbox: false,
+      args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      viewport: { width: 1400, height: 1000 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  after(async () => {
+    await context?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('refuses a wrong key with a message and keeps the key out of the URL', async () => {
+    await page.goto(`${server().url}/dashboard`);
+    assert.equal(new URL(page.url()).pathname, '/dashboard/login');
+    await page.fill('#key', 'e2b_0000000000000000000000000000000000000000');
+    await page.click('button[type=submit]');
+    const alert = await page.locator('[role=alert]').innerText();
+    assert.match(alert, /not valid/);
+    assert.doesNotMatch(page.url(), /e2b_/);
+    await page.screenshot({ path: path.join(outputDir, 'sign-in-refused.png') });
+  });
+
+  it('signs in, lists a sandbox live, charts it, runs a terminal, pauses and resumes', async () => {
+    await signIn(page, server().apiKey);
+    const cookie = (await context.cookies()).find((c) => c.name === 'sandcastle_console');
+    assert.ok(cookie?.httpOnly && cookie.sameSite === 'Strict', JSON.stringify(cookie));
+    assert.notEqual(cookie.value, server().apiKey);
+
+    const id = await createSandbox({ owner: 'console-test' });
+    const row = page.locator(`tr[data-id="${id}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    assert.match(await row.innerText(), /owner=console-test/);
+    await waitFor('CPU figure in the row', () => row.locator('td.num').first().innerText(), (t) => t.includes('%'));
+    await page.screenshot({ path: path.join(outputDir, 'sandboxes.png') });
+
+    // The table's metadata filter.
+    await page.fill('input[name=metadata]', 'owner=someone-else');
+    await page.locator('input[name=metadata]').dispatchEvent('change');
+    await row.waitFor({ state: 'detached' });
+    await page.fill('input[name=metadata]', 'owner=console-test');
+    await page.locator('input[name=metadata]').dispatchEvent('change');
+    await row.waitFor();
+
+    await Promise.all([page.waitForURL(`**/dashboard/inspect/sandbox/${id}`), row.locator('a').click()]);
+    const points = () => page.locator('[data-chart=cpu]').getAttribute('data-points').then(Number);
+    const first = await waitFor('chart points', points, (n) => n >= 1);
+    await waitFor('the chart to gain points', points, (n) => n >= first + 2);
+    for (const chart of ['memory', 'disk']) assert.ok(Number(await page.locator(`[data-chart=${chart}]`).getAttribute('data-points')) >= 1);
+    assert.match(await page.locator('[data-testid=log]').innerText(), /create done/);
+
+    // The terminal: a real shell in the sandbox.
+    await waitFor('the shell prompt', () => terminalText(page), (t) => t.includes('$'));
+    await page.locator('[data-testid=terminal]').click();
+    await page.keyboard.type('echo hi');
+    await page.keyboard.press('Enter');
+    await waitFor('"hi" in the terminal', () => terminalText(page), (t) => /^\s*hi\s*$/m.test(t));
+    await page.screenshot({ path: path.join(outputDir, 'sandbox.png') });
+
+    // Pause from the page: the terminal says so and offers to resume.
+    await page.click('button[data-action=pause]');
+    await waitFor('state paused', () => page.locator('[data-fact=state]').innerText(), (t) => t === 'paused');
+    const resumeFromTerminal = page.locator('button[data-action=resume-terminal]');
+    await resumeFromTerminal.waitFor({ timeout: 30_000 });
+    assert.match(await page.locator('.terminal-status').innerText(), /paused; resume it/);
+    const info = (await (await apiFetch(server(), `/sandboxes/${id}`)).json()) as { state: string };
+    assert.equal(info.state, 'paused');
+    await page.screenshot({ path: path.join(outputDir, 'paused.png') });
+
+    await resumeFromTerminal.click();
+    await waitFor('state running', () => page.locator('[data-fact=state]').innerText(), (t) => t === 'running');
+    await waitFor('a new shell prompt', () => page.locator('.terminal-status').isHidden(), (hidden) => hidden);
+    await page.locator('[data-testid=terminal]').click();
+    await page.keyboard.type('echo back-$((20+1))');
+    await page.keyboard.press('Enter');
+    await waitFor('the resumed shell answering', () => terminalText(page), (t) => /^\s*back-21\s*$/m.test(t));
+
+    // Killed while its page is open: the page says so and stops streaming.
+    assert.equal((await apiFetch(server(), `/sandboxes/${id}`, { method: 'DELETE' })).status, 204);
+    const banner = page.locator('[data-testid=banner]');
+    await banner.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match(await banner.innerText(), /killed/);
+    const before = await points();
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(await points(), before, 'no samples after the kill');
+    await page.screenshot({ path: path.join(outputDir, 'killed.png') });
+  });
+
+  it('signs out a session whose key was deleted', async () => {
+    const db = openDatabase(dataFiles(server().dataDir).database);
+    try {
+      const keys = new ApiKeyStore(db);
+      const { record, key } = keys.create('console-test');
+      await context.clearCookies();
+      await signIn(page, key);
+      await page.locator('table.sandboxes').waitFor();
+      keys.delete(record.id);
+    } finally {
+      db.close();
+    }
+    await page.waitForURL((u) => u.pathname === '/dashboard/login', { timeout: 30_000 });
+    assert.match(await page.locator('[role=alert]').innerText(), /key of this session was deleted/);
+    const res = await page.request.get(`${server().url}/dashboard/live/sandboxes`);
+    assert.equal(res.status(), 401);
+  });
+});
