@@ -102,6 +102,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const api = getRequestListener(apiApp.fetch);
   const webConsole = createConsoleApp({ api: apiApp.fetch, keys, sandboxes, metrics, assetsDir: path.join(installDir, 'dist', 'console'), log });
   const consoleListener = getRequestListener(webConsole.app.fetch);
+  // `https://{domain}/` has nothing but the console.
+  publicProxy.serveConsole((req, res) => (isConsolePath(req.url) ? void consoleListener(req, res) : res.writeHead(302, { location: '/dashboard' }).end()));
   const health = () => checkHealth({ runtime, db, dataDir: config.dataDir, minFreeDiskMB: config.minFreeDiskMB });
   const ops = getRequestListener(createOpsApp({ health, prometheus }, keys, log).fetch);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {

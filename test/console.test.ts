@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,8 +16,18 @@ import { openDatabase } from '../src/store/database.js';
 import { apiFetch, useTestServer } from './support/server-process.js';
 
 const outputDir = path.join(installDir, 'test-output', 'console');
+
+/** A free loopback port for the public HTTPS listener (443 is one per machine). */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+const httpsPort = await freePort();
 // Samples every second: the chart gains points quickly (the product's default is 2 s).
-const server = useTestServer({ env: { SANDCASTLE_METRICS_INTERVAL_MS: '1000' } }).current;
+const server = useTestServer({ env: { SANDCASTLE_METRICS_INTERVAL_MS: '1000', SANDCASTLE_HTTPS_PORT: String(httpsPort) } }).current;
 
 async function waitFor<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -62,6 +73,8 @@ describe('web console', () => {
       chromiumSandbox: false,
       args: ['--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
       viewport: { width: 1400, height: 1000 },
+      // The server's own CA signed the public listener's certificate.
+      ignoreHTTPSErrors: true,
     });
     page = context.pages()[0] ?? (await context.newPage());
   });
@@ -145,6 +158,22 @@ describe('web console', () => {
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal(await points(), before, 'no samples after the kill');
     await page.screenshot({ path: path.join(outputDir, 'killed.png') });
+  });
+
+  it('serves the e2b CLI\'s link https://{domain}/dashboard/inspect/sandbox/{id}', async () => {
+    const id = await createSandbox({ via: 'https' });
+    const origin = `https://sandcastle.localhost:${httpsPort}`;
+    await context.clearCookies();
+    await page.goto(`${origin}/dashboard/inspect/sandbox/${id}`);
+    assert.equal(new URL(page.url()).pathname, '/dashboard/login');
+    await page.fill('#key', server().apiKey);
+    await Promise.all([page.waitForURL(`${origin}/dashboard/inspect/sandbox/${id}`), page.click('button[type=submit]')]);
+    await waitFor('the sandbox facts', () => page.locator('[data-fact=metadata]').innerText(), (t) => t === 'via=https');
+    await waitFor('chart points', () => page.locator('[data-chart=memory]').getAttribute('data-points').then(Number), (n) => n >= 1);
+    await page.goto(`${origin}/`);
+    assert.equal(new URL(page.url()).pathname, '/dashboard');
+    await page.screenshot({ path: path.join(outputDir, 'https.png') });
+    assert.equal((await apiFetch(server(), `/sandboxes/${id}`, { method: 'DELETE' })).status, 204);
   });
 
   it('signs out a session whose key was deleted', async () => {

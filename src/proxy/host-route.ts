@@ -6,6 +6,8 @@ import { errors, type SandcastleError } from '../errors.js';
 export type HostRoute =
   | { kind: 'sandbox'; sandboxId: string; port: number }
   | { kind: 'error'; error: SandcastleError }
+  /** The bare `{domain}`: the web console (`https://{domain}/dashboard`, the e2b CLI's link). */
+  | { kind: 'console' }
   /** Not under the sandbox domain at all (the API's own name, for instance). */
   | { kind: 'other' };
 
@@ -13,6 +15,7 @@ export function routeForHost(hostHeader: string | undefined, domain: string): Ho
   if (!hostHeader) return { kind: 'other' };
   // Strip a port, and the brackets an IPv6 literal comes in (never a sandbox name).
   const host = hostHeader.trim().toLowerCase().replace(/:\d*$/, '').replace(/\.$/, '');
+  if (host === domain.toLowerCase()) return { kind: 'console' };
   const suffix = `.${domain.toLowerCase()}`;
   if (!host.endsWith(suffix)) return { kind: 'other' };
   const label = host.slice(0, -suffix.length);

@@ -61,6 +61,9 @@ export class PublicProxy {
   private readonly parsed: http.Server | undefined;
   private readonly parsedProxy: SandboxProxy | undefined;
 
+  /** The web console, served on the bare `{domain}` (see serveConsole). */
+  private consoleServer: http.Server | undefined;
+
   constructor(
     private readonly config: Config,
     private readonly sandboxes: SandboxService,
@@ -82,6 +85,11 @@ export class PublicProxy {
       if (route.kind === 'sandbox') proxy.upgrade(req, socket, head, route.sandboxId, route.port);
       else socket.destroy();
     });
+  }
+
+  /** Serves requests for the bare `{domain}` (the web console) with `listener`. */
+  serveConsole(listener: http.RequestListener): void {
+    this.consoleServer = http.createServer({ keepAliveTimeout: 65_000 }, listener);
   }
 
   /** Takes a plain-TCP client connection, accepted paused (`pauseOnConnect`) so that no byte is
@@ -142,6 +150,11 @@ export class PublicProxy {
 
   private async route(client: net.Socket, reads: ReusedReads | undefined, head: Head, bytes: Buffer): Promise<void> {
     const route = routeForHost(head.host, this.config.domain);
+    if (route.kind === 'console' && this.consoleServer) {
+      client.setTimeout(0);
+      this.consoleServer.emit('connection', asDuplex(client, reads, bytes));
+      return;
+    }
     if (route.kind !== 'sandbox') {
       const err = route.kind === 'error' ? route.error : errors.badSandboxHost(head.host ?? '(none)', this.config.domain);
       this.refuse(client, reads, err, head.userAgent, {});
