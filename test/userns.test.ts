@@ -4,11 +4,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Sandbox, Template } from 'e2b';
 import { dataFiles } from '../src/config.js';
 import { useTestServer } from './support/server-process.js';
+import { sandboxAddress } from './support/sandbox-network.js';
 
 const base = 100_000;
 const server = useTestServer({ env: { SANDCASTLE_USERNS: '1', SANDCASTLE_USERNS_BASE: String(base), SANDCASTLE_USERNS_SIZE: '65536' } });
@@ -65,6 +67,47 @@ describe('sandboxes in a user namespace', () => {
       }
       assert.equal(body, 'low port');
     } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('resumes with a connection the host half-closed (CLOSE_WAIT inside) and one it keeps open', async () => {
+    const sbx = await Sandbox.create({ timeoutMs: 120_000 });
+    const sockets: net.Socket[] = [];
+    try {
+      // A server that never closes what it accepted: a peer's FIN leaves its side in CLOSE_WAIT.
+      await sbx.files.write('/tmp/hold.py', 'import socket, time\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(("0.0.0.0", 9000))\ns.listen()\nkept = []\nwhile True:\n    c, _ = s.accept()\n    kept.append(c)\n');
+      await sbx.commands.run('python3 /tmp/hold.py', { background: true });
+      const connect = async () => {
+        for (let i = 0; ; i++) {
+          try {
+            return await new Promise<net.Socket>((resolve, reject) => {
+              const sock = net.connect(9000, sandboxAddress(sbx.sandboxId), () => resolve(sock));
+              sock.once('error', reject);
+            });
+          } catch (err) {
+            if (i > 50) throw err;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+      };
+      const open = await connect();
+      const halfClosed = await connect();
+      sockets.push(open, halfClosed);
+      open.on('error', () => undefined);
+      halfClosed.on('error', () => undefined);
+      halfClosed.end();
+      const states = async () => (await sbx.commands.run('cat /proc/net/tcp')).stdout;
+      // 08 is CLOSE_WAIT, 01 ESTABLISHED, for local port 9000 (0x2328).
+      for (let i = 0; i < 50 && !/:2328 \S+ 08 /.test(await states()); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(await states(), /:2328 \S+ 08 /, 'the half-closed connection is in CLOSE_WAIT inside');
+      const server = (await sbx.commands.run('pgrep -f hold.py')).stdout.trim();
+
+      assert.ok(await sbx.betaPause());
+      await sbx.connect();
+      assert.equal((await sbx.commands.run('pgrep -f hold.py')).stdout.trim(), server, 'the server runs on after the resume');
+    } finally {
+      for (const s of sockets) s.destroy();
       await sbx.kill();
     }
   });
