@@ -149,34 +149,37 @@ export class RuncRuntime implements Runtime {
     const fuseDevice = mapping && (await this.usernsHost());
     // A new sandbox gets its own disk; one made before (a resume) keeps where its layer is.
     const withDisk = existsSync(diskPaths(bundle).mount) || (this.config.diskQuota && !existsSync(path.join(bundle, 'upper')));
-    if (withDisk) await ensureDisk(bundle, spec.diskSizeMB ?? this.config.defaultDiskSizeMB);
     const layerDir = withDisk ? diskPaths(bundle).mount : bundle;
     const upper = path.join(layerDir, 'upper');
-    const [madeUpper] = await Promise.all([upper, path.join(layerDir, 'work'), rootfs].map((d) => mkdir(d, { recursive: true })));
-    if (upperFrom) await runCommand('cp', ['-a', '--reflink=auto', `${upperFrom}/.`, upper]);
-    // The writable layer's own folder is the sandbox's "/": its root must own it.
-    if (mapping && madeUpper) await chown(upper, mapping.base, mapping.base);
     const criuConfig = path.join(bundle, 'criu.conf');
-    const ociSpec = buildOciSpec({
-      spec,
-      netnsPath: netnsPath(spec.id),
-      toolsDir: (await this.sandboxTools()).dir,
-      bundleDir: this.config.sandboxBundleDir,
-      criuConfig,
-      userns: mapping && fuseDevice ? { mapping, fuseDevice } : undefined,
-    });
+    // The writable layer (disk, folders, copy, overlay) and the network are made side by side.
     // Every step ends before a failure is reported: the clean-up that follows a failure must not
     // race a step still making something (a network namespace made after it would be leaked).
     const steps = await Promise.allSettled([
-      writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociSpec)),
-      writeFile(criuConfig, criuOptions(upperFrom ? 'other' : 'same')),
       (async () => {
+        if (withDisk) await ensureDisk(bundle, spec.diskSizeMB ?? this.config.defaultDiskSizeMB);
+        const [madeUpper] = await Promise.all([upper, path.join(layerDir, 'work'), rootfs].map((d) => mkdir(d, { recursive: true })));
+        if (upperFrom) await runCommand('cp', ['-a', '--reflink=auto', `${upperFrom}/.`, upper]);
+        // The writable layer's own folder is the sandbox's "/": its root must own it.
+        if (mapping && madeUpper) await chown(upper, mapping.base, mapping.base);
         if (await isMountPoint(rootfs)) return;
         await runCommand('mount', [
           '-t', 'overlay', 'overlay',
           '-o', `lowerdir=${spec.layers.join(':')},upperdir=${upper},workdir=${layerDir}/work`,
           rootfs,
         ]);
+      })(),
+      (async () => {
+        const ociSpec = buildOciSpec({
+          spec,
+          netnsPath: netnsPath(spec.id),
+          toolsDir: (await this.sandboxTools()).dir,
+          bundleDir: this.config.sandboxBundleDir,
+          criuConfig,
+          userns: mapping && fuseDevice ? { mapping, fuseDevice } : undefined,
+        });
+        await mkdir(bundle, { recursive: true });
+        await Promise.all([writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociSpec)), writeFile(criuConfig, criuOptions(upperFrom ? 'other' : 'same'))]);
       })(),
       existsSync(netnsPath(spec.id)) ? Promise.resolve() : createNetns(spec.id, spec.network, spec.egress, this.egress, this.config).then(async () => {
         if (mapping) await openNetworkToNamespacedRoot(netnsPath(spec.id));
@@ -395,12 +398,38 @@ export class RuncRuntime implements Runtime {
     await this.runc(['resume', id]);
   }
 
+  async endFrozen(id: string, ref: CheckpointRef): Promise<void> {
+    // Killed, the processes would close their TCP connections (FIN, TIME_WAIT in the sandbox's
+    // network namespace), and a restore could not connect them back ("Cannot assign requested
+    // address"). A second dump ends them with their sockets in repair mode, as a `stop` pause does,
+    // and saves what the kernel did for them meanwhile; it is written beside the first and takes
+    // its place once whole.
+    const dir = this.checkpointDir(ref);
+    const next = `${dir}.next`;
+    await rm(next, { recursive: true, force: true });
+    await mkdir(next, { recursive: true });
+    try {
+      await this.criuStep(path.join(checkpointWork(next), 'dump.log'), ['checkpoint', '--image-path', checkpointImage(next), '--work-path', checkpointWork(next), id]);
+      await markCheckpointWhole(next);
+    } catch (err) {
+      await rm(next, { recursive: true, force: true });
+      throw err;
+    }
+    await replaceCheckpoint(dir, next);
+  }
+
   async finishStopCheckpoint(ref: CheckpointRef): Promise<boolean> {
     const dir = this.checkpointDir(ref);
+    // The second dump of a warm pause's end, finished (by CRIU's word) but not yet in place.
+    const next = `${dir}.next`;
+    if (await finishedDump(next)) {
+      await markCheckpointWhole(next);
+      await replaceCheckpoint(dir, next);
+      return true;
+    }
     if (isCheckpointWhole(dir)) return true;
     // CRIU's own word that the dump is whole; runc then removed the container.
-    const log = await readFile(path.join(checkpointWork(dir), 'dump.log'), 'utf8').catch(() => '');
-    if (!log.includes('Dumping finished successfully') || !existsSync(path.join(checkpointImage(dir), 'inventory.img'))) return false;
+    if (!(await finishedDump(dir))) return false;
     await markCheckpointWhole(dir);
     return true;
   }
@@ -439,6 +468,24 @@ export class RuncRuntime implements Runtime {
   updateEgress(id: string, lease: NetworkLease, egress: EgressPolicy): Promise<void> {
     return setEgress(id, lease, egress, this.egress);
   }
+}
+
+/** Whether CRIU finished the dump in checkpoint folder `dir` (its log says so, its image is there). */
+async function finishedDump(dir: string): Promise<boolean> {
+  if (isCheckpointWhole(dir)) return true;
+  const log = await readFile(path.join(checkpointWork(dir), 'dump.log'), 'utf8').catch(() => '');
+  return log.includes('Dumping finished successfully') && existsSync(path.join(checkpointImage(dir), 'inventory.img'));
+}
+
+/** Puts the whole checkpoint `next` in the place of `dir`. A crash between the two renames leaves
+ *  `next` whole and `dir` missing, which finishStopCheckpoint completes. */
+async function replaceCheckpoint(dir: string, next: string): Promise<void> {
+  const old = `${dir}.old-${randomBytes(4).toString('hex')}`;
+  await rename(dir, old).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  await rename(next, dir);
+  await rm(old, { recursive: true, force: true });
 }
 
 /** CRIU's error lines from its log, less the one it prints on every run here (RLIMIT_NOFILE
