@@ -302,10 +302,11 @@ describe('logs', () => {
       forkId = fork.sandboxId;
 
       type V2 = { logs: Array<{ timestamp: string; level: string; message: string; fields: Record<string, string> }> };
+      // envd's own lines are interleaved (see the test below); these are the lifecycle's.
       const v2 = async (query = '') => {
         const res = await apiFetch(server, `/v2/sandboxes/${sbx.sandboxId}/logs${query}`);
         assert.equal(res.status, 200);
-        return ((await res.json()) as V2).logs;
+        return ((await res.json()) as V2).logs.filter((e) => e.fields.logger === 'lifecycle');
       };
       const all = await v2();
       assert.deepEqual(
@@ -314,16 +315,17 @@ describe('logs', () => {
       );
       assert.ok(all.every((e) => e.level === 'info' && e.fields.logger === 'lifecycle' && !Number.isNaN(Date.parse(e.timestamp))));
       assert.deepEqual((await v2('?search=pause')).map((e) => e.message), ['pause started', 'pause done']);
-      assert.deepEqual((await v2('?direction=backward&limit=2')).map((e) => e.message), ['clone done', 'clone started']);
+      assert.deepEqual((await v2('?search=clone&direction=backward&limit=2')).map((e) => e.message), ['clone done', 'clone started']);
       const resumeAt = Date.parse(all[4]!.timestamp);
       assert.equal((await v2(`?cursor=${resumeAt}`))[0]!.message, 'resume started');
       assert.deepEqual(await v2('?level=error'), []);
 
-      const forkLogs = ((await (await apiFetch(server, `/v2/sandboxes/${forkId}/logs`)).json()) as V2).logs;
+      const forkLogs = ((await (await apiFetch(server, `/v2/sandboxes/${forkId}/logs`)).json()) as V2).logs.filter((e) => e.fields.logger === 'lifecycle');
       assert.deepEqual(forkLogs.map((e) => e.message), [`start as a clone of ${sbx.sandboxId} started`, `start as a clone of ${sbx.sandboxId} done`]);
 
       const v1 = (await (await apiFetch(server, `/sandboxes/${sbx.sandboxId}/logs?start=${resumeAt}`)).json()) as { logs: Array<{ line: string }> };
-      assert.deepEqual(v1.logs.map((l) => (JSON.parse(l.line) as { message: string }).message), ['resume started', 'resume done', 'clone started', 'clone done']);
+      const v1Lifecycle = v1.logs.map((l) => JSON.parse(l.line) as { message: string; logger: string }).filter((l) => l.logger === 'lifecycle');
+      assert.deepEqual(v1Lifecycle.map((l) => l.message), ['resume started', 'resume done', 'clone started', 'clone done']);
 
       const pretty = await e2b(['sandbox', 'logs', sbx.sandboxId]);
       assert.equal(pretty.code, 0, pretty.stderr);
@@ -332,15 +334,59 @@ describe('logs', () => {
       assert.match(stripVTControlCharacters(pretty.stdout), /INFO .*message: 'pause done'/);
       const json = await e2b(['sandbox', 'logs', sbx.sandboxId, '--format', 'json']);
       assert.equal(json.code, 0, json.stderr);
-      const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string });
+      const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string; logger: string }).filter((l) => l.logger === 'lifecycle');
       assert.equal(lines.length, 8);
       assert.deepEqual(lines[0], { ...lines[0], level: 'info', message: 'create started' });
     } finally {
       await Promise.all([sbx.kill(), forkId && Sandbox.kill(forkId)]);
     }
     // Kept after the kill, with the kill at the end.
-    const afterKill = ((await (await apiFetch(server, `/v2/sandboxes/${sbx.sandboxId}/logs?direction=backward&limit=1`)).json()) as { logs: Array<{ message: string }> }).logs;
+    const afterKill = ((await (await apiFetch(server, `/v2/sandboxes/${sbx.sandboxId}/logs?direction=backward&limit=1&search=kill`)).json()) as { logs: Array<{ message: string }> }).logs;
     assert.deepEqual(afterKill.map((e) => e.message), ['kill done']);
+  });
+
+  it("shows envd's own log beside the lifecycle, kept over pause/resume, with level and search, and in `e2b sandbox logs`", async () => {
+    const sbx = await Sandbox.create();
+    const server = testServer.current();
+    type V2 = { logs: Array<{ timestamp: string; level: string; message: string; fields: Record<string, string> }> };
+    const v2 = async (query = '') => ((await (await apiFetch(server, `/v2/sandboxes/${sbx.sandboxId}/logs${query}`)).json()) as V2).logs;
+    try {
+      await sbx.commands.run('echo before-pause');
+      await assert.rejects(sbx.commands.run('exit 3'));
+      assert.equal(await sbx.pause(), true);
+      // Read from the writable layer: a paused sandbox's envd log is there without resuming it.
+      const whilePaused = await v2('?search=before-pause');
+      assert.equal(whilePaused.length, 1, JSON.stringify(whilePaused));
+      assert.equal((await Sandbox.getInfo(sbx.sandboxId)).state, 'paused');
+      await sbx.connect();
+      await sbx.commands.run('echo after-resume');
+
+      const all = await v2();
+      const envd = all.filter((e) => e.fields.logger === 'envd');
+      const started = envd.filter((e) => /^process \d+ started: .*echo (before-pause|after-resume)/.test(e.message));
+      assert.deepEqual(started.map((e) => /echo (\S+)/.exec(e.message)![1]), ['before-pause', 'after-resume'], JSON.stringify(envd));
+      assert.ok(started.every((e) => e.level === 'info' && e.fields.user === 'user' && /^\d+$/.test(e.fields.pid!)));
+      // In time order with the lifecycle: the resume comes between the two commands.
+      const at = (pred: (e: V2['logs'][number]) => boolean) => all.findIndex(pred);
+      const resumed = at((e) => e.message === 'resume done');
+      assert.ok(at((e) => e.message.includes('echo before-pause')) < resumed && resumed < at((e) => e.message.includes('echo after-resume')));
+
+      const warnings = await v2('?level=warn');
+      assert.ok(warnings.some((e) => e.fields.logger === 'envd' && /ended: exit status 3$/.test(e.message) && e.fields.exitCode === '3'), JSON.stringify(warnings));
+      assert.ok(warnings.every((e) => e.level === 'warn' || e.level === 'error'));
+      const backward = await v2('?search=after-resume&direction=backward&limit=1');
+      assert.equal(backward.length, 1);
+      const cursor = Date.parse(backward[0]!.timestamp);
+      assert.ok((await v2(`?cursor=${cursor}`)).every((e) => Date.parse(e.timestamp) >= cursor));
+
+      const cli = await e2b(['sandbox', 'logs', sbx.sandboxId, '--format', 'json']);
+      assert.equal(cli.code, 0, cli.stderr);
+      const cliLines = cli.stdout.trim().split('\n').map((l) => JSON.parse(l) as { logger: string; message: string });
+      assert.ok(cliLines.some((l) => l.logger === 'envd' && l.message.includes('echo after-resume')), cli.stdout);
+      assert.ok(cliLines.some((l) => l.logger === 'lifecycle'));
+    } finally {
+      await sbx.kill();
+    }
   });
 
   it('answers 404 for a sandbox that never was, and 400 for a bad query', async () => {

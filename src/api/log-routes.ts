@@ -1,7 +1,11 @@
 // A sandbox's logs (GET /sandboxes/{id}/logs, the e2b CLI's `sandbox logs`, and
-// /v2/sandboxes/{id}/logs): its lifecycle events from the operations journal, as log entries.
-// envd's own log inside the sandbox is not among them yet.
+// /v2/sandboxes/{id}/logs): its lifecycle events from the operations journal and envd's own log,
+// read from the sandbox's writable layer (src/envd/log-file.ts), merged in time order.
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
 import type { Context, Hono } from 'hono';
+import { envdLogMaxBytes, envdLogName, parseEnvdLog } from '../envd/log-file.js';
 import { errors } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { OperationEvent } from '../store/operation-store.js';
@@ -34,11 +38,41 @@ export function entriesOf(sandboxId: string, op: OperationEvent): LogEntry[] {
   return out;
 }
 
-function entries(sandboxes: SandboxService, id: string): LogEntry[] {
-  return sandboxes
-    .history(id)
-    .flatMap((op) => entriesOf(id, op))
-    .sort((a, b) => a.timestamp - b.timestamp);
+/** The text of a file the sandbox can write, read safely from the host: a symlink is not
+ *  followed, a FIFO does not block, anything but a regular file reads as empty, and only the
+ *  last `limit` bytes are read. */
+export async function readSandboxFile(file: string, limit: number): Promise<string> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return '';
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) return '';
+    const length = Math.min(st.size, limit);
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buf, 0, length, st.size - length);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** envd's log lines, oldest first: the previous file, then the current one. */
+async function envdEntries(layer: string): Promise<LogEntry[]> {
+  // Twice the size envd keeps a file to: room for lines a process in the sandbox added itself.
+  const limit = 2 * envdLogMaxBytes;
+  const file = path.join(layer, envdLogName);
+  const texts = await Promise.all([readSandboxFile(`${file}.1`, limit), readSandboxFile(file, limit)]);
+  return texts.flatMap(parseEnvdLog).map((l) => ({ ...l, fields: { ...l.fields, logger: 'envd' } }));
+}
+
+async function entries(sandboxes: SandboxService, id: string): Promise<LogEntry[]> {
+  const lifecycle = sandboxes.history(id).flatMap((op) => entriesOf(id, op));
+  const envd = await envdEntries(sandboxes.writableLayer(id));
+  return [...lifecycle, ...envd].sort((a, b) => a.timestamp - b.timestamp);
 }
 
 function intQuery(c: Context, name: string, min: number, max: number): number | undefined {
@@ -72,22 +106,22 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export function registerLogRoutes(app: Hono, sandboxes: SandboxService): void {
   // v1: the e2b CLI reads `logs`, each line a JSON object with `level` and `logger`.
-  app.get('/sandboxes/:id/logs', (c) => {
+  app.get('/sandboxes/:id/logs', async (c) => {
     const start = intQuery(c, 'start', 0, Number.MAX_SAFE_INTEGER);
     const limit = intQuery(c, 'limit', 1, maxLogLimit) ?? maxLogLimit;
-    const chosen = selectEntries(entries(sandboxes, c.req.param('id')), { cursor: start, limit });
+    const chosen = selectEntries(await entries(sandboxes, c.req.param('id')), { cursor: start, limit });
     return c.json({
       logs: chosen.map((e) => ({ timestamp: iso(e.timestamp), line: JSON.stringify({ level: e.level, message: e.message, ...e.fields }) })),
       logEntries: chosen.map((e) => ({ ...e, timestamp: iso(e.timestamp) })),
     });
   });
 
-  app.get('/v2/sandboxes/:id/logs', (c) => {
+  app.get('/v2/sandboxes/:id/logs', async (c) => {
     const direction = c.req.query('direction') || undefined;
     if (direction !== undefined && direction !== 'forward' && direction !== 'backward') {
       throw errors.badRequest(`direction must be 'forward' or 'backward', got '${direction}'`);
     }
-    const chosen = selectEntries(entries(sandboxes, c.req.param('id')), {
+    const chosen = selectEntries(await entries(sandboxes, c.req.param('id')), {
       cursor: intQuery(c, 'cursor', 0, Number.MAX_SAFE_INTEGER),
       direction,
       level: levelQuery(c),

@@ -2,6 +2,7 @@
 // `/opt/sandcastle/node /opt/sandcastle/lib/envd.mjs`. It only starts listening; the server's
 // `POST /init` brings the token and environment.
 import './base64.js';
+import { envdLog } from './envd-log.js';
 import { createEnvdServer, loadServices } from './server.js';
 import { envdPort } from '../protocol.js';
 
@@ -9,8 +10,14 @@ import { envdPort } from '../protocol.js';
 // write must not take the daemon down, nor must one failed request.
 process.stdout.on('error', () => undefined);
 process.stderr.on('error', () => undefined);
-process.on('uncaughtException', (err) => console.error('envd: uncaught exception:', err));
-process.on('unhandledRejection', (err) => console.error('envd: unhandled rejection:', err));
+process.on('uncaughtException', (err) => {
+  console.error('envd: uncaught exception:', err);
+  envdLog('error', `uncaught exception: ${err.stack ?? err.message}`);
+});
+process.on('unhandledRejection', (err) => {
+  console.error('envd: unhandled rejection:', err);
+  envdLog('error', `unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+});
 
 const host = process.env.ENVD_HOST || '0.0.0.0';
 const port = Number(process.env.ENVD_PORT || envdPort);
@@ -24,6 +31,7 @@ server.listen(port, host, () => {
   const address = server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   console.log(`envd listening on ${host}:${bound}`);
+  envdLog('info', `envd started, listening on port ${bound}`, { pid: process.pid });
   // Warm up the RPC and file services soon even if no request comes (e.g. before a checkpoint).
   setTimeout(() => void loadServices(), 20);
 });

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { Channel } from './channel.js';
+import { envdLog } from './envd-log.js';
 import { endInfo, signalNumber, type EndInfo } from './exit-status.js';
 import { ptyChild, ptyLaunch, type PtySize } from './pty.js';
 import { state } from './state.js';
@@ -73,6 +74,7 @@ export class Proc {
     child.stdin?.on('error', () => undefined);
     child.on('exit', (code, signal) => {
       this.exit = { code, signal };
+      envdLog(code === 0 ? 'info' : 'warn', `process ${pid} ended: ${signal ? `killed by ${signal}` : `exit status ${code}`}`, { pid, exitCode: code ?? undefined, signal: signal ?? undefined });
       this.settle();
     });
     if (timeoutMs > 0) this.killTimer = setTimeout(() => void this.signal('SIGKILL'), timeoutMs);
@@ -237,6 +239,14 @@ export async function startProcess(opts: StartOptions): Promise<{ proc: Proc; ev
   await once(child, 'spawn');
   const proc = new Proc(child.pid!, config, opts.tag, opts.pty !== undefined, child, opts.timeoutMs);
   table.set(proc.pid, proc);
+  const command = [config.cmd, ...config.args].join(' ');
+  envdLog('info', `process ${proc.pid} started: ${command.length > 300 ? `${command.slice(0, 300)}…` : command}`, {
+    pid: proc.pid,
+    user: user.name,
+    cwd: opts.cwd,
+    tag: opts.tag,
+    pty: opts.pty ? 'yes' : undefined,
+  });
   return { proc, events: proc.subscribe() };
 }
 

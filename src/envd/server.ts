@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tokenAccepted, unauthorizedMessage } from './auth.js';
 import { header, readJson, sendError, sendJson } from './http-util.js';
 import { publishEnv } from './published-env.js';
+import { envdLog } from './envd-log.js';
 import { applyInit, state, type InitBody } from './state.js';
 
 async function init(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -24,6 +25,7 @@ async function init(req: IncomingMessage, res: ServerResponse): Promise<void> {
   } catch (err) {
     return sendError(res, 500, `cannot publish the sandbox environment: ${(err as Error).message}`);
   }
+  envdLog('info', 'initialised by the server', { envVars: Object.keys(state.envVars).length });
   res.writeHead(204).end();
 }
 

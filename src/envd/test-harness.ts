@@ -73,6 +73,7 @@ export async function startEnvd(opts: EnvdOptions = {}): Promise<Envd> {
       ENVD_GROUP: path.join(dir, 'group'),
       ENVD_ENVS_FILE: path.join(dir, 'run', 'envs.json'),
       ENVD_DOTFILES_DIR: path.join(dir, 'run', 'e2b'),
+      ENVD_LOG_FILE: path.join(dir, 'run', 'envd.log'),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -203,6 +203,11 @@ export class SandboxService {
     return [...new Set([template, ...(found ? [found.id, ...(found.alias ? [found.alias] : [])] : [])])];
   }
 
+  /** Folder holding a sandbox's own writes, where envd keeps its log (src/envd/log-file.ts). */
+  writableLayer(id: string): string {
+    return this.lc.runtime.writableLayer(id);
+  }
+
   /** What happened to a sandbox, oldest first: its lifecycle operations, kept a day after they
    *  end (a killed sandbox's too). Not found when there is neither the sandbox nor any. */
   history(id: string): OperationEvent[] {
