@@ -1,6 +1,7 @@
 // Volumes (e2b's `Volume`): `/volumes` create, list, get and delete with the API key, and the
 // volume content API `/volumecontent/{volumeID}/{dir,path,file}` with the volume's own token
 // (`Authorization: Bearer <token>`), which the SDK reaches at E2B_VOLUME_API_URL.
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Context, Hono } from 'hono';
 import { errors } from '../errors.js';
@@ -95,8 +96,15 @@ export function registerVolumeRoutes(app: Hono, volumes: VolumeService): void {
     const f = files(c);
     const target = pathQuery(c);
     const opts = entryOptions(c);
-    const raw = c.req.raw.body;
-    const body = raw ? Readable.fromWeb(raw as import('node:stream/web').ReadableStream<Uint8Array>) : Readable.from([]);
-    return c.json(await f.write(target, body, opts), 201);
+    // Node's own request stream when the server gives it (a web stream over it costs about half
+    // the throughput of a large write). Only one of the two may be read: the web stream, once
+    // asked for, takes the Node one over.
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    return c.json(await f.write(target, incoming ?? webBody(c), opts), 201);
   });
+}
+
+function webBody(c: Context): Readable {
+  const raw = c.req.raw.body;
+  return raw ? Readable.fromWeb(raw as import('node:stream/web').ReadableStream<Uint8Array>) : Readable.from([]);
 }

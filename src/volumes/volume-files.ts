@@ -127,7 +127,8 @@ export class VolumeFiles {
         await handle.truncate(0);
       }
       await this.own(handle, made, opts);
-      await pipeline(body, handle.createWriteStream());
+      // On disk before the answer, as a volume is storage that outlives its sandboxes.
+      await pipeline(body, handle.createWriteStream({ flush: true }));
       return this.entry(segs, await lstat(at(parent, name)));
     } finally {
       await parent.close();
