@@ -19,6 +19,7 @@ import { readCgroupStats } from './cgroup-stats.js';
 import { buildOciSpec, processSecurityFingerprint } from './oci-spec.js';
 import { waitForHostProcesses } from './in-flight.js';
 import { runCommand } from '../run-command.js';
+import { envdLogName } from '../../envd/log-file.js';
 import { hostMappingProblem } from '../id-mapping.js';
 import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot } from './userns.js';
 import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, removeDisk } from './sandbox-disk.js';
@@ -349,6 +350,9 @@ export class RuncRuntime implements Runtime {
     const upper = this.writableLayer(id);
     const { mounts } = JSON.parse(await readFile(path.join(bundle, 'config.json'), 'utf8')) as { mounts: { destination: string }[] };
     await dropMountPoints(upper, mounts.map((m) => m.destination));
+    // envd's log is the sandbox's own, not part of a template made from it.
+    await rm(path.join(upper, envdLogName), { force: true }).catch(() => undefined);
+    await rm(path.join(upper, `${envdLogName}.1`), { force: true }).catch(() => undefined);
     await moveFolder(upper, to);
     await this.destroy(id);
   }
