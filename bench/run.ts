@@ -20,6 +20,7 @@ import { codeInterpreterRows } from './code-interpreter.js';
 import { neighbourRows, wallCostRows } from './containment.js';
 import { sandboxMemory } from './sandbox-memory.js';
 import { writeResults } from './results-file.js';
+import { volumeWriteRows } from './volumes.js';
 import { percentile, type Row, printTable } from './stats.js';
 
 const sequentialCreates = 20;
@@ -118,6 +119,7 @@ try {
   await disposeServer(server);
 }
 rows.push(...(await createWithoutPoolRows()));
+rows.push(...(await volumeWriteRows()));
 rows.push(...(await wallCostRows()));
 rows.push(...(await neighbourRows()));
 rows.push(...(await imagePullRows()));

@@ -42,13 +42,18 @@ export class VolumeStorage {
     return { uid: this.toHost(sandboxUserId), gid: this.toHost(sandboxUserId) };
   }
 
-  /** Makes the volume's empty folder (or keeps the one there is). Others may only pass through
-   *  the volumes folder (runc binds a volume from inside the user namespace), not list it. */
+  /** Makes the volume's empty folder; one that is there is kept as it is. Others may only pass
+   *  through the volumes folder (runc binds a volume from inside the user namespace), not list it. */
   async make(id: string): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o711 });
     await chmod(this.dir, 0o711);
     const root = this.root(id);
-    await mkdir(root, { recursive: true });
+    try {
+      await mkdir(root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+      throw err;
+    }
     const { uid, gid } = this.defaultOwner();
     await chown(root, uid, gid);
     await chmod(root, 0o755);
