@@ -20,6 +20,7 @@ import { codeInterpreterRows } from './code-interpreter.js';
 import { neighbourRows, wallCostRows } from './containment.js';
 import { sandboxMemory } from './sandbox-memory.js';
 import { writeResults } from './results-file.js';
+import { consoleLoadRows } from './console-load.js';
 import { volumeWriteRows } from './volumes.js';
 import { percentile, type Row, printTable } from './stats.js';
 
@@ -124,6 +125,7 @@ rows.push(...(await wallCostRows()));
 rows.push(...(await neighbourRows()));
 rows.push(...(await imagePullRows()));
 rows.push(...(await templateBuildRows()));
+rows.push(...(await consoleLoadRows()));
 
 printTable(rows);
 console.log(`\nresults written to ${writeResults('', { rows })}`);

@@ -13,6 +13,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { dataFiles, installDir } from '../src/config.js';
 import { ApiKeyStore } from '../src/store/api-key-store.js';
 import { openDatabase } from '../src/store/database.js';
+import { addPausedRecords, firstLoadMs } from './support/console-load.js';
 import { apiFetch, useTestServer } from './support/server-process.js';
 
 const outputDir = path.join(installDir, 'test-output', 'console');
@@ -174,6 +175,19 @@ describe('web console', () => {
     assert.equal(new URL(page.url()).pathname, '/dashboard');
     await page.screenshot({ path: path.join(outputDir, 'https.png') });
     assert.equal((await apiFetch(server(), `/sandboxes/${id}`, { method: 'DELETE' })).status, 204);
+  });
+
+  it('loads the table with 500 sandboxes (a figure, not asserted)', async (t) => {
+    await signIn(page, server().apiKey);
+    const remove = addPausedRecords(server().dataDir, 500);
+    try {
+      await firstLoadMs(page, server().url, 500);
+      const ms = await firstLoadMs(page, server().url, 500);
+      t.diagnostic(`console first load with 500 sandboxes: ${ms.toFixed(0)} ms (target ≤ 1000 ms)`);
+      await page.screenshot({ path: path.join(outputDir, 'sandboxes-500.png') });
+    } finally {
+      remove();
+    }
   });
 
   it('signs out a session whose key was deleted', async () => {

@@ -82,6 +82,8 @@ export function sandboxPage(root: HTMLElement, id: string): () => void {
   });
   events.addEventListener('samples', (e) => {
     const samples = JSON.parse((e as MessageEvent).data) as Sample[];
+    // How long after its sample the newest point arrived (the bench reads it).
+    if (samples.length > 0) root.dataset.sampleLagMs = String(Date.now() - Date.parse(samples.at(-1)!.timestamp));
     cpu.add(samples.map((s) => [s.timestampUnix, s.cpuUsedPct]));
     mem.add(samples.map((s) => [s.timestampUnix, s.memUsed / MiB]));
     disk.add(samples.map((s) => [s.timestampUnix, s.diskUsed / MiB]));
