@@ -294,7 +294,7 @@ describe('contexts', () => {
   it('answer R and Java code with an execution error naming the missing kernel', async () => {
     const r = await sbx.runCode('print(1)', { language: 'r' });
     assert.equal(r.error?.name, 'KernelNotInstalled');
-    assert.match(r.error!.value, /r language needs an R kernel \(R with IRkernel\)/);
+    assert.match(r.error!.value, /r language needs an R kernel \(R with IRkernel/);
     const java = await sbx.runCode('System.out.println(1);', { language: 'java' });
     assert.equal(java.error?.name, 'KernelNotInstalled');
     assert.match(java.error!.value, /Java kernel/);

@@ -1,5 +1,6 @@
-// A Python context: a real IPython kernel (Debian's ipykernel) started by python/kernel_launch.py,
-// reached through the shared bridge over unix sockets inside the sandbox.
+// A context whose kernel speaks Jupyter's protocol: Python (Debian's ipykernel, started by
+// python/kernel_launch.py) or a kernel installed with a kernelspec (R's IRkernel), reached through
+// the shared bridge over unix sockets inside the sandbox.
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,10 +10,15 @@ import type { EnvChange } from './global-envs.js';
 import { KernelDiedError, TailBuffer, whenProcessEnds, signalProcess, type Kernel, type KernelExit, type KernelIdentity, type Sink } from './kernel.js';
 import type { BridgeClient, KernelConnection, KernelMessage, PythonBridge } from './python-bridge.js';
 
-export interface PythonKernelOptions {
+export interface JupyterKernelOptions {
   bridge: PythonBridge;
-  python: string;
-  launcher: string;
+  /** The kernel's command line; `{connection_file}` stands for the connection file (kernelspec style). */
+  argv: readonly string[];
+  /** How the kernel is interrupted (a kernelspec's interrupt_mode): SIGINT, or a control message. */
+  interruptMode: 'signal' | 'message';
+  /** Code in the kernel's language that applies an environment change; undefined where the
+   *  language cannot change its own environment. */
+  envCode(change: EnvChange): string | undefined;
   /** Folder for the kernel's connection file and sockets (one sub-folder per kernel). */
   runDir: string;
   cwd: string;
@@ -34,7 +40,7 @@ interface Running {
 /** How soon to ask again when the kernel answered but iopub did not deliver its status yet. */
 const reprobeMs = 10;
 
-export class PythonKernel implements Kernel, BridgeClient {
+export class JupyterKernel implements Kernel, BridgeClient {
   readonly ready: Promise<void>;
   readonly exited: Promise<KernelExit>;
   private readonly key = randomUUID();
@@ -46,24 +52,19 @@ export class PythonKernel implements Kernel, BridgeClient {
   private exit: KernelExit | undefined;
   private readonly stderr = new TailBuffer();
 
-  constructor(private readonly opts: PythonKernelOptions) {
+  constructor(private readonly opts: JupyterKernelOptions) {
     this.dir = path.join(opts.runDir, this.key);
     const conn = this.writeConnectionFile();
     const stderr = this.stderr;
-    const child = spawn(
-      opts.python,
-      [
-        opts.launcher,
-        '-f',
-        path.join(this.dir, 'kernel.json'),
-        // No history database: nothing reads it, and it costs the start a SQLite file in $HOME.
-        '--HistoryManager.enabled=False',
-        '--IPKernelApp.log_level=ERROR',
-        // The kernel ends itself when this server is gone (it is then a child of the sandbox's init).
-        `--IPKernelApp.parent_handle=${process.pid}`,
-      ],
-      { cwd: opts.cwd, env: opts.env, uid: opts.identity.uid, gid: opts.identity.gid, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const connectionFile = path.join(this.dir, 'kernel.json');
+    const [command, ...args] = opts.argv.map((arg) => arg.replaceAll('{connection_file}', connectionFile));
+    const child = spawn(command!, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      uid: opts.identity.uid,
+      gid: opts.identity.gid,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.pid = child.pid;
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
     this.exited = new Promise((resolve) => {
@@ -213,9 +214,8 @@ export class PythonKernel implements Kernel, BridgeClient {
   }
 
   changeEnv(change: EnvChange): void {
-    const code =
-      '(lambda e: (e.update(' + JSON.stringify(change.set) + '), [e.pop(k, None) for k in ' + JSON.stringify(change.unset) + ']))' +
-      "(__import__('os').environ)";
+    const code = this.opts.envCode(change);
+    if (code === undefined) return;
     this.opts.bridge.send(this.key, 'shell', randomUUID(), 'execute_request', {
       code,
       silent: true,
@@ -227,8 +227,10 @@ export class PythonKernel implements Kernel, BridgeClient {
   }
 
   interrupt(): void {
-    // ipykernel's default interrupt mode is a signal: KeyboardInterrupt in the running code.
-    if (this.pid !== undefined && !this.exit) signalProcess(this.pid, 'SIGINT');
+    if (this.exit) return;
+    // ipykernel's (and IRkernel's) mode is a signal: KeyboardInterrupt in the running code.
+    if (this.opts.interruptMode === 'message') this.opts.bridge.send(this.key, 'control', randomUUID(), 'interrupt_request', {});
+    else if (this.pid !== undefined) signalProcess(this.pid, 'SIGINT');
   }
 
   kill(): void {

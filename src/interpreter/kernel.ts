@@ -5,7 +5,8 @@ import { lookupUser } from '../envd/users.js';
 import type { OutputEvent } from './events.js';
 import type { EnvChange } from './global-envs.js';
 
-export const languages = ['python', 'javascript', 'typescript', 'bash'] as const;
+/** What the interpreter runs: its own kernels first, then those it finds as kernelspecs (kernelspecs.ts). */
+export const languages = ['python', 'javascript', 'typescript', 'bash', 'r', 'java'] as const;
 export type Language = (typeof languages)[number];
 
 /** The language a request names, or undefined when it names none we run. */
@@ -13,21 +14,6 @@ export function normalizeLanguage(name: string): Language | undefined {
   const lower = name.trim().toLowerCase();
   const aliased = lower === 'js' ? 'javascript' : lower === 'ts' ? 'typescript' : lower;
   return (languages as readonly string[]).includes(aliased) ? (aliased as Language) : undefined;
-}
-
-/** Languages the SDK offers whose kernels code-interpreter-v1 does not have, with what is missing:
- *  code in them gets an error saying so rather than a bare 400 (which the SDK shows without body). */
-const missingKernels: Readonly<Record<string, string>> = {
-  r: 'an R kernel (R with IRkernel)',
-  java: 'a Java kernel (a JDK with IJava)',
-};
-
-/** Why code in `name` cannot run here, or undefined when it is not one of the missing languages. */
-export function missingKernel(name: string): string | undefined {
-  const lower = name.trim().toLowerCase();
-  const what = missingKernels[lower];
-  if (!what) return undefined;
-  return `the ${lower} language needs ${what}, which this sandbox's template does not have; this code interpreter runs ${languages.join(', ')}`;
 }
 
 export type Sink = (event: OutputEvent) => void;

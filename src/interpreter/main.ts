@@ -18,11 +18,13 @@ import { BashKernel } from './bash-kernel.js';
 import { Contexts } from './contexts.js';
 import { defaultEnvsFile } from '../envd/published-env.js';
 import { GlobalEnvs } from './global-envs.js';
-import { kernelEnv, lookupIdentity, type Kernel } from './kernel.js';
+import { kernelEnv, lookupIdentity, type Kernel, type Language } from './kernel.js';
 import { NodeKernel } from './node-kernel.js';
 import { interpreterPort } from '../protocol.js';
 import { PythonBridge } from './python-bridge.js';
-import { PythonKernel } from './python-kernel.js';
+import { JupyterKernel } from './jupyter-kernel.js';
+import { kernelSpecFor } from './kernelspecs.js';
+import { pythonEnvCode, rEnvCode } from './env-code.js';
 import { createInterpreterServer } from './server.js';
 
 const env = process.env;
@@ -37,11 +39,31 @@ const identity = lookupIdentity(env.SANDCASTLE_INTERPRETER_USER ?? 'user');
 mkdirSync(runDir, { recursive: true, mode: 0o755 });
 const bridge = new PythonBridge(python, path.join(assets, 'bridge.py'));
 
-function newKernel(language: string, cwd: string, globals: Readonly<Record<string, string>>): Kernel {
+const pythonArgv = [
+  python,
+  path.join(assets, 'kernel_launch.py'),
+  '-f',
+  '{connection_file}',
+  // No history database: nothing reads it, and it costs the start a SQLite file in $HOME.
+  '--HistoryManager.enabled=False',
+  '--IPKernelApp.log_level=ERROR',
+  // The kernel ends itself when this server is gone (it is then a child of the sandbox's init).
+  `--IPKernelApp.parent_handle=${process.pid}`,
+];
+
+function newKernel(language: Language, cwd: string, globals: Readonly<Record<string, string>>): Kernel {
   const kernelEnvironment = kernelEnv(identity, cwd, globals);
+  const jupyter = { bridge, runDir, cwd, env: kernelEnvironment, identity };
   switch (language) {
     case 'python':
-      return new PythonKernel({ bridge, python, launcher: path.join(assets, 'kernel_launch.py'), runDir, cwd, env: kernelEnvironment, identity });
+      return new JupyterKernel({ ...jupyter, argv: pythonArgv, interruptMode: 'signal', envCode: pythonEnvCode });
+    case 'r':
+    case 'java': {
+      const spec = kernelSpecFor(language);
+      if (!spec) throw new Error(`no ${language} kernel is installed in this sandbox`);
+      // Java cannot change its own environment: per-execution variables do not reach it.
+      return new JupyterKernel({ ...jupyter, ...spec, envCode: language === 'r' ? rEnvCode : () => undefined });
+    }
     case 'javascript':
     case 'typescript':
       return new NodeKernel({
@@ -53,7 +75,7 @@ function newKernel(language: string, cwd: string, globals: Readonly<Record<strin
         env: kernelEnvironment,
         identity,
       });
-    default:
+    case 'bash':
       return new BashKernel({ cwd, env: kernelEnvironment, identity });
   }
 }

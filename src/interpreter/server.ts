@@ -6,7 +6,8 @@ import { sendJson } from '../envd/http-util.js';
 import { ContextError, type Contexts, type ExecutionStream } from './contexts.js';
 import { errorEvent, type OutputEvent } from './events.js';
 import { validEnvName } from './global-envs.js';
-import { languages, missingKernel, normalizeLanguage, type Language } from './kernel.js';
+import { languages, normalizeLanguage, type Language } from './kernel.js';
+import { missingKernel } from './kernelspecs.js';
 
 const maxBodyBytes = 64 * 1024 * 1024;
 
@@ -67,7 +68,7 @@ function optionalString(body: Record<string, unknown>, field: string): string | 
 
 function parseLanguage(name: string): Language {
   const language = normalizeLanguage(name);
-  if (!language) throw new HttpError(400, missingKernel(name) ?? `language '${name}' is not supported; supported languages: ${languages.join(', ')}`);
+  if (!language) throw new HttpError(400, `language '${name}' is not supported; supported languages: ${languages.join(', ')}`);
   return language;
 }
 
@@ -133,7 +134,8 @@ export function createInterpreterServer({ contexts, defaultContextId }: Interpre
       const languageName = optionalString(body, 'language');
       if (contextId && languageName) throw new HttpError(400, 'Only one of context_id or language can be provided');
       const envs = parseEnvs(body.env_vars);
-      const missing = languageName === undefined ? undefined : missingKernel(languageName);
+      const language = languageName === undefined ? undefined : parseLanguage(languageName);
+      const missing = language && missingKernel(language);
       if (missing) {
         // An execution error, so that the SDK's user reads why (runCode shows only the status of a 400).
         const out = ndjsonStream(req, res);
@@ -143,7 +145,7 @@ export function createInterpreterServer({ contexts, defaultContextId }: Interpre
         return;
       }
       let id = contextId;
-      if (!id) id = languageName ? contexts.defaultFor(parseLanguage(languageName)).id : defaultContextId();
+      if (!id) id = language ? contexts.defaultFor(language).id : defaultContextId();
       if (!contexts.has(id)) throw new ContextError(404, `Context ${id} not found`);
       await contexts.execute(id, code, envs, ndjsonStream(req, res));
       return;
@@ -154,7 +156,10 @@ export function createInterpreterServer({ contexts, defaultContextId }: Interpre
         const body = asObject(await readBody(req));
         const languageName = optionalString(body, 'language');
         const cwd = optionalString(body, 'cwd');
-        return sendJson(res, 200, contexts.create(languageName ? parseLanguage(languageName) : 'python', cwd || undefined));
+        const language = languageName ? parseLanguage(languageName) : 'python';
+        const missing = missingKernel(language);
+        if (missing) throw new HttpError(400, missing);
+        return sendJson(res, 200, contexts.create(language, cwd || undefined));
       }
       if (parts.length === 1 && method === 'GET') return sendJson(res, 200, contexts.list());
       if (parts.length === 2 && method === 'DELETE') {
