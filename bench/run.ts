@@ -20,6 +20,7 @@ import { codeInterpreterRows } from './code-interpreter.js';
 import { neighbourRows, wallCostRows } from './containment.js';
 import { sandboxMemory } from './sandbox-memory.js';
 import { writeResults } from './results-file.js';
+import { metricsScrapeRows } from './metrics-scrape.js';
 import { consoleLoadRows } from './console-load.js';
 import { volumeWriteRows } from './volumes.js';
 import { percentile, type Row, printTable } from './stats.js';
@@ -120,6 +121,7 @@ try {
   await disposeServer(server);
 }
 rows.push(...(await createWithoutPoolRows()));
+rows.push(...(await metricsScrapeRows()));
 rows.push(...(await volumeWriteRows()));
 rows.push(...(await wallCostRows()));
 rows.push(...(await neighbourRows()));

@@ -7,7 +7,7 @@
 // Every label has a bounded set of values: states, operation kinds and error codes are fixed
 // lists, templates are capped (maxTemplateLabels), and per-sandbox series exist only for the
 // sandboxes running now. Nothing here carries a key, a token, metadata or environment variables.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, type GaugeConfiguration, Histogram, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import { errorCatalogue, type ErrorCode, SandcastleError } from '../errors.js';
 import type { OperationKind } from '../store/operation-store.js';
 import type { BuildOutcome, RelayFigures } from './prometheus-hooks.js';
@@ -152,7 +152,7 @@ export class PrometheusMetrics {
     });
 
     // One read of the latest samples serves the four per-sandbox gauges of a scrape: the first
-    // collect reads, the others take the same rows.
+    // reads, the others take the same rows.
     let latest: { at: number; rows: LatestSample[] } | undefined;
     const samples = () => {
       const now = performance.now();
@@ -160,16 +160,7 @@ export class PrometheusMetrics {
       return latest.rows;
     };
     const perSandbox = (name: string, help: string, value: (s: LatestSample) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['sandbox_id', 'template'],
-        registers,
-        collect() {
-          this.reset();
-          for (const s of samples()) this.set({ sandbox_id: s.sandboxId, template: s.templateId }, value(s));
-        },
-      });
+      new SampleGauge({ name, help, labelNames: ['sandbox_id', 'template'], registers }, samples, value);
     perSandbox('sandcastle_sandbox_cpu_used_ratio', "Share of a running sandbox's CPUs used, 0–1, at its latest sample", (s) => s.cpuUsedPct / 100);
     perSandbox('sandcastle_sandbox_memory_used_bytes', "A running sandbox's memory use at its latest sample", (s) => s.memUsed);
     perSandbox('sandcastle_sandbox_memory_limit_bytes', "A running sandbox's memory limit", (s) => s.memTotal);
@@ -202,6 +193,28 @@ export class PrometheusMetrics {
     } finally {
       this.scrapeDone();
     }
+  }
+}
+
+type SampleLabels = 'sandbox_id' | 'template';
+
+/**
+ * A gauge with one series per running sandbox, made from the latest samples when scraped. Its
+ * values are handed to the registry as they are rather than set one by one: setting hashes each
+ * label set, which took a fifth of a scrape's CPU time with 500 sandboxes.
+ */
+class SampleGauge extends Gauge<SampleLabels> {
+  constructor(
+    config: GaugeConfiguration<SampleLabels>,
+    private readonly rows: () => LatestSample[],
+    private readonly value: (s: LatestSample) => number,
+  ) {
+    super(config);
+  }
+
+  override async get(): Promise<MetricObjectWithValues<MetricValue<SampleLabels>>> {
+    const base = await super.get();
+    return { ...base, values: this.rows().map((s) => ({ labels: { sandbox_id: s.sandboxId, template: s.templateId }, value: this.value(s) })) };
   }
 }
 
