@@ -4,7 +4,7 @@
 // page, and a sandbox killed while its page is open. Screenshots go to test-output/console/.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -131,6 +131,23 @@ describe('web console', () => {
     await page.keyboard.press('Enter');
     await waitFor('"hi" in the terminal', () => terminalText(page), (t) => /^\s*hi\s*$/m.test(t));
     await page.screenshot({ path: path.join(outputDir, 'sandbox.png') });
+
+    // Files: upload into the home directory, see it listed, read it in the shell, download it.
+    const files = page.locator('[data-testid=files]');
+    await waitFor('the home directory listed', () => files.locator('input[name=path]').inputValue(), (v) => v === '/home/user');
+    await files.locator('input[name=upload]').setInputFiles({ name: 'hello.txt', mimeType: 'text/plain', buffer: Buffer.from('uploaded from the console\n') });
+    await files.locator('button[data-action=upload]').click();
+    const link = files.locator('a[download="hello.txt"]');
+    await link.waitFor();
+    await page.locator('[data-testid=terminal]').click();
+    await page.keyboard.type('cat hello.txt');
+    await page.keyboard.press('Enter');
+    await waitFor('the uploaded file in the shell', () => terminalText(page), (t) => t.includes('uploaded from the console'));
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const saved = path.join(profile, 'hello-downloaded.txt');
+    await download.saveAs(saved);
+    assert.equal(readFileSync(saved, 'utf8'), 'uploaded from the console\n');
+    await page.screenshot({ path: path.join(outputDir, 'files.png'), fullPage: true });
 
     // Pause from the page: the terminal says so and offers to resume.
     await page.click('button[data-action=pause]');

@@ -11,6 +11,8 @@ import { envdPort } from '../protocol.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { MetricsStore } from '../store/metrics-store.js';
+import { ConnectError, Code } from '@connectrpc/connect';
+import { download, listDir, upload, type EnvdTarget } from './sandbox-files.js';
 import type { Terminals } from './terminals.js';
 
 /** How often a sandbox's stream looks for new samples and state: well inside the 2.5 s a chart
@@ -47,6 +49,36 @@ function intParam(value: string | undefined, name: string, min: number, max: num
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw errors.badRequest(`${name} must be an integer between ${min} and ${max}, got '${value}'`);
   return n;
+}
+
+/** Where the sandbox's envd answers; a sandbox that is not running is refused (not resumed). */
+async function envdTarget(sandboxes: SandboxService, id: string): Promise<EnvdTarget> {
+  const rec = findSandbox(sandboxes, id);
+  if (!rec) throw errors.sandboxNotFound(id);
+  if (rec.state !== 'running') throw errors.sandboxNotRunning(id, rec.state);
+  const route = await sandboxes.routeTraffic(id, envdPort);
+  if ('error' in route) throw route.error;
+  return { address: route.address, accessToken: rec.envdToken };
+}
+
+/** envd's refusal of a file operation, with its status and word. */
+function envdRefusal(err: unknown): { code: 400 | 404 | 502; message: string } {
+  if (!(err instanceof ConnectError)) throw err;
+  const code = err.code === Code.NotFound ? 404 : err.code === Code.InvalidArgument || err.code === Code.FailedPrecondition ? 400 : 502;
+  return { code, message: err.rawMessage };
+}
+
+/** envd's /files answer passed on: its body streamed, or its error as JSON. */
+async function passOn(res: Response, headers: Record<string, string>): Promise<Response> {
+  if (res.ok) return new Response(res.body, { status: res.status, headers: { ...headers, 'content-type': res.headers.get('content-type') ?? 'application/octet-stream' } });
+  const text = await res.text();
+  let message = text;
+  try {
+    message = (JSON.parse(text) as { message?: string }).message ?? text;
+  } catch {
+    // Not JSON: the text is the message.
+  }
+  return Response.json({ code: res.status, message }, { status: res.status });
 }
 
 const send = (stream: SSEStreamingApi, event: string, data: unknown) => stream.writeSSE({ event, data: JSON.stringify(data) });
@@ -136,6 +168,32 @@ export function registerLiveRoutes(app: Hono, sandboxes: SandboxService, metrics
       await Promise.all(writes);
       if (!stream.aborted) await send(stream, 'end', { message: why });
     });
+  });
+
+  app.get('/live/sandboxes/:id/files', async (c) => {
+    const target = await envdTarget(sandboxes, c.req.param('id'));
+    try {
+      return c.json(await listDir(target, c.req.query('path') || '~'));
+    } catch (err) {
+      const r = envdRefusal(err);
+      return c.json(r, r.code);
+    }
+  });
+
+  app.get('/live/sandboxes/:id/files/download', async (c) => {
+    const file = c.req.query('path');
+    if (!file) throw errors.badRequest('path is required: the file to download');
+    const target = await envdTarget(sandboxes, c.req.param('id'));
+    const name = file.split('/').pop() || 'download';
+    return passOn(await download(target, file, c.req.raw.signal), { 'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(name)}` });
+  });
+
+  app.post('/live/sandboxes/:id/files/upload', async (c) => {
+    const file = c.req.query('path');
+    if (!file) throw errors.badRequest('path is required: where the file goes');
+    const target = await envdTarget(sandboxes, c.req.param('id'));
+    if (!c.req.raw.body) throw errors.badRequest('the upload has no body');
+    return passOn(await upload(target, file, c.req.raw.body), {});
   });
 
   app.post('/live/terminals/:tid/input', async (c) => {

@@ -9,6 +9,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<s
 export const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(0)} MiB`;
   return `${(n / 1024 ** 3).toFixed(1)} GiB`;

@@ -3,6 +3,7 @@
 // state, samples and log; once the sandbox is gone the page says so and the stream stops.
 import { api, type LogEntry, type Sample, type SandboxRow } from './api.js';
 import { LiveChart } from './charts.js';
+import { FileBrowser } from './file-browser.js';
 import { bytes, h, notify, time } from './dom.js';
 import { SandboxTerminal } from './terminal.js';
 
@@ -18,11 +19,13 @@ export function sandboxPage(root: HTMLElement, id: string): () => void {
   const disk = new LiveChart('Disk', 'MiB', '#c2410c', 'disk');
   const log = h('ol', { class: 'log', 'data-testid': 'log' });
   const terminal = new SandboxTerminal(id);
+  const files = new FileBrowser(id);
   root.append(
     h('p', {}, h('a', { href: '/dashboard' }, '← Sandboxes')),
     title, banner, facts, actions,
     h('div', { class: 'charts' }, cpu.el, mem.el, disk.el),
     h('h2', {}, 'Terminal'), terminal.el,
+    h('h2', {}, 'Files'), files.el,
     h('h2', {}, 'Lifecycle log'), log,
   );
 
@@ -79,6 +82,7 @@ export function sandboxPage(root: HTMLElement, id: string): () => void {
     // A paused sandbox's terminal says so (with a resume button); a running one gets a shell.
     if (s.phase === 'paused') terminal.open();
     else if (s.phase === 'running') terminal.ensureOpen();
+    void files.show();
   });
   events.addEventListener('samples', (e) => {
     const samples = JSON.parse((e as MessageEvent).data) as Sample[];
