@@ -150,11 +150,14 @@ export const errors = {
   volumeNameTaken: (name: string) => new SandcastleError('VOLUME_CONFLICT', `volume name '${name}' is taken; choose another or use that volume`),
   invalidVolumeName: (name: string) =>
     new SandcastleError('BAD_REQUEST', `volume name ${JSON.stringify(name)} is not valid: 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit`),
-  volumeInUse: (id: string, sandboxIds: string[]) =>
-    new SandcastleError('VOLUME_CONFLICT', `volume '${id}' is mounted by sandbox(es) ${sandboxIds.join(', ')}; kill them first`),
+  volumeInUse: (id: string, users: { sandboxes: string[]; snapshots: string[] }) =>
+    new SandcastleError('VOLUME_CONFLICT', `volume '${id}' is ${[
+      ...(users.sandboxes.length ? [`mounted by sandbox(es) ${users.sandboxes.join(', ')}`] : []),
+      ...(users.snapshots.length ? [`mounted by the sandboxes of snapshot(s) ${users.snapshots.join(', ')}`] : []),
+    ].join(' and ')}; kill the sandboxes and delete the snapshots first`),
   invalidVolumeMount: (path: string, why: string) => new SandcastleError('BAD_REQUEST', `volume mount path ${JSON.stringify(path)} ${why}`),
-  volumesOnSnapshot: (id: string) =>
-    new SandcastleError('BAD_REQUEST', `sandbox '${id}' mounts volumes, which snapshots do not keep yet; create a sandbox with volumeMounts instead`),
+  snapshotVolumesFixed: (snapshot: string, mounts: string) =>
+    new SandcastleError('BAD_REQUEST', `a sandbox from snapshot '${snapshot}' mounts the volumes its source did (${mounts}), no others: drop volumeMounts or name exactly those`),
   volumePathNotFound: (path: string) => new SandcastleError('VOLUME_PATH_NOT_FOUND', `path '${path}' not found in the volume`),
   volumePathInvalid: (path: string, why: string) => new SandcastleError('VOLUME_PATH_INVALID', `path ${JSON.stringify(path)} ${why}`),
   volumeConflict: (path: string, why: string) => new SandcastleError('VOLUME_CONFLICT', `path '${path}' ${why}`),

@@ -177,6 +177,36 @@ describe('volumes', () => {
     }
   });
 
+  it("a snapshot keeps its source's volumes: its sandboxes mount them, and the volume stays while it lives", async () => {
+    const name = unique('snap');
+    const vol = await Volume.create(name);
+    const src = await Sandbox.create({ volumeMounts: { '/mnt/v': vol } });
+    const made: Sandbox[] = [];
+    let snapshotId: string | undefined;
+    try {
+      await src.files.write('/mnt/v/before.txt', 'before the snapshot');
+      snapshotId = (await src.createSnapshot()).snapshotId;
+      const other = await Volume.create(unique('other'));
+      const wrong = await failure(Sandbox.create(snapshotId, { volumeMounts: { '/mnt/v': other } }));
+      assert.match(wrong.message, /400: .*mounts the volumes its source did/);
+      await Volume.destroy(other.volumeId);
+      const fromSnapshot = await Sandbox.create(snapshotId);
+      made.push(fromSnapshot);
+      assert.equal(await fromSnapshot.files.read('/mnt/v/before.txt'), 'before the snapshot');
+      await fromSnapshot.files.write('/mnt/v/from-snapshot.txt', 'shared');
+      assert.equal(await src.files.read('/mnt/v/from-snapshot.txt'), 'shared');
+      // The same mounts, named: accepted.
+      made.push(await Sandbox.create(snapshotId, { volumeMounts: { '/mnt/v': name } }));
+      await Promise.all([src, ...made.splice(0)].map((s) => s.kill()));
+      const held = await failure(Volume.destroy(vol.volumeId));
+      assert.match(held.message, new RegExp(`409: .*snapshot\\(s\\) ${snapshotId}`));
+    } finally {
+      await Promise.all([src, ...made].map((s) => s.kill()));
+      if (snapshotId) await Sandbox.deleteSnapshot(snapshotId);
+    }
+    assert.equal(await Volume.destroy(vol.volumeId), true);
+  });
+
   it("novita-sandbox's Volume and volumeMounts reach the same volumes", async () => {
     const name = unique('novita');
     const vol = await NovitaVolume.create(name);

@@ -142,7 +142,6 @@ export class Clones {
       this.lc.queue.run(id, async () => {
         const src = get(id);
         if (src.state !== 'running' && src.state !== 'paused') throw errors.sandboxNotRunning(id, src.state);
-        if (this.lc.records.volumesOf(id).length) throw errors.volumesOnSnapshot(id);
         const address = await this.saveState(src, snapshotCheckpoint(snapshotId), (err) => errors.snapshotFailed(id, err));
         const snapshot: SnapshotRecord = {
           id: snapshotId,
@@ -157,7 +156,12 @@ export class Clones {
           createdAt: Date.now(),
           name: name ?? null,
         };
-        this.lc.operations.durably(() => this.lc.snapshots.insert(snapshot));
+        // Its volumes with it: the saved image binds them again in every sandbox made from it.
+        const volumes = this.lc.records.volumesOf(id);
+        this.lc.operations.durably(() => {
+          this.lc.snapshots.insert(snapshot);
+          this.lc.records.recordSnapshotVolumes(snapshotId, volumes);
+        });
         return snapshot;
       }),
     );

@@ -79,9 +79,12 @@ export class Creator {
     }
     const snapshot = this.lc.snapshots.get(input.templateId);
     if (!snapshot) throw errors.templateNotFound(input.templateId);
-    // A restore brings back the mounts its image has, and a snapshot's has no volume.
-    if (volumeMounts().length) throw errors.badRequest(`volumes cannot be mounted into a sandbox created from snapshot '${input.templateId}' yet; create it from a template`);
-    const fields = fieldsFromInput({ ...snapshot, alias: null }, input, timeoutSeconds);
+    // A restore binds the volumes its image has, which are the snapshot source's: those, no others.
+    const mounts = this.lc.records.snapshotVolumesOf(snapshot.id);
+    if (input.volumeMounts?.length && !sameMounts(volumeMounts(), mounts)) {
+      throw errors.snapshotVolumesFixed(input.templateId, mounts.map((m) => `${m.name} at ${m.path}`).join(', ') || 'none');
+    }
+    const fields = { ...fieldsFromInput({ ...snapshot, alias: null }, input, timeoutSeconds), volumeMounts: mounts };
     const saved = { source: savedSource(snapshotCheckpoint(snapshot.id), snapshot.address), token: snapshot.envdToken };
     return this.withCapacity(1, () => this.startReserved(fields, saved));
   }
@@ -241,6 +244,13 @@ export class ServiceNotReady extends Error {}
 /** A saved state (a `snapshot` checkpoint, or a paused one copied) that new sandboxes start from. */
 export function savedSource(checkpoint: CheckpointRef, address: string | null): RestoreSource {
   return { checkpoint, withSavedLayer: true, checkpointAddress: address ?? undefined };
+}
+
+const mountKey = (m: VolumeMountRecord) => `${m.volumeId}\0${m.path}`;
+
+function sameMounts(a: VolumeMountRecord[], b: VolumeMountRecord[]): boolean {
+  const keys = new Set(b.map(mountKey));
+  return a.length === b.length && a.every((m) => keys.has(mountKey(m)));
 }
 
 /** A template's saved boot state, which a create or the pool restores instead of booting. */

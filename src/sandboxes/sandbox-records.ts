@@ -110,6 +110,15 @@ export class SandboxRecords {
     return this.volumes?.mountsOf(id) ?? [];
   }
 
+  /** Records the volumes a snapshot's source mounted: sandboxes made from it mount them. */
+  recordSnapshotVolumes(snapshotId: string, mounts: VolumeMountRecord[]): void {
+    if (mounts.length) this.volumes!.attachSnapshot(snapshotId, mounts);
+  }
+
+  snapshotVolumesOf(snapshotId: string): VolumeMountRecord[] {
+    return this.volumes?.snapshotMountsOf(snapshotId) ?? [];
+  }
+
   /** A sandbox no create has asked for yet (the pool, a saved boot state): a create's defaults. */
   unownedFields(origin: Origin): SandboxFields {
     return fieldsFromInput(origin, { templateId: origin.id }, this.config.defaultTimeoutSeconds);

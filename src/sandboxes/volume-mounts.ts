@@ -15,6 +15,9 @@ export interface SandboxVolumes {
   /** Records a reserved sandbox's mounts; throws 404 when a volume went meanwhile. */
   attach(sandboxId: string, mounts: VolumeMountRecord[]): void;
   mountsOf(sandboxId: string): VolumeMountRecord[];
+  /** Records the mounts of a snapshot's source, which its sandboxes get. */
+  attachSnapshot(snapshotId: string, mounts: VolumeMountRecord[]): void;
+  snapshotMountsOf(snapshotId: string): VolumeMountRecord[];
   /** What the runtime binds into the sandbox. */
   runtimeMounts(sandboxId: string): VolumeMountSpec[];
 }

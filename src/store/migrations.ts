@@ -230,4 +230,15 @@ export const migrations: string[] = [
     mask_request_host  TEXT
   );
   `,
+  `
+  -- The volumes a snapshot's sandbox mounted: its saved image binds them again, so sandboxes made
+  -- from it mount them too, and such a volume is not deleted while the snapshot lives.
+  CREATE TABLE snapshot_volumes (
+    snapshot_id  TEXT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    volume_id    TEXT NOT NULL REFERENCES volumes(id) ON DELETE RESTRICT,
+    path         TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, path)
+  );
+  CREATE INDEX snapshot_volumes_volume ON snapshot_volumes(volume_id);
+  `,
 ];

@@ -27,7 +27,7 @@ it('keeps names unique, mounts only existing volumes, and refuses to delete a mo
   assert.deepEqual(volumes.mountsOf('s1'), [{ volumeId: 'vol-a', name: 'data', path: '/mnt/data' }]);
 
   assert.equal(volumes.delete('vol-a'), 'in-use');
-  assert.deepEqual(volumes.users('vol-a'), ['s1']);
+  assert.deepEqual(volumes.users('vol-a'), { sandboxes: ['s1'], snapshots: [] });
   sandboxes.delete('s1');
   assert.deepEqual(volumes.mountsOf('s1'), []);
   assert.equal(volumes.delete('vol-a'), 'deleted');

@@ -38,6 +38,10 @@ export class VolumeStore {
       all: db.prepare('SELECT * FROM volumes ORDER BY created_at, id'),
       delete: db.prepare('DELETE FROM volumes WHERE id = ?'),
       users: db.prepare('SELECT sandbox_id FROM sandbox_volumes WHERE volume_id = ? ORDER BY sandbox_id'),
+      snapshotUsers: db.prepare('SELECT snapshot_id FROM snapshot_volumes WHERE volume_id = ? ORDER BY snapshot_id'),
+      snapshotMount: db.prepare('INSERT INTO snapshot_volumes (snapshot_id, volume_id, path) VALUES (?, ?, ?)'),
+      snapshotMounts: db.prepare(`SELECT v.id AS volume_id, v.name AS name, m.path AS path FROM snapshot_volumes m JOIN volumes v ON v.id = m.volume_id
+        WHERE m.snapshot_id = ? ORDER BY m.path`),
       mount: db.prepare('INSERT INTO sandbox_volumes (sandbox_id, volume_id, path) VALUES (?, ?, ?)'),
       mountsOf: db.prepare(`SELECT v.id AS volume_id, v.name AS name, m.path AS path FROM sandbox_volumes m JOIN volumes v ON v.id = m.volume_id
         WHERE m.sandbox_id = ? ORDER BY m.path`),
@@ -50,7 +54,7 @@ export class VolumeStore {
       return true;
     });
     this.deleteUnused = db.transaction((id: string) => {
-      if (this.stmts.users.get(id)) return 'in-use' as const;
+      if (this.stmts.users.get(id) || this.stmts.snapshotUsers.get(id)) return 'in-use' as const;
       return this.stmts.delete.run(id).changes > 0 ? ('deleted' as const) : ('missing' as const);
     });
   }
@@ -75,9 +79,22 @@ export class VolumeStore {
     return (this.stmts.all.all() as Row[]).map(fromRow);
   }
 
-  /** Ids of the sandboxes (of any state) that mount the volume. */
-  users(id: string): string[] {
-    return (this.stmts.users.all(id) as Array<{ sandbox_id: string }>).map((r) => r.sandbox_id);
+  /** Ids of the sandboxes (of any state) that mount the volume, and of the snapshots whose
+   *  sandboxes will. */
+  users(id: string): { sandboxes: string[]; snapshots: string[] } {
+    return {
+      sandboxes: (this.stmts.users.all(id) as Array<{ sandbox_id: string }>).map((r) => r.sandbox_id),
+      snapshots: (this.stmts.snapshotUsers.all(id) as Array<{ snapshot_id: string }>).map((r) => r.snapshot_id),
+    };
+  }
+
+  /** Records the mounts a snapshot's sandbox had. Its rows go with the snapshot's own. */
+  attachSnapshot(snapshotId: string, mounts: VolumeMountRecord[]): void {
+    for (const m of mounts) this.stmts.snapshotMount.run(snapshotId, m.volumeId, m.path);
+  }
+
+  snapshotMountsOf(snapshotId: string): VolumeMountRecord[] {
+    return (this.stmts.snapshotMounts.all(snapshotId) as Array<{ volume_id: string; name: string; path: string }>).map((r) => ({ volumeId: r.volume_id, name: r.name, path: r.path }));
   }
 
   /** Records a sandbox's mounts; false (and nothing recorded) when one of the volumes is gone. */

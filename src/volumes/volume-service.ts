@@ -104,6 +104,14 @@ export class VolumeService implements SandboxVolumes {
     return this.store.mountsOf(sandboxId);
   }
 
+  attachSnapshot(snapshotId: string, mounts: VolumeMountRecord[]): void {
+    this.store.attachSnapshot(snapshotId, mounts);
+  }
+
+  snapshotMountsOf(snapshotId: string): VolumeMountRecord[] {
+    return this.store.snapshotMountsOf(snapshotId);
+  }
+
   runtimeMounts(sandboxId: string): VolumeMountSpec[] {
     return this.store.mountsOf(sandboxId).map((m) => ({ source: this.storage.root(m.volumeId), destination: m.path }));
   }
