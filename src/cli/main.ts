@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `sandcastle` command.
 import { Command } from 'commander';
+import { registerInstallCommand } from './install-command.js';
 import { registerKeysCommands } from './keys-commands.js';
 import { registerSandboxCommands } from './sandbox-commands.js';
 import { registerServeCommand } from './serve-command.js';
@@ -12,6 +13,7 @@ registerServeCommand(program);
 registerSandboxCommands(program);
 registerKeysCommands(program);
 registerTemplateCommands(program);
+registerInstallCommand(program);
 try {
   await program.parseAsync();
 } catch (err) {
