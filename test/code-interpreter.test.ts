@@ -291,13 +291,34 @@ describe('contexts', () => {
     assert.equal(execution.text, 'esm');
   });
 
-  it('answer R and Java code with an execution error naming the missing kernel', async () => {
-    const r = await sbx.runCode('print(1)', { language: 'r' });
-    assert.equal(r.error?.name, 'KernelNotInstalled');
-    assert.match(r.error!.value, /r language needs an R kernel \(R with IRkernel/);
+  it('run R in IRkernel, with state, output, errors, envs and plots', async () => {
+    const ctx = await sbx.createCodeContext({ language: 'r' });
+    try {
+      assert.equal(ctx.language, 'r');
+      await sbx.runCode('x <- c(1, 2, 3)', { context: ctx });
+      const r = await sbx.runCode('cat("mean:", mean(x), "\\n")\nsum(x)', { context: ctx });
+      assert.equal(r.error, undefined);
+      assert.deepEqual(r.logs.stdout, ['mean: 2 \n']);
+      assert.equal(r.results[0]?.text, '[1] 6');
+      const failed = await sbx.runCode('stop("bad input")', { context: ctx });
+      assert.equal(failed.error?.name, 'ERROR');
+      assert.match(failed.error!.value, /bad input/);
+      const env = await sbx.runCode('Sys.getenv("ONLY_NOW", "unset")', { context: ctx, envs: { ONLY_NOW: 'r too' } });
+      assert.equal(env.results[0]?.text, '[1] "r too"');
+      assert.equal((await sbx.runCode('Sys.getenv("ONLY_NOW", "unset")', { context: ctx })).results[0]?.text, '[1] "unset"');
+      const plot = await sbx.runCode('plot(1:3)', { context: ctx });
+      assert.ok(plot.results.some((p) => p.png && decode(p.png).subarray(1, 4).toString() === 'PNG'), JSON.stringify(plot.results.map((p) => p.formats())));
+    } finally {
+      await sbx.removeCodeContext(ctx);
+    }
+    assert.equal((await sbx.runCode('paste("by", "language")', { language: 'r' })).results[0]?.text, '[1] "by language"');
+  });
+
+  it('answer Java code with an execution error naming the missing kernel', async () => {
     const java = await sbx.runCode('System.out.println(1);', { language: 'java' });
     assert.equal(java.error?.name, 'KernelNotInstalled');
-    assert.match(java.error!.value, /Java kernel/);
+    assert.match(java.error!.value, /java language needs a Java kernel \(a JDK with IJava\).*; it runs python, javascript, typescript, bash, r$/);
+    await assert.rejects(sbx.createCodeContext({ language: 'java' }), (e: unknown) => e instanceof SandboxError && /400/.test(e.message));
   });
 
   it('refuse an unsupported language', async () => {

@@ -41,7 +41,11 @@ export const baseRecipe: RootfsRecipe = {
 /** Debian's Jupyter kernel and the usual data stack, layered on `base` so it costs one apt run,
  *  not a second debootstrap, and shares base's files on disk. */
 export const codeInterpreterV1Recipe: RootfsRecipe = {
-  packages: ['python3-ipykernel', 'python3-numpy', 'python3-pandas', 'python3-matplotlib'],
+  packages: [
+    'python3-ipykernel', 'python3-numpy', 'python3-pandas', 'python3-matplotlib',
+    // The SDK's `language: 'r'` (IRkernel): about 35 MiB to fetch, 66 MB in the layer.
+    'r-base-core', 'r-cran-irkernel',
+  ],
   userSetupVersion: USER_SETUP_VERSION,
   parent: { templateId: 'base', recipe: baseRecipe },
 };
