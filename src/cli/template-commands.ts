@@ -4,14 +4,15 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { ApiError, apiCall, requireApiKey, serverConnection } from './server-connection.js';
+import { type Format, addOutputOption, printList, shortTime } from './output.js';
+import { type DataDirOption, ApiError, addDataDirOption, apiCall, requireApiKey, serverConnection } from './server-connection.js';
 
 /** Looked for in the context folder, in this order, when no `-d` is given. */
 const dockerfileNames = ['novita.Dockerfile', 'e2b.Dockerfile', 'Dockerfile'];
 /** How long a start command without a ready command is given, as the SDK gives a Dockerfile CMD. */
 const defaultStartWaitMs = 20_000;
 
-interface CreateOptions {
+interface CreateOptions extends DataDirOption {
   dockerfile?: string;
   path: string;
   cmd?: string;
@@ -54,7 +55,7 @@ function findDockerfile(context: string, given: string | undefined): string {
 }
 
 async function createTemplate(name: string, opts: CreateOptions): Promise<void> {
-  const conn = serverConnection();
+  const conn = serverConnection(opts);
   const apiKey = requireApiKey(conn);
   const context = path.resolve(opts.path);
   if (!existsSync(context) || !statSync(context).isDirectory()) throw new Error(`the context folder ${context} does not exist (-p <dir>)`);
@@ -89,28 +90,25 @@ async function createTemplate(name: string, opts: CreateOptions): Promise<void> 
   console.log(`Start a sandbox from it with Sandbox.create('${info.name}')`);
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n');
+async function listTemplates(opts: DataDirOption & { output: Format }): Promise<void> {
+  const items = (await apiCall(serverConnection(opts), 'GET', '/templates')) as TemplateRow[];
+  printList(
+    opts.output,
+    items,
+    [
+      { header: 'Name', value: (t) => t.names?.[0] ?? t.aliases?.[0] ?? '-' },
+      { header: 'ID', value: (t) => t.templateID },
+      { header: 'CPU', value: (t) => String(t.cpuCount) },
+      { header: 'Memory MB', value: (t) => String(t.memoryMB) },
+      { header: 'Status', value: (t) => t.buildStatus ?? '-' },
+      { header: 'Created', value: (t) => shortTime(t.createdAt) },
+    ],
+    'No templates found',
+  );
 }
 
-const shortTime = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
-
-async function listTemplates(): Promise<void> {
-  const items = (await apiCall(serverConnection(), 'GET', '/templates')) as TemplateRow[];
-  const rows = items.map((t) => [
-    t.names?.[0] ?? t.aliases?.[0] ?? '-',
-    t.templateID,
-    String(t.cpuCount),
-    String(t.memoryMB),
-    t.buildStatus ?? '-',
-    shortTime(t.createdAt),
-  ]);
-  console.log(table([['NAME', 'ID', 'CPU', 'MEMORY MB', 'STATUS', 'CREATED'], ...rows]));
-}
-
-async function deleteTemplate(ref: string): Promise<void> {
-  const conn = serverConnection();
+async function deleteTemplate(ref: string, opts: DataDirOption): Promise<void> {
+  const conn = serverConnection(opts);
   const found = (await apiCall(conn, 'GET', `/templates/${encodeURIComponent(ref)}`).catch((err: unknown) => {
     if (err instanceof ApiError && err.status === 404) throw new Error(`no template named or with id '${ref}' on ${conn.url} (see \`sandcastle template list\`)`);
     throw err;
@@ -123,7 +121,7 @@ async function deleteTemplate(ref: string): Promise<void> {
 
 export function registerTemplateCommands(program: Command): void {
   const template = program.command('template').description('build templates from Dockerfiles, list and delete them');
-  template
+  const create = template
     .command('create <name>')
     .description('build a template from a Dockerfile (read as the SDKs read it); rebuilding a name makes a new build of it')
     .option('-d, --dockerfile <file>', `the Dockerfile, relative to the context folder (default: the first of ${dockerfileNames.join(', ')})`)
@@ -133,14 +131,8 @@ export function registerTemplateCommands(program: Command): void {
     .option('--cpu-count <n>', 'CPUs of its sandboxes (default: as its last build, else the server\'s default)', positiveInt('--cpu-count'))
     .option('--memory-mb <n>', 'memory of its sandboxes in MiB (default: as its last build, else the server\'s default)', positiveInt('--memory-mb'))
     .option('--no-cache', 'run every step again instead of reusing cached layers')
-    .option('--tag <tag...>', 'tags for this build, besides "default" (then `Sandbox.create("name:tag")`)')
-    .action(createTemplate);
-  template
-    .command('list')
-    .description('list templates: built-in and built ones')
-    .action(listTemplates);
-  template
-    .command('delete <name-or-id>')
-    .description('delete a template; running sandboxes made from it keep running')
-    .action(deleteTemplate);
+    .option('--tag <tag...>', 'tags for this build, besides "default" (then `Sandbox.create("name:tag")`)');
+  addDataDirOption(create).action(createTemplate);
+  addOutputOption(addDataDirOption(template.command('list').alias('ls').description('list templates: built-in and built ones'))).action(listTemplates);
+  addDataDirOption(template.command('delete <name-or-id>').alias('rm').description('delete a template; running sandboxes made from it keep running')).action(deleteTemplate);
 }
