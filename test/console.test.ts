@@ -51,6 +51,7 @@ async function createSandbox(metadata: Record<string, string>): Promise<string> 
 }
 
 async function signIn(page: Page, key: string, next = '/dashboard'): Promise<void> {
+  await page.context().clearCookies();
   await page.goto(`${server().url}${next}`);
   await page.fill('#key', key);
   await Promise.all([page.waitForURL((u) => u.pathname === next), page.click('button[type=submit]')]);
@@ -192,6 +193,33 @@ describe('web console', () => {
     assert.equal(new URL(page.url()).pathname, '/dashboard');
     await page.screenshot({ path: path.join(outputDir, 'https.png') });
     assert.equal((await apiFetch(server(), `/sandboxes/${id}`, { method: 'DELETE' })).status, 204);
+  });
+
+  it('lists templates, makes and deletes a volume and an API key', async () => {
+    await signIn(page, server().apiKey, '/dashboard/templates');
+    await page.locator('table.resources tr[data-id="base"]').waitFor();
+
+    await page.goto(`${server().url}/dashboard/volumes`);
+    await page.fill('input[name=volume-name]', 'console-vol');
+    await page.click('button[data-action=create-volume]');
+    const volume = page.locator('table.resources tr', { hasText: 'console-vol' });
+    await volume.waitFor();
+    page.once('dialog', (d) => void d.accept());
+    await volume.locator('button[data-action=delete]').click();
+    await volume.waitFor({ state: 'detached' });
+
+    await page.goto(`${server().url}/dashboard/keys`);
+    await page.fill('input[name=key-name]', 'made-in-console');
+    await page.click('button[data-action=create-key]');
+    const made = (await page.locator('[data-testid=new-key] code').innerText()).trim();
+    const valid = await apiFetch({ ...server(), apiKey: made }, '/v2/sandboxes');
+    assert.equal(valid.status, 200);
+    await page.screenshot({ path: path.join(outputDir, 'keys.png') });
+    const row = page.locator('table.resources tr', { hasText: 'made-in-console' });
+    page.once('dialog', (d) => void d.accept());
+    await row.locator('button[data-action=delete]').click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal((await apiFetch({ ...server(), apiKey: made }, '/v2/sandboxes')).status, 401);
   });
 
   it('loads the table with 500 sandboxes (a figure, not asserted)', async (t) => {

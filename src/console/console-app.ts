@@ -14,6 +14,7 @@ import type { ApiKeyStore } from '../store/api-key-store.js';
 import type { MetricsStore } from '../store/metrics-store.js';
 import { appPage, safeNext, signInPage } from './pages.js';
 import { ConsoleSessions, sessionCookie } from './sessions.js';
+import { registerKeyRoutes } from './key-routes.js';
 import { registerLiveRoutes } from './live-routes.js';
 import { Terminals } from './terminals.js';
 
@@ -117,6 +118,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   });
 
   registerLiveRoutes(app, deps.sandboxes, deps.metrics, terminals);
+  registerKeyRoutes(app, deps.keys);
 
   // Every other GET is a page of the console, drawn by its script.
   app.get('*', (c) => c.html(appPage(sessions.keysChecked)));
