@@ -54,6 +54,15 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
     return c.json(body, body.code as ContentfulStatusCode);
   });
 
+  // The pages load only their own script and styles (xterm.js and uPlot set inline styles), and
+  // no other site may frame them.
+  app.use('*', async (c, next) => {
+    await next();
+    if (c.res.headers.get('content-type')?.startsWith('text/html')) {
+      c.header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'");
+    }
+  });
+
   app.get('/login', (c) => c.html(signInPage(safeNext(c.req.query('next')), c.req.query('why'))));
   app.post('/login', async (c) => {
     const form = await c.req.parseBody();

@@ -157,15 +157,20 @@ export function registerLiveRoutes(app: Hono, sandboxes: SandboxService, metrics
       }
       let ended: (why: string) => void = () => undefined;
       const done = new Promise<string>((resolve) => (ended = resolve));
-      const writes: Promise<void>[] = [];
+      // Output goes out in order, one event after the other.
+      let written = Promise.resolve();
       const terminalId = await terminals.start(id, route.address, rec.envdToken, size, {
-        onData: (bytes) => void writes.push(stream.writeSSE({ event: 'data', data: Buffer.from(bytes).toString('base64') })),
+        onData: (bytes) => {
+          written = written.then(() => stream.writeSSE({ event: 'data', data: Buffer.from(bytes).toString('base64') }));
+        },
         onEnd: ended,
       });
+      // The page may have left while the shell started.
+      if (stream.aborted) return void (await terminals.close(terminalId));
       stream.onAbort(() => void terminals.close(terminalId));
       await send(stream, 'ready', { terminalId });
       const why = await done;
-      await Promise.all(writes);
+      await written;
       if (!stream.aborted) await send(stream, 'end', { message: why });
     });
   });
