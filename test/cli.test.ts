@@ -209,12 +209,27 @@ describe('sandcastle sandbox', () => {
     assert.equal((await ok(['sandbox', 'kill', ...clones, ...viaJson.sandboxIDs])).trim().split('\n').length, 3);
   });
 
-  it('kill by ID, and kill -a with a metadata filter; without either it says what to give', async () => {
+  it('kill by ID, and kill -a with a metadata filter; without either it says what to give; followers stop', async () => {
     const other = (await ok(['sandbox', 'create', '-d', '--metadata', 'suite=cli-kill'])).trim();
+    // Following from before the kill: it has printed a line when the kill comes.
+    const follower = spawn(process.execPath, ['--import', 'tsx', main, 'sandbox', 'logs', other, '-f', '-o', 'json'], { cwd: installDir, env: sdkEnv() });
+    let followedOut = '';
+    let followedErr = '';
+    follower.stdout.on('data', (b: Buffer) => (followedOut += b.toString()));
+    follower.stderr.on('data', (b: Buffer) => (followedErr += b.toString()));
+    const followerExit = new Promise<number | null>((resolve) => follower.once('exit', (code) => resolve(code)));
+    while (!followedOut.includes('\n')) {
+      assert.equal(follower.exitCode, null, followedErr);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const r = await sandcastle(['sandbox', 'kill']);
     assert.equal(r.code, 1, show(r));
     assert.match(r.stderr, /give the IDs of the sandboxes to kill, or -a\/--all/);
     assert.equal((await ok(['sandbox', 'kill', '-a', '-m', 'suite=cli-kill'])).trim(), `Sandbox ${other} has been killed\nKilled 1 sandboxes`);
+    assert.equal(await followerExit, 0, followedErr);
+    assert.match(followedErr, new RegExp(`Stopped following: sandbox ${other} is gone`));
+    const lines = followedOut.trim().split('\n').map((l) => JSON.parse(l) as { message: string });
+    assert.ok(lines.some((l) => l.message === 'create done'), followedOut);
     assert.ok((await json<SandboxRow[]>(['sandbox', 'list'])).some((s) => s.sandboxID === id), 'the filter spared the others');
     assert.deepEqual(await json(['sandbox', 'kill', '-a', '-m', 'suite=cli-kill']), { killed: [] });
     assert.deepEqual(await json(['sandbox', 'kill', id]), { killed: [id] });

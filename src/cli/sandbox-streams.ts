@@ -49,6 +49,9 @@ async function stillThere(conn: ServerConnection, id: string): Promise<boolean> 
   }
 }
 
+/** Said on stderr, so followed JSON or YAML on stdout stays whole. */
+const gone = (id: string) => console.error(`Stopped following: sandbox ${id} is gone`);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface StreamFlags extends DataDirOption {
@@ -73,7 +76,7 @@ async function metrics(id: string, o: StreamFlags): Promise<void> {
     for (const m of rows) last = Math.max(last, m.timestampUnix);
     if (!o.follow) return;
     await sleep(followIntervalMs);
-    if (!(await stillThere(conn, id))) return;
+    if (!(await stillThere(conn, id))) return gone(id);
   }
 }
 
@@ -103,7 +106,7 @@ async function logs(id: string, o: LogFlags): Promise<void> {
     if (newest) cursor = Date.parse(newest.timestamp) + 1;
     if (!o.follow) return;
     await sleep(followIntervalMs);
-    if (!(await stillThere(conn, id))) return;
+    if (!(await stillThere(conn, id))) return gone(id);
   }
 }
 
