@@ -50,9 +50,22 @@ async function createSandbox(metadata: Record<string, string>): Promise<string> 
   return ((await res.json()) as { sandboxID: string }).sandboxID;
 }
 
+/** page.goto, tried again when chromium drops the navigation because the host's network
+ *  interfaces changed (sandboxes of this and other test runs add and remove veths all the time). */
+async function open(page: Page, url: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(url);
+      return;
+    } catch (err) {
+      if (attempt >= 5 || !/ERR_NETWORK_CHANGED/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
 async function signIn(page: Page, key: string, next = '/dashboard'): Promise<void> {
   await page.context().clearCookies();
-  await page.goto(`${server().url}${next}`);
+  await open(page, `${server().url}${next}`);
   await page.fill('#key', key);
   await Promise.all([page.waitForURL((u) => u.pathname === next), page.click('button[type=submit]')]);
 }
@@ -87,7 +100,7 @@ describe('web console', () => {
   });
 
   it('refuses a wrong key with a message and keeps the key out of the URL', async () => {
-    await page.goto(`${server().url}/dashboard`);
+    await open(page, `${server().url}/dashboard`);
     assert.equal(new URL(page.url()).pathname, '/dashboard/login');
     await page.fill('#key', 'e2b_0000000000000000000000000000000000000000');
     await page.click('button[type=submit]');
@@ -183,23 +196,52 @@ describe('web console', () => {
     const id = await createSandbox({ via: 'https' });
     const origin = `https://sandcastle.localhost:${httpsPort}`;
     await context.clearCookies();
-    await page.goto(`${origin}/dashboard/inspect/sandbox/${id}`);
+    await open(page, `${origin}/dashboard/inspect/sandbox/${id}`);
     assert.equal(new URL(page.url()).pathname, '/dashboard/login');
     await page.fill('#key', server().apiKey);
     await Promise.all([page.waitForURL(`${origin}/dashboard/inspect/sandbox/${id}`), page.click('button[type=submit]')]);
     await waitFor('the sandbox facts', () => page.locator('[data-fact=metadata]').innerText(), (t) => t === 'via=https');
     await waitFor('chart points', () => page.locator('[data-chart=memory]').getAttribute('data-points').then(Number), (n) => n >= 1);
-    await page.goto(`${origin}/`);
+    await open(page, `${origin}/`);
     assert.equal(new URL(page.url()).pathname, '/dashboard');
     await page.screenshot({ path: path.join(outputDir, 'https.png') });
     assert.equal((await apiFetch(server(), `/sandboxes/${id}`, { method: 'DELETE' })).status, 204);
+  });
+
+  it('sets a timeout, clones and kills from the sandbox table', async () => {
+    const id = await createSandbox({ owner: 'table-actions' });
+    await signIn(page, server().apiKey);
+    await page.fill('input[name=metadata]', 'owner=table-actions');
+    await page.locator('input[name=metadata]').dispatchEvent('change');
+    const row = page.locator(`tr[data-id="${id}"]`);
+    await row.waitFor({ timeout: 30_000 });
+
+    const endAt = async (sid: string) => Date.parse(((await (await apiFetch(server(), `/sandboxes/${sid}`)).json()) as { endAt: string }).endAt);
+    page.once('dialog', (d) => void d.accept('60'));
+    await row.locator('button[data-action=timeout]').click();
+    await waitFor('the new end', () => endAt(id), (t) => Math.abs(t - (Date.now() + 60_000)) < 15_000);
+
+    page.once('dialog', (d) => void d.accept('1'));
+    await row.locator('button[data-action=clone]').click();
+    const clone = page.locator('table.sandboxes tbody tr[data-id]').filter({ hasNot: page.locator(`a[href$="/${id}"]`) });
+    await clone.first().waitFor({ timeout: 60_000 });
+    const cloneId = await clone.first().getAttribute('data-id');
+    assert.ok(cloneId && cloneId !== id);
+    await page.screenshot({ path: path.join(outputDir, 'clone.png') });
+
+    for (const sid of [cloneId, id]) {
+      page.once('dialog', (d) => void d.accept());
+      await page.locator(`tr[data-id="${sid}"] button[data-action=kill]`).click();
+      await page.locator(`tr[data-id="${sid}"]`).waitFor({ state: 'detached', timeout: 30_000 });
+      assert.equal((await apiFetch(server(), `/sandboxes/${sid}`)).status, 404);
+    }
   });
 
   it('lists templates, makes and deletes a volume and an API key', async () => {
     await signIn(page, server().apiKey, '/dashboard/templates');
     await page.locator('table.resources tr[data-id="base"]').waitFor();
 
-    await page.goto(`${server().url}/dashboard/volumes`);
+    await open(page, `${server().url}/dashboard/volumes`);
     await page.fill('input[name=volume-name]', 'console-vol');
     await page.click('button[data-action=create-volume]');
     const volume = page.locator('table.resources tr', { hasText: 'console-vol' });
@@ -208,7 +250,7 @@ describe('web console', () => {
     await volume.locator('button[data-action=delete]').click();
     await volume.waitFor({ state: 'detached' });
 
-    await page.goto(`${server().url}/dashboard/keys`);
+    await open(page, `${server().url}/dashboard/keys`);
     await page.fill('input[name=key-name]', 'made-in-console');
     await page.click('button[data-action=create-key]');
     const made = (await page.locator('[data-testid=new-key] code').innerText()).trim();
