@@ -1,7 +1,7 @@
 // `sandbox connect` and `sandbox create` without -d: a shell in the sandbox on a PTY made by envd
 // (the SDK's `sandbox.pty`), with the local terminal in raw mode so every key goes through as
 // typed, and the remote size following the local window (SIGWINCH, as Node reports `resize`).
-import { CommandExitError, type Sandbox } from 'e2b';
+import type { Sandbox } from 'e2b';
 
 export interface TerminalOptions {
   user?: string;
@@ -11,6 +11,8 @@ export interface TerminalOptions {
 
 /** Runs the session to its end; resolves to the shell's exit code. */
 export async function attachTerminal(sandbox: Sandbox, opts: TerminalOptions): Promise<number> {
+  // Loaded here: the SDK is large and most commands do not need it.
+  const { CommandExitError } = await import('e2b');
   const { stdin, stdout } = process;
   const size = () => ({ cols: stdout.columns || 80, rows: stdout.rows || 24 });
   const pty = await sandbox.pty.create({
