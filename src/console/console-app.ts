@@ -5,9 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { errorBody } from '../errors.js';
+import { errorBody, errors } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
@@ -19,6 +20,9 @@ import { registerLiveRoutes } from './live-routes.js';
 import { Terminals } from './terminals.js';
 
 export const consolePrefix = '/dashboard';
+/** Largest body of the console's own requests (sign-in, keystrokes, a key's name); uploads and
+ *  the API's requests have their own limits. */
+const maxBodyBytes = 64 * 1024;
 
 export interface ConsoleDeps {
   /** The control-plane API (its fetch): the page's REST calls go there with the session's key. */
@@ -63,6 +67,9 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
     }
   });
 
+  const limit = bodyLimit({ maxSize: maxBodyBytes, onError: () => { throw errors.bodyTooLarge(maxBodyBytes); } });
+  app.use('*', (c, next) => (c.req.path.startsWith(`${consolePrefix}/api/`) || c.req.path.endsWith('/files/upload') ? next() : limit(c, next)));
+
   app.get('/login', (c) => c.html(signInPage(safeNext(c.req.query('next')), c.req.query('why'))));
   app.post('/login', async (c) => {
     const form = await c.req.parseBody();
@@ -70,6 +77,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
     const next = safeNext(typeof form.next === 'string' ? form.next : undefined);
     const id = key ? sessions.open(key) : undefined;
     if (!id) {
+      if (key) deps.log.warn('console sign-in refused: not a valid API key');
       const why = key ? 'That API key is not valid on this server. Check it, or make one with `sandcastle keys create`.' : 'Enter an API key.';
       return c.html(signInPage(next, why), 401);
     }

@@ -22,8 +22,6 @@ const pollMs = 500;
 const historyMs = 10 * 60 * 1000;
 /** A sample older than this is not "now" (the sandbox is paused or the sampler is behind). */
 const nowWindowMs = 10_000;
-/** Largest keystroke chunk a terminal takes at once (a paste). */
-const maxInputBytes = 64 * 1024;
 
 function sandboxRow(rec: SandboxRecord, metrics: MetricsStore, now: number) {
   const latest = rec.state === 'running' ? metrics.list(rec.id, now - nowWindowMs).at(-1) : undefined;
@@ -203,7 +201,6 @@ export function registerLiveRoutes(app: Hono, sandboxes: SandboxService, metrics
 
   app.post('/live/terminals/:tid/input', async (c) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    if (bytes.length > maxInputBytes) throw errors.bodyTooLarge(maxInputBytes);
     if (!(await terminals.input(c.req.param('tid'), bytes))) return c.json({ code: 404, message: 'this terminal has ended; open it again' }, 404);
     return c.body(null, 204);
   });
