@@ -265,8 +265,8 @@ describe('public URLs of sandbox ports', () => {
   it('a restricted sandbox checks every request of a kept-alive connection, and its forks keep the policy', async () => {
     const sbx = await E2bSandbox.create({ network: { allowPublicTraffic: false } });
     try {
-      await sbx.files.write('/tmp/ok.js', "require('node:http').createServer((q, s) => s.end('ok')).listen(8000)");
-      await sbx.commands.run('/opt/sandcastle/node /tmp/ok.js', { background: true });
+      await sbx.files.write('/tmp/server.js', sandboxServer);
+      await sbx.commands.run('/opt/sandcastle/node /tmp/server.js', { background: true, envs: { NAME: 'restricted' } });
       for (let i = 0; i < 100 && !(await sbx.commands.run('curl -s localhost:8000/ || true')).stdout; i++) await new Promise((r) => setTimeout(r, 100));
       const host = `8000-${sbx.sandboxId}.${domain}`;
       const answers = await new Promise<string>((resolve, reject) => {
@@ -280,6 +280,22 @@ describe('public URLs of sandbox ports', () => {
       });
       const statuses = [...answers.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => m[1]);
       assert.deepEqual(statuses, ['200', '403'], answers);
+      // An upgrade with the token is relayed (and echoes), one without it is refused.
+      const upgrade = (token: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = net.connect(80, '127.0.0.1');
+          let got = '';
+          socket.on('data', (b) => {
+            got += b.toString('latin1');
+            if (got.includes('ping')) socket.end();
+          });
+          socket.on('close', () => resolve(got));
+          socket.on('error', reject);
+          socket.write(`GET /ws HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: echo\r\ne2b-traffic-access-token: ${token}\r\n\r\n`);
+          setTimeout(() => socket.write('ping'), 200);
+        });
+      assert.match(await upgrade(sbx.trafficAccessToken!), /^HTTP\/1\.1 101[^]*ping$/);
+      assert.match(await upgrade('wrong'), /^HTTP\/1\.1 403/);
       const [fork] = await E2bSandbox.fork(sbx.sandboxId, { count: 1 });
       assert.ok(fork instanceof E2bSandbox, String(fork));
       try {
@@ -287,7 +303,7 @@ describe('public URLs of sandbox ports', () => {
         const forkHost = `8000-${fork.sandboxId}.${domain}`;
         assert.equal((await get(forkHost)).status, 403);
         const ok = await get(forkHost, '/', { 'e2b-traffic-access-token': fork.trafficAccessToken });
-        assert.equal(`${ok.status} ${ok.body}`, '200 ok');
+        assert.equal(`${ok.status} ${ok.body}`, '200 hello from restricted\n');
       } finally {
         await fork.kill();
       }

@@ -207,11 +207,14 @@ export class PublicProxy {
     upstream.resume();
   }
 
-  /** Hands the connection, its head bytes first, to the parsing server. */
+  /** Hands the connection, its head bytes first, to the parsing server: on the next tick, once
+   *  the head reader has paused the client, so that the server's reads are what resume it. */
   private parse(sandboxId: string, client: net.Socket, reads: ReusedReads | undefined, bytes: Buffer): void {
     client.setTimeout(0);
     trackUntilClose(this.open, sandboxId, client);
-    this.parsed!.emit('connection', asDuplex(client, reads, bytes));
+    process.nextTick(() => {
+      if (!client.destroyed) this.parsed!.emit('connection', asDuplex(client, reads, bytes));
+    });
   }
 
   /** Answers with the error and closes. What the client still sends is read and dropped: a
