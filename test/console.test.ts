@@ -58,7 +58,9 @@ async function open(page: Page, url: string): Promise<void> {
       await page.goto(url);
       return;
     } catch (err) {
-      if (attempt >= 5 || !/ERR_NETWORK_CHANGED/.test((err as Error).message)) throw err;
+      // It shows as the error itself or as a navigation interrupted by chromium's error page.
+      if (attempt >= 5 || !/ERR_NETWORK_CHANGED|chrome-error:/.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
 }
