@@ -157,12 +157,18 @@ export function registerLiveRoutes(app: Hono, sandboxes: SandboxService, metrics
       const done = new Promise<string>((resolve) => (ended = resolve));
       // Output goes out in order, one event after the other.
       let written = Promise.resolve();
-      const terminalId = await terminals.start(id, route.address, rec.envdToken, size, {
-        onData: (bytes) => {
-          written = written.then(() => stream.writeSSE({ event: 'data', data: Buffer.from(bytes).toString('base64') }));
-        },
-        onEnd: ended,
-      });
+      let terminalId: string;
+      try {
+        terminalId = await terminals.start(id, route.address, rec.envdToken, size, {
+          onData: (bytes) => {
+            written = written.then(() => stream.writeSSE({ event: 'data', data: Buffer.from(bytes).toString('base64') }));
+          },
+          onEnd: ended,
+        });
+      } catch (err) {
+        await send(stream, 'end', { message: (err as Error).message });
+        return;
+      }
       // The page may have left while the shell started.
       if (stream.aborted) return void (await terminals.close(terminalId));
       stream.onAbort(() => void terminals.close(terminalId));

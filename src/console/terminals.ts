@@ -43,19 +43,10 @@ export class Terminals {
     if (this.open.size >= maxTerminals) throw new Error(`too many open terminals (${maxTerminals}); close some pages`);
     const client = processClient(address, accessToken);
     const abort = new AbortController();
-    const stream = client
-      .start(
-        {
-          process: { cmd: '/bin/bash', args: ['-i', '-l'], envs: { TERM: 'xterm-256color', LANG: 'C.UTF-8' } },
-          pty: { size },
-        },
-        { signal: abort.signal },
-      )
-      [Symbol.asyncIterator]();
-    const first = await stream.next();
-    if (first.done || first.value.event?.event.case !== 'start') throw new Error('envd did not start the shell');
+    const started = await this.startShell(client, size, abort.signal);
+    const { stream, pid } = started;
     const id = randomBytes(16).toString('base64url');
-    this.open.set(id, { sandboxId, client, pid: first.value.event.event.value.pid, abort });
+    this.open.set(id, { sandboxId, client, pid, abort });
     void (async () => {
       let why = 'the shell ended';
       try {
@@ -72,6 +63,24 @@ export class Terminals {
       }
     })();
     return id;
+  }
+
+  /** bash, or sh in images without it (busybox, alpine). */
+  private async startShell(client: Client<typeof Process>, size: { cols: number; rows: number }, signal: AbortSignal) {
+    let lastError: unknown;
+    for (const cmd of ['/bin/bash', '/bin/sh']) {
+      const stream = client
+        .start({ process: { cmd, args: ['-i', '-l'], envs: { TERM: 'xterm-256color', LANG: 'C.UTF-8' } }, pty: { size } }, { signal })
+        [Symbol.asyncIterator]();
+      try {
+        const first = await stream.next();
+        if (!first.done && first.value.event?.event.case === 'start') return { stream, pid: first.value.event.event.value.pid };
+        lastError = new Error(`envd did not start ${cmd}`);
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw new Error(`cannot start a shell in the sandbox: ${(lastError as Error).message}`);
   }
 
   /** Keystrokes (raw bytes) for the terminal; false when there is no such terminal. */
