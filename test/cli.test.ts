@@ -160,6 +160,31 @@ describe('sandcastle sandbox', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
     assert.match(out, new RegExp(`Terminal connected to sandbox ${id}`));
+    assert.match(out, new RegExp(`Watch it live at http://\\S+/dashboard/inspect/sandbox/${id}`));
+  });
+
+  it('create without -d opens a shell in the new sandbox (its -e variables set) and kills it when the shell exits', async () => {
+    const cli = [process.execPath, '--import', 'tsx', main, 'sandbox', 'create', '-e', 'FOO=bar', '-u', 'root', '--metadata', 'suite=cli-attached'].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['-qec', cli, '/dev/null'], { cwd: installDir, env: sdkEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/# $/m.test(out)) {
+        assert.ok(Date.now() < deadline && child.exitCode === null, `no root prompt:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const mark = out.length;
+      child.stdin.write('echo "$FOO from $(whoami)"; exit\r');
+      assert.equal(await exited, 0, out);
+      assert.match(out.slice(mark), /^bar from root\r?$/m);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    const killed = /Sandbox (\w+) killed \(give --timeout/.exec(out);
+    assert.ok(killed, out);
+    assert.deepEqual(await json(['sandbox', 'list', '-m', 'suite=cli-attached']), []);
   });
 
   it('pause and resume: text, "already paused", JSON, and list --state paused', async () => {

@@ -46,6 +46,9 @@ function publicInfo(row: SandboxRow & { envdAccessToken?: string; domain?: unkno
 }
 
 /** `-e` is the shell's environment for connect; create's `-e` sets the sandbox's instead. */
+/** The web console's page of the sandbox (live charts, files, logs), as the e2b CLI links it. */
+const inspectLine = (url: string, id: string) => `Watch it live at ${url}/dashboard/inspect/sandbox/${id}`;
+
 function addTerminalOptions(cmd: Command, withEnv = true): Command {
   cmd.option('-u, --user <user>', 'user to start the shell as').option('-c, --cwd <dir>', 'working directory of the shell');
   return withEnv ? cmd.option('-e, --env <KEY=VALUE>', 'environment variable of the shell (repeatable)', keyValues(false)) : cmd;
@@ -94,6 +97,7 @@ async function createSandbox(template: string | undefined, o: CreateFlags): Prom
   // Attached: the sandbox lives as long as the session unless a timeout was asked for.
   const sandbox = await connectSandbox(conn, id);
   console.error(`Terminal connected to sandbox ${id} (template ${template ?? 'base'}); exit the shell to close it`);
+  console.error(inspectLine(conn.url, id));
   try {
     process.exitCode = await attachTerminal(sandbox, { user: o.user, cwd: o.cwd });
   } finally {
@@ -197,8 +201,10 @@ export function registerSandboxCommands(program: Command): void {
         .option('--timeout <duration>', 'lifetime from now, when longer than what it has left', parseDuration),
     ),
   ).action(async (id: string, o: DataDirOption & TerminalFlags & { timeout?: number }) => {
-    const sbx = await connectSandbox(serverConnection(o), id, o.timeout);
+    const conn = serverConnection(o);
+    const sbx = await connectSandbox(conn, id, o.timeout);
     console.error(`Terminal connected to sandbox ${id}; exit the shell to close it`);
+    console.error(inspectLine(conn.url, id));
     process.exitCode = await attachTerminal(sbx, terminalOptions(o));
   });
 
