@@ -1,7 +1,8 @@
 // Warm pause through the unmodified novita-sandbox SDK: a paused sandbox's processes wait frozen in
 // memory beside its whole checkpoint and a resume thaws them (the same host process), the oldest is
 // evicted to its checkpoint past SANDCASTLE_WARM_PAUSED_MAX, and a server killed (SIGKILL) or
-// stopped with warm-paused sandboxes leaves them paused cold, resuming with files and memory.
+// stopped with warm-paused sandboxes leaves them paused cold, resuming with files, memory and
+// the connections inside the sandbox.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,14 +24,20 @@ function runcState(server: ServerProcess, id: string): { status: string; pid: nu
   return JSON.parse(out) as { status: string; pid: number };
 }
 
-/** Starts a process holding a random value only in its memory, writing it with a counter. */
+/** Starts a process holding a random value only in its memory, writing it with a counter; each
+ *  count passes a byte over a loopback TCP connection it holds (a closed one ends it). */
 async function startHolder(sbx: Sandbox): Promise<void> {
   const program = [
-    'import os, time',
+    'import os, socket, time',
     'secret = os.urandom(8).hex()',
+    'server = socket.create_server(("127.0.0.1", 0))',
+    'client = socket.create_connection(server.getsockname())',
+    'peer, _ = server.accept()',
     'n = 0',
     'while True:',
     '    n += 1',
+    "    client.sendall(b'x')",
+    "    assert peer.recv(1) == b'x', 'the loopback connection was closed'",
     "    open('/tmp/holder.tmp', 'w').write(f'{os.getpid()} {secret} {n}')",
     "    os.replace('/tmp/holder.tmp', '/tmp/holder')",
     '    time.sleep(0.05)',

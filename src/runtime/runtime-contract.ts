@@ -113,7 +113,25 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       await s.runtime.destroy(sp.id);
     });
 
-    it('clearStopped ends a frozen sandbox and keeps its checkpoint, which a restore brings back; destroy removes a frozen one', async () => {
+    it('endFrozen ends a frozen sandbox as a stop checkpoint does, its checkpoint whole and alone; a restore brings it back', async () => {
+      const sp = spec();
+      const ref = { kind: 'pause' as const, name: sp.id };
+      await started(sp);
+      await assert.rejects(s.runtime.endFrozen(sp.id, ref), 'a running sandbox is not frozen');
+      assert.ok(await running(sp.id), 'and it runs on');
+      await s.runtime.checkpoint(sp.id, ref, 'freeze');
+      await s.runtime.endFrozen(sp.id, ref);
+      assert.equal((await s.runtime.inspect()).get(sp.id), undefined);
+      assert.ok(s.runtime.checkpointIsWhole(ref));
+      assert.deepEqual((await s.runtime.listCheckpoints('pause')).filter((n) => n.startsWith(sp.id)), [sp.id]);
+      await s.runtime.restore(sp, { checkpoint: ref, withSavedLayer: false });
+      await s.waitReady(sp.network.sandboxAddress, 5000);
+      assert.ok(await running(sp.id));
+      await s.runtime.deleteCheckpoint(ref);
+      await s.runtime.destroy(sp.id);
+    });
+
+    it('clearStopped kills a frozen sandbox and keeps its checkpoint, which a restore brings back; destroy removes a frozen one', async () => {
       const sp = spec();
       const ref = { kind: 'pause' as const, name: sp.id };
       await started(sp);

@@ -125,13 +125,17 @@ export interface Runtime {
   /** Makes a sandbox that a previous server process restored or froze as this one leaves it:
    *  thawed, with no restore leftovers. */
   adopt(id: string): Promise<void>;
-  /** Removes a container of the sandbox that does not run (a restore cut short, or processes a
-   *  `freeze` checkpoint left frozen: they are ended), keeping its writable layer and network as a
+  /** Removes a container of the sandbox that does not run (a restore cut short; processes a
+   *  `freeze` checkpoint left frozen are killed), keeping its writable layer and network as a
    *  `stop` pause leaves them, and its checkpoints. */
   clearStopped(id: string): Promise<void>;
   /** Lets the processes a `freeze` checkpoint left frozen run on, as they were; fails, leaving
    *  them frozen, when the sandbox has none. */
   thaw(id: string): Promise<void>;
+  /** Ends the processes a `freeze` checkpoint left frozen as a `stop` checkpoint would, saving
+   *  them again as `ref` (which stays whole throughout, a crash included): its connections are
+   *  kept as a `stop` pause keeps them, where killing the processes would close them. */
+  endFrozen(id: string, ref: CheckpointRef): Promise<void>;
   /** Ids of the sandboxes this backend holds any resource for, running or not (to sweep leftovers). */
   listPresent(): Promise<string[]>;
   stats(id: string): Promise<SandboxStats | undefined>;

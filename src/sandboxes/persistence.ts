@@ -12,6 +12,7 @@ import type { SandboxRecord } from '../store/sandbox-store.js';
 import { serviceReadyTimeoutMs, type Lifecycle } from './lifecycle.js';
 import { pauseCheckpoint } from './saved-states.js';
 import { bringUpService, hasService } from './template-service.js';
+import { endFrozen } from './warm-pauses.js';
 
 export class Persistence {
   constructor(private readonly lc: Lifecycle) {}
@@ -70,7 +71,7 @@ export class Persistence {
       return true;
     } catch (err) {
       this.lc.log.warn({ sandboxId: rec.id, err }, `thawing warm-paused sandbox ${rec.id} failed; restoring it from its checkpoint`);
-      await this.lc.runtime.clearStopped(rec.id);
+      await endFrozen(this.lc, rec.id);
       return false;
     }
   }

@@ -115,6 +115,7 @@ describe('recovery after a crash', () => {
     for (const rec of [warm, answering]) {
       assert.equal(stateOf(rec.id), 'paused');
       assert.equal(runtime.sandboxes.get(rec.id)?.container, 'absent', 'its frozen processes are ended');
+      assert.ok(runtime.calls.includes(`endFrozen ${rec.id}`), 'as a cold pause ends them');
       assert.ok(runtime.checkpoints.has(`pause/${rec.id}`), 'its checkpoint is kept');
     }
     assert.equal(stateOf(dumping.id), 'running', 'a warm pause whose checkpoint did not finish is thawed');

@@ -8,6 +8,7 @@ import type { Lifecycle } from './lifecycle.js';
 import { egressOf } from './sandbox-records.js';
 import { bootCheckpoint, pauseCheckpoint, snapshotCheckpoint } from './saved-states.js';
 import { isHidden, recoveryAction } from './state.js';
+import { endFrozen } from './warm-pauses.js';
 import type { NetworkRules } from '../store/sandbox-store.js';
 
 export interface RecoveryReport {
@@ -88,10 +89,11 @@ async function keepRunning(lc: Lifecycle, rec: SandboxRecord): Promise<SandboxRe
   return { ...rec, state: 'running', pausedAt: null, endAt };
 }
 
-/** A sandbox with a whole pause checkpoint: paused cold, any half-restored container or processes
- *  a warm pause left frozen removed. */
+/** A sandbox with a whole pause checkpoint: paused cold, any half-restored container removed, and
+ *  processes a warm pause left frozen ended as a cold pause ends them. */
 async function keepPaused(lc: Lifecycle, rec: SandboxRecord, container: string): Promise<SandboxRecord> {
-  if (container === 'stopped' || container === 'frozen') await lc.runtime.clearStopped(rec.id);
+  if (container === 'stopped') await lc.runtime.clearStopped(rec.id);
+  if (container === 'frozen') await endFrozen(lc, rec.id);
   const pausedAt = rec.pausedAt ?? Date.now();
   if (rec.state !== 'paused') lc.store.setPaused(rec.id, pausedAt);
   return { ...rec, state: 'paused', pausedAt };

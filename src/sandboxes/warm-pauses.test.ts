@@ -131,8 +131,22 @@ describe('warm pauses', () => {
     await s.pause(id);
     runtime.failNext('thaw');
     assert.equal((await s.connect(id, 60)).state, 'running');
-    assert.ok(runtime.calls.includes(`clearStopped ${id}`) && runtime.calls.includes(`restore ${id}`));
+    assert.ok(runtime.calls.includes(`endFrozen ${id}`) && runtime.calls.includes(`restore ${id}`));
     assert.equal(containerOf(id), 'running');
+  });
+
+  it('an eviction ends the processes as a cold pause does; when that fails they are killed, the checkpoint kept', async () => {
+    const s = start({ warmPausedMax: 1 });
+    const [a, b, c] = [running(), running(), running()];
+    await s.pause(a);
+    await s.pause(b);
+    assert.ok(runtime.calls.includes(`endFrozen ${a}`));
+    runtime.failNext('endFrozen');
+    await s.pause(c);
+    assert.ok(runtime.calls.includes(`clearStopped ${b}`));
+    assert.equal(containerOf(b), 'absent');
+    assert.ok(hasCheckpoint(b));
+    assert.deepEqual(s.warmPaused(), [c]);
   });
 
   it('a kill of a warm sandbox removes it and its checkpoint; it is no longer counted', async () => {

@@ -6,6 +6,7 @@
 // is warm, and before a start is admitted), and all of them at shutdown. Which ones are warm lives
 // in memory only: a restarted server finds them frozen and recovery pauses them cold (state.ts).
 import type { Lifecycle } from './lifecycle.js';
+import { pauseCheckpoint } from './saved-states.js';
 
 const MiB = 1024 * 1024;
 const watchIntervalMs = 1000;
@@ -76,18 +77,28 @@ export class WarmPauses {
   }
 
   /** Ends a warm sandbox's frozen processes, in its turn on its queue; it stays paused with its
-   *  checkpoint. A failure is logged and the sandbox is no longer counted (recovery at the next
-   *  start ends what is left frozen). */
+   *  checkpoint. A failure is logged and the sandbox is no longer counted. */
   private async evict(id: string, reason: string): Promise<void> {
     await this.lc.queue.run(id, async () => {
       if (!this.forget(id)) return;
-      const pausedAt = this.lc.store.get(id)?.pausedAt;
-      try {
-        await this.lc.runtime.clearStopped(id);
-        this.lc.log.info({ sandboxId: id, warmForMs: pausedAt ? Date.now() - pausedAt : undefined }, `warm-paused sandbox ${id} evicted (${reason}): it stays paused, a resume restores it from its checkpoint`);
-      } catch (err) {
-        this.lc.log.error({ sandboxId: id, err }, `evicting warm-paused sandbox ${id} failed`);
-      }
+      const started = performance.now();
+      await endFrozen(this.lc, id);
+      this.lc.log.info({ sandboxId: id, durationMs: Math.round(performance.now() - started) }, `warm-paused sandbox ${id} evicted (${reason}): it stays paused, a resume restores it from its checkpoint`);
     }).catch((err: unknown) => this.lc.log.error({ sandboxId: id, err }, `evicting warm-paused sandbox ${id} failed`));
+  }
+}
+
+/**
+ * Ends the frozen processes of a warm-paused sandbox, leaving it as a cold pause does (its pause
+ * checkpoint saved again by the runtime, so its connections come back at resume). When that fails
+ * they are killed all the same, for their memory: the first checkpoint stays, its connections
+ * then closed at resume.
+ */
+export async function endFrozen(lc: Pick<Lifecycle, 'runtime' | 'log'>, id: string): Promise<void> {
+  try {
+    await lc.runtime.endFrozen(id, pauseCheckpoint(id));
+  } catch (err) {
+    lc.log.error({ sandboxId: id, err }, `saving warm-paused sandbox ${id} again failed; its frozen processes are killed, and connections they had may not come back`);
+    await lc.runtime.clearStopped(id);
   }
 }

@@ -23,7 +23,7 @@ interface FakeSandbox {
   egress?: EgressPolicy;
 }
 
-type Method = 'create' | 'commit' | 'destroy' | 'checkpoint' | 'restore' | 'updateEgress' | 'copyStopped' | 'thaw';
+type Method = 'create' | 'commit' | 'destroy' | 'checkpoint' | 'restore' | 'updateEgress' | 'copyStopped' | 'thaw' | 'endFrozen';
 
 export class FakeRuntime implements Runtime {
   readonly name = 'fake';
@@ -103,6 +103,14 @@ export class FakeRuntime implements Runtime {
     this.calls.push(`clearStopped ${id}`);
     const s = this.sandboxes.get(id);
     if (s?.container === 'stopped' || s?.container === 'frozen') s.container = 'absent';
+  }
+
+  async endFrozen(id: string, ref: CheckpointRef): Promise<void> {
+    this.enter('endFrozen', id);
+    const s = this.sandboxes.get(id);
+    if (s?.container !== 'frozen') throw new Error(`fake: sandbox ${id} is not frozen`);
+    this.checkpoints.set(key(ref), true);
+    s.container = 'absent';
   }
 
   async thaw(id: string): Promise<void> {

@@ -402,12 +402,40 @@ export class RuncRuntime implements Runtime {
     await this.runc(['resume', id]);
   }
 
+  async endFrozen(id: string, ref: CheckpointRef): Promise<void> {
+    // Killed, the processes would close their TCP connections (FIN, TIME_WAIT in the sandbox's
+    // network namespace), and a restore could not connect them back ("Cannot assign requested
+    // address"). A second dump ends them with their sockets in repair mode, as a `stop` pause does,
+    // and saves what the kernel did for them meanwhile; it is written beside the first and takes
+    // its place once whole.
+    const status = (await this.runcStates()).find((c) => c.id === id)?.status;
+    if (status !== 'paused') throw new Error(`sandbox ${id} is not frozen (its container is ${status ?? 'absent'}): there is nothing for endFrozen to end`);
+    const dir = this.checkpointDir(ref);
+    const next = `${dir}.next`;
+    await rm(next, { recursive: true, force: true });
+    await mkdir(next, { recursive: true });
+    try {
+      await this.criuStep(path.join(checkpointWork(next), 'dump.log'), ['checkpoint', '--image-path', checkpointImage(next), '--work-path', checkpointWork(next), id]);
+      await markCheckpointWhole(next);
+    } catch (err) {
+      await rm(next, { recursive: true, force: true });
+      throw err;
+    }
+    await replaceCheckpoint(dir, next);
+  }
+
   async finishStopCheckpoint(ref: CheckpointRef): Promise<boolean> {
     const dir = this.checkpointDir(ref);
+    // The second dump of a warm pause's end, finished (by CRIU's word) but not yet in place.
+    const next = `${dir}.next`;
+    if (await finishedDump(next)) {
+      await markCheckpointWhole(next);
+      await replaceCheckpoint(dir, next);
+      return true;
+    }
     if (isCheckpointWhole(dir)) return true;
     // CRIU's own word that the dump is whole; runc then removed the container.
-    const log = await readFile(path.join(checkpointWork(dir), 'dump.log'), 'utf8').catch(() => '');
-    if (!log.includes('Dumping finished successfully') || !existsSync(path.join(checkpointImage(dir), 'inventory.img'))) return false;
+    if (!(await finishedDump(dir))) return false;
     await markCheckpointWhole(dir);
     return true;
   }
@@ -446,6 +474,24 @@ export class RuncRuntime implements Runtime {
   updateEgress(id: string, lease: NetworkLease, egress: EgressPolicy): Promise<void> {
     return setEgress(id, lease, egress, this.egress);
   }
+}
+
+/** Whether CRIU finished the dump in checkpoint folder `dir` (its log says so, its image is there). */
+async function finishedDump(dir: string): Promise<boolean> {
+  if (isCheckpointWhole(dir)) return true;
+  const log = await readFile(path.join(checkpointWork(dir), 'dump.log'), 'utf8').catch(() => '');
+  return log.includes('Dumping finished successfully') && existsSync(path.join(checkpointImage(dir), 'inventory.img'));
+}
+
+/** Puts the whole checkpoint `next` in the place of `dir`. A crash between the two renames leaves
+ *  `next` whole and `dir` missing, which finishStopCheckpoint completes. */
+async function replaceCheckpoint(dir: string, next: string): Promise<void> {
+  const old = `${dir}.old-${randomBytes(4).toString('hex')}`;
+  await rename(dir, old).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  await rename(next, dir);
+  await rm(old, { recursive: true, force: true });
 }
 
 /** CRIU's error lines from its log, less the one it prints on every run here (RLIMIT_NOFILE
