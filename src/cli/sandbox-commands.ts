@@ -94,11 +94,12 @@ async function createSandbox(template: string | undefined, o: CreateFlags): Prom
     if (!printStructured(o.output, publicInfo(await getSandbox(conn, id)))) console.log(id);
     return;
   }
-  // Attached: the sandbox lives as long as the session unless a timeout was asked for.
-  const sandbox = await connectSandbox(conn, id);
-  console.error(`Terminal connected to sandbox ${id} (template ${template ?? 'base'}); exit the shell to close it`);
-  console.error(inspectLine(conn.url, id));
+  // Attached: the sandbox lives as long as the session (or a failed start of it) unless a timeout
+  // was asked for.
   try {
+    const sandbox = await connectSandbox(conn, id);
+    console.error(`Terminal connected to sandbox ${id} (template ${template ?? 'base'}); exit the shell to close it`);
+    console.error(inspectLine(conn.url, id));
     process.exitCode = await attachTerminal(sandbox, { user: o.user, cwd: o.cwd });
   } finally {
     if (o.timeout === undefined) {
