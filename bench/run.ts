@@ -21,8 +21,9 @@ import { neighbourRows, wallCostRows } from './containment.js';
 import { sandboxMemory } from './sandbox-memory.js';
 import { writeResults } from './results-file.js';
 import { metricsScrapeRows } from './metrics-scrape.js';
-import { consoleLoadRows } from './console-load.js';
 import { volumeWriteRows } from './volumes.js';
+import { consoleLoadRows } from './console-load.js';
+import { warmPauseRows } from './warm-pause.js';
 import { percentile, type Row, printTable } from './stats.js';
 
 const sequentialCreates = 20;
@@ -34,8 +35,9 @@ const wrkRounds = 5;
 const samplerSandboxes = 100;
 
 // Port 80 for the public-URL rows (the bench runs alone on the machine, as the tests do); room
-// for a 1 GiB process in a sandbox for the pause rows.
-const server = await startServerProcess({ env: { SANDCASTLE_HTTP_PORT: '80', SANDCASTLE_MEMORY_MB: '2048' } });
+// for a 1 GiB process in a sandbox for the pause rows, which are of cold pauses (warm-pause.ts has
+// the warm ones).
+const server = await startServerProcess({ env: { SANDCASTLE_HTTP_PORT: '80', SANDCASTLE_MEMORY_MB: '2048', SANDCASTLE_WARM_PAUSED_MAX: '0' } });
 useServer(server);
 const rows: Row[] = [];
 try {
@@ -123,6 +125,7 @@ try {
 rows.push(...(await createWithoutPoolRows()));
 rows.push(...(await metricsScrapeRows()));
 rows.push(...(await volumeWriteRows()));
+rows.push(...(await warmPauseRows()));
 rows.push(...(await wallCostRows()));
 rows.push(...(await neighbourRows()));
 rows.push(...(await imagePullRows()));
