@@ -234,7 +234,7 @@ describe('web console', () => {
     for (const sid of [cloneId, id]) {
       page.once('dialog', (d) => void d.accept());
       await page.locator(`tr[data-id="${sid}"] button[data-action=kill]`).click();
-      await page.locator(`tr[data-id="${sid}"]`).waitFor({ state: 'detached', timeout: 30_000 });
+      await page.locator(`tr[data-id="${sid}"]`).waitFor({ state: 'detached', timeout: 90_000 });
       assert.equal((await apiFetch(server(), `/sandboxes/${sid}`)).status, 404);
     }
   });

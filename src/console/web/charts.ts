@@ -1,6 +1,5 @@
 // A live line chart of one figure over time (uPlot: small and fast with thousands of points).
 import uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
 import { h } from './dom.js';
 
 /** Points kept per chart: 30 minutes of 2-second samples. */

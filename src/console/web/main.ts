@@ -1,9 +1,12 @@
 // The console's script: draws the page the path names (pages are plain paths the server answers
 // with the same shell, so links and reloads work).
+// All styles are imported here so that they make one stylesheet; a sandbox's page (xterm.js,
+// uPlot) is loaded only when one is opened, which keeps the table's first load small.
+import '@xterm/xterm/css/xterm.css';
+import 'uplot/dist/uPlot.min.css';
 import './console.css';
 import { h, notify } from './dom.js';
 import { keysPage, snapshotsPage, templatePage, templatesPage, volumesPage } from './resources-pages.js';
-import { sandboxPage } from './sandbox-page.js';
 import { sandboxesPage } from './sandboxes-page.js';
 
 function header(): HTMLElement {
@@ -27,7 +30,7 @@ const pages: Record<string, (root: HTMLElement) => unknown> = {
   '/dashboard/keys': keysPage,
 };
 const draw = async () => {
-  if (inspect) sandboxPage(main, inspect[1]!);
+  if (inspect) (await import('./sandbox-page.js')).sandboxPage(main, inspect[1]!);
   else if (template) await templatePage(main, decodeURIComponent(template[1]!));
   else if (pages[path]) await pages[path](main);
   else main.append(h('h1', {}, 'Not found'), h('p', {}, `There is no console page at ${location.pathname}.`));

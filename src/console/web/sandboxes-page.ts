@@ -1,22 +1,56 @@
 // The sandbox table: every running and paused sandbox with its figures now, refreshed every 2 s,
-// filtered by state, template and metadata; each row's actions call the API. Rows are drawn as one
-// HTML string and actions found by delegation, which keeps 500 rows fast.
+// filtered by state, template and metadata; each row's actions call the API. Rows are drawn from
+// HTML strings and kept while unchanged, and actions are found by delegation: 500 rows stay fast.
 import { api, call, type SandboxRow } from './api.js';
 import { bytes, esc, h, notify, time } from './dom.js';
 
 const refreshMs = 2000;
 
+/** The row's figures now (CPU, memory): updated in place, so that buttons are never redrawn
+ *  under a click. */
+function figures(s: SandboxRow): [string, string] {
+  return [s.now ? `${s.now.cpuUsedPct.toFixed(1)} %` : '–', s.now ? `${bytes(s.now.memUsed)} / ${bytes(s.now.memTotal)}` : '–'];
+}
+
+/** The rest of the row; the row is drawn again only when this changes. */
 function rowHtml(s: SandboxRow): string {
   const meta = Object.entries(s.metadata).map(([k, v]) => `<span class="tag">${esc(k)}=${esc(v)}</span>`).join(' ');
-  const cpu = s.now ? `${s.now.cpuUsedPct.toFixed(1)} %` : '–';
-  const mem = s.now ? `${bytes(s.now.memUsed)} / ${bytes(s.now.memTotal)}` : '–';
   const running = s.phase === 'running';
   const id = esc(s.sandboxID);
-  return `<tr data-id="${id}"><td><a href="/dashboard/inspect/sandbox/${id}">${id}</a></td>
+  return `<td><a href="/dashboard/inspect/sandbox/${id}">${id}</a></td>
 <td>${esc(s.alias ?? s.templateID)}</td><td><span class="state ${esc(s.phase)}">${esc(s.phase)}</span></td><td>${meta}</td>
-<td>${esc(time(s.startedAt))}</td><td>${esc(time(s.endAt))}</td><td class="num">${cpu}</td><td class="num">${mem}</td>
+<td>${esc(time(s.startedAt))}</td><td>${esc(time(s.endAt))}</td><td class="num"></td><td class="num"></td>
 <td class="actions">${running ? '<button data-action="pause">Pause</button>' : '<button data-action="resume">Resume</button>'}
-<button data-action="clone">Clone</button><button data-action="timeout">Timeout</button><button data-action="kill" class="danger">Kill</button></td></tr>`;
+<button data-action="clone">Clone</button><button data-action="timeout">Timeout</button><button data-action="kill" class="danger">Kill</button></td>`;
+}
+
+/** Makes `body` show `rows` in order, reusing the rows that did not change. */
+function drawRows(body: HTMLElement, rows: SandboxRow[], drawn: Map<string, { html: string; tr: HTMLTableRowElement }>): void {
+  const keep = new Set<string>();
+  const trs: HTMLTableRowElement[] = [];
+  for (const s of rows) {
+    const html = rowHtml(s);
+    let row = drawn.get(s.sandboxID);
+    if (!row || row.html !== html) {
+      const tr = document.createElement('tr');
+      tr.dataset.id = s.sandboxID;
+      tr.innerHTML = html;
+      row = { html, tr };
+      drawn.set(s.sandboxID, row);
+    }
+    const [cpu, mem] = figures(s);
+    const cells = row.tr.querySelectorAll('td.num');
+    if (cells[0]!.textContent !== cpu) cells[0]!.textContent = cpu;
+    if (cells[1]!.textContent !== mem) cells[1]!.textContent = mem;
+    keep.add(s.sandboxID);
+    trs.push(row.tr);
+  }
+  for (const id of drawn.keys()) if (!keep.has(id)) drawn.delete(id);
+  // Only a change of rows or order touches the table's children.
+  const same = trs.length === body.children.length && trs.every((tr, i) => body.children[i] === tr);
+  if (same) return;
+  if (trs.length === 0) body.innerHTML = '<tr><td colspan="9" class="empty">No sandboxes</td></tr>';
+  else body.replaceChildren(...trs);
 }
 
 export function sandboxesPage(root: HTMLElement): () => void {
@@ -33,7 +67,7 @@ export function sandboxesPage(root: HTMLElement): () => void {
 
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let lastHtml = '';
+  const drawn = new Map<string, { html: string; tr: HTMLTableRowElement }>();
   const refresh = async () => {
     clearTimeout(timer);
     const q = new URLSearchParams();
@@ -42,9 +76,7 @@ export function sandboxesPage(root: HTMLElement): () => void {
     if (metadata.value.trim()) q.set('metadata', metadata.value.trim());
     try {
       const data = await call<{ sandboxes: SandboxRow[]; totalRunning: number }>('GET', `/dashboard/live/sandboxes?${q}`);
-      const html = data.sandboxes.length ? data.sandboxes.map(rowHtml).join('') : '<tr><td colspan="9" class="empty">No sandboxes</td></tr>';
-      // Unchanged rows are not redrawn, so a button under the pointer stays put.
-      if (html !== lastHtml) body.innerHTML = lastHtml = html;
+      drawRows(body, data.sandboxes, drawn);
       count.textContent = `${data.sandboxes.length} listed, ${data.totalRunning} running`;
     } catch (err) {
       count.textContent = (err as Error).message;

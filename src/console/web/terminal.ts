@@ -3,7 +3,6 @@
 // why, with a button that resumes it.
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
-import '@xterm/xterm/css/xterm.css';
 import { api } from './api.js';
 import { h, notify } from './dom.js';
 
