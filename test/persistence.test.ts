@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import { Sandbox, SandboxNotFoundError } from 'novita-sandbox';
 import { startServerProcess, useTestServer } from './support/server-process.js';
 
-const testServer = useTestServer({ env: { SANDCASTLE_MIN_IDLE_TIMEOUT: '2' } });
+// Pauses here are cold (every resume a restore from the checkpoint); warm-pause.test.ts has warm ones.
+const testServer = useTestServer({ env: { SANDCASTLE_MIN_IDLE_TIMEOUT: '2', SANDCASTLE_WARM_PAUSED_MAX: '0' } });
 
 /** Waits (up to `tries` × 100 ms) until `file` exists in the sandbox. */
 async function untilExists(sbx: Sandbox, file: string, tries: number): Promise<void> {

@@ -1,8 +1,9 @@
 // Warm pause through the unmodified novita-sandbox SDK: a paused sandbox's processes wait frozen in
-// memory beside its whole checkpoint and a resume thaws them (the same host process), the oldest is
-// evicted to its checkpoint past SANDCASTLE_WARM_PAUSED_MAX, and a server killed (SIGKILL) or
-// stopped with warm-paused sandboxes leaves them paused cold, resuming with files, memory and
-// the connections inside the sandbox.
+// memory beside its whole checkpoint and a resume thaws them (the same host process); the oldest is
+// evicted to its checkpoint past SANDCASTLE_WARM_PAUSED_MAX or under
+// SANDCASTLE_WARM_PAUSED_MIN_FREE_MB; a server killed (SIGKILL) or stopped with warm-paused
+// sandboxes leaves them paused cold. Each resumes with its files, memory and the connections
+// inside the sandbox.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox } from 'novita-sandbox';
-import { type ServerProcess, startServerProcess, useTestServer } from './support/server-process.js';
+import { disposeServer, type ServerProcess, startServerProcess, useServer, useTestServer } from './support/server-process.js';
 
 // One warm sandbox at most: the second pause evicts the first.
 const testServer = useTestServer({ env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_WARM_PAUSED_MAX: '1', SANDCASTLE_WARM_PAUSED_MIN_FREE_MB: '1' } });
@@ -122,6 +123,24 @@ describe('warm pause', () => {
       await assertIntact(newer.sbx, newer.holder, 'thawed');
     } finally {
       await Promise.all([older.sbx.kill(), newer.sbx.kill()]);
+    }
+  });
+
+  it('with less memory available than SANDCASTLE_WARM_PAUSED_MIN_FREE_MB a paused sandbox is evicted at once, and resumes intact', async () => {
+    const main = testServer.current();
+    // More than any host has: the memory trigger always fires.
+    const starved = await startServerProcess({ env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_WARM_PAUSED_MIN_FREE_MB: String(2 ** 30) } });
+    try {
+      useServer(starved);
+      const { sbx, holder } = await prepared();
+      await sbx.betaPause();
+      assert.equal(runcState(starved, sbx.sandboxId), undefined, 'evicted before the pause answered');
+      assert.match(starved.output(), /evicted \(\d+ MiB of memory available, under/);
+      await sbx.connect();
+      await assertIntact(sbx, holder, 'evicted for memory, then restored');
+    } finally {
+      await disposeServer(starved);
+      useServer(main);
     }
   });
 
