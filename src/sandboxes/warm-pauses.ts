@@ -1,6 +1,7 @@
 // Sandboxes paused warm: their pause checkpoint is whole on disk, and their processes wait frozen
 // in memory (no CPU, their memory still held) so that a resume is a thaw. They are evicted — their
-// processes ended, the checkpoint kept, so a resume restores from disk as after a cold pause —
+// processes ended by the runtime as a cold pause ends them, the checkpoint kept, so a resume
+// restores from disk as after a cold pause —
 // oldest first when more than SANDCASTLE_WARM_PAUSED_MAX are warm or the host's available memory
 // falls below SANDCASTLE_WARM_PAUSED_MIN_FREE_MB (checked after each pause, every second while any
 // is warm, and before a start is admitted), and all of them at shutdown. Which ones are warm lives
@@ -70,10 +71,11 @@ export class WarmPauses {
     return this.checks;
   }
 
-  /** Evicts every warm sandbox (at shutdown) and stops watching. */
+  /** Evicts every warm sandbox (at shutdown), one after another (each is a dump of its memory),
+   *  and stops watching. */
   async close(): Promise<void> {
     await this.checks;
-    await Promise.all(this.ids().map((id) => this.evict(id, 'the server is stopping')));
+    for (const id of this.ids()) await this.evict(id, 'the server is stopping');
   }
 
   /** Ends a warm sandbox's frozen processes, in its turn on its queue; it stays paused with its
