@@ -26,6 +26,12 @@ function rowHtml(s: SandboxRow): string {
 
 /** Makes `body` show `rows` in order, reusing the rows that did not change. */
 function drawRows(body: HTMLElement, rows: SandboxRow[], drawn: Map<string, { html: string; tr: HTMLTableRowElement }>): void {
+  if (drawn.size === 0 && rows.length > 0) {
+    // The first draw: one parse of the whole table is the fastest way to show 500 rows.
+    const htmls = rows.map(rowHtml);
+    body.innerHTML = htmls.map((html, i) => `<tr data-id="${esc(rows[i]!.sandboxID)}">${html}</tr>`).join('');
+    Array.from(body.children as HTMLCollectionOf<HTMLTableRowElement>).forEach((tr, i) => drawn.set(rows[i]!.sandboxID, { html: htmls[i]!, tr }));
+  }
   const keep = new Set<string>();
   const trs: HTMLTableRowElement[] = [];
   for (const s of rows) {
