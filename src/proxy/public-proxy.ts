@@ -152,7 +152,11 @@ export class PublicProxy {
     const route = routeForHost(head.host, this.config.domain);
     if (route.kind === 'console' && this.consoleServer) {
       client.setTimeout(0);
-      this.consoleServer.emit('connection', asDuplex(client, reads, bytes));
+      // On the next tick, as parse() does: once the head reader has paused the client.
+      const server = this.consoleServer;
+      process.nextTick(() => {
+        if (!client.destroyed) server.emit('connection', asDuplex(client, reads, bytes));
+      });
       return;
     }
     if (route.kind !== 'sandbox') {
