@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Hono, type Context } from 'hono';
+import type { BlankSchema } from 'hono/types';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -20,6 +21,8 @@ import { registerLiveRoutes } from './live-routes.js';
 import { Terminals } from './terminals.js';
 
 export const consolePrefix = '/dashboard';
+/** The console's routes: each request carries its session's API key (none without key checks). */
+export type ConsoleRoutes = Hono<{ Variables: { apiKey: string | undefined } }, BlankSchema, typeof consolePrefix>;
 /** Largest body of the console's own requests (sign-in, keystrokes, a key's name); uploads and
  *  the API's requests have their own limits. */
 const maxBodyBytes = 64 * 1024;
@@ -36,7 +39,7 @@ export interface ConsoleDeps {
 }
 
 export interface ConsoleApp {
-  app: Hono;
+  app: ConsoleRoutes;
   close(): Promise<void>;
 }
 
@@ -50,7 +53,7 @@ export function isConsolePath(url: string | undefined): boolean {
 export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   const sessions = new ConsoleSessions(deps.keys);
   const terminals = new Terminals();
-  const app = new Hono().basePath(consolePrefix);
+  const app: ConsoleRoutes = new Hono<{ Variables: { apiKey: string | undefined } }>().basePath(consolePrefix);
 
   app.onError((err, c) => {
     const body = errorBody(err);
@@ -107,7 +110,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   app.use('*', async (c, next) => {
     const s = session(c);
     if (s.ok) {
-      c.set('apiKey' as never, s.key as never);
+      c.set('apiKey', s.key);
       return next();
     }
     deleteCookie(c, sessionCookie, { path: consolePrefix });
@@ -119,7 +122,6 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
     }
     return c.json({ code: 401, message: `${s.why}; sign in again at ${consolePrefix}/login` }, 401);
   });
-  const apiKeyOf = (c: Context) => c.get('apiKey' as never) as string | undefined;
 
   // The page's REST calls: `/dashboard/api/<path>` is the API's `/<path>` with the session's key.
   app.all('/api/*', async (c) => {
@@ -128,7 +130,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
     const headers = new Headers();
     const type = c.req.header('content-type');
     if (type) headers.set('content-type', type);
-    const key = apiKeyOf(c);
+    const key = c.get('apiKey');
     if (key) headers.set('x-api-key', key);
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
     return deps.api(new Request(target, { method: c.req.method, headers, body: hasBody ? c.req.raw.body : undefined, duplex: 'half' } as RequestInit));

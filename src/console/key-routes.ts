@@ -1,13 +1,13 @@
 // The console's API keys page: list, create (the key is shown once) and delete. The keys live in
 // the server's database (as `sandcastle keys` makes them); deleting one signs out its sessions.
-import type { Hono } from 'hono';
 import { z } from 'zod';
 import { errors } from '../errors.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
+import type { ConsoleRoutes } from './console-app.js';
 
 const createBody = z.object({ name: z.string().trim().min(1).max(100) });
 
-export function registerKeyRoutes(app: Hono, keys: ApiKeyStore | undefined): void {
+export function registerKeyRoutes(app: ConsoleRoutes, keys: ApiKeyStore | undefined): void {
   const store = () => {
     if (!keys) throw errors.badRequest('this server checks no API keys (SANDCASTLE_AUTH=none)');
     return keys;

@@ -1,6 +1,5 @@
 // What the console's pages watch: the sandbox table's rows with their latest figures, one
 // sandbox's state, samples and lifecycle log as a server-sent event stream, and terminals.
-import type { Hono } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { entriesOf } from '../api/log-routes.js';
 import { decodeMetadataFilter, decodeStateFilter, maxListLimit } from '../api/list-query.js';
@@ -14,6 +13,7 @@ import type { MetricsStore } from '../store/metrics-store.js';
 import { ConnectError, Code } from '@connectrpc/connect';
 import { download, listDir, upload, type EnvdTarget } from './sandbox-files.js';
 import type { Terminals } from './terminals.js';
+import type { ConsoleRoutes } from './console-app.js';
 
 /** How often a sandbox's stream looks for new samples and state: well inside the 2.5 s a chart
  *  update may take after its sample (samples come every 2 s). */
@@ -81,7 +81,7 @@ async function passOn(res: Response, headers: Record<string, string>): Promise<R
 
 const send = (stream: SSEStreamingApi, event: string, data: unknown) => stream.writeSSE({ event, data: JSON.stringify(data) });
 
-export function registerLiveRoutes(app: Hono, sandboxes: SandboxService, metrics: MetricsStore, terminals: Terminals): void {
+export function registerLiveRoutes(app: ConsoleRoutes, sandboxes: SandboxService, metrics: MetricsStore, terminals: Terminals): void {
   app.get('/live/sandboxes', (c) => {
     const query = {
       states: decodeStateFilter(c.req.queries('state') ?? []),
