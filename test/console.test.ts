@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Template } from 'e2b';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { dataFiles, installDir } from '../src/config.js';
 import { ApiKeyStore } from '../src/store/api-key-store.js';
@@ -69,7 +70,7 @@ async function signIn(page: Page, key: string, next = '/dashboard'): Promise<voi
   await page.context().clearCookies();
   await open(page, `${server().url}${next}`);
   await page.fill('#key', key);
-  await Promise.all([page.waitForURL((u) => u.pathname === next), page.click('button[type=submit]')]);
+  await Promise.all([page.waitForURL((u) => u.pathname + u.search === next), page.click('button[type=submit]')]);
 }
 
 const terminalText = (page: Page) => page.locator('.xterm-rows').innerText();
@@ -237,6 +238,20 @@ describe('web console', () => {
       await page.locator(`tr[data-id="${sid}"]`).waitFor({ state: 'detached', timeout: 90_000 });
       assert.equal((await apiFetch(server(), `/sandboxes/${sid}`)).status, 404);
     }
+  });
+
+  it('follows a template build\'s log live', async () => {
+    const build = await Template.buildInBackground(Template().fromTemplate('base').runCmd('for i in 1 2 3 4; do echo console-step-$i; sleep 1; done'), 'console-built');
+    await signIn(page, server().apiKey, `/dashboard/templates/${build.templateId}?build=${build.buildId}`);
+    const log = page.locator('[data-testid=build-log]');
+    await waitFor('the build log live', () => log.innerText(), (t) => t.includes('console-step-4'), 120_000);
+    await waitFor('the build ready', () => page.locator('h2', { hasText: 'Build log' }).innerText(), (t) => t.includes('(ready)'), 60_000);
+    await page.screenshot({ path: path.join(outputDir, 'template-build.png'), fullPage: true });
+    await open(page, `${server().url}/dashboard/templates`);
+    const row = page.locator(`table.resources tr[data-id="${build.templateId}"]`);
+    page.once('dialog', (d) => void d.accept());
+    await row.locator('button[data-action=delete]').click();
+    await row.waitFor({ state: 'detached' });
   });
 
   it('lists templates, makes and deletes a volume and an API key', async () => {

@@ -116,7 +116,8 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
     deleteCookie(c, sessionCookie, { path: consolePrefix });
     const isPage = c.req.method === 'GET' && !c.req.path.startsWith(`${consolePrefix}/api/`) && !c.req.path.startsWith(`${consolePrefix}/live/`);
     if (isPage) {
-      const params = new URLSearchParams({ next: safeNext(c.req.path) });
+      const url = new URL(c.req.url);
+      const params = new URLSearchParams({ next: safeNext(url.pathname + url.search) });
       if (s.why !== 'not signed in') params.set('why', s.why);
       return c.redirect(`${consolePrefix}/login?${params}`, 303);
     }

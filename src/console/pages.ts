@@ -33,5 +33,5 @@ export function appPage(keysChecked: boolean): string {
 
 /** Only a path inside the console is followed after sign-in (no open redirect). */
 export function safeNext(next: string | undefined): string {
-  return next && /^\/dashboard(\/[\w\-./]*)?$/.test(next) && !next.includes('..') ? next : '/dashboard';
+  return next && /^\/dashboard(\/[\w\-./]*)?(\?[\w\-.=&%]*)?$/.test(next) && !next.includes('..') ? next : '/dashboard';
 }

@@ -32,6 +32,7 @@ it('lets everyone in when the server checks no keys', () => {
 
 it('follows only console paths after sign-in', () => {
   assert.equal(safeNext('/dashboard/inspect/sandbox/abc'), '/dashboard/inspect/sandbox/abc');
+  assert.equal(safeNext('/dashboard/templates/t1?build=b-2'), '/dashboard/templates/t1?build=b-2');
   for (const bad of ['https://evil.example/', '//evil.example/dashboard', '/dashboard/../sandboxes', '/other', undefined]) {
     assert.equal(safeNext(bad), '/dashboard', String(bad));
   }

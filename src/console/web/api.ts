@@ -7,7 +7,7 @@ export class ApiError extends Error {
 }
 
 function signIn(why?: string): never {
-  const params = new URLSearchParams({ next: location.pathname });
+  const params = new URLSearchParams({ next: location.pathname + location.search });
   if (why) params.set('why', why);
   location.assign(`/dashboard/login?${params}`);
   throw new ApiError(401, why ?? 'not signed in');

@@ -77,9 +77,15 @@ interface BuildStatus {
   reason?: { message: string };
 }
 
-/** A template's builds; a build's log is followed every second until the build ends. */
+/** A template's builds; a build's log is followed every second until the build ends. `?build=`
+ *  names the build to follow, which also works during a template's first build (the template
+ *  exists only once a build is ready). */
 export async function templatePage(root: HTMLElement, id: string): Promise<() => void> {
-  const t = await call<Template & { builds: Build[] }>('GET', `/dashboard/api/templates/${id}`);
+  const asked = new URLSearchParams(location.search).get('build');
+  const t = await call<Template & { builds: Build[] }>('GET', `/dashboard/api/templates/${id}`).catch((err: Error) => {
+    if (!asked) throw err;
+    return { templateID: id, names: [], builds: [] as Build[] };
+  });
   const log = h('ol', { class: 'log', 'data-testid': 'build-log' });
   const logTitle = h('h2', {}, 'Build log');
   root.append(
@@ -105,7 +111,8 @@ export async function templatePage(root: HTMLElement, id: string): Promise<() =>
     await step();
   };
   onAction(root, async () => undefined, { log: follow });
-  if (t.builds[0]) await follow(t.builds[0].buildID);
+  const first = asked ?? t.builds[0]?.buildID;
+  if (first) await follow(first);
   return () => clearTimeout(timer);
 }
 
