@@ -82,8 +82,10 @@ interface BuildStatus {
  *  exists only once a build is ready). */
 export async function templatePage(root: HTMLElement, id: string): Promise<() => void> {
   const asked = new URLSearchParams(location.search).get('build');
+  let exists = true;
   const t = await call<Template & { builds: Build[] }>('GET', `/dashboard/api/templates/${id}`).catch((err: Error) => {
     if (!asked) throw err;
+    exists = false;
     return { templateID: id, names: [], builds: [] as Build[] };
   });
   const log = h('ol', { class: 'log', 'data-testid': 'build-log' });
@@ -107,6 +109,8 @@ export async function templatePage(root: HTMLElement, id: string): Promise<() =>
       for (const e of s.logEntries) log.append(h('li', { class: e.level }, h('time', {}, time(e.timestamp)), ` ${e.message}`));
       logTitle.textContent = `Build log: ${buildId} (${s.status})${s.reason ? ` — ${s.reason.message}` : ''}`;
       if (s.status === 'waiting' || s.status === 'building' || s.logEntries.length === 100) timer = setTimeout(() => void step().catch((err: Error) => notify(err.message)), 1000);
+      // A first build that is ready made the template: draw its page with it.
+      else if (!exists && s.status === 'ready') location.reload();
     };
     await step();
   };
