@@ -116,7 +116,7 @@ describe('web console', () => {
   it('signs in, lists a sandbox live, charts it, runs a terminal, pauses and resumes', async () => {
     await signIn(page, server().apiKey);
     const cookie = (await context.cookies()).find((c) => c.name === 'sandcastle_console');
-    assert.ok(cookie?.httpOnly && cookie.sameSite === 'Strict', JSON.stringify(cookie));
+    assert.ok(cookie?.httpOnly && cookie.sameSite === 'Strict' && !cookie.secure, JSON.stringify(cookie));
     assert.notEqual(cookie.value, server().apiKey);
 
     const id = await createSandbox({ owner: 'console-test' });
@@ -204,6 +204,8 @@ describe('web console', () => {
     await page.fill('#key', server().apiKey);
     await Promise.all([page.waitForURL(`${origin}/dashboard/inspect/sandbox/${id}`), page.click('button[type=submit]')]);
     await waitFor('the sandbox facts', () => page.locator('[data-fact=metadata]').innerText(), (t) => t === 'via=https');
+    const cookie = (await context.cookies(`${origin}/dashboard`)).find((c) => c.name === 'sandcastle_console');
+    assert.ok(cookie?.secure && cookie.httpOnly, JSON.stringify(cookie));
     await waitFor('chart points', () => page.locator('[data-chart=memory]').getAttribute('data-points').then(Number), (n) => n >= 1);
     await open(page, `${origin}/`);
     assert.equal(new URL(page.url()).pathname, '/dashboard');

@@ -3,6 +3,7 @@
 // streams (sandbox list figures, a sandbox's samples and state, terminals). HTTP in and out only:
 // the work is done by the sandbox service and the API.
 import { readFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Hono, type Context } from 'hono';
 import type { BlankSchema } from 'hono/types';
@@ -84,7 +85,9 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
       const why = key ? 'That API key is not valid on this server. Check it, or make one with `sandcastle keys create`.' : 'Enter an API key.';
       return c.html(signInPage(next, why), 401);
     }
-    setCookie(c, sessionCookie, id, { path: consolePrefix, httpOnly: true, sameSite: 'Strict' });
+    // Over HTTPS (the public listener's TLS socket says `encrypted`) the cookie never goes out in clear.
+    const secure = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket as { encrypted?: boolean } | undefined;
+    setCookie(c, sessionCookie, id, { path: consolePrefix, httpOnly: true, sameSite: 'Strict', secure: secure?.encrypted === true });
     return c.redirect(next, 303);
   });
   app.post('/logout', (c) => {

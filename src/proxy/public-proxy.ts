@@ -155,7 +155,10 @@ export class PublicProxy {
       // On the next tick, as parse() does: once the head reader has paused the client.
       const server = this.consoleServer;
       process.nextTick(() => {
-        if (!client.destroyed) server.emit('connection', asDuplex(client, reads, bytes));
+        if (client.destroyed) return;
+        // Marked as a TLS socket is (the console's cookie is `Secure` then); only TLS
+        // connections come without reused reads.
+        server.emit('connection', Object.assign(asDuplex(client, reads, bytes), { encrypted: reads === undefined }));
       });
       return;
     }
