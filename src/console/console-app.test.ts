@@ -63,3 +63,10 @@ it('sends pages without a session to sign-in and refuses API calls and big bodie
   const big = await app.request('/dashboard/login', { method: 'POST', body: 'key='.padEnd(100_000, 'x'), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   assert.equal(big.status, 413);
 });
+
+it('shows only its own words on the sign-in form', async () => {
+  const { app } = consoleWith(new Set());
+  const spoofed = await (await app.request('/dashboard/login?why=Your+key+expired%2C+enter+it+at+evil.example')).text();
+  assert.doesNotMatch(spoofed, /evil\.example/);
+  assert.match(await (await app.request('/dashboard/login?why=key-deleted')).text(), /API key of this session was deleted/);
+});

@@ -16,7 +16,7 @@ import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
 import type { MetricsStore } from '../store/metrics-store.js';
 import { appPage, safeNext, signInPage } from './pages.js';
-import { ConsoleSessions, sessionCookie } from './sessions.js';
+import { ConsoleSessions, deletedKeyMessage, sessionCookie } from './sessions.js';
 import { registerKeyRoutes } from './key-routes.js';
 import { registerLiveRoutes } from './live-routes.js';
 import { Terminals } from './terminals.js';
@@ -27,6 +27,8 @@ export type ConsoleRoutes = Hono<{ Variables: { apiKey: string | undefined } }, 
 /** Largest body of the console's own requests (sign-in, keystrokes, a key's name); uploads and
  *  the API's requests have their own limits. */
 const maxBodyBytes = 64 * 1024;
+/** The sign-in form's `why` when a session ended because its key was deleted. */
+const keyDeleted = 'key-deleted';
 
 export interface ConsoleDeps {
   /** The control-plane API (its fetch): the page's REST calls go there with the session's key. */
@@ -74,7 +76,8 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   const limit = bodyLimit({ maxSize: maxBodyBytes, onError: () => { throw errors.bodyTooLarge(maxBodyBytes); } });
   app.use('*', (c, next) => (c.req.path.startsWith(`${consolePrefix}/api/`) || c.req.path.endsWith('/files/upload') ? next() : limit(c, next)));
 
-  app.get('/login', (c) => c.html(signInPage(safeNext(c.req.query('next')), c.req.query('why'))));
+  // Only the server's own words appear on the form: `why` names one of them.
+  app.get('/login', (c) => c.html(signInPage(safeNext(c.req.query('next')), c.req.query('why') === keyDeleted ? deletedKeyMessage : undefined)));
   app.post('/login', async (c) => {
     const form = await c.req.parseBody();
     const key = typeof form.key === 'string' ? form.key.trim() : '';
@@ -99,7 +102,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   app.get('/assets/:file', async (c) => {
     const file = c.req.param('file');
     const type = assetTypes[path.extname(file)];
-    if (!type || !/^[\w.-]+$/.test(file)) return c.json(errorBody(new Error(`no console asset '${file}'`)), 404);
+    if (!type || !/^[\w.-]+$/.test(file)) return c.json({ code: 404, message: `no console asset '${file}'` }, 404);
     try {
       return c.body(await readFile(path.join(deps.assetsDir, file)), 200, { 'content-type': type, 'cache-control': 'no-cache' });
     } catch {
@@ -121,7 +124,7 @@ export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
     if (isPage) {
       const url = new URL(c.req.url);
       const params = new URLSearchParams({ next: safeNext(url.pathname + url.search) });
-      if (s.why !== 'not signed in') params.set('why', s.why);
+      if (s.why === deletedKeyMessage) params.set('why', keyDeleted);
       return c.redirect(`${consolePrefix}/login?${params}`, 303);
     }
     return c.json({ code: 401, message: `${s.why}; sign in again at ${consolePrefix}/login` }, 401);

@@ -16,6 +16,8 @@ interface Session {
   lastUsed: number;
 }
 
+export const deletedKeyMessage = 'signed out: the API key of this session was deleted';
+
 export type SessionCheck = { ok: true; key: string | undefined } | { ok: false; why: string };
 
 export class ConsoleSessions {
@@ -47,7 +49,7 @@ export class ConsoleSessions {
     }
     if (!this.keys.isValid(session.key!)) {
       this.sessions.delete(id!);
-      return { ok: false, why: 'signed out: the API key of this session was deleted' };
+      return { ok: false, why: deletedKeyMessage };
     }
     session.lastUsed = Date.now();
     return { ok: true, key: session.key };

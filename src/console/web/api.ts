@@ -6,7 +6,8 @@ export class ApiError extends Error {
   }
 }
 
-function signIn(why?: string): never {
+/** `why` is a reason the sign-in form knows (it shows only the server's own words). */
+function signIn(why?: 'key-deleted'): never {
   const params = new URLSearchParams({ next: location.pathname + location.search });
   if (why) params.set('why', why);
   location.assign(`/dashboard/login?${params}`);
@@ -21,7 +22,7 @@ export async function call<T = unknown>(method: string, path: string, body?: unk
   });
   if (res.status === 401) {
     const message = ((await res.json().catch(() => ({}))) as { message?: string }).message;
-    signIn(message?.startsWith('signed out') ? message.split(';')[0] : undefined);
+    signIn(message?.startsWith('signed out') ? 'key-deleted' : undefined);
   }
   const text = await res.text();
   const data = text ? (JSON.parse(text) as unknown) : undefined;
