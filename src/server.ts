@@ -118,6 +118,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     if (target) proxy.upgrade(req, socket, head, target.sandboxId, target.port);
     else socket.destroy();
   });
+  publicProxy.serveApi(server);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

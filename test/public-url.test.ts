@@ -106,6 +106,14 @@ describe('public URLs of sandbox ports', () => {
     assert.equal(out, 'python3 -m http.server 3000: <!DOCTYPE HTML>\nread back: written over https\nrunning after kill: false\n');
   });
 
+  it('the e2b SDK works with only E2B_DOMAIN, its key and NODE_EXTRA_CA_CERTS: api.{domain} is the control plane', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, E2B_DOMAIN: domain, E2B_API_KEY: server().apiKey, NODE_EXTRA_CA_CERTS: caFile() };
+    for (const name of ['E2B_API_URL', 'E2B_SANDBOX_URL', 'E2B_VOLUME_API_URL', 'NOVITA_API_URL', 'NOVITA_SANDBOX_URL']) delete env[name];
+    const file = path.join(installDir, 'test', 'support', 'sdk-with-domain-only.ts');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: installDir, env, timeout: 120_000 });
+    assert.equal(stdout, 'listed: true\nvolume inside: through api.<domain>\nrunning after kill: false\n');
+  });
+
   it('answers clearly when nothing listens, the sandbox is unknown or killed, or the host is malformed', async () => {
     const sbx = await Sandbox.create();
     const id = sbx.sandboxId;

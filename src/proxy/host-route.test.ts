@@ -14,6 +14,7 @@ it('tells names outside the domain from malformed ones and bad ports', () => {
   assert.deepEqual(routeForHost('127.0.0.1:3000', d), { kind: 'other' });
   assert.deepEqual(routeForHost(undefined, d), { kind: 'other' });
   assert.deepEqual(routeForHost(`${d}:443`, d), { kind: 'console' });
+  assert.deepEqual(routeForHost(`API.${d}`, d), { kind: 'api' });
   for (const [host, status, message] of [
     [`www.${d}`, 400, /not of the form/],
     [`3000-a.b.${d}`, 400, /not of the form/],

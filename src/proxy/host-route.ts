@@ -8,6 +8,9 @@ export type HostRoute =
   | { kind: 'error'; error: SandcastleError }
   /** The bare `{domain}`: the web console (`https://{domain}/dashboard`, the e2b CLI's link). */
   | { kind: 'console' }
+  /** `api.{domain}`: the control plane, where the SDKs go by default when only the domain is set
+   *  (`https://api.{domain}`, for the API and for volume content alike). */
+  | { kind: 'api' }
   /** Not under the sandbox domain at all (the API's own name, for instance). */
   | { kind: 'other' };
 
@@ -16,6 +19,7 @@ export function routeForHost(hostHeader: string | undefined, domain: string): Ho
   // Strip a port, and the brackets an IPv6 literal comes in (never a sandbox name).
   const host = hostHeader.trim().toLowerCase().replace(/:\d*$/, '').replace(/\.$/, '');
   if (host === domain.toLowerCase()) return { kind: 'console' };
+  if (host === `api.${domain.toLowerCase()}`) return { kind: 'api' };
   const suffix = `.${domain.toLowerCase()}`;
   if (!host.endsWith(suffix)) return { kind: 'other' };
   const label = host.slice(0, -suffix.length);

@@ -87,9 +87,18 @@ export class PublicProxy {
     });
   }
 
+  /** The API port's own server, which `api.{domain}` connections are handed to (see serveApi). */
+  private apiServer: http.Server | undefined;
+
   /** Serves requests for the bare `{domain}` (the web console) with `listener`. */
   serveConsole(listener: http.RequestListener): void {
     this.consoleServer = http.createServer({ keepAliveTimeout: 65_000 }, listener);
+  }
+
+  /** Serves connections for `api.{domain}` with the API port's server: everything it answers
+   *  (control plane, volume content, console, sandbox traffic by SDK header) is reachable there. */
+  serveApi(server: http.Server): void {
+    this.apiServer = server;
   }
 
   /** Takes a plain-TCP client connection, accepted paused (`pauseOnConnect`) so that no byte is
@@ -150,10 +159,11 @@ export class PublicProxy {
 
   private async route(client: net.Socket, reads: ReusedReads | undefined, head: Head, bytes: Buffer): Promise<void> {
     const route = routeForHost(head.host, this.config.domain);
-    if (route.kind === 'console' && this.consoleServer) {
+    const handOver = route.kind === 'console' ? this.consoleServer : route.kind === 'api' ? this.apiServer : undefined;
+    if (handOver) {
       client.setTimeout(0);
       // On the next tick, as parse() does: once the head reader has paused the client.
-      const server = this.consoleServer;
+      const server = handOver;
       process.nextTick(() => {
         if (client.destroyed) return;
         // Marked as a TLS socket is (the console's cookie is `Secure` then); only TLS
