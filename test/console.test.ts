@@ -16,6 +16,7 @@ import { ApiKeyStore } from '../src/store/api-key-store.js';
 import { openDatabase } from '../src/store/database.js';
 import { addPausedRecords, firstLoadMs } from './support/console-load.js';
 import { apiFetch, useTestServer } from './support/server-process.js';
+import { waitFor } from './support/wait-for.js';
 
 const outputDir = path.join(installDir, 'test-output', 'console');
 
@@ -30,16 +31,6 @@ async function freePort(): Promise<number> {
 const httpsPort = await freePort();
 // Samples every second: the chart gains points quickly (the product's default is 2 s).
 const server = useTestServer({ env: { SANDCASTLE_METRICS_INTERVAL_MS: '1000', SANDCASTLE_HTTPS_PORT: String(httpsPort) } }).current;
-
-async function waitFor<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function createSandbox(metadata: Record<string, string>): Promise<string> {
   const res = await apiFetch(server(), '/sandboxes', {

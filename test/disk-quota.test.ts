@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { CommandExitError, Sandbox } from 'novita-sandbox';
 import { dataFiles } from '../src/config.js';
 import { loopDevicesOf, startServerProcess, useTestServer } from './support/server-process.js';
+import { waitFor } from './support/wait-for.js';
 
 const MiB = 1024 * 1024;
 const diskMB = 64;
@@ -27,16 +28,6 @@ async function run(sbx: Sandbox, cmd: string, user?: 'root'): Promise<{ out: str
   } catch (err) {
     if (!(err instanceof CommandExitError)) throw err;
     return { out: err.stdout + err.stderr, exitCode: err.exitCode };
-  }
-}
-
-async function waitFor<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { Sandbox } from 'novita-sandbox';
 import { dataFiles, installDir } from '../src/config.js';
 import { apiFetch, useTestServer } from './support/server-process.js';
+import { waitFor } from './support/wait-for.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -16,16 +17,6 @@ const intervalMs = 500;
 
 // A short interval keeps the test quick; the product's 2 s is the default.
 const server = useTestServer({ env: { SANDCASTLE_METRICS_INTERVAL_MS: String(intervalMs) } }).current;
-
-async function waitFor<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('sandbox metrics', () => {
   it('the product page example prints at least two samples', async () => {
