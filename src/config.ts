@@ -18,12 +18,87 @@ export const installDir = (() => {
   return dir;
 })();
 
-function str(name: string, fallback: string): string {
+/** One setting as the README's table shows it: the variable, its default as written there and
+ *  what it changes. The README's table is generated from this list (`npm run docs:settings`) and
+ *  the helpers below read only variables named here, so neither can drift from loadConfig. */
+export interface Setting {
+  variable: string;
+  default: string;
+  meaning: string;
+}
+
+export const settings = [
+  { variable: 'SANDCASTLE_HOST', default: '`127.0.0.1`', meaning: 'address the API and sandbox traffic listen on (`serve --host`)' },
+  { variable: 'SANDCASTLE_PORT', default: '`3000`', meaning: 'port of the API and sandbox traffic (`serve --port`)' },
+  { variable: 'SANDCASTLE_DATA_DIR', default: '`/var/lib/sandcastle`', meaning: 'SQLite database, API key, sandbox layers, checkpoints, snapshots, volumes (`serve --data-dir`)' },
+  { variable: 'SANDCASTLE_TEMPLATES_DIR', default: '`$SANDCASTLE_DATA_DIR/templates`', meaning: 'built template root filesystems' },
+  { variable: 'SANDCASTLE_AUTH', default: '`keys`', meaning: '`keys`: control-plane requests need an API key this server made; `none`: no check (local-only use)' },
+  { variable: 'SANDCASTLE_DOMAIN', default: '`sandcastle.localhost`', meaning: 'domain of the public URLs `{port}-{id}.{domain}` and of `api.{domain}`' },
+  { variable: 'SANDCASTLE_HTTPS_PORT', default: '`443`', meaning: 'HTTPS listener of the public URLs; `0` turns it off' },
+  { variable: 'SANDCASTLE_HTTP_PORT', default: '`80`', meaning: 'HTTP listener of the public URLs; `0` turns it off' },
+  { variable: 'SANDCASTLE_PUBLIC_HOSTS', default: '`::1,127.0.0.1`', meaning: 'addresses the public URL listeners bind, comma-separated' },
+  { variable: 'SANDCASTLE_TLS_CERT', default: '(local CA in `$SANDCASTLE_DATA_DIR/tls`)', meaning: 'PEM certificate chain for `*.{domain}`' },
+  { variable: 'SANDCASTLE_TLS_KEY', default: '(local CA in `$SANDCASTLE_DATA_DIR/tls`)', meaning: 'PEM key of that certificate' },
+  { variable: 'SANDCASTLE_DNS_SERVERS', default: "the host's non-loopback name servers", meaning: "name servers of every sandbox's /etc/resolv.conf (also resolve network rules' domains), comma-separated" },
+  { variable: 'SANDCASTLE_METRICS_INTERVAL_MS', default: '`2000`', meaning: 'how often the metrics of every running sandbox are sampled, in milliseconds' },
+  { variable: 'SANDCASTLE_DEFAULT_TIMEOUT', default: '`300`', meaning: 'sandbox timeout in seconds when the create call gives none' },
+  { variable: 'SANDCASTLE_MAX_TIMEOUT', default: '`3600`', meaning: 'largest sandbox timeout accepted, in seconds' },
+  { variable: 'SANDCASTLE_MAX_LIFETIME', default: '`3600`', meaning: 'seconds a sandbox with an idle timeout may live at most' },
+  { variable: 'SANDCASTLE_MIN_IDLE_TIMEOUT', default: '`60`', meaning: 'smallest `idle_timeout` metadata value accepted, in seconds' },
+  { variable: 'SANDCASTLE_PAUSED_RETENTION', default: '`2592000` (30 days)', meaning: 'seconds after its creation a paused sandbox is kept before it is deleted' },
+  { variable: 'SANDCASTLE_MAX_CLONE_COUNT', default: '`20`', meaning: 'most clones one clone call may make' },
+  { variable: 'SANDCASTLE_WARM_POOL', default: '`2`', meaning: 'sandboxes kept started per template for a fast create; `0` turns the pool off' },
+  { variable: 'SANDCASTLE_START_CONCURRENCY', default: 'twice the cores', meaning: 'sandbox starts run at most this many at once; more wait their turn' },
+  { variable: 'SANDCASTLE_MAX_SANDBOXES', default: '`1000`', meaning: 'most sandboxes (running or paused); past it a create or clone gets 429' },
+  { variable: 'SANDCASTLE_MIN_FREE_MEMORY_MB', default: '`512`', meaning: 'memory kept available on the host; below it a create or clone gets 429' },
+  { variable: 'SANDCASTLE_MIN_FREE_DISK_MB', default: '`1024`', meaning: "data directory's disk kept free; below it a create or clone gets 429" },
+  { variable: 'SANDCASTLE_WARM_PAUSED_MAX', default: '`64`', meaning: 'most paused sandboxes kept frozen in memory (a resume thaws them), the oldest evicted to their checkpoint; `0` pauses every sandbox cold' },
+  { variable: 'SANDCASTLE_WARM_PAUSED_MIN_FREE_MB', default: '`1024`', meaning: 'memory kept available: below it the oldest frozen paused sandboxes are evicted to their checkpoint' },
+  { variable: 'SANDCASTLE_CPU_COUNT', default: '`2`', meaning: 'vCPUs of a sandbox whose template names none' },
+  { variable: 'SANDCASTLE_MEMORY_MB', default: '`512`', meaning: 'memory of a sandbox whose template names none, in MiB' },
+  { variable: 'SANDCASTLE_DISK_MB', default: '`20480`', meaning: 'disk size of a sandbox of the built-in templates and of builds, in MiB (see "Disks")' },
+  { variable: 'SANDCASTLE_DISK_QUOTA', default: '`1`', meaning: '`0` keeps writable layers in the data directory without a limit: for the benchmark\'s comparison only' },
+  { variable: 'SANDCASTLE_PIDS_LIMIT', default: '`4096`', meaning: 'most processes and threads in one sandbox' },
+  { variable: 'SANDCASTLE_NETWORK_CIDR', default: '`10.77.0.0/16`', meaning: 'private IPv4 range cut into one /30 per sandbox' },
+  { variable: 'SANDCASTLE_EGRESS_ALLOW_PRIVATE', default: '(none)', meaning: 'link-local and private IPv4 addresses or CIDRs sandboxes may reach nonetheless, comma-separated (see "Networking")' },
+  { variable: 'SANDCASTLE_RUNC', default: '`runc`', meaning: 'the runc binary' },
+  { variable: 'SANDCASTLE_RUNC_ROOT', default: '`/run/sandcastle/runc`', meaning: "runc's state directory, kept apart from other users of runc" },
+  { variable: 'SANDCASTLE_USERNS', default: '`1`', meaning: 'every sandbox in its own user namespace (root inside is an unprivileged host uid); `0` turns it off' },
+  { variable: 'SANDCASTLE_USERNS_BASE', default: '`100000`', meaning: 'first host id that ids 0… inside a sandbox map to; a range overlapping host accounts or `/etc/subuid`/`/etc/subgid` is refused at start' },
+  { variable: 'SANDCASTLE_USERNS_SIZE', default: '`65536`', meaning: 'how many ids that range holds (at least 65536)' },
+  { variable: 'SANDCASTLE_CRIU', default: '`/usr/local/lib/sandcastle/criu`', meaning: 'the CRIU that setup builds, for pause, resume, clone and snapshots' },
+  { variable: 'SANDCASTLE_NODE', default: 'the Node.js running the server', meaning: 'Node binary whose copy (with its loader and libraries) runs envd in every sandbox' },
+  { variable: 'SANDCASTLE_SANDBOX_TOOLS', default: '`dist/sandbox-tools`', meaning: 'where that node copy and the static init mounted into sandboxes are prepared' },
+  { variable: 'SANDCASTLE_SANDBOX_BUNDLE', default: '`dist/sandbox`', meaning: 'folder of the bundled in-sandbox programs (envd.mjs), made by `npm run build`' },
+  { variable: 'SANDCASTLE_DEBIAN_MIRROR', default: '`http://deb.debian.org/debian`', meaning: 'Debian mirror that debootstrap builds the built-in templates from' },
+  { variable: 'SANDCASTLE_REGISTRY_MIRRORS', default: '(none)', meaning: 'registries (`host[:port]`) tried first for Docker Hub images, comma-separated' },
+  { variable: 'SANDCASTLE_INSECURE_REGISTRIES', default: '(none)', meaning: 'registries reached over plain HTTP or with an unverified certificate, comma-separated' },
+  { variable: 'SANDCASTLE_TEMPLATE_READY_TIMEOUT', default: '`600`', meaning: "seconds a template's ready command may keep failing before its build fails" },
+  { variable: 'SANDCASTLE_LAYER_CACHE_DAYS', default: '`7`', meaning: 'days an unused layer stays in the build cache' },
+  { variable: 'SANDCASTLE_MAX_UPLOAD_MB', default: '`1024`', meaning: 'largest COPY upload (a gzip tar) of a template build, in MiB' },
+  { variable: 'SANDCASTLE_LOG_LEVEL', default: '`info`', meaning: 'least severe log level written: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`' },
+  { variable: 'SANDCASTLE_LOG_FILE', default: '(stdout)', meaning: 'file the logs are appended to as JSON lines' },
+] as const satisfies readonly Setting[];
+
+/** Variables read inside a sandbox by its code interpreter (src/interpreter/main.ts), set by the
+ *  template, not by the server's environment. */
+export const sandboxSettings: readonly Setting[] = [
+  { variable: 'SANDCASTLE_INTERPRETER_PORT', default: '`49999`', meaning: 'port the code interpreter listens on' },
+  { variable: 'SANDCASTLE_INTERPRETER_USER', default: '`user`', meaning: 'who kernels run as (when that user exists)' },
+  { variable: 'SANDCASTLE_INTERPRETER_CWD', default: '`/home/user`', meaning: 'default working directory of contexts' },
+  { variable: 'SANDCASTLE_INTERPRETER_RUN_DIR', default: '`/run/sandcastle-interpreter`', meaning: "kernels' connection files and sockets" },
+  { variable: 'SANDCASTLE_INTERPRETER_PYTHON', default: '`python3`', meaning: 'the Python that runs kernels' },
+  { variable: 'SANDCASTLE_ENVS_FILE', default: '`/run/sandcastle/envs.json`', meaning: 'sandbox-wide environment variables, written by envd' },
+];
+
+type SettingName = (typeof settings)[number]['variable'];
+
+function str(name: SettingName, fallback: string): string {
   const v = process.env[name];
   return v === undefined || v === '' ? fallback : v;
 }
 
-function int(name: string, fallback: number): number {
+function int(name: SettingName, fallback: number): number {
   const v = process.env[name];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
@@ -31,15 +106,20 @@ function int(name: string, fallback: number): number {
   return n;
 }
 
-function oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+function oneOf<T extends string>(name: SettingName, values: readonly T[], fallback: T): T {
   const v = process.env[name];
   if (v === undefined || v === '') return fallback;
   if (!values.includes(v as T)) throw new Error(`${name} must be one of ${values.join(', ')}, got "${v}"`);
   return v as T;
 }
 
+/** An optional value: unset or empty is undefined. */
+function optional(name: SettingName): string | undefined {
+  return process.env[name] || undefined;
+}
+
 /** A comma-separated list; a function fallback is worked out only when the variable is unset. */
-function list(name: string, fallback: string[] | (() => string[])): string[] {
+function list(name: SettingName, fallback: string[] | (() => string[])): string[] {
   const v = process.env[name];
   if (v === undefined || v.trim() === '') return typeof fallback === 'function' ? fallback() : fallback;
   return v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -63,7 +143,7 @@ function hostNameServers(): string[] {
 }
 
 /** A comma-separated list of IPv4 addresses and CIDRs; an entry that is neither stops the start. */
-function cidrList(name: string): string[] {
+function cidrList(name: SettingName): string[] {
   return list(name, []).map((entry) => {
     const parsed = parseIpv4Cidr(entry);
     if ('problem' in parsed) throw new Error(`${name} entry "${entry}" ${parsed.problem}; give IPv4 addresses or CIDRs separated by commas, e.g. 10.20.0.0/16,192.168.1.5`);
@@ -231,8 +311,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     httpsPort: int('SANDCASTLE_HTTPS_PORT', 443),
     httpPort: int('SANDCASTLE_HTTP_PORT', 80),
     publicHosts: list('SANDCASTLE_PUBLIC_HOSTS', ['::1', '127.0.0.1']),
-    tlsCertFile: process.env.SANDCASTLE_TLS_CERT || undefined,
-    tlsKeyFile: process.env.SANDCASTLE_TLS_KEY || undefined,
+    tlsCertFile: optional('SANDCASTLE_TLS_CERT'),
+    tlsKeyFile: optional('SANDCASTLE_TLS_KEY'),
     dnsServers: list('SANDCASTLE_DNS_SERVERS', hostNameServers),
     metricsIntervalMs: int('SANDCASTLE_METRICS_INTERVAL_MS', 2000),
     defaultTimeoutSeconds: int('SANDCASTLE_DEFAULT_TIMEOUT', 300),
@@ -270,7 +350,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     maxUploadBytes: int('SANDCASTLE_MAX_UPLOAD_MB', 1024) * 1024 * 1024,
     auth: oneOf('SANDCASTLE_AUTH', ['keys', 'none'] as const, 'keys'),
     logLevel: oneOf('SANDCASTLE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
-    logFile: process.env.SANDCASTLE_LOG_FILE || undefined,
+    logFile: optional('SANDCASTLE_LOG_FILE'),
     ...overrides,
   };
 }
