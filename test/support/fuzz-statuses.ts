@@ -31,10 +31,14 @@ const sandboxProxy = [400, 404, 409, 502];
  *  unknown sandbox (404), paused (409), head too large (431), nothing listening or gone (502). */
 const publicProxy = [400, 404, 409, 431, 502];
 
+/** The web console on the bare `{domain}` (src/console): `/` redirects to `/dashboard` (302); its
+ *  pages and sign-in answer 200, 303 (after a form), 401 (no session) and 404. */
+const webConsole = [200, 302, 303, 401, 404];
+
 export const documentedStatuses = {
   api: new Set([...controlPlaneSuccess, ...catalogue, ...nodeHttpServer]),
   envd: new Set([...envdRest, ...connectStatuses, ...sandboxProxy, ...nodeHttpServer]),
-  public: new Set([...publicProxy, ...envdRest, ...connectStatuses, ...nodeHttpServer]),
+  public: new Set([...publicProxy, ...webConsole, ...envdRest, ...connectStatuses, ...nodeHttpServer]),
 } as const;
 
 export type Surface = keyof typeof documentedStatuses;
