@@ -7,7 +7,7 @@ import { disposeServer, startServerProcess, useServer } from '../test/support/se
 import { holdMemory, timed } from './persistence.js';
 import { percentile, type Row } from './stats.js';
 
-const createRounds = 10;
+const createRounds = 20;
 const pauseRounds = 5;
 const neighbourRuns = 50;
 
@@ -21,10 +21,14 @@ interface WallFigures {
 }
 
 async function wallFigures(env: NodeJS.ProcessEnv): Promise<WallFigures> {
-  const server = await startServerProcess({ env: { ...env, SANDCASTLE_WARM_POOL: '0' } });
+  // Pool off and cold pauses: every create boots and every resume restores, the paths the walls
+  // (user namespace, disk) could slow down.
+  const server = await startServerProcess({ env: { ...env, SANDCASTLE_WARM_POOL: '0', SANDCASTLE_WARM_PAUSED_MAX: '0' } });
   useServer(server);
   try {
     const figures: WallFigures = { create: [], pause: [], resume: [] };
+    // Warm-up: the first create of a server pays for cold caches on both sides.
+    await (await Sandbox.create()).kill();
     for (let i = 0; i < createRounds; i++) {
       let sbx: Sandbox | undefined;
       figures.create.push(await timed(async () => {
@@ -58,8 +62,8 @@ export async function wallCostRows(): Promise<Row[]> {
   ];
   return [
     ...row(`create → first command, pool off (${createRounds})`, on.create, off.create),
-    ...row(`pause, 100 MiB (${pauseRounds})`, on.pause, off.pause),
-    ...row(`resume → first command, 100 MiB (${pauseRounds})`, on.resume, off.resume),
+    ...row(`pause, cold, 100 MiB (${pauseRounds})`, on.pause, off.pause),
+    ...row(`resume → first command, cold, 100 MiB (${pauseRounds})`, on.resume, off.resume),
   ];
 }
 
