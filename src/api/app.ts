@@ -1,8 +1,7 @@
 // The control-plane REST API: HTTP in, calls on the sandbox service, JSON out. No lifecycle logic.
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { errorBody, errors, SandcastleError } from '../errors.js';
+import { errors, SandcastleError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
@@ -16,7 +15,7 @@ import { registerNetworkRoutes } from './network-routes.js';
 import { registerPersistenceRoutes } from './persistence-routes.js';
 import { registerTemplateRoutes, uploadPathPrefix } from './template-routes.js';
 import type { TemplateBuilds } from '../templates/build/template-builds.js';
-import { requestLog } from './request-log.js';
+import { jsonApiApp } from './json-app.js';
 import { registerVolumeRoutes, volumeContentPrefix } from './volume-routes.js';
 import { refuseUnofferedCreateOptions, registerUnofferedRoutes } from './unoffered-routes.js';
 import type { VolumeService } from '../volumes/volume-service.js';
@@ -25,17 +24,7 @@ import { bodyCutShort, connectBody, createSandboxBody, maxBodyBytes, parseBody, 
 
 /** `keys` is undefined when the server runs without key checks (`SANDCASTLE_AUTH=none`). */
 export function createApiApp(sandboxes: SandboxService, metrics: MetricsStore, keys: ApiKeyStore | undefined, log: Logger, builds?: TemplateBuilds, volumes?: VolumeService, publicAccess?: PublicAccess): Hono {
-  const app = new Hono();
-
-  // Errors are only answered here (src/errors.ts renders them): the request's log line carries
-  // them (c.error), stack included.
-  app.onError((err, c) => {
-    const body = errorBody(err);
-    return c.json(body, body.code as ContentfulStatusCode);
-  });
-  app.notFound((c) => c.json(errorBody(errors.routeNotFound(c.req.method, c.req.path)), 404));
-
-  app.use('*', requestLog(log));
+  const app = jsonApiApp(log);
   // A COPY upload carries its own signed token instead of an API key, and its own size limit; so
   // does a volume's content (its token, any size).
   const isUpload = (c: Context) => c.req.path.startsWith(uploadPathPrefix) || c.req.path.startsWith(volumeContentPrefix);

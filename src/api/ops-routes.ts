@@ -4,14 +4,12 @@
 // traffic never gets here: the server relays requests that carry the SDK's sandbox headers or a
 // sandbox host name first (envd's own /health among them).
 import { type Context, Hono } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { errorBody, errors } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
 import { apiKeyCheck } from './api-key-check.js';
 import type { HealthReport } from './health-check.js';
-import { requestLog } from './request-log.js';
+import { jsonApiApp } from './json-app.js';
 
 export interface OpsEndpoints {
   health(): Promise<HealthReport>;
@@ -29,13 +27,7 @@ export function isOpsPath(url: string | undefined): boolean {
 
 /** `keys` undefined: the server checks no keys (SANDCASTLE_AUTH=none), nor does /metrics. */
 export function createOpsApp(ops: OpsEndpoints, keys: ApiKeyStore | undefined, log: Logger): Hono {
-  const app = new Hono();
-  app.onError((err, c) => {
-    const body = errorBody(err);
-    return c.json(body, body.code as ContentfulStatusCode);
-  });
-  app.notFound((c) => c.json(errorBody(errors.routeNotFound(c.req.method, c.req.path)), 404));
-  app.use('*', requestLog(log));
+  const app = jsonApiApp(log);
 
   app.get('/health', async (c) => {
     const report = await ops.health();
