@@ -36,6 +36,9 @@ export function listedSandboxJson(rec: SandboxRecord, volumeMounts: Array<{ name
   };
 }
 
+/** A list entry as clients (the CLI, the console) read it. */
+export type ListedSandboxJson = ReturnType<typeof listedSandboxJson>;
+
 /** Answer of get info. */
 export function sandboxDetailJson(rec: SandboxRecord, volumeMounts: Array<{ name: string; path: string }> = []) {
   return {

@@ -3,22 +3,10 @@
 import type { Sandbox } from 'e2b';
 import { ApiError, apiCall, type ServerConnection, sdkOptions } from './server-connection.js';
 import type { SandboxStateName } from './option-values.js';
+import type { ListedSandboxJson } from '../api/sandbox-json.js';
 
 /** A sandbox as the list and info endpoints give it. */
-export interface SandboxRow {
-  sandboxID: string;
-  templateID: string;
-  alias?: string;
-  metadata: Record<string, string>;
-  startedAt: string;
-  endAt: string;
-  state: string;
-  cpuCount: number;
-  memoryMB: number;
-  diskSizeMB?: number;
-  envdVersion?: string;
-  volumeMounts?: Array<{ name: string; path: string }>;
-}
+export type SandboxRow = ListedSandboxJson;
 
 export interface ListFilter {
   states: SandboxStateName[];

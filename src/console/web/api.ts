@@ -1,5 +1,7 @@
 // The page's calls: the REST API under /dashboard/api (the session cookie stands for the key)
 // and the console's live routes. A 401 means the session ended: back to the sign-in form.
+import type { ListedSandboxJson } from '../../api/sandbox-json.js';
+
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
@@ -38,20 +40,12 @@ export const api = {
   setTimeout: (id: string, seconds: number) => call('POST', `/dashboard/api/sandboxes/${id}/timeout`, { timeout: seconds }),
 };
 
-export interface SandboxRow {
-  sandboxID: string;
-  templateID: string;
-  alias?: string;
-  metadata: Record<string, string>;
-  startedAt: string;
-  endAt: string;
-  state: 'running' | 'paused';
+/** A list entry of the API with what the console's live route adds: the lifecycle's own state
+ *  (`phase`) and the latest sample. */
+export type SandboxRow = Pick<ListedSandboxJson, 'sandboxID' | 'templateID' | 'alias' | 'metadata' | 'startedAt' | 'endAt' | 'state' | 'cpuCount' | 'memoryMB' | 'diskSizeMB'> & {
   phase: string;
-  cpuCount: number;
-  memoryMB: number;
-  diskSizeMB: number;
   now: { cpuUsedPct: number; memUsed: number; memTotal: number } | null;
-}
+};
 
 export interface Sample {
   timestampUnix: number;
