@@ -1,6 +1,6 @@
 // The server's Prometheus metrics wired to where their figures are: the database (sandboxes by
-// state and template, the latest samples, builds in progress), the lifecycle's `operation` event
-// and the proxies' relay meters.
+// state and template, the latest samples, builds in progress), the sandboxes paused warm, the
+// lifecycle's `operation` event and the proxies' relay meters.
 import type { Config } from '../config.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { Db } from '../store/database.js';
@@ -19,6 +19,7 @@ export function serverPrometheus(db: Db, config: Config, sandboxes: SandboxServi
     sandboxCounts: () => records.countByStateAndTemplate(),
     latestSamples: () => samples.latestOfRunning(),
     buildsInProgress: () => builds.inFlight().filter((b) => b.status === 'building').length,
+    warmPausedCounts: () => countByTemplate(sandboxes.warmPaused().map((id) => records.get(id)?.templateId)),
     relays: {
       api: { figures: () => relays().api.figures() },
       public: { figures: () => relays().public.figures() },
@@ -27,4 +28,11 @@ export function serverPrometheus(db: Db, config: Config, sandboxes: SandboxServi
   });
   sandboxes.on('operation', (kind, ms, err) => prometheus.operation(kind, ms, err));
   return prometheus;
+}
+
+/** How many of the given templates each is (undefined: a sandbox gone meanwhile, not counted). */
+function countByTemplate(templateIds: Array<string | undefined>): Array<{ templateId: string; count: number }> {
+  const counts = new Map<string, number>();
+  for (const t of templateIds) if (t !== undefined) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return [...counts].map(([templateId, count]) => ({ templateId, count }));
 }

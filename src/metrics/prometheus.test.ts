@@ -11,6 +11,7 @@ function sources(over: Partial<PrometheusSources> = {}): PrometheusSources {
     sandboxCounts: () => [],
     latestSamples: () => [],
     buildsInProgress: () => 0,
+    warmPausedCounts: () => [],
     relays: { api: new RelayMeter(), public: new RelayMeter() },
     warmPoolTarget: 2,
     ...over,
@@ -41,6 +42,17 @@ describe('PrometheusMetrics', () => {
     assert.equal(series.length, maxTemplateLabels + 1);
     // The five smallest (1..5 sandboxes) are summed.
     assert.ok(series.includes('sandcastle_sandboxes{state="running",template="other"} 15'), series.join('\n'));
+  });
+
+  it('counts warm-paused sandboxes by template beside paused sandboxes of either kind', async () => {
+    const m = new PrometheusMetrics(sources({
+      sandboxCounts: () => [{ state: 'paused', templateId: 'base', count: 3 }],
+      warmPausedCounts: () => [{ templateId: 'base', count: 2 }],
+    }));
+    const text = await m.scrape();
+    assert.deepEqual(lines(text, 'sandcastle_sandboxes{'), ['sandcastle_sandboxes{state="paused",template="base"} 3']);
+    assert.deepEqual(lines(text, 'sandcastle_warm_paused_sandboxes'), ['sandcastle_warm_paused_sandboxes{template="base"} 2']);
+    assert.deepEqual(lines(await new PrometheusMetrics(sources()).scrape(), 'sandcastle_warm_paused_sandboxes'), []);
   });
 
   it('shows per-sandbox series only for the samples given, and drops them when they go', async () => {

@@ -1,6 +1,6 @@
 // The Prometheus metrics of one server (GET /metrics): every metric defined here, in a registry of
 // its own. Figures that the database or a component already keeps (sandboxes by state, warm
-// pools, the latest sample of each running sandbox, relayed bytes) are read when Prometheus
+// pools, warm-paused sandboxes, the latest sample of each running sandbox, relayed bytes) are read when Prometheus
 // scrapes; operations and builds are observed as they end, through hooks that know nothing of
 // prom-client (the lifecycle's `operation` event, prometheus-hooks.ts).
 //
@@ -37,6 +37,8 @@ export interface PrometheusSources {
   /** The latest sample of each running sandbox. */
   latestSamples(): LatestSample[];
   buildsInProgress(): number;
+  /** Paused sandboxes whose processes wait frozen in memory, by template. */
+  warmPausedCounts(): Array<{ templateId: string; count: number }>;
   relays: Record<'api' | 'public', { figures(): RelayFigures }>;
   warmPoolTarget: number;
 }
@@ -105,6 +107,16 @@ export class PrometheusMetrics {
       collect() {
         this.reset();
         for (const c of boundTemplates(sources.sandboxCounts())) if (c.state === 'pooled') this.inc({ template: c.templateId }, c.count);
+      },
+    });
+    new Gauge({
+      name: 'sandcastle_warm_paused_sandboxes',
+      help: 'Paused sandboxes whose processes wait frozen in memory, by template: a resume thaws them (the rest of sandcastle_sandboxes{state="paused"} resume from disk)',
+      labelNames: ['template'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of boundTemplates(sources.warmPausedCounts().map((w) => ({ ...w, state: 'paused' })))) this.inc({ template: c.templateId }, c.count);
       },
     });
     new Gauge({
