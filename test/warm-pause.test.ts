@@ -1,17 +1,22 @@
 // Warm pause through the unmodified novita-sandbox SDK: a paused sandbox's processes wait frozen in
 // memory beside its whole checkpoint and a resume thaws them (the same host process); the oldest is
 // evicted to its checkpoint past SANDCASTLE_WARM_PAUSED_MAX or under
-// SANDCASTLE_WARM_PAUSED_MIN_FREE_MB; a server killed (SIGKILL) or stopped with warm-paused
-// sandboxes leaves them paused cold. Each resumes with its files, memory and the connections
-// inside the sandbox.
+// SANDCASTLE_WARM_PAUSED_MIN_FREE_MB, also when a running sandbox takes the host's memory under it
+// (never an OOM kill); a server killed (SIGKILL) or stopped with warm-paused sandboxes leaves them
+// paused cold. Each resumes with its files, memory and the connections inside the sandbox. The
+// metrics count the warm ones.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox } from 'novita-sandbox';
-import { disposeServer, type ServerProcess, startServerProcess, useServer, useTestServer } from './support/server-process.js';
+import { hostCgroupLayout, sandboxCgroupDir } from '../src/runtime/runc/cgroup-layout.js';
+import { apiFetch, disposeServer, type ServerProcess, startServerProcess, useServer, useTestServer } from './support/server-process.js';
+
+const MiB = 1024 * 1024;
 
 // One warm sandbox at most: the second pause evicts the first.
 const testServer = useTestServer({ env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_WARM_PAUSED_MAX: '1', SANDCASTLE_WARM_PAUSED_MIN_FREE_MB: '1' } });
@@ -25,11 +30,13 @@ function runcState(server: ServerProcess, id: string): { status: string; pid: nu
   return JSON.parse(out) as { status: string; pid: number };
 }
 
-/** Starts a process holding a random value only in its memory, writing it with a counter; each
- *  count passes a byte over a loopback TCP connection it holds (a closed one ends it). */
-async function startHolder(sbx: Sandbox): Promise<void> {
+/** Starts a process holding a random value only in its memory (beside `ballastMiB` of random
+ *  bytes), writing it with a counter; each count passes a byte over a loopback TCP connection it
+ *  holds (a closed one ends it). */
+async function startHolder(sbx: Sandbox, ballastMiB = 0): Promise<void> {
   const program = [
     'import os, socket, time',
+    `ballast = os.urandom(${ballastMiB} << 20)`,
     'secret = os.urandom(8).hex()',
     'server = socket.create_server(("127.0.0.1", 0))',
     'client = socket.create_connection(server.getsockname())',
@@ -66,16 +73,31 @@ async function assertHolderGoesOn(sbx: Sandbox, before: { pid: string; secret: s
 }
 
 /** A sandbox with a file and a memory holder, and what they hold. */
-async function prepared(): Promise<{ sbx: Sandbox; holder: { pid: string; secret: string } }> {
+async function prepared(ballastMiB = 0): Promise<{ sbx: Sandbox; holder: { pid: string; secret: string } }> {
   const sbx = await Sandbox.create({ timeoutMs: 600_000 });
   await sbx.files.write('/home/user/kept.txt', `file of ${sbx.sandboxId}`);
-  await startHolder(sbx);
+  await startHolder(sbx, ballastMiB);
   return { sbx, holder: await readHolder(sbx) };
 }
 
 async function assertIntact(sbx: Sandbox, holder: { pid: string; secret: string }, why: string): Promise<void> {
   assert.equal(await sbx.files.read('/home/user/kept.txt'), `file of ${sbx.sandboxId}`, `${why}: file`);
   await assertHolderGoesOn(sbx, holder, why);
+}
+
+/** sandcastle_warm_paused_sandboxes of the server's /metrics, summed over templates. */
+async function warmPausedMetric(server: ServerProcess): Promise<number> {
+  const text = await (await apiFetch(server, '/metrics')).text();
+  return text.split('\n').filter((l) => l.startsWith('sandcastle_warm_paused_sandboxes{')).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
+
+/** How many times the kernel's OOM killer killed a process of the sandbox's memory cgroup. */
+function oomKills(id: string): number {
+  const layout = hostCgroupLayout();
+  const file = path.join(sandboxCgroupDir(layout, id, 'memory'), layout.version === 'v2' ? 'memory.events' : 'memory.oom_control');
+  const count = /^oom_kill (\d+)$/m.exec(readFileSync(file, 'utf8'));
+  if (!count) throw new Error(`${file} has no oom_kill line; this kernel does not count OOM kills per cgroup`);
+  return Number(count[1]);
 }
 
 describe('warm pause', () => {
@@ -92,10 +114,12 @@ describe('warm pause', () => {
       const frozen = runcState(server, sbx.sandboxId);
       assert.deepEqual([frozen?.status, frozen?.pid], ['paused', pidBefore]);
       assert.ok(existsSync(path.join(server.dataDir, 'checkpoints', sbx.sandboxId)), 'the checkpoint is on disk');
+      assert.equal(await warmPausedMetric(server), 1, 'the metrics count it warm');
 
       await sbx.connect();
       assert.equal((await sbx.getInfo()).state, 'running');
       assert.equal(runcState(server, sbx.sandboxId)?.pid, pidBefore, 'thawed, not restored: the same init');
+      assert.equal(await warmPausedMetric(server), 0);
       assert.equal((await sbx.commands.run('true')).exitCode, 0);
       await assertIntact(sbx, holder, 'after a thaw');
     } finally {
@@ -113,6 +137,7 @@ describe('warm pause', () => {
       await newer.sbx.betaPause();
       assert.equal(runcState(server, older.sbx.sandboxId), undefined, 'the older one has no processes left');
       assert.equal(runcState(server, newer.sbx.sandboxId)?.status, 'paused', 'the newer one is warm');
+      assert.equal(await warmPausedMetric(server), 1, 'the metrics count the newer one only');
       assert.equal((await older.sbx.getInfo()).state, 'paused');
       assert.ok(/warm-paused sandbox \S+ evicted/.test(server.output()), 'the eviction is logged');
 
@@ -140,6 +165,69 @@ describe('warm pause', () => {
       await assertIntact(sbx, holder, 'evicted for memory, then restored');
     } finally {
       await disposeServer(starved);
+      useServer(main);
+    }
+  });
+
+  it('a running sandbox taking the host under SANDCASTLE_WARM_PAUSED_MIN_FREE_MB evicts the warm-paused ones, oldest first; nothing is OOM-killed and they resume intact', async (t) => {
+    const main = testServer.current();
+    // Other tests share this machine, so the floor is set from what is available right now: the
+    // server and the sandboxes below take about 0.5 GiB of the 1.5 GiB above it, and the running
+    // sandbox then allocates in steps (2 GiB at most) until every warm one is gone.
+    const floorMiB = Math.floor(os.freemem() / MiB) - 1536;
+    const capMiB = 2048;
+    const pressed = await startServerProcess({ env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_MEMORY_MB: String(capMiB + 512), SANDCASTLE_WARM_PAUSED_MIN_FREE_MB: String(floorMiB) } });
+    try {
+      useServer(pressed);
+      const paused: Array<Awaited<ReturnType<typeof prepared>>> = [];
+      for (let i = 0; i < 3; i++) paused.push(await prepared(64));
+      const running = await Sandbox.create({ timeoutMs: 600_000 });
+      for (const p of paused) await p.sbx.betaPause();
+      const ids = paused.map((p) => p.sbx.sandboxId);
+      const headroom = Math.floor(os.freemem() / MiB) - floorMiB;
+      assert.deepEqual(ids.map((id) => runcState(pressed, id)?.status), ['paused', 'paused', 'paused'], `warm before the pressure (${headroom} MiB above the floor; others on this machine may have taken it meanwhile)`);
+      assert.ok(headroom < capMiB - 256, `${headroom} MiB above the floor: more than the running sandbox may allocate (others on this machine freed memory meanwhile)`);
+      assert.equal(await warmPausedMetric(pressed), 3);
+      const oomBefore = oomKills(running.sandboxId);
+
+      const allocator = [
+        'import os, time',
+        'chunks = []',
+        `while len(chunks) * 32 < ${capMiB} and not os.path.exists('/tmp/enough'):`,
+        "    chunks.append(b'\\x01' * (32 << 20))",
+        "    open('/tmp/allocated.tmp', 'w').write(f'{os.getpid()} {len(chunks) * 32}')",
+        "    os.replace('/tmp/allocated.tmp', '/tmp/allocated')",
+        '    time.sleep(0.2)',
+        'while True:',
+        '    time.sleep(1)',
+      ].join('\n');
+      await running.files.write('/tmp/allocate.py', allocator);
+      await running.commands.run('python3 /tmp/allocate.py', { background: true, timeoutMs: 0 });
+      const allEvicted = () => ids.every((id) => runcState(pressed, id) === undefined);
+      for (let i = 0; i < 600 && !allEvicted(); i++) await sleep(100);
+      await running.files.write('/tmp/enough', '');
+      const [pid, allocatedMiB] = (await running.files.read('/tmp/allocated')).split(' ');
+      t.diagnostic(`floor ${floorMiB} MiB, ${headroom} MiB above it before the pressure; the running sandbox allocated ${allocatedMiB} MiB`);
+      assert.ok(allEvicted(), `every warm one evicted once the running sandbox allocated ${allocatedMiB} MiB: ${ids.map((id) => runcState(pressed, id)?.status ?? 'evicted').join(', ')}\n${pressed.output()}`);
+
+      // The allocating process lives on, in a cgroup whose OOM killer never fired; the server lives.
+      assert.equal((await running.commands.run(`kill -0 ${pid}`)).exitCode, 0, 'the allocating process is alive');
+      assert.equal(oomKills(running.sandboxId), oomBefore, 'no OOM kill in the running sandbox');
+      assert.deepEqual([pressed.child.exitCode, pressed.child.signalCode], [null, null], 'the server is alive');
+      assert.equal((await fetch(`${pressed.url}/health`)).status, 200);
+      const evictions = ids.map((id) => pressed.output().indexOf(`warm-paused sandbox ${id} evicted (`));
+      assert.ok(evictions.every((at) => at >= 0), 'each eviction is logged with its reason');
+      assert.deepEqual([...evictions].sort((a, b) => a - b), evictions, 'oldest pause evicted first');
+      assert.equal(await warmPausedMetric(pressed), 0);
+
+      await running.commands.run(`kill ${pid}`);
+      for (const p of paused) {
+        assert.equal((await p.sbx.getInfo()).state, 'paused');
+        await p.sbx.connect();
+        await assertIntact(p.sbx, p.holder, 'evicted under pressure, then restored');
+      }
+    } finally {
+      await disposeServer(pressed);
       useServer(main);
     }
   });
