@@ -1,9 +1,16 @@
 // Throughput and latency of an HTTP server inside a sandbox, measured with wrk (50 connections)
-// directly on the sandbox's veth address and through each proxy path, in the same run.
+// directly on the sandbox's veth address and through each proxy path, in the same run; and of an
+// HTTPS server in the sandbox against the public HTTPS URL (TLS ended by the data plane).
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Sandbox } from 'novita-sandbox';
-import { cpuTicks, percentile, ticksPerSecond } from './stats.js';
+import { Sandbox } from 'novita-sandbox';
+import { dataFiles, loadConfig } from '../src/config.js';
+import { sandboxAddress } from '../test/support/sandbox-network.js';
+import type { ServerProcess } from '../test/support/server-process.js';
+import { cpuTicks, percentile, type Row, ticksPerSecond } from './stats.js';
 
 const run = promisify(execFile);
 
@@ -29,6 +36,40 @@ export async function startBenchServer(sbx: Sandbox): Promise<void> {
 function toMs(value: string, unit: string): number {
   const n = Number(value);
   return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : n;
+}
+
+/** The same answer over HTTPS on 8443, with a certificate made for the run. */
+const tlsServerCode = `const fs = require('node:fs');
+require('node:https').createServer({ key: fs.readFileSync('/tmp/bench-key.pem'), cert: fs.readFileSync('/tmp/bench-cert.pem') }, (req, res) => res.end('hello\\n')).listen(8443, '0.0.0.0');`;
+
+async function startTlsBenchServer(sbx: Sandbox): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sc-bench-tls-'));
+  try {
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=bench', '-keyout', key, '-out', cert]);
+    await sbx.files.write('/tmp/bench-key.pem', await readFile(key, 'utf8'));
+    await sbx.files.write('/tmp/bench-cert.pem', await readFile(cert, 'utf8'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  await sbx.files.write('/tmp/bench-tls-server.js', tlsServerCode);
+  await sbx.commands.run('/opt/sandcastle/node /tmp/bench-tls-server.js', { background: true, timeoutMs: 0 });
+  for (let i = 0; i < 100; i++) {
+    if ((await sbx.commands.run('curl -sk https://localhost:8443/ || true')).stdout === 'hello\n') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('TLS bench server in the sandbox did not start');
+}
+
+/** The test server's HAProxy (the data plane), when it runs. */
+async function haproxyPid(server: ServerProcess): Promise<number | undefined> {
+  const configFile = path.join(dataFiles(server.dataDir).dataPlane, 'haproxy.cfg');
+  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.split('\0').includes(configFile)) return Number(pid);
+  }
+  return undefined;
 }
 
 /** wrk with 2 threads and 50 connections for `seconds`; Host header when given. */
@@ -65,15 +106,16 @@ export async function compareProxies(
   publicUrl: string,
   apiUrl: string,
   host: string,
-  opts: { seconds: number; rounds: number; serverPid: number },
+  opts: { seconds: number; rounds: number; pids: number[] },
 ): Promise<Comparison> {
   const runs: Record<'direct' | 'viaPublic' | 'viaApi', WrkResult[]> = { direct: [], viaPublic: [], viaApi: [] };
   const cpuUs: number[] = [];
+  const ticksOf = () => opts.pids.reduce((n, pid) => n + cpuTicks(pid), 0);
   for (let i = 0; i < opts.rounds; i++) {
     runs.direct.push(await wrk(direct, opts.seconds));
-    const ticks = cpuTicks(opts.serverPid);
+    const ticks = ticksOf();
     const viaPublic = await wrk(publicUrl, opts.seconds, host);
-    cpuUs.push((((cpuTicks(opts.serverPid) - ticks) / ticksPerSecond) * 1e6) / viaPublic.requests);
+    cpuUs.push((((ticksOf() - ticks) / ticksPerSecond) * 1e6) / viaPublic.requests);
     runs.viaPublic.push(viaPublic);
     runs.viaApi.push(await wrk(apiUrl, opts.seconds, host));
   }
@@ -85,4 +127,47 @@ export async function compareProxies(
     publicShare: median(runs.viaPublic.map((r, i) => r.rps / runs.direct[i]!.rps)),
     publicCpuUs: median(cpuUs),
   };
+}
+
+/** HTTPS straight to a TLS server in the sandbox against the public HTTPS URL, interleaved. */
+async function compareTls(direct: string, publicUrl: string, host: string, opts: { seconds: number; rounds: number }) {
+  const directRuns: WrkResult[] = [];
+  const publicRuns: WrkResult[] = [];
+  for (let i = 0; i < opts.rounds; i++) {
+    directRuns.push(await wrk(direct, opts.seconds));
+    publicRuns.push(await wrk(publicUrl, opts.seconds, host));
+  }
+  return {
+    direct: median(directRuns.map((r) => r.rps)),
+    viaPublic: median(publicRuns.map((r) => r.rps)),
+    share: median(publicRuns.map((r, i) => r.rps / directRuns[i]!.rps)),
+  };
+}
+
+/** The public-URL rows: one sandbox serving HTTP on 8000 and HTTPS on 8443, reached directly, by
+ *  its public URLs (ports 80 and 443) and by Host on the API port. */
+export async function publicUrlRows(server: ServerProcess, opts: { seconds: number; rounds: number }): Promise<Row[]> {
+  const web = await Sandbox.create();
+  try {
+    await startBenchServer(web);
+    await startTlsBenchServer(web);
+    const host = `8000-${web.sandboxId}.${loadConfig().domain}`;
+    const address = sandboxAddress(web.sandboxId);
+    const dataPlane = await haproxyPid(server);
+    const pids = [server.child.pid!, ...(dataPlane ? [dataPlane] : [])];
+    const { direct, viaPublic, viaApi, publicShare, publicCpuUs } = await compareProxies(`http://${address}:8000/`, 'http://127.0.0.1:80/', `${server.url}/`, host, { ...opts, pids });
+    const tls = await compareTls(`https://${address}:8443/`, 'https://127.0.0.1:443/', host, opts);
+    const latency = viaPublic.p50Ms / direct.p50Ms;
+    return [
+      { name: 'HTTP in a sandbox, direct on its veth address', unit: 'req/s', value: direct.rps },
+      { name: 'HTTP in a sandbox, via public URL (port 80)', unit: 'req/s', value: viaPublic.rps, target: `≥ 90% of direct (${(publicShare * 100).toFixed(0)}%)` },
+      { name: `CPU per request through the public URL (server${dataPlane ? ' + HAProxy' : ''})`, unit: 'µs', value: publicCpuUs },
+      { name: 'HTTP in a sandbox, via API port (Host routed)', unit: 'req/s', value: viaApi.rps },
+      { name: 'HTTP in a sandbox, p50 latency direct / public / API port', unit: 'ms', value: direct.p50Ms, target: `${viaPublic.p50Ms.toFixed(2)} / ${viaApi.p50Ms.toFixed(2)}; public ≤ 1.2× direct (${latency.toFixed(2)}×)` },
+      { name: 'HTTPS in a sandbox, direct to its TLS server', unit: 'req/s', value: tls.direct },
+      { name: 'HTTPS in a sandbox, via public URL (port 443)', unit: 'req/s', value: tls.viaPublic, target: `≥ 80% of direct (${(tls.share * 100).toFixed(0)}%)` },
+    ];
+  } finally {
+    await web.kill();
+  }
 }

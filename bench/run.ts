@@ -13,8 +13,7 @@ import { journalCostRows } from './journal-cost.js';
 import { firewallUpdateRows } from './firewall-update.js';
 import { pageCacheWriteMs } from './page-cache-write.js';
 import { createWithoutPoolRows, persistenceRows } from './persistence.js';
-import { compareProxies, startBenchServer } from './proxy-throughput.js';
-import { sandboxAddress } from '../test/support/sandbox-network.js';
+import { publicUrlRows } from './proxy-throughput.js';
 import { samplerCost } from './sampler-cost.js';
 import { codeInterpreterRows } from './code-interpreter.js';
 import { neighbourRows, wallCostRows } from './containment.js';
@@ -34,10 +33,10 @@ const wrkSeconds = 3;
 const wrkRounds = 5;
 const samplerSandboxes = 100;
 
-// Port 80 for the public-URL rows (the bench runs alone on the machine, as the tests do); room
+// Ports 80 and 443 for the public-URL rows (the bench runs alone on the machine, as the tests do); room
 // for a 1 GiB process in a sandbox for the pause rows, which are of cold pauses (warm-pause.ts has
 // the warm ones).
-const server = await startServerProcess({ env: { SANDCASTLE_HTTP_PORT: '80', SANDCASTLE_MEMORY_MB: '2048', SANDCASTLE_WARM_PAUSED_MAX: '0' } });
+const server = await startServerProcess({ env: { SANDCASTLE_HTTP_PORT: '80', SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_MEMORY_MB: '2048', SANDCASTLE_WARM_PAUSED_MAX: '0' } });
 useServer(server);
 const rows: Row[] = [];
 try {
@@ -81,22 +80,9 @@ try {
   rows.push({ name: 'idle sandbox memory: PSS of its processes', unit: 'MiB', value: mem.pssMiB });
   await sbx.kill();
 
-  // One HTTP server in a sandbox, reached three ways in the same run (wrk, 50 connections, 3 s
-  // each, five interleaved rounds, medians).
-  const web = await Sandbox.create();
-  await startBenchServer(web);
-  const webHost = `8000-${web.sandboxId}.${loadConfig().domain}`;
-  const { direct, viaPublic, viaApi, publicShare, publicCpuUs } = await compareProxies(`http://${sandboxAddress(web.sandboxId)}:8000/`, 'http://127.0.0.1:80/', `${server.url}/`, webHost, {
-    seconds: wrkSeconds,
-    rounds: wrkRounds,
-    serverPid: server.child.pid!,
-  });
-  await web.kill();
-  rows.push({ name: 'HTTP in a sandbox, direct on its veth address', unit: 'req/s', value: direct.rps });
-  rows.push({ name: 'HTTP in a sandbox, via public URL (port 80)', unit: 'req/s', value: viaPublic.rps, target: `≥ 70% of direct (${(publicShare * 100).toFixed(0)}%)` });
-  rows.push({ name: 'server CPU per request through the public URL', unit: 'µs', value: publicCpuUs });
-  rows.push({ name: 'HTTP in a sandbox, via API port (Host routed)', unit: 'req/s', value: viaApi.rps });
-  rows.push({ name: 'HTTP in a sandbox, p50 latency direct / public / API port', unit: 'ms', value: direct.p50Ms, target: `${viaPublic.p50Ms.toFixed(2)} / ${viaApi.p50Ms.toFixed(2)}` });
+  // One sandbox's servers reached directly, by public URL and by the API port (wrk, 50
+  // connections, 3 s each, five interleaved rounds, medians).
+  rows.push(...(await publicUrlRows(server, { seconds: wrkSeconds, rounds: wrkRounds })));
 
   const sampler = await samplerCost(server.child.pid!, samplerSandboxes, 10);
   rows.push({ name: `server CPU with ${sampler.created} idle sandboxes (≈ metrics sampler)`, unit: '% core', value: sampler.cpuPct, target: '≤ 2' });

@@ -33,6 +33,7 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 #                         building CRIU (scripts/build-criu.sh)
 #   seccomp               scmp_sys_resolver: the seccomp profile's test checks its names against libseccomp
 #   chromium              the web console's browser test (driven headless by playwright-core)
+#   haproxy               the public URLs' data plane: relays the bytes, the server configures it
 packages=(
   runc debootstrap gpgv debian-archive-keyring wget
   nftables iproute2 libnss-myhostname
@@ -45,6 +46,7 @@ packages=(
   libprotobuf-c-dev libprotobuf-dev pkgconf protobuf-c-compiler protobuf-compiler uuid-dev python3-protobuf
   seccomp
   chromium
+  haproxy
 )
 
 # dpkg-query is cheap; only missing packages send us to apt.
@@ -78,6 +80,12 @@ else
       || { tail -n 20 /tmp/sandcastle-apt-install.log >&2; die "apt-get install failed"; }
   fi
   say "host packages: installed"
+fi
+
+# The server runs HAProxy itself with a configuration it generates; Debian's own haproxy service
+# (enabled on install where systemd runs) would only be an idle second copy.
+if [ -d /run/systemd/system ] && systemctl is-enabled --quiet haproxy 2>/dev/null; then
+  systemctl disable --now haproxy >/dev/null 2>&1 || say "could not disable Debian's haproxy service"
 fi
 
 # CRIU for pause/resume/clone/snapshots, built from Debian 13's source (cached after the first run).

@@ -39,6 +39,8 @@ export const settings = [
   { variable: 'SANDCASTLE_PUBLIC_HOSTS', default: '`::1,127.0.0.1`', meaning: 'addresses the public URL listeners bind, comma-separated' },
   { variable: 'SANDCASTLE_TLS_CERT', default: '(local CA in `$SANDCASTLE_DATA_DIR/tls`)', meaning: 'PEM certificate chain for `*.{domain}`' },
   { variable: 'SANDCASTLE_TLS_KEY', default: '(local CA in `$SANDCASTLE_DATA_DIR/tls`)', meaning: 'PEM key of that certificate' },
+  { variable: 'SANDCASTLE_DATA_PLANE', default: '`haproxy`', meaning: 'what relays public-URL traffic: `haproxy` (started and configured by the server; Node decides, HAProxy moves the bytes) or `node` (the server relays it itself)' },
+  { variable: 'SANDCASTLE_HAPROXY', default: '`haproxy`', meaning: 'the HAProxy binary of the `haproxy` data plane' },
   { variable: 'SANDCASTLE_DNS_SERVERS', default: "the host's non-loopback name servers", meaning: "name servers of every sandbox's /etc/resolv.conf (also resolve network rules' domains), comma-separated" },
   { variable: 'SANDCASTLE_METRICS_INTERVAL_MS', default: '`2000`', meaning: 'how often the metrics of every running sandbox are sampled, in milliseconds' },
   { variable: 'SANDCASTLE_DEFAULT_TIMEOUT', default: '`300`', meaning: 'sandbox timeout in seconds when the create call gives none' },
@@ -54,6 +56,7 @@ export const settings = [
   { variable: 'SANDCASTLE_MIN_FREE_DISK_MB', default: '`1024`', meaning: "data directory's disk kept free; below it a create or clone gets 429" },
   { variable: 'SANDCASTLE_WARM_PAUSED_MAX', default: '`64`', meaning: 'most paused sandboxes kept frozen in memory (a resume thaws them), the oldest evicted to their checkpoint; `0` pauses every sandbox cold' },
   { variable: 'SANDCASTLE_WARM_PAUSED_MIN_FREE_MB', default: '`1024`', meaning: 'memory kept available: below it the oldest frozen paused sandboxes are evicted to their checkpoint' },
+  { variable: 'SANDCASTLE_LAZY_RESTORE', default: '`0`', meaning: '`1`: a cold resume answers before the memory is read back, pages come in as the sandbox touches them (CRIU lazy pages); needs `SANDCASTLE_USERNS=0` or `vm.unprivileged_userfaultfd=1`' },
   { variable: 'SANDCASTLE_CPU_COUNT', default: '`2`', meaning: 'vCPUs of a sandbox whose template names none' },
   { variable: 'SANDCASTLE_MEMORY_MB', default: '`512`', meaning: 'memory of a sandbox whose template names none, in MiB' },
   { variable: 'SANDCASTLE_DISK_MB', default: '`20480`', meaning: 'disk size of a sandbox of the built-in templates and of builds, in MiB (see "Disks")' },
@@ -182,6 +185,9 @@ export interface Config {
    *  local CA and a wildcard certificate under `<dataDir>/tls` on its first start. */
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** Who relays the bytes of public-URL connections: HAProxy (a child of the server) or Node. */
+  dataPlane: 'haproxy' | 'node';
+  haproxyPath: string;
   /** Name servers written into every sandbox's /etc/resolv.conf, also used to resolve domain
    *  names in network rules. */
   dnsServers: string[];
@@ -212,6 +218,8 @@ export interface Config {
    *  pauses every sandbox cold. Past it, or with less memory available than warmPausedMinFreeMB,
    *  the oldest are evicted to their checkpoint (sandboxes/warm-pauses.ts). */
   warmPausedMax: number;
+  /** Cold resumes restore memory on demand (src/runtime/runc/restore-lazy.ts). */
+  lazyRestore: boolean;
   warmPausedMinFreeMB: number;
   /** Resources of a sandbox whose template names none. */
   defaultCpuCount: number;
@@ -274,6 +282,8 @@ export function dataFiles(dataDir: string) {
     apiKey: path.join(dataDir, 'api-key'),
     /** The local CA and wildcard certificate made when no certificate is configured. */
     tls: path.join(dataDir, 'tls'),
+    /** The public-URL data plane's configuration, map and sockets (HAProxy's and Node's). */
+    dataPlane: path.join(dataDir, 'data-plane'),
     /** One folder per sandbox: its runtime bundle, writable layer and root filesystem mount. */
     sandboxes: path.join(dataDir, 'sandboxes'),
     /** Pause checkpoints, one folder per paused sandbox, named by its id. */
@@ -313,6 +323,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     publicHosts: list('SANDCASTLE_PUBLIC_HOSTS', ['::1', '127.0.0.1']),
     tlsCertFile: optional('SANDCASTLE_TLS_CERT'),
     tlsKeyFile: optional('SANDCASTLE_TLS_KEY'),
+    dataPlane: oneOf('SANDCASTLE_DATA_PLANE', ['haproxy', 'node'] as const, 'haproxy'),
+    haproxyPath: str('SANDCASTLE_HAPROXY', 'haproxy'),
     dnsServers: list('SANDCASTLE_DNS_SERVERS', hostNameServers),
     metricsIntervalMs: int('SANDCASTLE_METRICS_INTERVAL_MS', 2000),
     defaultTimeoutSeconds: int('SANDCASTLE_DEFAULT_TIMEOUT', 300),
@@ -327,6 +339,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     minFreeMemoryMB: int('SANDCASTLE_MIN_FREE_MEMORY_MB', 512),
     minFreeDiskMB: int('SANDCASTLE_MIN_FREE_DISK_MB', 1024),
     warmPausedMax: int('SANDCASTLE_WARM_PAUSED_MAX', 64),
+    lazyRestore: oneOf('SANDCASTLE_LAZY_RESTORE', ['0', '1'] as const, '0') === '1',
     warmPausedMinFreeMB: int('SANDCASTLE_WARM_PAUSED_MIN_FREE_MB', 1024),
     defaultCpuCount: int('SANDCASTLE_CPU_COUNT', 2),
     defaultMemoryMB: int('SANDCASTLE_MEMORY_MB', 512),

@@ -15,6 +15,7 @@ import { routeForHost } from './proxy/host-route.js';
 import { startPublicListeners } from './proxy/public-listeners.js';
 import { PublicAccess } from './proxy/public-access.js';
 import { PublicProxy } from './proxy/public-proxy.js';
+import { addFigures } from './metrics/prometheus-hooks.js';
 import { portOf, SandboxProxy, sandboxIdOf } from './proxy/sandbox-proxy.js';
 import { loadTlsMaterial } from './proxy/tls-material.js';
 import { NetworkRange } from './runtime/network/network-lease.js';
@@ -74,7 +75,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ...opts, layersDir: files.layers, imagesDir: files.images, userns: config.userns,
     registryMirrors: config.registryMirrors, insecureRegistries: config.insecureRegistries,
   });
-  const prometheus = serverPrometheus(db, config, sandboxes, () => ({ api: proxy.relays, public: publicProxy.relays }));
+  const prometheus = serverPrometheus(db, config, sandboxes, () => ({ api: proxy.relays, public: { figures: () => addFigures(publicProxy.relays.figures(), listeners.figures()) } }));
   builds = new TemplateBuilds(config, templates, new TemplateBuildStore(db), sandboxes, pull, log, (outcome, seconds) => prometheus.build(outcome, seconds));
   const cutShort = await builds.recover();
   if (cutShort) log.warn(`${cutShort} template build(s) were cut short by a restart and marked failed`);
@@ -86,7 +87,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const publicAccess = new PublicAccess(new PublicAccessStore(db));
   const proxy = new SandboxProxy(sandboxes, publicAccess);
   const publicProxy = new PublicProxy(config, sandboxes, publicAccess);
-  const listeners = await startPublicListeners(config, publicProxy, config.httpsPort > 0 ? await loadTlsMaterial(config) : undefined, log);
+  const material = config.httpsPort > 0 ? await loadTlsMaterial(config) : undefined;
+  const listeners = await startPublicListeners({ config, proxy: publicProxy, material, sandboxes, access: publicAccess, log });
   // Sandbox traffic on the API port: named by the SDK's headers, or by a sandbox host name.
   const sandboxTarget = (req: http.IncomingMessage) => {
     const sandboxId = sandboxIdOf(req);

@@ -64,6 +64,61 @@ function get(host: string, urlPath = '/', headers: http.OutgoingHttpHeaders = {}
 
 const runAsUser = (file: string) => runWithPublicUrlSettings(server(), file, domain);
 
+/** A command to the HAProxy data plane's runtime API. */
+function haproxyCommand(command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(path.join(dataFiles(server().dataDir).dataPlane, 'admin.sock'), () => socket.end(`${command}\n`));
+    let answer = '';
+    socket.on('data', (b) => (answer += b));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+/** Sandbox ids in HAProxy's map of directly routed sandboxes. */
+async function directlyRouted(): Promise<string[]> {
+  const answer = await haproxyCommand(`show map ${path.join(dataFiles(server().dataDir).dataPlane, 'sandboxes.map')}`);
+  return answer.split('\n').map((l) => l.split(' ')[1]).filter((id): id is string => !!id);
+}
+
+/** The test server's HAProxy (the one started with the configuration in its data folder). */
+function haproxyPid(): number | undefined {
+  const configFile = path.join(dataFiles(server().dataDir).dataPlane, 'haproxy.cfg');
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (cmdline.some((a) => a.endsWith('haproxy')) && cmdline.includes(configFile)) return Number(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** GETs of `hosts` in turn on one kept-alive connection: each answer's body and the local port
+ *  of the connection it came on. */
+async function overOneConnection(hosts: string[]): Promise<Array<{ body: string; port: number }>> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const answers: Array<{ body: string; port: number }> = [];
+    for (const host of hosts) {
+      answers.push(
+        await new Promise((resolve, reject) => {
+          http.get({ host: '127.0.0.1', port: 80, path: '/', agent, headers: { host } }, (res) => {
+            const port = res.socket.localPort!;
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c));
+            res.on('end', () => resolve({ body, port }));
+          }).on('error', reject);
+        }),
+      );
+    }
+    return answers;
+  } finally {
+    agent.destroy();
+  }
+}
+
 describe('public URLs of sandbox ports', () => {
   it('the server made a local CA and serves *.sandcastle.localhost over HTTPS on ::1 and 127.0.0.1', async () => {
     assert.ok(existsSync(caFile()));
@@ -235,6 +290,54 @@ describe('public URLs of sandbox ports', () => {
       assert.equal((await get(hostB)).body, 'hello from b\n');
     } finally {
       await Promise.all([a.kill(), b.kill()]);
+    }
+  });
+
+  it('HAProxy relays a sandbox once Node has routed it: each request of a kept-alive connection goes where its Host says, across pause and auto-resume', async () => {
+    const [a, b] = await Promise.all([Sandbox.create({ lifecycle: { onTimeout: 'pause', autoResume: true } }), Sandbox.create()]);
+    try {
+      await Promise.all([startSandboxServer(a, 'a'), startSandboxServer(b, 'b')]);
+      const hosts = [a, b, a, b].map((s) => `8000-${s.sandboxId}.${domain}`);
+      // First through Node (which hands both to HAProxy), then straight from HAProxy.
+      for (let round = 0; round < 2; round++) {
+        const answers = await overOneConnection(hosts);
+        assert.deepEqual(answers.map((x) => x.body), ['hello from a\n', 'hello from b\n', 'hello from a\n', 'hello from b\n'], `round ${round}`);
+        assert.equal(new Set(answers.map((x) => x.port)).size, 1, `round ${round}: one connection`);
+        assert.deepEqual((await directlyRouted()).filter((id) => id === a.sandboxId || id === b.sandboxId).sort(), [a.sandboxId, b.sandboxId].sort());
+      }
+      // A pause takes the sandbox out of HAProxy's hands: the next request reaches Node, which
+      // resumes it, and then HAProxy relays it again.
+      await a.betaPause();
+      assert.ok(!(await directlyRouted()).includes(a.sandboxId));
+      assert.deepEqual((await overOneConnection(hosts)).map((x) => x.body), ['hello from a\n', 'hello from b\n', 'hello from a\n', 'hello from b\n']);
+      assert.ok((await directlyRouted()).includes(a.sandboxId));
+    } finally {
+      await Promise.all([a.kill(), b.kill()]);
+    }
+    assert.deepEqual((await directlyRouted()).filter((id) => id === a.sandboxId || id === b.sandboxId), [], 'killed sandboxes leave the map');
+  });
+
+  it('HAProxy killed: the server starts it again with the routes it had, and new connections work', async (t) => {
+    const sbx = await Sandbox.create();
+    try {
+      await startSandboxServer(sbx, 'again');
+      const host = `8000-${sbx.sandboxId}.${domain}`;
+      assert.equal((await get(host)).body, 'hello from again\n');
+      const pid = haproxyPid();
+      assert.ok(pid, 'the server runs HAProxy as its child');
+      process.kill(pid, 'SIGKILL');
+      const killedAt = Date.now();
+      let answer: { status: number; body: string } | undefined;
+      while (!answer && Date.now() - killedAt < 10_000) {
+        answer = await get(host).catch(() => undefined);
+        if (!answer) await new Promise((r) => setTimeout(r, 20));
+      }
+      t.diagnostic(`public URLs answered again ${Date.now() - killedAt} ms after HAProxy was killed (target ≤ 1000 ms)`);
+      assert.equal(answer?.body, 'hello from again\n');
+      assert.notEqual(haproxyPid(), pid);
+      assert.ok((await directlyRouted()).includes(sbx.sandboxId), 'the new HAProxy has the map of the old one');
+    } finally {
+      await sbx.kill();
     }
   });
 

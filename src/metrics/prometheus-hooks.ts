@@ -69,6 +69,11 @@ export class RelayMeter {
   }
 }
 
+/** Two proxies' figures as one (Node's public proxy and the HAProxy data plane in front of it). */
+export function addFigures(a: RelayFigures, b: RelayFigures): RelayFigures {
+  return { opened: a.opened + b.opened, open: a.open + b.open, toSandbox: a.toSandbox + b.toSandbox, fromSandbox: a.fromSandbox + b.fromSandbox };
+}
+
 export type BuildOutcome = 'ready' | 'error';
 
 /** Template builds that ended since start, and how long each took. */

@@ -1,61 +1,153 @@
 // The public HTTPS (443) and HTTP (80) listeners for `{port}-{id}.{domain}`, on both loopback
-// addresses: `*.localhost` names resolve to ::1 first, then 127.0.0.1 (libnss-myhostname).
+// addresses: `*.localhost` names resolve to ::1 first, then 127.0.0.1 (libnss-myhostname). With
+// the HAProxy data plane (the default) HAProxy holds them and Node's public proxy listens on
+// sockets of its own behind it; with the Node data plane Node holds them.
+import { mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Config } from '../config.js';
+import { dataFiles, type Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { RelayFigures } from '../metrics/prometheus-hooks.js';
+import type { SandboxService } from '../sandboxes/sandbox-service.js';
+import { HaproxyDataPlane } from './data-plane/haproxy-data-plane.js';
+import type { Origin } from './data-plane/haproxy-config.js';
+import type { PublicAccess } from './public-access.js';
 import type { PublicProxy } from './public-proxy.js';
 import type { TlsMaterial } from './tls-material.js';
 
 export interface PublicListeners {
   /** What listens where, e.g. `https://[::1]:443`. */
   urls: string[];
+  /** What HAProxy relayed (none with the Node data plane). */
+  figures(): RelayFigures;
+  /** HAProxy's process id, when it runs. */
+  dataPlanePid(): number | undefined;
   close(): Promise<void>;
+}
+
+interface Bind {
+  scheme: 'https' | 'http';
+  host: string;
+  port: number;
 }
 
 function bracket(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export async function startPublicListeners(config: Config, proxy: PublicProxy, material: TlsMaterial | undefined, log: Logger): Promise<PublicListeners> {
-  const servers: net.Server[] = [];
-  const urls: string[] = [];
-  const plans: Array<{ scheme: 'https' | 'http'; port: number }> = [];
-  if (config.httpsPort > 0 && material) plans.push({ scheme: 'https', port: config.httpsPort });
+const urlOf = (b: Bind) => `${b.scheme}://${bracket(b.host)}:${b.port}`;
+
+function listen(server: net.Server, port: number | string, host?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port as number, host, () => resolve());
+  });
+}
+
+/** The configured binds this host can take: a host without IPv6 has no ::1, and the other
+ *  loopback still serves. A bind taken by another program is an error that names it. */
+async function availableBinds(config: Config, withTls: boolean, log: Logger): Promise<Bind[]> {
+  const binds: Bind[] = [];
+  const plans: Array<{ scheme: Bind['scheme']; port: number }> = [];
+  if (config.httpsPort > 0 && withTls) plans.push({ scheme: 'https', port: config.httpsPort });
   if (config.httpPort > 0) plans.push({ scheme: 'http', port: config.httpPort });
-  try {
-    for (const { scheme, port } of plans) {
-      for (const host of config.publicHosts) {
-        const server =
-          scheme === 'https'
-            ? tls.createServer({ key: material!.key, cert: material!.cert, ALPNProtocols: ['http/1.1'] }, (s) => proxy.handleTls(s))
-            : net.createServer({ pauseOnConnect: true }, (s) => proxy.handlePlain(s));
-        // Failed handshakes (a client that does not trust the CA) only concern that client.
-        server.on('tlsClientError', () => undefined);
-        const url = `${scheme}://${bracket(host)}:${port}`;
-        const bound = await new Promise<boolean>((resolve, reject) => {
-          server.once('error', (err: NodeJS.ErrnoException) => {
-            // A host without IPv6 has no ::1; the other loopback still serves.
-            if (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT') resolve(false);
-            else reject(new Error(`cannot listen on ${url}: ${err.code ?? err.message}`));
-          });
-          server.listen(port, host, () => resolve(true));
-        });
-        if (!bound) {
-          log.warn({ url }, `${url} is not available on this host; skipped`);
-          continue;
-        }
-        servers.push(server);
-        urls.push(url);
+  for (const { scheme, port } of plans) {
+    for (const host of config.publicHosts) {
+      const bind = { scheme, host, port };
+      const probe = net.createServer();
+      try {
+        await listen(probe, port, host);
+        await new Promise((r) => probe.close(r));
+        binds.push(bind);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EADDRNOTAVAIL' && code !== 'EAFNOSUPPORT') throw new Error(`cannot listen on ${urlOf(bind)}: ${code ?? (err as Error).message}`);
+        log.warn({ url: urlOf(bind) }, `${urlOf(bind)} is not available on this host; skipped`);
       }
+    }
+  }
+  return binds;
+}
+
+export interface PublicListenerDeps {
+  config: Config;
+  proxy: PublicProxy;
+  material: TlsMaterial | undefined;
+  sandboxes: SandboxService;
+  access: PublicAccess;
+  log: Logger;
+}
+
+export async function startPublicListeners(deps: PublicListenerDeps): Promise<PublicListeners> {
+  const binds = await availableBinds(deps.config, deps.material !== undefined, deps.log);
+  if (binds.length > 0 && deps.config.dataPlane === 'haproxy') return startBehindHaproxy(deps, binds);
+  return startInNode(deps, binds);
+}
+
+async function startInNode({ proxy, material }: PublicListenerDeps, binds: Bind[]): Promise<PublicListeners> {
+  const servers: net.Server[] = [];
+  try {
+    for (const bind of binds) {
+      const server =
+        bind.scheme === 'https'
+          ? tls.createServer({ key: material!.key, cert: material!.cert, ALPNProtocols: ['http/1.1'] }, (s) => proxy.handleTls(s))
+          : net.createServer({ pauseOnConnect: true }, (s) => proxy.handlePlain(s));
+      // Failed handshakes (a client that does not trust the CA) only concern that client.
+      server.on('tlsClientError', () => undefined);
+      await listen(server, bind.port, bind.host).catch((err: NodeJS.ErrnoException) => {
+        throw new Error(`cannot listen on ${urlOf(bind)}: ${err.code ?? err.message}`);
+      });
+      servers.push(server);
     }
   } catch (err) {
     for (const s of servers) s.close();
     throw err;
   }
   return {
-    urls,
+    urls: binds.map(urlOf),
+    figures: () => ({ opened: 0, open: 0, toSandbox: 0, fromSandbox: 0 }),
+    dataPlanePid: () => undefined,
     async close() {
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    },
+  };
+}
+
+async function startBehindHaproxy({ config, proxy, material, sandboxes, access, log }: PublicListenerDeps, binds: Bind[]): Promise<PublicListeners> {
+  const dataPlane = new HaproxyDataPlane(
+    {
+      dir: dataFiles(config.dataDir).dataPlane,
+      binary: config.haproxyPath,
+      domain: config.domain,
+      binds: binds.map((b) => ({ host: b.host, port: b.port, tls: b.scheme === 'https' })),
+      pem: material && `${material.cert.trimEnd()}\n${material.key.trimEnd()}\n`,
+    },
+    sandboxes,
+    access,
+    log,
+  );
+  const servers: net.Server[] = [];
+  try {
+    await mkdir(dataFiles(config.dataDir).dataPlane, { recursive: true, mode: 0o700 });
+    for (const origin of ['plain', 'tls'] as Origin[]) {
+      const socketPath = dataPlane.paths.node[origin];
+      await rm(socketPath, { force: true });
+      const server = net.createServer({ pauseOnConnect: true }, (s) => proxy.handlePlain(s, origin === 'tls'));
+      await listen(server, socketPath);
+      servers.push(server);
+    }
+    proxy.useDataPlane(dataPlane);
+    await dataPlane.start();
+  } catch (err) {
+    for (const s of servers) s.close();
+    throw new Error(`the public URLs' data plane did not start (install haproxy, as scripts/setup-host.sh does, or set SANDCASTLE_DATA_PLANE=node): ${(err as Error).message}`);
+  }
+  return {
+    urls: binds.map(urlOf),
+    figures: () => dataPlane.figures(),
+    dataPlanePid: () => dataPlane.pid,
+    async close() {
+      await dataPlane.close();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     },
   };

@@ -101,19 +101,27 @@ export class PublicProxy {
     this.apiServer = server;
   }
 
-  /** Takes a plain-TCP client connection, accepted paused (`pauseOnConnect`) so that no byte is
-   *  read before its reads go to a reused buffer. */
-  handlePlain(accepted: net.Socket): void {
+  /** Told of every sandbox this proxy routes to, so that its later requests can bypass Node. */
+  private dataPlane: { admit(sandboxId: string, address: string): void } | undefined;
+
+  useDataPlane(dataPlane: { admit(sandboxId: string, address: string): void }): void {
+    this.dataPlane = dataPlane;
+  }
+
+  /** Takes a plain client connection, accepted paused (`pauseOnConnect`) so that no byte is read
+   *  before its reads go to a reused buffer; `encrypted` when it came over TLS to a data plane
+   *  in front of this proxy. */
+  handlePlain(accepted: net.Socket, encrypted = false): void {
     const reads = new ReusedReads();
-    this.take(adoptWithReusedReads(accepted, reads), reads);
+    this.take(adoptWithReusedReads(accepted, reads), reads, encrypted);
   }
 
   /** Takes a TLS client connection (its reads are decrypted into new buffers anyway). */
   handleTls(client: tls.TLSSocket): void {
-    this.take(client, undefined);
+    this.take(client, undefined, true);
   }
 
-  private take(client: net.Socket, reads: ReusedReads | undefined): void {
+  private take(client: net.Socket, reads: ReusedReads | undefined, encrypted: boolean): void {
     // Adopted sockets are no longer counted by their net.Server: `all` is what close() cuts.
     this.all.add(client);
     client.once('close', () => this.all.delete(client));
@@ -139,7 +147,7 @@ export class PublicProxy {
         this.refuse(client, reads, errors.badRequest('not an HTTP/1.x request'), undefined, {});
         return true;
       }
-      this.route(client, reads, head, buffered).catch((err: Error) => {
+      this.route(client, reads, head, buffered, encrypted).catch((err: Error) => {
         this.refuse(client, reads, errors.sandboxGone('?', `unreachable: ${err.message}`), head.userAgent, {});
       });
       return client.writableEnded;
@@ -157,7 +165,7 @@ export class PublicProxy {
     }
   }
 
-  private async route(client: net.Socket, reads: ReusedReads | undefined, head: Head, bytes: Buffer): Promise<void> {
+  private async route(client: net.Socket, reads: ReusedReads | undefined, head: Head, bytes: Buffer, encrypted: boolean): Promise<void> {
     const route = routeForHost(head.host, this.config.domain);
     const handOver = route.kind === 'console' ? this.consoleServer : route.kind === 'api' ? this.apiServer : undefined;
     if (handOver) {
@@ -166,9 +174,8 @@ export class PublicProxy {
       const server = handOver;
       process.nextTick(() => {
         if (client.destroyed) return;
-        // Marked as a TLS socket is (the console's cookie is `Secure` then); only TLS
-        // connections come without reused reads.
-        server.emit('connection', Object.assign(asDuplex(client, reads, bytes), { encrypted: reads === undefined }));
+        // Marked as a TLS socket is (the console's cookie is `Secure` then).
+        server.emit('connection', Object.assign(asDuplex(client, reads, bytes), { encrypted }));
       });
       return;
     }
@@ -187,6 +194,7 @@ export class PublicProxy {
       this.refuse(client, reads, target.error, head.userAgent, target.where);
       return;
     }
+    this.dataPlane?.admit(sandboxId, target.address);
     let upstream: net.Socket;
     try {
       upstream = await connectWhenListening(target.address, port, client);

@@ -117,6 +117,13 @@ export class SandboxService {
     return this.lc.store.get(id)?.state === 'running';
   }
 
+  /** Traffic that reached a sandbox without asking routeTraffic (relayed by the data plane)
+   *  counts as activity for its idle timeout too. */
+  noteTraffic(id: string): void {
+    const rec = this.lc.store.get(id);
+    if (rec?.state === 'running' && rec.idleTimeoutSeconds !== null) this.lc.lastActivity.set(id, Date.now());
+  }
+
   /** Where traffic for a sandbox's port goes, or why it cannot (see traffic-routes.ts). */
   routeTraffic(id: string, port: number): Promise<TrafficRoute> {
     // Traffic never reboots a sandbox paused without its memory (as the e2b API documents):

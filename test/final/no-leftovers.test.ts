@@ -15,6 +15,24 @@ function subdirs(dir: string): string[] {
   }
 }
 
+/** Command lines of running processes that mention `text`. */
+function processesWith(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      if (cmdline.includes(text)) found.push(`${pid}: ${cmdline}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+it('leaves no HAProxy of a test server running (the public URLs\' data plane)', () => {
+  assert.deepEqual(processesWith('/data-plane/haproxy.cfg').filter((p) => p.includes('sandcastle-test-')), []);
+});
+
 it('leaves no sandbox container, overlay mount, loop device, veth, network namespace, nftables rule or cgroup behind', () => {
   const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes('sandcastle-test-'));
   assert.deepEqual(mounts, [], 'overlay and sandbox disk mounts of test servers');

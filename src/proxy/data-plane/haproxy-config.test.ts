@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { promisify } from 'node:util';
+import { dataPlanePaths } from './haproxy-data-plane.js';
+import { haproxyConfig, haproxyMap } from './haproxy-config.js';
+
+const run = promisify(execFile);
+
+it('writes a configuration HAProxy accepts, binding each public address and routing by Host', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sc-haproxy-config-'));
+  try {
+    const paths = dataPlanePaths(dir);
+    await writeFile(paths.map, haproxyMap([['abc', '10.77.0.2']]));
+    const text = haproxyConfig({
+      domain: 'sandcastle.localhost',
+      binds: [
+        { host: '::1', port: 8443, tls: false },
+        { host: '127.0.0.1', port: 8080, tls: false },
+      ],
+      paths,
+    });
+    assert.match(text, /bind \[::1\]:8443\n/);
+    assert.match(text, /bind 127\.0\.0\.1:8080\n/);
+    // The domain's dots are escaped: `xsandcastle.localhost` is no sandbox host.
+    assert.match(text, /\\\.sandcastle\\\.localhost\$/);
+    const configFile = path.join(dir, 'haproxy.cfg');
+    await writeFile(configFile, text);
+    const { stdout } = await run('haproxy', ['-c', '-f', configFile]);
+    assert.match(stdout, /Configuration file is valid/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+it('writes one map line per routable sandbox', () => {
+  assert.equal(haproxyMap(new Map([['a1', '10.77.0.2'], ['b2', '10.77.0.3']])), 'a1 10.77.0.2\nb2 10.77.0.3\n');
+});

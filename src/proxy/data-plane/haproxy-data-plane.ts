@@ -1,0 +1,154 @@
+// The public-URL data plane with HAProxy relaying the bytes. Node keeps every decision: a
+// sandbox's first request reaches Node's public proxy (routing, auto-resume, answers), and once
+// Node has routed to a sandbox that takes plain traffic, the sandbox goes into HAProxy's map and
+// its later requests go straight to it. A sandbox that stops being routable (pause, kill) leaves
+// the map and its open streams are cut; its next request reaches Node again. Traffic counters
+// are read back for the idle timeout and the metrics.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../../log.js';
+import type { RelayFigures } from '../../metrics/prometheus-hooks.js';
+import type { SandboxService } from '../../sandboxes/sandbox-service.js';
+import type { PublicAccess } from '../public-access.js';
+import { HaproxyAdmin, sessionsTo, statCounters, tableEntries } from './haproxy-admin.js';
+import { haproxyConfig, haproxyMap, type DataPlanePaths, type HaproxyConfigInput } from './haproxy-config.js';
+import { HaproxyProcess } from './haproxy-process.js';
+
+/** How often traffic counters are read while any sandbox is routed directly. */
+const pollMs = 2_000;
+
+export function dataPlanePaths(dir: string): DataPlanePaths {
+  return {
+    admin: path.join(dir, 'admin.sock'),
+    map: path.join(dir, 'sandboxes.map'),
+    node: { plain: path.join(dir, 'node-plain.sock'), tls: path.join(dir, 'node-tls.sock') },
+    retry: { plain: path.join(dir, 'retry-plain.sock'), tls: path.join(dir, 'retry-tls.sock') },
+  };
+}
+
+export interface DataPlaneSettings {
+  dir: string;
+  binary: string;
+  domain: string;
+  binds: HaproxyConfigInput['binds'];
+  /** Certificate chain then key, for the TLS binds. */
+  pem?: string;
+}
+
+export class HaproxyDataPlane {
+  readonly paths: DataPlanePaths;
+  private readonly admin: HaproxyAdmin;
+  private readonly process: HaproxyProcess;
+  /** Sandboxes HAProxy routes directly, with their addresses. */
+  private readonly routable = new Map<string, string>();
+  /** Requests counted per sandbox at the last poll, to tell new traffic. */
+  private readonly seenRequests = new Map<string, number>();
+  private counters: RelayFigures = { opened: 0, open: 0, toSandbox: 0, fromSandbox: 0 };
+  private poller: NodeJS.Timeout | undefined;
+
+  constructor(
+    settings: DataPlaneSettings,
+    private readonly sandboxes: SandboxService,
+    private readonly access: PublicAccess | undefined,
+    private readonly log: Logger,
+  ) {
+    this.paths = dataPlanePaths(settings.dir);
+    this.admin = new HaproxyAdmin(this.paths.admin);
+    const configFile = path.join(settings.dir, 'haproxy.cfg');
+    const pemFile = path.join(settings.dir, 'public.pem');
+    this.process = new HaproxyProcess({
+      binary: settings.binary,
+      configFile,
+      admin: this.admin,
+      log,
+      prepare: async () => {
+        await mkdir(settings.dir, { recursive: true, mode: 0o700 });
+        // A socket file left by a killed HAProxy would refuse the new bind.
+        await Promise.all([this.paths.admin, this.paths.retry.plain, this.paths.retry.tls].map((p) => rm(p, { force: true })));
+        if (settings.pem) await writeFile(pemFile, settings.pem, { mode: 0o600 });
+        await writeFile(configFile, haproxyConfig({ domain: settings.domain, binds: settings.binds, pemFile, paths: this.paths }));
+        await writeFile(this.paths.map, haproxyMap(this.routable));
+      },
+    });
+    sandboxes.on('stopping', (id) => this.forget(id));
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  async start(): Promise<void> {
+    await this.process.start();
+    this.poller = setInterval(() => void this.poll(), pollMs);
+    this.poller.unref();
+  }
+
+  /** Node routed a request to `sandboxId` at `address`: later ones go straight there, unless the
+   *  sandbox has a policy Node must apply to every request, or stopped running meanwhile. */
+  admit(sandboxId: string, address: string): void {
+    if (this.routable.has(sandboxId) || !this.sandboxes.isRunning(sandboxId) || this.access?.restricted(sandboxId)) return;
+    this.routable.set(sandboxId, address);
+    this.admin.run(`add map ${this.paths.map} ${sandboxId} ${address}`).then(
+      (answer) => this.checkAnswer(answer, `add ${sandboxId} to the map`),
+      (err: Error) => this.log.warn({ sandboxId, err }, `public URLs of ${sandboxId} stay relayed by Node: ${err.message}`),
+    );
+  }
+
+  /** The sandbox stops taking traffic: out of the map, its open streams cut. */
+  private forget(sandboxId: string): void {
+    const address = this.routable.get(sandboxId);
+    if (address === undefined) return;
+    this.routable.delete(sandboxId);
+    this.seenRequests.delete(sandboxId);
+    void this.cut(sandboxId, address).catch((err: Error) => this.log.warn({ sandboxId, err }, `cutting the public connections of ${sandboxId} failed: ${err.message}`));
+  }
+
+  private async cut(sandboxId: string, address: string): Promise<void> {
+    this.checkAnswer(await this.admin.run(`del map ${this.paths.map} ${sandboxId}`), `remove ${sandboxId} from the map`);
+    // Another sandbox may have been given the address since; its streams are not touched when
+    // it is routable again already.
+    if ([...this.routable.values()].includes(address)) return;
+    for (const session of sessionsTo(await this.admin.run('show sess all'), address)) {
+      await this.admin.run(`shutdown session ${session}`);
+    }
+  }
+
+  private checkAnswer(answer: string, what: string): void {
+    if (answer.trim() !== '') this.log.warn({ answer: answer.trim() }, `HAProxy could not ${what}: ${answer.trim()}`);
+  }
+
+  /** Traffic since the last poll counts as activity for the idle timeout; totals feed metrics. */
+  private async poll(): Promise<void> {
+    try {
+      if (this.routable.size > 0) {
+        for (const entry of tableEntries(await this.admin.run('show table traffic'))) {
+          const before = this.seenRequests.get(entry.key);
+          if (!this.routable.has(entry.key)) continue;
+          this.seenRequests.set(entry.key, entry.requests);
+          if (entry.use > 0 || (before !== undefined && entry.requests !== before) || before === undefined) this.sandboxes.noteTraffic(entry.key);
+        }
+      }
+      // The `sandbox` servers only: what their retries hand to Node, Node counts itself.
+      const stats = statCounters(await this.admin.run('show stat'));
+      const direct = [stats.get('direct_plain/sandbox'), stats.get('direct_tls/sandbox')].filter((c) => c !== undefined);
+      this.counters = {
+        opened: direct.reduce((n, c) => n + c.total, 0),
+        open: direct.reduce((n, c) => n + c.current, 0),
+        toSandbox: direct.reduce((n, c) => n + c.bytesIn, 0),
+        fromSandbox: direct.reduce((n, c) => n + c.bytesOut, 0),
+      };
+    } catch (err) {
+      this.log.debug({ err }, 'reading HAProxy traffic counters failed');
+    }
+  }
+
+  /** What HAProxy relayed straight to sandboxes, as of the last poll. */
+  figures(): RelayFigures {
+    return this.counters;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.poller);
+    await this.process.stop();
+  }
+}
