@@ -14,6 +14,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Sandbox as E2bSandbox } from 'e2b';
 import { runWithPublicUrlSettings, useTestServer } from './support/server-process.js';
+import { sandboxAddress } from './support/sandbox-network.js';
 
 const domain = 'sandcastle.localhost';
 const server = useTestServer({ env: { SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_HTTP_PORT: '80' } }).current;
@@ -230,6 +231,9 @@ describe('public URLs of sandbox ports', () => {
       await Promise.all([startSandboxServer(a, 'a'), startSandboxServer(b, 'b')]);
       const hostA = `8000-${a.sandboxId}.${domain}`;
       const hostB = `8000-${b.sandboxId}.${domain}`;
+      // Once Node has routed a request to each, HAProxy relays all that follows.
+      await Promise.all([get(hostA), get(hostB)]);
+      assert.deepEqual((await directlyRouted()).filter((id) => id === a.sandboxId || id === b.sandboxId).sort(), [a.sandboxId, b.sandboxId].sort());
 
       // Streaming: the first chunk arrives long before the last.
       const t0 = Date.now();
@@ -285,9 +289,11 @@ describe('public URLs of sandbox ports', () => {
       // Killed once the stream is flowing through the proxy.
       await new Promise((resolve) => open.once('data', resolve));
       open.resume();
+      const addressA = sandboxAddress(a.sandboxId);
       await a.kill();
       await cut;
       assert.equal((await get(hostB)).body, 'hello from b\n');
+      assert.doesNotMatch(await haproxyCommand('show sess all'), new RegExp(`addr=${addressA.replaceAll('.', '\\.')}:`), 'HAProxy holds no stream to the killed sandbox');
     } finally {
       await Promise.all([a.kill(), b.kill()]);
     }
