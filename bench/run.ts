@@ -23,6 +23,7 @@ import { metricsScrapeRows } from './metrics-scrape.js';
 import { volumeWriteRows } from './volumes.js';
 import { consoleLoadRows } from './console-load.js';
 import { warmPauseRows } from './warm-pause.js';
+import { coldResumeRows } from './cold-resume.js';
 import { percentile, type Row, printTable } from './stats.js';
 
 const sequentialCreates = 20;
@@ -112,6 +113,7 @@ rows.push(...(await createWithoutPoolRows()));
 rows.push(...(await metricsScrapeRows()));
 rows.push(...(await volumeWriteRows()));
 rows.push(...(await warmPauseRows()));
+rows.push(...(await coldResumeRows()));
 rows.push(...(await wallCostRows()));
 rows.push(...(await neighbourRows()));
 rows.push(...(await imagePullRows()));

@@ -1,0 +1,66 @@
+// Cold pause and resume through the SDK beside their floors, round by round so that both see the
+// same load on the machine: a sandbox holding 100 MiB on a server that pauses cold
+// (SANDCASTLE_WARM_PAUSED_MAX=0), paused then resumed → first command; and a bare container
+// running the same Python process, checkpointed then restored by runc with the same CRIU
+// (bare-criu.ts). One round of each first, not counted (first use of the images' page cache).
+import { Sandbox } from 'novita-sandbox';
+import { loadConfig } from '../src/config.js';
+import { disposeServer, startServerProcess, useServer } from '../test/support/server-process.js';
+import { startBareMemoryHolder } from './bare-criu.js';
+import { holdMemory, timed } from './persistence.js';
+import { percentile, type Row } from './stats.js';
+
+const rounds = 10;
+const mib = 100;
+
+export async function coldResumeRows(): Promise<Row[]> {
+  const server = await startServerProcess({ env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_MEMORY_MB: '2048', SANDCASTLE_WARM_PAUSED_MAX: '0' } });
+  const pauses: number[] = [];
+  const resumes: number[] = [];
+  const dumps: number[] = [];
+  const restores: number[] = [];
+  try {
+    useServer(server);
+    const config = loadConfig({ dataDir: server.dataDir, templatesDir: server.env.SANDCASTLE_TEMPLATES_DIR });
+    const sbx = await Sandbox.create({ timeoutMs: 900_000 });
+    try {
+      await holdMemory(sbx, mib);
+      const bare = await startBareMemoryHolder(config, mib);
+      try {
+        for (let i = 0; i <= rounds; i++) {
+          const pause = await timed(() => sbx.betaPause());
+          const resume = await timed(async () => {
+            await sbx.connect();
+            await sbx.commands.run('true');
+          });
+          const floor = await bare.round();
+          if (i === 0) continue;
+          pauses.push(pause);
+          resumes.push(resume);
+          dumps.push(floor.dumpMs);
+          restores.push(floor.restoreMs);
+        }
+      } finally {
+        await bare.remove();
+      }
+    } finally {
+      await sbx.kill();
+    }
+  } finally {
+    await disposeServer(server);
+  }
+  const ratio = (ours: number[], floor: number[]) => `${(percentile(ours, 50) / percentile(floor, 50)).toFixed(2)}× floor p50`;
+  const p = (samples: number[]) => ({ p50: percentile(samples, 50), p95: percentile(samples, 95) });
+  return [
+    { name: `resume → first command, cold, ${mib} MiB (${rounds} rounds beside the floor)`, unit: 'ms', ...p(resumes), target: `p50 ≤ 1.1× floor: ${ratio(resumes, restores)}` },
+    { name: `floor: bare runc restore, ${mib} MiB (same rounds)`, unit: 'ms', ...p(restores) },
+    { name: `pause, cold, ${mib} MiB (same rounds)`, unit: 'ms', ...p(pauses), target: `p50 ≤ 1.1× floor: ${ratio(pauses, dumps)}` },
+    { name: `floor: bare runc checkpoint, ${mib} MiB (same rounds)`, unit: 'ms', ...p(dumps) },
+  ];
+}
+
+// `node --import tsx bench/cold-resume.ts` runs these rows alone.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { printTable } = await import('./stats.js');
+  printTable(await coldResumeRows());
+}
