@@ -10,6 +10,7 @@ import { type Config, dataFiles } from '../../config.js';
 import { checkpointImage, checkpointUpper, checkpointWork, isCheckpointWhole, markCheckpointWhole } from './checkpoint-layout.js';
 import { imageWithHostname } from './criu-image.js';
 import { routedNetworks } from '../network/host-routes.js';
+import { type LazyPages, lazyPagesFor } from './restore-lazy.js';
 import { savedStateKey } from './saved-state-key.js';
 import { prepareSandboxTools, type SandboxTools } from './sandbox-tools.js';
 import { Egress } from '../network/egress.js';
@@ -52,6 +53,7 @@ export class RuncRuntime implements Runtime {
   private readonly sandboxesDir: string;
   private readonly cgroups: CgroupLayout;
   private readonly egress: Egress;
+  private readonly lazyPages: LazyPages | undefined;
   private tools: Promise<SandboxTools> | undefined;
   private usernsSetup: Promise<string> | undefined;
 
@@ -62,6 +64,7 @@ export class RuncRuntime implements Runtime {
     this.egress = new Egress(config);
     const problem = config.userns && hostMappingProblem(config.userns);
     if (problem) throw new Error(`user namespaces for sandboxes: ${problem}`);
+    this.lazyPages = lazyPagesFor(config);
   }
 
   hostRoutes(): Set<string> {
@@ -222,6 +225,8 @@ export class RuncRuntime implements Runtime {
     const dir = this.checkpointDir(ref);
     const imageArgs = ['--image-path', checkpointImage(dir), '--work-path', checkpointWork(dir)];
     const dumpLog = path.join(checkpointWork(dir), 'dump.log');
+    // Memory a lazy restore has not copied in yet would be saved as empty.
+    await this.lazyPages?.settled(id);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     try {
@@ -259,6 +264,7 @@ export class RuncRuntime implements Runtime {
   }
 
   async deleteCheckpoint(ref: CheckpointRef): Promise<void> {
+    await this.imageRead(ref);
     await rm(this.checkpointDir(ref), { recursive: true, force: true });
   }
 
@@ -266,7 +272,12 @@ export class RuncRuntime implements Runtime {
     const dir = this.checkpointDir(ref);
     const aside = `${dir}.discarded-${randomBytes(4).toString('hex')}`;
     await rename(dir, aside).catch(() => undefined);
-    rm(aside, { recursive: true, force: true }).catch(() => undefined);
+    this.imageRead(ref).then(() => rm(aside, { recursive: true, force: true })).catch(() => undefined);
+  }
+
+  /** Resolves once no lazy restore reads the checkpoint's image any more (restore-lazy.ts). */
+  private async imageRead(ref: CheckpointRef): Promise<void> {
+    if (ref.kind === 'pause') await this.lazyPages?.settled(ref.name).catch(() => undefined);
   }
 
   async listCheckpoints(kind: CheckpointRef['kind']): Promise<string[]> {
@@ -279,8 +290,15 @@ export class RuncRuntime implements Runtime {
     const bundle = this.bundleDir(spec.id);
     const privateImage = path.join(bundle, 'restore-image');
     const workDir = path.join(bundle, 'restore-work');
+    // A resume in place may leave its memory to be read on demand; a clone's is read whole.
+    const lazy = isClone ? undefined : this.lazyPages;
     try {
-      await this.prepare(spec, isClone ? checkpointUpper(sourceDir) : undefined);
+      // CRIU's log of the last restore is kept while the sandbox runs (removing it delayed the
+      // answer by a few ms); a stale one must not explain this restore's failure.
+      await Promise.all([
+        this.prepare(spec, isClone ? checkpointUpper(sourceDir) : undefined),
+        rm(workDir, { recursive: true, force: true }).then(() => lazy?.start(spec.id, checkpointImage(sourceDir), workDir)),
+      ]);
       if (source.checkpointAddress && source.checkpointAddress !== spec.network.sandboxAddress) {
         await runCommand('ip', ['-n', netnsName(spec.id), 'addr', 'add', `${source.checkpointAddress}/32`, 'dev', 'eth0']);
       }
@@ -290,18 +308,18 @@ export class RuncRuntime implements Runtime {
         imageDir = privateImage;
       }
       if (this.config.userns) await letNamespacedRootThrough(imageDir, this.config.userns);
-      await this.runDetached(bundle, ['restore', '--detach', '--image-path', imageDir, '--work-path', workDir, '--bundle', bundle, spec.id]).catch(
+      await this.runDetached(bundle, ['restore', '--detach', ...(lazy ? ['--lazy-pages'] : []), '--image-path', imageDir, '--work-path', workDir, '--bundle', bundle, spec.id]).catch(
         async (err: Error) => {
           throw new Error(`${err.message}${await criuErrors(path.join(workDir, 'restore.log'))}`);
         },
       );
-      await Promise.all([
-        rm(privateImage, { recursive: true, force: true }),
-        rm(workDir, { recursive: true, force: true }),
-        // Its own checkpoints and resumes from now on are in place.
-        writeFile(path.join(bundle, 'criu.conf'), criuOptions('same')),
-      ]);
+      // A clone's own checkpoints and resumes from now on are in place (prepare wrote those
+      // options already for a resume in place), and its view of the shared image goes.
+      if (isClone) {
+        await Promise.all([rm(privateImage, { recursive: true, force: true }), writeFile(path.join(bundle, 'criu.conf'), criuOptions('same'))]);
+      }
     } catch (err) {
+      await lazy?.stop(spec.id);
       if (isClone) {
         await this.destroy(spec.id).catch(() => undefined);
       } else {
@@ -332,6 +350,7 @@ export class RuncRuntime implements Runtime {
   }
 
   async destroy(id: string): Promise<void> {
+    await this.lazyPages?.stop(id);
     const bundle = this.bundleDir(id);
     // Only ask runc about containers it has state for; deleting a missing one is an error.
     if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
@@ -392,6 +411,7 @@ export class RuncRuntime implements Runtime {
   }
 
   async clearStopped(id: string): Promise<void> {
+    await this.lazyPages?.stop(id);
     if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
     const rootfs = path.join(this.bundleDir(id), 'rootfs');
     if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]);
