@@ -9,6 +9,7 @@ import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { TemplateRecord } from '../store/template-store.js';
 import type { VolumeMountRecord } from '../store/volume-store.js';
 import { waitForHealth } from './envd-client.js';
+import { warmUpEnvd } from './envd-warm-up.js';
 import { type Lifecycle, type SavedStart, serviceReadyTimeoutMs } from './lifecycle.js';
 import { type CreateSandboxInput, fieldsFromInput, type SandboxFields } from './sandbox-records.js';
 import { bootCheckpoint, snapshotCheckpoint } from './saved-states.js';
@@ -216,7 +217,8 @@ export class Creator {
     const rec: SandboxRecord = { ...pooled, ...lifecycle, state: 'pooled' };
     return this.lc.operate('create', rec.id, { templateId: template.id, pooled: true }, async () => {
       try {
-        await this.lc.init(rec);
+        // envd answered in the pool (and ran a command there): no health probe first.
+        await this.lc.handOver(rec);
       } catch (err) {
         this.lc.log.warn({ sandboxId: rec.id, err }, 'a pooled sandbox did not take its init; starting another');
         await this.lc.kill(rec.id);
@@ -228,13 +230,18 @@ export class Creator {
     }, () => this.lc.store.adoptPooled(pooled.id, lifecycle));
   }
 
-  /** A sandbox for the warm pool: started from the template's saved state when it has one, and
-   *  left uninitialised. */
+  /** A sandbox for the warm pool: started from the template's saved state when it has one, left
+   *  uninitialised, and its envd warmed up (envd-warm-up.ts). */
   private async startPooled(template: TemplateRecord): Promise<SandboxRecord> {
     const current = this.lc.templates.find(template.id) ?? template;
     const rec = this.lc.records.reserve(this.lc.records.unownedFields(current));
     const saved = bootState(this.lc.bootStates.get(current.id));
-    return this.lc.start(rec, saved, saved ? null : current, true);
+    const pooled = await this.lc.start(rec, saved, saved ? null : current, true);
+    // Only speed depends on it (an image without a shell cannot run it): the sandbox stays.
+    await warmUpEnvd(this.lc.records.addressOf(pooled), current.defaultUser ?? undefined).catch((err: unknown) =>
+      this.lc.log.warn({ sandboxId: pooled.id, templateId: current.id, err }, 'warming up a pooled sandbox\'s envd failed; its first command will be slower'),
+    );
+    return pooled;
   }
 }
 

@@ -147,10 +147,14 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   /** Hands envd its token and environment; `currentToken` when it was initialised before (a
    *  restore from a saved state). */
   async init(rec: SandboxRecord, currentToken?: string): Promise<void> {
-    const address = this.records.addressOf(rec);
-    await waitForHealth(address, envdPort, envdStartTimeoutMs);
+    await waitForHealth(this.records.addressOf(rec), envdPort, envdStartTimeoutMs);
+    await this.handOver(rec, currentToken);
+  }
+
+  /** `init` of an envd known to answer already: the /init request alone. */
+  async handOver(rec: SandboxRecord, currentToken?: string): Promise<void> {
     await initEnvd(
-      address,
+      this.records.addressOf(rec),
       { accessToken: rec.envdToken, envVars: { ...rec.envVars, ...defaultSandboxEnv(rec.id, rec.templateId) }, ...this.envdDefaults(rec) },
       currentToken,
     );
