@@ -22,6 +22,8 @@ export class Creator {
   readonly pool: WarmPool;
   /** Sandboxes creates and clones have been admitted for and not yet finished starting. */
   private admitted = 0;
+  /** Pooled sandboxes whose envd is being warmed up (envd-warm-up.ts), by id. */
+  private readonly warmUps = new Map<string, Promise<void>>();
 
   constructor(private readonly lc: Lifecycle) {
     this.pool = new WarmPool(lc.config.warmPoolSize, (template) => this.startPooled(template), lc.log);
@@ -218,6 +220,7 @@ export class Creator {
     return this.lc.operate('create', rec.id, { templateId: template.id, pooled: true }, async () => {
       try {
         // envd answered in the pool (and ran a command there): no health probe first.
+        await this.warmUps.get(rec.id);
         await this.lc.handOver(rec);
       } catch (err) {
         this.lc.log.warn({ sandboxId: rec.id, err }, 'a pooled sandbox did not take its init; starting another');
@@ -231,16 +234,22 @@ export class Creator {
   }
 
   /** A sandbox for the warm pool: started from the template's saved state when it has one, left
-   *  uninitialised, and its envd warmed up (envd-warm-up.ts). */
+   *  uninitialised, and its envd warmed up (envd-warm-up.ts). The warm-up goes on while the pool
+   *  starts its next sandbox; a create taking this one waits for it. */
   private async startPooled(template: TemplateRecord): Promise<SandboxRecord> {
     const current = this.lc.templates.find(template.id) ?? template;
     const rec = this.lc.records.reserve(this.lc.records.unownedFields(current));
     const saved = bootState(this.lc.bootStates.get(current.id));
     const pooled = await this.lc.start(rec, saved, saved ? null : current, true);
-    // Only speed depends on it (an image without a shell cannot run it): the sandbox stays.
-    await warmUpEnvd(this.lc.records.addressOf(pooled), current.defaultUser ?? undefined).catch((err: unknown) =>
-      this.lc.log.warn({ sandboxId: pooled.id, templateId: current.id, err }, 'warming up a pooled sandbox\'s envd failed; its first command will be slower'),
-    );
+    const warmUp = warmUpEnvd(this.lc.records.addressOf(pooled), current.defaultUser ?? undefined)
+      .catch((err: unknown) => {
+        // Only speed depends on it (an image without a shell cannot run it): the sandbox stays.
+        // A pooled sandbox removed meanwhile (its template changed) has nothing to report.
+        if (this.lc.store.get(pooled.id)?.state !== 'pooled') return;
+        this.lc.log.warn({ sandboxId: pooled.id, templateId: current.id, err }, "warming up a pooled sandbox's envd failed; its first command will be slower");
+      })
+      .finally(() => this.warmUps.delete(pooled.id));
+    this.warmUps.set(pooled.id, warmUp);
     return pooled;
   }
 }

@@ -85,7 +85,8 @@ export async function waitForHealth(address: string, port: number, timeoutMs: nu
   throw new Error(`port ${port} of ${address} did not answer /health within ${timeoutMs} ms (${last})`);
 }
 
-export async function initEnvd(address: string, init: EnvdInit, currentToken?: string): Promise<void> {
+/** `POST /init`; a field left out leaves envd's value as it is (an empty body changes nothing). */
+export async function initEnvd(address: string, init: Partial<EnvdInit>, currentToken?: string): Promise<void> {
   const body = JSON.stringify(init);
   const res = await request(address, envdPort, {
     method: 'POST',
