@@ -2,7 +2,7 @@
 import { getRequestListener } from '@hono/node-server';
 import http from 'node:http';
 import { createApiApp } from './api/app.js';
-import { checkHealth } from './api/health-check.js';
+import { cachedHealth, checkHealth } from './api/health-check.js';
 import { createOpsApp, isOpsPath } from './api/ops-routes.js';
 import { ApiKeyStore, ensureFirstApiKey } from './store/api-key-store.js';
 import { dataFiles, installDir, type Config } from './config.js';
@@ -106,7 +106,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const consoleListener = getRequestListener(webConsole.app.fetch);
   // `https://{domain}/` has nothing but the console.
   publicProxy.serveConsole((req, res) => (isConsolePath(req.url) ? void consoleListener(req, res) : res.writeHead(302, { location: '/dashboard' }).end()));
-  const health = () => checkHealth({ runtime, db, dataDir: config.dataDir, minFreeDiskMB: config.minFreeDiskMB });
+  const dataPlane = config.dataPlane === 'haproxy' && listeners.urls.length > 0 ? { pid: () => listeners.dataPlanePid() } : undefined;
+  const health = cachedHealth(() => checkHealth({ runtime, db, dataDir: config.dataDir, minFreeDiskMB: config.minFreeDiskMB, dataPlane }));
   const ops = getRequestListener(createOpsApp({ health, prometheus }, keys, log).fetch);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const target = sandboxTarget(req);

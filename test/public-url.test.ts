@@ -342,6 +342,8 @@ describe('public URLs of sandbox ports', () => {
       assert.equal(answer?.body, 'hello from again\n');
       assert.notEqual(haproxyPid(), pid);
       assert.ok((await directlyRouted()).includes(sbx.sandboxId), 'the new HAProxy has the map of the old one');
+      const health = (await (await fetch(`${server().url}/health`)).json()) as { healthy: boolean; dataPlane: { healthy: boolean; pid: number } };
+      assert.deepEqual(health.dataPlane, { healthy: true, pid: haproxyPid() });
     } finally {
       await sbx.kill();
     }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openDatabase } from '../store/database.js';
-import { checkHealth, type HealthDeps } from './health-check.js';
+import { cachedHealth, checkHealth, type HealthDeps } from './health-check.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sandcastle-health-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,5 +46,30 @@ describe('checkHealth', () => {
     const report = await checkHealth(deps({ dataDir: path.join(dir, 'missing') }));
     assert.equal(report.disk.healthy, false);
     assert.match(report.disk.error!, /^the data directory: .*ENOENT/);
+  });
+
+  it('includes the data plane when HAProxy relays the public URLs, unhealthy while it is down', async () => {
+    assert.deepEqual((await checkHealth(deps({ dataPlane: { pid: () => 4242 } }))).dataPlane, { healthy: true, pid: 4242 });
+    const down = await checkHealth(deps({ dataPlane: { pid: () => undefined } }));
+    assert.equal(down.healthy, false);
+    assert.match(down.dataPlane!.error!, /HAProxy .* is not running/);
+    assert.equal((await checkHealth(deps())).dataPlane, undefined);
+  });
+
+  it('answers from the last report while it is fresh, so frequent probes run the checks once', async () => {
+    let runs = 0;
+    const health = cachedHealth(async () => {
+      runs++;
+      return checkHealth(deps());
+    }, 60_000);
+    await Promise.all([health(), health(), health()]);
+    assert.equal(runs, 1);
+    const stale = cachedHealth(async () => {
+      runs++;
+      return checkHealth(deps());
+    }, 0);
+    await stale();
+    await stale();
+    assert.equal(runs, 3);
   });
 });

@@ -1,7 +1,8 @@
 // GET /health: whether this server can do its work. The runtime answers (`runc list` in its state
-// folder), the database reads, and the data directory's disk is writable with the free space kept
-// for sandboxes (SANDCASTLE_MIN_FREE_DISK_MB). Each check is given a few seconds: a hung one is
-// reported, not waited for.
+// folder), the database reads, the data directory's disk is writable with the free space kept
+// for sandboxes (SANDCASTLE_MIN_FREE_DISK_MB), and the public URLs' data plane runs. Each check is
+// given a few seconds: a hung one is reported, not waited for. A load balancer probing every second
+// gets the last report while it is fresh, so it does not run `runc` each time.
 import { constants } from 'node:fs';
 import { access, statfs } from 'node:fs/promises';
 import { describe } from '../errors.js';
@@ -23,6 +24,8 @@ export interface HealthReport {
   runtime: PartHealth;
   database: PartHealth;
   disk: PartHealth;
+  /** Present when HAProxy relays the public URLs. */
+  dataPlane?: PartHealth;
 }
 
 export interface HealthDeps {
@@ -30,6 +33,8 @@ export interface HealthDeps {
   db: Db;
   dataDir: string;
   minFreeDiskMB: number;
+  /** HAProxy's process id when it runs; undefined when there is no HAProxy data plane. */
+  dataPlane?: { pid(): number | undefined };
 }
 
 async function part(what: string, check: () => Promise<PartHealth>): Promise<PartHealth> {
@@ -62,5 +67,21 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
       return { healthy: true, freeBytes, minFreeBytes };
     }),
   ]);
-  return { healthy: runtime.healthy && database.healthy && disk.healthy, runtime, database, disk };
+  const report: HealthReport = { healthy: runtime.healthy && database.healthy && disk.healthy, runtime, database, disk };
+  if (deps.dataPlane) {
+    const pid = deps.dataPlane.pid();
+    report.dataPlane = pid === undefined ? { healthy: false, error: 'HAProxy (public URLs) is not running; the server is starting it again' } : { healthy: true, pid };
+    report.healthy &&= report.dataPlane.healthy;
+  }
+  return report;
+}
+
+/** `check`, run at most once per `maxAgeMs`: callers within that time share its report. */
+export function cachedHealth(check: () => Promise<HealthReport>, maxAgeMs = 1_000): () => Promise<HealthReport> {
+  let last: { at: number; report: Promise<HealthReport> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at >= maxAgeMs) last = { at: now, report: check() };
+    return last.report;
+  };
 }
