@@ -26,8 +26,14 @@ const testServer = useTestServer({ env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_
 function runcState(server: ServerProcess, id: string): { status: string; pid: number } | undefined {
   const root = server.env.SANDCASTLE_RUNC_ROOT!;
   if (!existsSync(path.join(root, id))) return undefined;
-  const out = execFileSync(server.env.SANDCASTLE_RUNC ?? 'runc', ['--root', root, 'state', id], { encoding: 'utf8' });
-  return JSON.parse(out) as { status: string; pid: number };
+  try {
+    const out = execFileSync(server.env.SANDCASTLE_RUNC ?? 'runc', ['--root', root, 'state', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(out) as { status: string; pid: number };
+  } catch (err) {
+    // Removed between the look and the question (an eviction ending).
+    if (!existsSync(path.join(root, id))) return undefined;
+    throw err;
+  }
 }
 
 /** Starts a process holding a random value only in its memory (beside `ballastMiB` of random
@@ -139,6 +145,8 @@ describe('warm pause', () => {
       assert.equal(runcState(server, newer.sbx.sandboxId)?.status, 'paused', 'the newer one is warm');
       assert.equal(await warmPausedMetric(server), 1, 'the metrics count the newer one only');
       assert.equal((await older.sbx.getInfo()).state, 'paused');
+      const listed = await Sandbox.list({ query: { state: ['paused'] } }).nextItems();
+      assert.deepEqual(listed.map((s) => [s.sandboxId, s.state]).sort(), [[older.sbx.sandboxId, 'paused'], [newer.sbx.sandboxId, 'paused']].sort(), 'listed paused, cold and warm alike');
       assert.ok(/warm-paused sandbox \S+ evicted/.test(server.output()), 'the eviction is logged');
 
       await older.sbx.connect();
@@ -171,22 +179,40 @@ describe('warm pause', () => {
 
   it('a running sandbox taking the host under SANDCASTLE_WARM_PAUSED_MIN_FREE_MB evicts the warm-paused ones, oldest first; nothing is OOM-killed and they resume intact', async (t) => {
     const main = testServer.current();
-    // Other tests share this machine, so the floor is set from what is available right now: the
-    // server and the sandboxes below take about 0.5 GiB of the 1.5 GiB above it, and the running
-    // sandbox then allocates in steps (2 GiB at most) until every warm one is gone.
-    const floorMiB = Math.floor(os.freemem() / MiB) - 1536;
     const capMiB = 2048;
-    const pressed = await startServerProcess({ env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_MEMORY_MB: String(capMiB + 512), SANDCASTLE_WARM_PAUSED_MIN_FREE_MB: String(floorMiB) } });
+    // Other tests share this machine, so the floor is set from what is available right now: the
+    // server and the sandboxes below take about 0.65 GiB of the 1.5 GiB above it, and the running
+    // sandbox then allocates in steps (2 GiB at most) until every warm one is gone or the host is
+    // so far under the floor that evicting all three could not lift it back. Others' use moves by
+    // a GiB within seconds here: a setup they pushed under the floor, or so far above it that the
+    // allocation could not cover the rest, is made again.
+    let setup: { server: ServerProcess; floorMiB: number; headroom: number; paused: Array<Awaited<ReturnType<typeof prepared>>>; running: Sandbox } | undefined;
+    for (let attempt = 1; attempt <= 3 && !setup; attempt++) {
+      const floorMiB = Math.floor(os.freemem() / MiB) - 1536;
+      const server = await startServerProcess({ env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_MEMORY_MB: String(capMiB + 512), SANDCASTLE_WARM_PAUSED_MIN_FREE_MB: String(floorMiB) } });
+      try {
+        useServer(server);
+        const paused: Array<Awaited<ReturnType<typeof prepared>>> = [];
+        for (let i = 0; i < 3; i++) paused.push(await prepared(64));
+        const running = await Sandbox.create({ timeoutMs: 600_000 });
+        for (const p of paused) await p.sbx.betaPause();
+        const headroom = Math.floor(os.freemem() / MiB) - floorMiB;
+        const warm = paused.filter((p) => runcState(server, p.sbx.sandboxId)?.status === 'paused').length;
+        if (warm === 3 && headroom < capMiB - 512) setup = { server, floorMiB, headroom, paused, running };
+        else t.diagnostic(`attempt ${attempt}: ${warm} of 3 warm, ${headroom} MiB above the floor; made again`);
+      } finally {
+        if (!setup) await disposeServer(server);
+      }
+    }
+    if (!setup) {
+      useServer(main);
+      t.skip('others on this machine moved its available memory too far three times');
+      return;
+    }
+    const { server: pressed, floorMiB, headroom, paused, running } = setup;
+    const deepMiB = floorMiB - 384;
     try {
-      useServer(pressed);
-      const paused: Array<Awaited<ReturnType<typeof prepared>>> = [];
-      for (let i = 0; i < 3; i++) paused.push(await prepared(64));
-      const running = await Sandbox.create({ timeoutMs: 600_000 });
-      for (const p of paused) await p.sbx.betaPause();
       const ids = paused.map((p) => p.sbx.sandboxId);
-      const headroom = Math.floor(os.freemem() / MiB) - floorMiB;
-      assert.deepEqual(ids.map((id) => runcState(pressed, id)?.status), ['paused', 'paused', 'paused'], `warm before the pressure (${headroom} MiB above the floor; others on this machine may have taken it meanwhile)`);
-      assert.ok(headroom < capMiB - 256, `${headroom} MiB above the floor: more than the running sandbox may allocate (others on this machine freed memory meanwhile)`);
       assert.equal(await warmPausedMetric(pressed), 3);
       const oomBefore = oomKills(running.sandboxId);
 
@@ -204,20 +230,23 @@ describe('warm pause', () => {
       await running.files.write('/tmp/allocate.py', allocator);
       await running.commands.run('python3 /tmp/allocate.py', { background: true, timeoutMs: 0 });
       const allEvicted = () => ids.every((id) => runcState(pressed, id) === undefined);
-      for (let i = 0; i < 600 && !allEvicted(); i++) await sleep(100);
+      for (let i = 0; i < 600 && !allEvicted() && os.freemem() / MiB > deepMiB; i++) await sleep(100);
       await running.files.write('/tmp/enough', '');
       const [pid, allocatedMiB] = (await running.files.read('/tmp/allocated')).split(' ');
+      for (let i = 0; i < 300 && !allEvicted(); i++) await sleep(100);
       t.diagnostic(`floor ${floorMiB} MiB, ${headroom} MiB above it before the pressure; the running sandbox allocated ${allocatedMiB} MiB`);
-      assert.ok(allEvicted(), `every warm one evicted once the running sandbox allocated ${allocatedMiB} MiB: ${ids.map((id) => runcState(pressed, id)?.status ?? 'evicted').join(', ')}\n${pressed.output()}`);
+      assert.ok(allEvicted(), `every warm one evicted once the running sandbox allocated ${allocatedMiB} MiB (of ${capMiB} at most; others on this machine may have freed memory meanwhile): ${ids.map((id) => runcState(pressed, id)?.status ?? 'evicted').join(', ')}\n${pressed.output()}`);
 
       // The allocating process lives on, in a cgroup whose OOM killer never fired; the server lives.
       assert.equal((await running.commands.run(`kill -0 ${pid}`)).exitCode, 0, 'the allocating process is alive');
       assert.equal(oomKills(running.sandboxId), oomBefore, 'no OOM kill in the running sandbox');
       assert.deepEqual([pressed.child.exitCode, pressed.child.signalCode], [null, null], 'the server is alive');
       assert.equal((await fetch(`${pressed.url}/health`)).status, 200);
-      const evictions = ids.map((id) => pressed.output().indexOf(`warm-paused sandbox ${id} evicted (`));
-      assert.ok(evictions.every((at) => at >= 0), 'each eviction is logged with its reason');
-      assert.deepEqual([...evictions].sort((a, b) => a - b), evictions, 'oldest pause evicted first');
+      // Logged once its checkpoint is in place, a moment after runc let the container go.
+      const evictions = () => ids.map((id) => pressed.output().indexOf(`warm-paused sandbox ${id} evicted (`));
+      for (let i = 0; i < 100 && evictions().some((at) => at < 0); i++) await sleep(100);
+      assert.ok(evictions().every((at) => at >= 0), `each eviction is logged with its reason:\n${pressed.output()}`);
+      assert.deepEqual([...evictions()].sort((a, b) => a - b), evictions(), 'oldest pause evicted first');
       assert.equal(await warmPausedMetric(pressed), 0);
 
       await running.commands.run(`kill ${pid}`);
