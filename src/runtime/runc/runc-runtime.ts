@@ -381,6 +381,18 @@ export class RuncRuntime implements Runtime {
     return (JSON.parse(out || 'null') ?? []) as RuncState[];
   }
 
+  /** One container's status, undefined when it does not exist. Not `runc list`, which fails when
+   *  any other container goes away while it reads them. */
+  private async statusOf(id: string): Promise<string | undefined> {
+    if (!existsSync(path.join(this.config.runcRoot, id))) return undefined;
+    try {
+      return (JSON.parse(await this.runc(['state', id])) as RuncState).status;
+    } catch (err) {
+      if (!existsSync(path.join(this.config.runcRoot, id))) return undefined;
+      throw err;
+    }
+  }
+
   async listRunning(): Promise<string[]> {
     return (await this.runcStates()).filter((s) => s.status === 'running').map((s) => s.id);
   }
@@ -400,8 +412,7 @@ export class RuncRuntime implements Runtime {
   }
 
   async adopt(id: string): Promise<void> {
-    const state = (await this.runcStates()).find((s) => s.id === id);
-    if (state?.status === 'paused') await this.runc(['resume', id]);
+    if ((await this.statusOf(id)) === 'paused') await this.runc(['resume', id]);
     const bundle = this.bundleDir(id);
     await Promise.all([
       rm(path.join(bundle, 'restore-image'), { recursive: true, force: true }),
@@ -428,7 +439,7 @@ export class RuncRuntime implements Runtime {
     // address"). A second dump ends them with their sockets in repair mode, as a `stop` pause does,
     // and saves what the kernel did for them meanwhile; it is written beside the first and takes
     // its place once whole.
-    const status = (await this.runcStates()).find((c) => c.id === id)?.status;
+    const status = await this.statusOf(id);
     if (status !== 'paused') throw new Error(`sandbox ${id} is not frozen (its container is ${status ?? 'absent'}): there is nothing for endFrozen to end`);
     const dir = this.checkpointDir(ref);
     const next = `${dir}.next`;
