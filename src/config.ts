@@ -55,7 +55,7 @@ export const settings = [
   { variable: 'SANDCASTLE_MIN_FREE_MEMORY_MB', default: '`512`', meaning: 'memory kept available on the host; below it a create or clone gets 429' },
   { variable: 'SANDCASTLE_MIN_FREE_DISK_MB', default: '`1024`', meaning: "data directory's disk kept free; below it a create or clone gets 429" },
   { variable: 'SANDCASTLE_WARM_PAUSED_MAX', default: '`64`', meaning: 'most paused sandboxes kept frozen in memory (a resume thaws them), the oldest evicted to their checkpoint; `0` pauses every sandbox cold' },
-  { variable: 'SANDCASTLE_WARM_PAUSED_MIN_FREE_MB', default: '`1024`', meaning: 'memory kept available: below it the oldest frozen paused sandboxes are evicted to their checkpoint' },
+  { variable: 'SANDCASTLE_WARM_PAUSED_MIN_FREE_MB', default: '`1024`', meaning: 'memory kept available: the oldest frozen paused sandboxes are evicted to their checkpoint from 512 MiB above it on' },
   { variable: 'SANDCASTLE_LAZY_RESTORE', default: '`0`', meaning: '`1`: a cold resume answers before the memory is read back, pages come in as the sandbox touches them (CRIU lazy pages); needs `SANDCASTLE_USERNS=0` or `vm.unprivileged_userfaultfd=1`' },
   { variable: 'SANDCASTLE_CPU_COUNT', default: '`2`', meaning: 'vCPUs of a sandbox whose template names none' },
   { variable: 'SANDCASTLE_MEMORY_MB', default: '`512`', meaning: 'memory of a sandbox whose template names none, in MiB' },

@@ -109,16 +109,17 @@ describe('warm pauses', () => {
   it('under the memory setting the oldest are evicted, one at a time, until enough is available', async () => {
     const s = start({ warmPausedMax: 8, warmPausedMinFreeMB: 1024 });
     const ids = [running(), running(), running()];
-    // Each frozen sandbox holds 200 MiB of a host with 1500 MiB available without them.
+    // Each frozen sandbox holds 200 MiB of a host with 2000 MiB available without them; eviction
+    // starts 512 MiB above the floor, at 1536 MiB.
     Object.defineProperty(runtime, 'resources', {
       get: () => {
         const frozen = [...runtime.sandboxes.values()].filter((x) => x.container === 'frozen').length;
-        return { memoryAvailableBytes: (1500 - 200 * frozen) * MiB, diskAvailableBytes: 2 ** 40 };
+        return { memoryAvailableBytes: (2000 - 200 * frozen) * MiB, diskAvailableBytes: 2 ** 40 };
       },
     });
     await s.pause(ids[0]!);
     await s.pause(ids[1]!);
-    assert.deepEqual(s.warmPaused(), [ids[0], ids[1]], '1100 MiB available: both stay warm');
+    assert.deepEqual(s.warmPaused(), [ids[0], ids[1]], '1600 MiB available: both stay warm');
     await s.pause(ids[2]!);
     assert.deepEqual(s.warmPaused(), [ids[1], ids[2]], 'the oldest gave its memory back');
     assert.equal(containerOf(ids[0]!), 'absent');

@@ -3,14 +3,17 @@
 // processes ended by the runtime as a cold pause ends them, the checkpoint kept, so a resume
 // restores from disk as after a cold pause —
 // oldest first when more than SANDCASTLE_WARM_PAUSED_MAX are warm or the host's available memory
-// falls below SANDCASTLE_WARM_PAUSED_MIN_FREE_MB (checked after each pause, every second while any
-// is warm, and before a start is admitted), and all of them at shutdown. Which ones are warm lives
+// comes within 512 MiB of SANDCASTLE_WARM_PAUSED_MIN_FREE_MB (checked after each pause, every second
+// while any is warm, and before a start is admitted), and all of them at shutdown. Which ones are warm lives
 // in memory only: a restarted server finds them frozen and recovery pauses them cold (state.ts).
 import type { Lifecycle } from './lifecycle.js';
 import { pauseCheckpoint } from './saved-states.js';
 
 const MiB = 1024 * 1024;
 const watchIntervalMs = 1000;
+/** Eviction starts this far above the free-memory floor: pauses and creates in flight keep taking
+ *  memory while an eviction (a dump, up to a second) frees it, and the floor is to hold. */
+const headroomMiB = 512;
 
 export class WarmPauses {
   /** Warm sandboxes' ids; insertion order is oldest pause first. */
@@ -56,9 +59,10 @@ export class WarmPauses {
   }
 
   /** Evicts the oldest warm sandboxes while more are warm than allowed or the host has less than
-   *  `minFreeMB` (at least SANDCASTLE_WARM_PAUSED_MIN_FREE_MB) available. Never fails. */
+   *  `minFreeMB` (at least SANDCASTLE_WARM_PAUSED_MIN_FREE_MB), plus the headroom, available.
+   *  Never fails. */
   relieve(minFreeMB = 0): Promise<void> {
-    const floor = Math.max(minFreeMB, this.lc.config.warmPausedMinFreeMB) * MiB;
+    const floor = (Math.max(minFreeMB, this.lc.config.warmPausedMinFreeMB) + headroomMiB) * MiB;
     this.checks = this.checks.then(async () => {
       while (this.warm.size > 0) {
         const overCount = this.warm.size > this.lc.config.warmPausedMax;
