@@ -68,6 +68,8 @@ export class SandboxProxy {
   private readonly upgraded = new Map<string, Set<net.Socket>>();
   /** What it relayed, for the Prometheus metrics. */
   readonly relays = new RelayMeter();
+  /** Each sandbox's address while requests to it may have left connections in the agent. */
+  private readonly addresses = new Map<string, string>();
 
   constructor(
     private readonly sandboxes: SandboxService,
@@ -149,6 +151,7 @@ export class SandboxProxy {
   }
 
   private forward(req: http.IncomingMessage, res: http.ServerResponse, sandboxId: string, address: string, port: number): void {
+    this.addresses.set(sandboxId, address);
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (!hopByHop.has(name) && name !== trafficTokenHeader && value !== undefined) headers[name] = value;
@@ -190,6 +193,14 @@ export class SandboxProxy {
   private cut(id: string): void {
     for (const upstream of this.open.get(id) ?? []) upstream.destroy(new Error(`sandbox '${id}' is being killed`));
     for (const upstream of this.upgraded.get(id) ?? []) upstream.destroy();
+    // Idle kept-alive connections go too: frozen by a warm pause, envd's keep-alive timers all fire
+    // at the thaw and close them just as a request may be sent on one.
+    const address = this.addresses.get(id);
+    this.addresses.delete(id);
+    if (address === undefined) return;
+    for (const [name, sockets] of Object.entries(this.agent.freeSockets)) {
+      if (name.startsWith(`${address}:`)) for (const socket of sockets ?? []) socket.destroy();
+    }
   }
 
   close(): void {

@@ -98,6 +98,9 @@ export function haproxyConfig(input: HaproxyConfigInput): string {
       // The sandbox first; the one retry of a failed connection goes to the other server, Node.
       '  balance first',
       '  retries 1',
+      // A kept-alive connection the sandbox closed as the request went out (a thawed server's
+      // keep-alive timers all fire at once) is retried too, in Node, on a new connection.
+      '  retry-on conn-failure empty-response',
       '  option redispatch 1',
       '  server sandbox 0.0.0.0:0',
       `  server node unix@${paths.retry[origin]}`,
