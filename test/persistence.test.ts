@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Sandbox, SandboxNotFoundError } from 'novita-sandbox';
+import { startMemoryHash } from './support/memory-hash.js';
 import { startServerProcess, useTestServer } from './support/server-process.js';
 
 // Pauses here are cold (every resume a restore from the checkpoint); warm-pause.test.ts has warm ones.
@@ -81,30 +82,10 @@ describe('pause and resume', () => {
   it('keeps every byte of a large memory (its image passes the page cache past 128 MiB)', async () => {
     const sbx = await Sandbox.create();
     try {
-      // 200 MiB of random bytes; on SIGUSR1 the process writes their hash again.
-      const lines = [
-        'import hashlib, os, signal, time',
-        'b = bytearray(200 * 1024 * 1024)',
-        'for i in range(0, len(b), 1 << 20):',
-        '    b[i:i + (1 << 20)] = os.urandom(1 << 20)',
-        'def report(*_):',
-        '    h = hashlib.sha256(b).hexdigest()',
-        "    open('/tmp/after.tmp', 'w').write(h)",
-        "    os.replace('/tmp/after.tmp', '/tmp/after')",
-        'signal.signal(signal.SIGUSR1, report)',
-        "open('/tmp/before', 'w').write(hashlib.sha256(b).hexdigest())",
-        "open('/tmp/big.pid', 'w').write(str(os.getpid()))",
-        'while True:',
-        '    time.sleep(1)',
-      ];
-      await startPython(sbx, 'big', lines, '/tmp/big.pid', 300);
-      const before = await sbx.files.read('/tmp/before');
-
+      const memory = await startMemoryHash(sbx, 200);
       await sbx.betaPause();
       await sbx.connect();
-      await sbx.commands.run(`kill -USR1 $(cat /tmp/big.pid)`);
-      await untilExists(sbx, '/tmp/after', 100);
-      assert.equal(await sbx.files.read('/tmp/after'), before);
+      assert.equal(await memory.now(), memory.before);
     } finally {
       await sbx.kill();
     }
