@@ -22,7 +22,7 @@ import { waitForHostProcesses } from './in-flight.js';
 import { runCommand } from '../run-command.js';
 import { envdLogName } from '../../envd/log-file.js';
 import { hostMappingProblem } from '../id-mapping.js';
-import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot } from './userns.js';
+import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot, raiseKeyQuota } from './userns.js';
 import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, removeDisk } from './sandbox-disk.js';
 import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
 
@@ -117,6 +117,11 @@ export class RuncRuntime implements Runtime {
   /** Checks at start that sandbox disks can be made (throws saying what to install or change);
    *  resolves to a line for the log saying how writable layers are limited. */
   async checkHost(): Promise<string> {
+    const keys = this.config.userns ? await raiseKeyQuota(this.config.maxSandboxes) : undefined;
+    return keys ? `${await this.checkDisks()}; ${keys}` : this.checkDisks();
+  }
+
+  private async checkDisks(): Promise<string> {
     if (!this.config.diskQuota) return 'sandbox disks: no quota (SANDCASTLE_DISK_QUOTA=0): writable layers live in the data directory, unlimited';
     await checkDiskSupport(this.config.dataDir);
     return `sandbox disks: each sandbox's writable layer on its own file-backed ext4 disk (loop-mounted, sparse) of its template's size, ${this.config.defaultDiskSizeMB} MiB by default; writing past it is ENOSPC inside`;

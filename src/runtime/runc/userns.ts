@@ -1,6 +1,6 @@
 // What the host prepares for sandboxes that run in a user namespace (config `userns`): root inside
 // is the mapping's base uid outside, with no privilege over anything the host's root owns.
-import { chmod, chown, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { IdMapping } from '../id-mapping.js';
@@ -70,4 +70,38 @@ export async function checkPathToDataDir(dataDir: string, mapping: IdMapping): P
     }
     if (dir === path.dirname(dir)) return;
   }
+}
+
+/** Kernel keys a user-namespaced sandbox holds: runc makes it a session keyring of its own. */
+const keysPerSandbox = 2;
+/** Quota bytes a session keyring takes (its description and payload), with room to spare. */
+const bytesPerKey = 100;
+
+/** The per-user key quota (kernel.keys.maxkeys, maxbytes) that `sandboxes` sandboxes need, each
+ *  raised only: every sandbox's keyring belongs to the mapping's one host uid, and the kernel's
+ *  defaults (200 keys, 20000 bytes) stop the start of about the 170th ("unable to create session
+ *  key: disk quota exceeded"). */
+export function keyQuotaFor(sandboxes: number, now: { maxkeys: number; maxbytes: number }): { maxkeys: number; maxbytes: number } {
+  const maxkeys = Math.max(now.maxkeys, sandboxes * keysPerSandbox + 200);
+  return { maxkeys, maxbytes: Math.max(now.maxbytes, maxkeys * bytesPerKey) };
+}
+
+/** Raises the per-user key quota for `sandboxes` sandboxes; says what it did, or what to set
+ *  when it cannot (a read-only /proc/sys in a container). */
+export async function raiseKeyQuota(sandboxes: number, dir = '/proc/sys/kernel/keys'): Promise<string | undefined> {
+  const read = async (name: string) => Number((await readFile(path.join(dir, name), 'utf8')).trim());
+  const now = { maxkeys: await read('maxkeys'), maxbytes: await read('maxbytes') };
+  const want = keyQuotaFor(sandboxes, now);
+  if (want.maxkeys === now.maxkeys && want.maxbytes === now.maxbytes) return undefined;
+  try {
+    await writeFile(path.join(dir, 'maxbytes'), String(want.maxbytes));
+    await writeFile(path.join(dir, 'maxkeys'), String(want.maxkeys));
+  } catch (err) {
+    throw new Error(
+      `the kernel's per-user key quota (kernel.keys.maxkeys ${now.maxkeys}, maxbytes ${now.maxbytes}) would stop sandboxes from starting long before SANDCASTLE_MAX_SANDBOXES (${sandboxes}), and it cannot be raised here (${(err as Error).message}): ` +
+        `sysctl -w kernel.keys.maxkeys=${want.maxkeys} kernel.keys.maxbytes=${want.maxbytes}, or lower SANDCASTLE_MAX_SANDBOXES`,
+      { cause: err },
+    );
+  }
+  return `kernel key quota per user raised to ${want.maxkeys} keys, ${want.maxbytes} bytes (every sandbox's session keyring belongs to host uid of the sandboxes' root)`;
 }
