@@ -61,7 +61,7 @@ export async function metricsScrapeRows(): Promise<Row[]> {
   try {
     const { db, key } = fill(dir);
     const config = loadConfig({ dataDir: dir });
-    const lifecycle = new EventEmitter() as unknown as SandboxService;
+    const lifecycle = Object.assign(new EventEmitter(), { warmPaused: (): string[] => [] }) as unknown as SandboxService;
     const relays = { api: new RelayMeter(), public: new RelayMeter() };
     const prometheus = serverPrometheus(db, config, lifecycle, () => relays);
     const health = async () => ({ healthy: true, runtime: { healthy: true }, database: { healthy: true }, disk: { healthy: true } });

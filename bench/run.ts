@@ -109,16 +109,28 @@ try {
 } finally {
   await disposeServer(server);
 }
-rows.push(...(await createWithoutPoolRows()));
-rows.push(...(await metricsScrapeRows()));
-rows.push(...(await volumeWriteRows()));
-rows.push(...(await warmPauseRows()));
-rows.push(...(await coldResumeRows()));
-rows.push(...(await wallCostRows()));
-rows.push(...(await neighbourRows()));
-rows.push(...(await imagePullRows()));
-rows.push(...(await templateBuildRows()));
-rows.push(...(await consoleLoadRows()));
+// Each of these starts what it measures on its own: one that fails is a row saying why, and the
+// others still run.
+const sections: Array<[string, () => Promise<Row[]>]> = [
+  ['create without the pool', createWithoutPoolRows],
+  ['/metrics scrape', metricsScrapeRows],
+  ['volume writes', volumeWriteRows],
+  ['warm pause', warmPauseRows],
+  ['cold resume', coldResumeRows],
+  ['the walls\' cost', wallCostRows],
+  ['neighbours under abuse', neighbourRows],
+  ['image pulls', imagePullRows],
+  ['template builds', templateBuildRows],
+  ['console load', consoleLoadRows],
+];
+for (const [name, section] of sections) {
+  try {
+    rows.push(...(await section()));
+  } catch (err) {
+    console.error(`bench section '${name}' failed:`, err);
+    rows.push({ name: `${name}: FAILED`, unit: '', target: (err as Error).message.slice(0, 120) });
+  }
+}
 
 printTable(rows);
 console.log(`\nresults written to ${writeResults('', { rows })}`);
