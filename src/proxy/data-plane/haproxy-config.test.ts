@@ -6,7 +6,7 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { promisify } from 'node:util';
 import { dataPlanePaths } from './haproxy-data-plane.js';
-import { haproxyConfig, haproxyMap } from './haproxy-config.js';
+import { haproxyConfig, haproxyMap, haproxyThreads } from './haproxy-config.js';
 
 const run = promisify(execFile);
 
@@ -22,7 +22,9 @@ it('writes a configuration HAProxy accepts, binding each public address and rout
         { host: '127.0.0.1', port: 8080, tls: false },
       ],
       paths,
+      threads: 1,
     });
+    assert.match(text, /nbthread 1\n/);
     assert.match(text, /bind \[::1\]:8443\n/);
     assert.match(text, /bind 127\.0\.0\.1:8080\n/);
     // The domain's dots are escaped: `xsandcastle.localhost` is no sandbox host.
@@ -38,4 +40,8 @@ it('writes a configuration HAProxy accepts, binding each public address and rout
 
 it('writes one map line per routable sandbox', () => {
   assert.equal(haproxyMap(new Map([['a1', '10.77.0.2'], ['b2', '10.77.0.3']])), 'a1 10.77.0.2\nb2 10.77.0.3\n');
+});
+
+it('gives HAProxy a quarter of the cores, at least one thread', () => {
+  assert.deepEqual([1, 2, 4, 8, 16].map(haproxyThreads), [1, 1, 1, 2, 4]);
 });

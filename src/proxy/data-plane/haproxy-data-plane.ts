@@ -5,13 +5,14 @@
 // the map and its open streams are cut; its next request reaches Node again. Traffic counters
 // are read back for the idle timeout and the metrics.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../log.js';
 import type { RelayFigures } from '../../metrics/prometheus-hooks.js';
 import type { SandboxService } from '../../sandboxes/sandbox-service.js';
 import type { PublicAccess } from '../public-access.js';
 import { HaproxyAdmin, sessionsTo, statCounters, tableEntries } from './haproxy-admin.js';
-import { haproxyConfig, haproxyMap, type DataPlanePaths, type HaproxyConfigInput } from './haproxy-config.js';
+import { haproxyConfig, haproxyMap, haproxyThreads, type DataPlanePaths, type HaproxyConfigInput } from './haproxy-config.js';
 import { HaproxyProcess } from './haproxy-process.js';
 
 /** How often traffic counters are read while any sandbox is routed directly. */
@@ -66,7 +67,8 @@ export class HaproxyDataPlane {
         // A socket file left by a killed HAProxy would refuse the new bind.
         await Promise.all([this.paths.admin, this.paths.retry.plain, this.paths.retry.tls].map((p) => rm(p, { force: true })));
         if (settings.pem) await writeFile(pemFile, settings.pem, { mode: 0o600 });
-        await writeFile(configFile, haproxyConfig({ domain: settings.domain, binds: settings.binds, pemFile, paths: this.paths }));
+        const threads = haproxyThreads(os.availableParallelism());
+        await writeFile(configFile, haproxyConfig({ domain: settings.domain, binds: settings.binds, pemFile, paths: this.paths, threads }));
         await writeFile(this.paths.map, haproxyMap(this.routable));
       },
     });
