@@ -1,9 +1,11 @@
 // Warm pause figures through the SDK: resume → first command of a warm-paused sandbox holding
-// 100 MiB and 1 GiB, beside its floor (a bare cgroup thaw of the same sandbox, `runc resume`, plus
+// 100 MiB and 1 GiB, beside its floor (a bare cgroup thaw of the same sandbox, its freezer written, plus
 // one commands.run('true')) and the cold resume of a server that pauses cold
 // (SANDCASTLE_WARM_PAUSED_MAX=0), measured in the same run. Then 200 sandboxes of 50 MiB paused
 // warm with a memory floor they do not all fit above: how low available memory went, and resume →
 // first command of the oldest (evicted, restored from disk) and the newest (thawed).
+import { thawCgroup } from '../src/runtime/runc/cgroup-freezer.js';
+import { detectCgroupLayout } from '../src/runtime/runc/cgroup-layout.js';
 import os from 'node:os';
 import { Sandbox } from 'novita-sandbox';
 import { runCommand } from '../src/runtime/run-command.js';
@@ -37,15 +39,16 @@ async function pauseResumeRounds(sbx: Sandbox): Promise<{ pauses: number[]; resu
   return { pauses, resumes };
 }
 
-/** The floor: the sandbox frozen with `runc pause` behind the server's back, then thawed with
- *  `runc resume` and asked for one command. */
+/** The floor: the sandbox frozen with `runc pause` behind the server's back, then thawed by a
+ *  write to its cgroup's freezer and asked for one command. */
 async function thawFloor(server: ServerProcess, sbx: Sandbox): Promise<number[]> {
   const runc = [server.env.SANDCASTLE_RUNC ?? 'runc', '--root', server.env.SANDCASTLE_RUNC_ROOT!];
+  const layout = detectCgroupLayout();
   const samples: number[] = [];
   for (let i = 0; i < rounds; i++) {
     await runCommand(runc[0]!, [...runc.slice(1), 'pause', sbx.sandboxId]);
     samples.push(await timed(async () => {
-      await runCommand(runc[0]!, [...runc.slice(1), 'resume', sbx.sandboxId]);
+      await thawCgroup(layout, sbx.sandboxId);
       await sbx.commands.run('true');
     }));
   }

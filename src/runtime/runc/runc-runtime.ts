@@ -22,6 +22,7 @@ import { waitForHostProcesses } from './in-flight.js';
 import { runCommand } from '../run-command.js';
 import { envdLogName } from '../../envd/log-file.js';
 import { hostMappingProblem } from '../id-mapping.js';
+import { thawCgroup } from './cgroup-freezer.js';
 import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot, raiseKeyQuota } from './userns.js';
 import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, removeDisk } from './sandbox-disk.js';
 import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
@@ -435,7 +436,7 @@ export class RuncRuntime implements Runtime {
   }
 
   async thaw(id: string): Promise<void> {
-    await this.runc(['resume', id]);
+    await thawCgroup(this.cgroups, id);
   }
 
   async endFrozen(id: string, ref: CheckpointRef): Promise<void> {

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { thawCgroup } from './cgroup-freezer.js';
+
+async function withRoot(work: (root: string) => Promise<void>): Promise<void> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'sc-freezer-'));
+  try {
+    await work(root);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+it('thaws a v1 sandbox through its freezer.state', () =>
+  withRoot(async (root) => {
+    const dir = path.join(root, 'freezer', 'sandcastle', 'abc');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'freezer.state'), 'FROZEN\n');
+    await thawCgroup({ version: 'v1', root }, 'abc');
+    assert.equal(await readFile(path.join(dir, 'freezer.state'), 'utf8'), 'THAWED');
+  }));
+
+it('thaws a v2 sandbox through cgroup.freeze and waits for cgroup.events to say so', () =>
+  withRoot(async (root) => {
+    const dir = path.join(root, 'sandcastle', 'abc');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'cgroup.freeze'), '1\n');
+    await writeFile(path.join(dir, 'cgroup.events'), 'populated 1\nfrozen 1\n');
+    // The kernel's answer comes a moment after the write.
+    setTimeout(() => void writeFile(path.join(dir, 'cgroup.events'), 'populated 1\nfrozen 0\n'), 20);
+    await thawCgroup({ version: 'v2', root }, 'abc');
+    assert.equal(await readFile(path.join(dir, 'cgroup.freeze'), 'utf8'), '0');
+    assert.match(await readFile(path.join(dir, 'cgroup.events'), 'utf8'), /^frozen 0$/m);
+  }));
+
+it('refuses a cgroup that is not frozen, and says which cgroup it could not thaw', () =>
+  withRoot(async (root) => {
+    const dir = path.join(root, 'freezer', 'sandcastle', 'running');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'freezer.state'), 'THAWED\n');
+    await assert.rejects(thawCgroup({ version: 'v1', root }, 'running'), /sandbox running is not frozen/);
+    await assert.rejects(thawCgroup({ version: 'v1', root }, 'gone'), /ENOENT/);
+  }));
