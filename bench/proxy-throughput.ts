@@ -23,14 +23,19 @@ export interface WrkResult {
 /** A small Node server (the sandbox runs the host's node): one short answer per request. */
 const serverCode = `require('node:http').createServer((req, res) => res.end('hello\\n')).listen(8000, '0.0.0.0');`;
 
-export async function startBenchServer(sbx: Sandbox): Promise<void> {
-  await sbx.files.write('/tmp/bench-server.js', serverCode);
-  await sbx.commands.run('/opt/sandcastle/node /tmp/bench-server.js', { background: true, timeoutMs: 0 });
+/** Runs `code` with node in the background of the sandbox and waits until `url` says hello. */
+async function startInSandbox(sbx: Sandbox, file: string, code: string, url: string): Promise<void> {
+  await sbx.files.write(file, code);
+  await sbx.commands.run(`/opt/sandcastle/node ${file}`, { background: true, timeoutMs: 0 });
   for (let i = 0; i < 100; i++) {
-    if ((await sbx.commands.run('curl -s localhost:8000/ || true')).stdout === 'hello\n') return;
+    if ((await sbx.commands.run(`curl -sk ${url} || true`)).stdout === 'hello\n') return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('bench server in the sandbox did not start');
+  throw new Error(`bench server ${file} in the sandbox did not answer on ${url}`);
+}
+
+function startBenchServer(sbx: Sandbox): Promise<void> {
+  return startInSandbox(sbx, '/tmp/bench-server.js', serverCode, 'http://localhost:8000/');
 }
 
 function toMs(value: string, unit: string): number {
@@ -53,13 +58,7 @@ async function startTlsBenchServer(sbx: Sandbox): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  await sbx.files.write('/tmp/bench-tls-server.js', tlsServerCode);
-  await sbx.commands.run('/opt/sandcastle/node /tmp/bench-tls-server.js', { background: true, timeoutMs: 0 });
-  for (let i = 0; i < 100; i++) {
-    if ((await sbx.commands.run('curl -sk https://localhost:8443/ || true')).stdout === 'hello\n') return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('TLS bench server in the sandbox did not start');
+  await startInSandbox(sbx, '/tmp/bench-tls-server.js', tlsServerCode, 'https://localhost:8443/');
 }
 
 /** The test server's HAProxy (the data plane), when it runs. */
