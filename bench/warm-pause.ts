@@ -1,17 +1,17 @@
 // Warm pause figures through the SDK: resume → first command of a warm-paused sandbox holding
-// 100 MiB and 1 GiB, beside its floor (a bare cgroup thaw of the same sandbox, its freezer written, plus
-// one commands.run('true')) and the cold resume of a server that pauses cold
-// (SANDCASTLE_WARM_PAUSED_MAX=0), measured in the same run. Then 200 sandboxes of 50 MiB paused
-// warm with a memory floor they do not all fit above: how low available memory went, and resume →
-// first command of the oldest (evicted, restored from disk) and the newest (thawed).
-import { thawCgroup } from '../src/runtime/runc/cgroup-freezer.js';
-import { detectCgroupLayout } from '../src/runtime/runc/cgroup-layout.js';
+// 100 MiB and 1 GiB, beside its floor (a bare cgroup thaw of the same sandbox, its freezer
+// written, plus one commands.run('true')); cold ones are in cold-resume.ts, beside CRIU's floors.
+// Then 200 sandboxes of 50 MiB paused warm with a memory floor they do not all fit above: how low
+// available memory went, and resume → first command of the oldest (evicted, restored from disk)
+// and the newest (thawed).
 import os from 'node:os';
 import { Sandbox } from 'novita-sandbox';
 import { runCommand } from '../src/runtime/run-command.js';
 import { disposeServer, startServerProcess, type ServerProcess, useServer } from '../test/support/server-process.js';
 import { holdMemory, timed } from './persistence.js';
 import { percentile, type Row } from './stats.js';
+import { thawCgroup } from '../src/runtime/runc/cgroup-freezer.js';
+import { detectCgroupLayout } from '../src/runtime/runc/cgroup-layout.js';
 
 const rounds = 10;
 const MiB = 1024 * 1024;
@@ -175,17 +175,6 @@ export async function warmPauseRows(): Promise<Row[]> {
       } finally {
         await sbx.kill();
       }
-    }
-  });
-  await withServer({ SANDCASTLE_WARM_PAUSED_MAX: '0' }, async () => {
-    const sbx = await Sandbox.create({ timeoutMs: 900_000 });
-    try {
-      await holdMemory(sbx, 100);
-      const { pauses, resumes } = await pauseResumeRounds(sbx);
-      rows.push({ name: `resume → first command, cold (SANDCASTLE_WARM_PAUSED_MAX=0), 100 MiB (${rounds} rounds)`, unit: 'ms', ...p(resumes) });
-      rows.push({ name: 'pause, cold, 100 MiB', unit: 'ms', ...p(pauses) });
-    } finally {
-      await sbx.kill();
     }
   });
   rows.push(...(await manyPausedRows()));
