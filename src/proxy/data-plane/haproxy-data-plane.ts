@@ -127,7 +127,8 @@ export class HaproxyDataPlane {
           const before = this.seenRequests.get(entry.key);
           if (!this.routable.has(entry.key)) continue;
           this.seenRequests.set(entry.key, entry.requests);
-          if (entry.use > 0 || (before !== undefined && entry.requests !== before) || before === undefined) this.sandboxes.noteTraffic(entry.key);
+          // Open streams, or requests since the last poll (all of them when first seen).
+          if (entry.use > 0 || entry.requests !== before) this.sandboxes.noteTraffic(entry.key);
         }
       }
       // The `sandbox` servers only: what their retries hand to Node, Node counts itself.
