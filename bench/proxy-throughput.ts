@@ -2,13 +2,14 @@
 // directly on the sandbox's veth address and through each proxy path, in the same run; and of an
 // HTTPS server in the sandbox against the public HTTPS URL (TLS ended by the data plane).
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Sandbox } from 'novita-sandbox';
-import { dataFiles, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import { sandboxAddress } from '../test/support/sandbox-network.js';
+import { haproxyPidOf } from '../test/support/processes.js';
 import type { ServerProcess } from '../test/support/server-process.js';
 import { cpuTicks, percentile, type Row, ticksPerSecond } from './stats.js';
 
@@ -62,14 +63,6 @@ async function startTlsBenchServer(sbx: Sandbox): Promise<void> {
 }
 
 /** The test server's HAProxy (the data plane), when it runs. */
-async function haproxyPid(server: ServerProcess): Promise<number | undefined> {
-  const configFile = path.join(dataFiles(server.dataDir).dataPlane, 'haproxy.cfg');
-  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.split('\0').includes(configFile)) return Number(pid);
-  }
-  return undefined;
-}
 
 /** wrk with 2 threads and 50 connections for `seconds`; Host header when given. */
 async function wrk(url: string, seconds: number, host?: string): Promise<WrkResult> {
@@ -152,7 +145,7 @@ export async function publicUrlRows(server: ServerProcess, opts: { seconds: numb
     await startTlsBenchServer(web);
     const host = `8000-${web.sandboxId}.${loadConfig().domain}`;
     const address = sandboxAddress(web.sandboxId);
-    const dataPlane = await haproxyPid(server);
+    const dataPlane = haproxyPidOf(server.dataDir);
     const pids = [server.child.pid!, ...(dataPlane ? [dataPlane] : [])];
     const { direct, viaPublic, viaApi, publicShare, publicCpuUs } = await compareProxies(`http://${address}:8000/`, 'http://127.0.0.1:80/', `${server.url}/`, host, { ...opts, pids });
     const tls = await compareTls(`https://${address}:8443/`, 'https://127.0.0.1:443/', host, opts);

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { Sandbox as E2bSandbox } from 'e2b';
 import { runWithPublicUrlSettings, useTestServer } from './support/server-process.js';
 import { sandboxAddress } from './support/sandbox-network.js';
+import { haproxyPidOf } from './support/processes.js';
 
 const domain = 'sandcastle.localhost';
 const server = useTestServer({ env: { SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_HTTP_PORT: '80' } }).current;
@@ -83,18 +84,6 @@ async function directlyRouted(): Promise<string[]> {
 }
 
 /** The test server's HAProxy (the one started with the configuration in its data folder). */
-function haproxyPid(): number | undefined {
-  const configFile = path.join(dataFiles(server().dataDir).dataPlane, 'haproxy.cfg');
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (cmdline.some((a) => a.endsWith('haproxy')) && cmdline.includes(configFile)) return Number(pid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
 
 /** GETs of `hosts` in turn on one kept-alive connection: each answer's body and the local port
  *  of the connection it came on. */
@@ -329,7 +318,7 @@ describe('public URLs of sandbox ports', () => {
       await startSandboxServer(sbx, 'again');
       const host = `8000-${sbx.sandboxId}.${domain}`;
       assert.equal((await get(host)).body, 'hello from again\n');
-      const pid = haproxyPid();
+      const pid = haproxyPidOf(server().dataDir);
       assert.ok(pid, 'the server runs HAProxy as its child');
       process.kill(pid, 'SIGKILL');
       const killedAt = Date.now();
@@ -340,10 +329,10 @@ describe('public URLs of sandbox ports', () => {
       }
       t.diagnostic(`public URLs answered again ${Date.now() - killedAt} ms after HAProxy was killed (target ≤ 1000 ms)`);
       assert.equal(answer?.body, 'hello from again\n');
-      assert.notEqual(haproxyPid(), pid);
+      assert.notEqual(haproxyPidOf(server().dataDir), pid);
       assert.ok((await directlyRouted()).includes(sbx.sandboxId), 'the new HAProxy has the map of the old one');
       const health = (await (await fetch(`${server().url}/health`)).json()) as { healthy: boolean; dataPlane: { healthy: boolean; pid: number } };
-      assert.deepEqual(health.dataPlane, { healthy: true, pid: haproxyPid() });
+      assert.deepEqual(health.dataPlane, { healthy: true, pid: haproxyPidOf(server().dataDir) });
     } finally {
       await sbx.kill();
     }

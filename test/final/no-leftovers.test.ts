@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { detectCgroupLayout, sandboxCgroupParents } from '../../src/runtime/runc/cgroup-layout.js';
 import { nftRuleset, sandboxesWithRules, sandcastleTables } from '../support/sandbox-rules.js';
+import { processesWith } from '../support/processes.js';
 import { loopDevicesOf } from '../support/server-process.js';
 
 function subdirs(dir: string): string[] {
@@ -15,22 +16,10 @@ function subdirs(dir: string): string[] {
   }
 }
 
-/** Command lines of running processes that mention `text`. */
-function processesWith(text: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-      if (cmdline.includes(text)) found.push(`${pid}: ${cmdline}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
 
 it('leaves no HAProxy of a test server running (the public URLs\' data plane)', () => {
-  assert.deepEqual(processesWith('/data-plane/haproxy.cfg').filter((p) => p.includes('sandcastle-test-')), []);
+  const haproxies = processesWith('/data-plane/haproxy.cfg').map((p) => `${p.pid}: ${p.args.join(' ')}`);
+  assert.deepEqual(haproxies.filter((p) => p.includes('sandcastle-test-')), []);
 });
 
 it('leaves no sandbox container, overlay mount, loop device, veth, network namespace, nftables rule or cgroup behind', () => {
