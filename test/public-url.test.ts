@@ -16,6 +16,7 @@ import { Sandbox as E2bSandbox } from 'e2b';
 import { runWithPublicUrlSettings, useTestServer } from './support/server-process.js';
 import { sandboxAddress } from './support/sandbox-network.js';
 import { haproxyPidOf } from './support/processes.js';
+import { waitFor } from './support/wait-for.js';
 
 const domain = 'sandcastle.localhost';
 const server = useTestServer({ env: { SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_HTTP_PORT: '80' } }).current;
@@ -310,6 +311,36 @@ describe('public URLs of sandbox ports', () => {
       await Promise.all([a.kill(), b.kill()]);
     }
     assert.deepEqual((await directlyRouted()).filter((id) => id === a.sandboxId || id === b.sandboxId), [], 'killed sandboxes leave the map');
+  });
+
+  it('a pause aborts every host connection to the sandbox, idle ones HAProxy keeps between requests included', async () => {
+    const sbx = await Sandbox.create();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const host = `8000-${sbx.sandboxId}.${domain}`;
+    const getKept = () =>
+      new Promise<string>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: 80, path: '/', agent, headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c));
+          res.on('end', () => resolve(body));
+        }).on('error', reject);
+      });
+    const established = async () => (await promisify(execFile)('ss', ['-tnH', 'state', 'established', 'dst', sandboxAddress(sbx.sandboxId)])).stdout.trim();
+    try {
+      await startSandboxServer(sbx, 'kept');
+      // Through Node, then straight from HAProxy, which keeps its connection to the sandbox.
+      assert.equal(await getKept(), 'hello from kept\n');
+      assert.equal(await getKept(), 'hello from kept\n');
+      assert.notEqual(await established(), '', 'HAProxy holds a kept-alive connection to the sandbox');
+      await sbx.betaPause();
+      await waitFor('no host connection to the paused sandbox', established, (lines) => lines === '', 5_000);
+      await sbx.connect();
+      assert.equal(await getKept(), 'hello from kept\n');
+      assert.equal(await getKept(), 'hello from kept\n');
+    } finally {
+      agent.destroy();
+      await sbx.kill();
+    }
   });
 
   it('HAProxy killed: the server starts it again with the routes it had, and new connections work', async (t) => {

@@ -108,9 +108,13 @@ export function haproxyConfig(input: HaproxyConfigInput): string {
       // The sandbox first; the one retry of a failed connection goes to the other server, Node.
       '  balance first',
       '  retries 1',
-      // A kept-alive connection the sandbox closed as the request went out (a thawed server's
-      // keep-alive timers all fire at once) is retried too, in Node, on a new connection.
-      '  retry-on conn-failure empty-response',
+      // Only failed connections: no kept-alive connection to a sandbox outlives its pause, to be
+      // reused after the thaw when the sandbox's servers close their idle ones all at once (their
+      // keep-alive timers fired while frozen); the pause aborts them (haproxy-data-plane.ts).
+      // Retrying such empty answers instead (`retry-on empty-response`) made HAProxy keep a copy
+      // of every request: 4 µs a request, public-URL throughput 56% of direct instead of 70%,
+      // HTTPS 75% instead of 86%.
+      '  retry-on conn-failure',
       '  option redispatch 1',
       '  server sandbox 0.0.0.0:0',
       `  server node unix@${paths.retry[origin]}`,

@@ -14,6 +14,7 @@ import type { PublicAccess } from '../public-access.js';
 import { HaproxyAdmin, sessionsTo, statCounters, tableEntries } from './haproxy-admin.js';
 import { haproxyConfig, haproxyMap, haproxyThreads, type DataPlanePaths, type HaproxyConfigInput } from './haproxy-config.js';
 import { HaproxyProcess } from './haproxy-process.js';
+import { abortConnectionsTo } from './host-connections.js';
 
 /** How often traffic counters are read while any sandbox is routed directly. */
 const pollMs = 2_000;
@@ -113,6 +114,8 @@ export class HaproxyDataPlane {
     for (const session of sessionsTo(await this.admin.run('show sess all'), address)) {
       await this.admin.run(`shutdown session ${session}`);
     }
+    // Idle server connections kept between requests belong to no stream the runtime API lists.
+    await abortConnectionsTo(address);
   }
 
   private checkAnswer(answer: string, what: string): void {
