@@ -15,6 +15,7 @@ import { HaproxyAdmin, sessionsTo, statCounters, tableEntries } from './haproxy-
 import { haproxyConfig, haproxyMap, haproxyThreads, type DataPlanePaths, type HaproxyConfigInput } from './haproxy-config.js';
 import { HaproxyProcess } from './haproxy-process.js';
 import { abortConnectionsTo } from './host-connections.js';
+import { RelayTotals } from './relay-totals.js';
 
 /** How often traffic counters are read while any sandbox is routed directly. */
 const pollMs = 2_000;
@@ -46,6 +47,7 @@ export class HaproxyDataPlane {
   /** Requests counted per sandbox at the last poll, to tell new traffic. */
   private readonly seenRequests = new Map<string, number>();
   private counters: RelayFigures = { opened: 0, open: 0, toSandbox: 0, fromSandbox: 0 };
+  private readonly totals = new RelayTotals();
   private poller: NodeJS.Timeout | undefined;
 
   constructor(
@@ -137,12 +139,12 @@ export class HaproxyDataPlane {
       // The `sandbox` servers only: what their retries hand to Node, Node counts itself.
       const stats = statCounters(await this.admin.run('show stat'));
       const direct = [stats.get('direct_plain/sandbox'), stats.get('direct_tls/sandbox')].filter((c) => c !== undefined);
-      this.counters = {
+      this.counters = this.totals.update(this.process.pid, {
         opened: direct.reduce((n, c) => n + c.total, 0),
         open: direct.reduce((n, c) => n + c.current, 0),
         toSandbox: direct.reduce((n, c) => n + c.bytesIn, 0),
         fromSandbox: direct.reduce((n, c) => n + c.bytesOut, 0),
-      };
+      });
     } catch (err) {
       this.log.debug({ err }, 'reading HAProxy traffic counters failed');
     }
