@@ -14,7 +14,7 @@ const rounds = 10;
 const mib = 100;
 
 export async function coldResumeRows(): Promise<Row[]> {
-  const server = await startServerProcess({ env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_MEMORY_MB: '2048', SANDCASTLE_WARM_PAUSED_MAX: '0' } });
+  const server = await startServerProcess({ prepared: true, env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_MEMORY_MB: '2048', SANDCASTLE_WARM_PAUSED_MAX: '0' } });
   const pauses: number[] = [];
   const resumes: number[] = [];
   const dumps: number[] = [];

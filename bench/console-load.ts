@@ -16,7 +16,7 @@ const lagSamples = 10;
 
 export async function consoleLoadRows(): Promise<Row[]> {
   execFileSync(process.execPath, [path.join(installDir, 'scripts/bundle-console.mjs')], { stdio: 'ignore' });
-  const server = await startServerProcess();
+  const server = await startServerProcess({ prepared: true });
   const profile = mkdtempSync(path.join(os.tmpdir(), 'sandcastle-bench-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',

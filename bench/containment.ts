@@ -23,7 +23,7 @@ interface WallFigures {
 async function wallFigures(env: NodeJS.ProcessEnv): Promise<WallFigures> {
   // Pool off and cold pauses: every create boots and every resume restores, the paths the walls
   // (user namespace, disk) could slow down.
-  const server = await startServerProcess({ env: { ...env, SANDCASTLE_WARM_POOL: '0', SANDCASTLE_WARM_PAUSED_MAX: '0' } });
+  const server = await startServerProcess({ prepared: true, env: { ...env, SANDCASTLE_WARM_POOL: '0', SANDCASTLE_WARM_PAUSED_MAX: '0' } });
   useServer(server);
   try {
     const figures: WallFigures = { create: [], pause: [], resume: [] };
@@ -100,7 +100,7 @@ const abuses: Array<{ name: string; start(sbx: Sandbox): Promise<void> }> = [
 
 export async function neighbourRows(): Promise<Row[]> {
   // A small disk quota, so the fill reaches it (and starts over) within the measurement.
-  const server = await startServerProcess({ env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_DISK_MB: '512' } });
+  const server = await startServerProcess({ prepared: true, env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_DISK_MB: '512' } });
   useServer(server);
   const rows: Row[] = [];
   try {

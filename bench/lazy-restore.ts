@@ -15,6 +15,7 @@ async function lazyRestoreRows(): Promise<Row[]> {
   for (const mib of [100, 1024]) {
     for (const lazy of ['0', '1']) {
       const server = await startServerProcess({
+        prepared: true,
         env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_MEMORY_MB: '2048', SANDCASTLE_WARM_PAUSED_MAX: '0', SANDCASTLE_USERNS: '0', SANDCASTLE_LAZY_RESTORE: lazy },
       });
       const pauses: number[] = [];

@@ -5,7 +5,7 @@ import { burstRows } from './bursts.js';
 import { writeResults } from './results-file.js';
 import { printTable, type Row } from './stats.js';
 
-const server = await startServerProcess();
+const server = await startServerProcess({ prepared: true });
 useServer(server);
 let rows: Row[];
 try {

@@ -37,7 +37,7 @@ const samplerSandboxes = 100;
 // Ports 80 and 443 for the public-URL rows (the bench runs alone on the machine, as the tests do); room
 // for a 1 GiB process in a sandbox for the pause rows, which are of cold pauses (warm-pause.ts has
 // the warm ones).
-const server = await startServerProcess({ env: { SANDCASTLE_HTTP_PORT: '80', SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_MEMORY_MB: '2048', SANDCASTLE_WARM_PAUSED_MAX: '0' } });
+const server = await startServerProcess({ prepared: true, env: { SANDCASTLE_HTTP_PORT: '80', SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_MEMORY_MB: '2048', SANDCASTLE_WARM_PAUSED_MAX: '0' } });
 useServer(server);
 const rows: Row[] = [];
 try {

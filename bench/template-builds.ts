@@ -37,7 +37,7 @@ export async function templateBuildRows(opts: { apt?: boolean } = {}): Promise<R
   try {
     await pushRootfs(registry, 'library/debian:bookworm', baseRootfsDir());
     await writeFile(path.join(context, 'app.txt'), 'bench\n');
-    const server = await startServerProcess({ env: { SANDCASTLE_REGISTRY_MIRRORS: registry.host, SANDCASTLE_INSECURE_REGISTRIES: registry.host } });
+    const server = await startServerProcess({ prepared: true, env: { SANDCASTLE_REGISTRY_MIRRORS: registry.host, SANDCASTLE_INSECURE_REGISTRIES: registry.host } });
     useServer(server);
     try {
       const sixSteps = Template({ fileContextPath: context })

@@ -38,7 +38,7 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 }
 
 export async function volumeWriteRows(): Promise<Row[]> {
-  const server = await startServerProcess({ env: { SANDCASTLE_MEMORY_MB: '2048' } });
+  const server = await startServerProcess({ prepared: true, env: { SANDCASTLE_MEMORY_MB: '2048' } });
   useServer(server);
   process.env.E2B_VOLUME_API_URL = server.url;
   try {

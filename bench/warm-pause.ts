@@ -58,7 +58,7 @@ async function thawFloor(server: ServerProcess, sbx: Sandbox): Promise<number[]>
 const p = (samples: number[]) => ({ p50: percentile(samples, 50), p95: percentile(samples, 95) });
 
 async function withServer<T>(env: NodeJS.ProcessEnv, work: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServerProcess({ env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_MEMORY_MB: '2048', ...env } });
+  const server = await startServerProcess({ prepared: true, env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_MEMORY_MB: '2048', ...env } });
   try {
     useServer(server);
     return await work(server);

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { Sandbox } from 'novita-sandbox';
 import { dataFiles } from '../src/config.js';
 import { randomFor } from './support/fuzz-random.js';
-import { apiFetch, disposeServer, type ServerProcess, startServerProcess, useServer } from './support/server-process.js';
+import { apiFetch, disposeServer, fastCreatePrepared, type ServerProcess, startServerProcess, useServer } from './support/server-process.js';
 import { sandboxesWithRules, sandboxRules } from './support/sandbox-rules.js';
 
 const seed = Number(process.env.SANDCASTLE_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -201,10 +201,9 @@ describe(`chaos: SIGKILL during each operation (seed ${seed}, ${trials} trials p
     console.log(`chaos: seed ${seed}, ${trials} trials per operation, 8 operations`);
     server = await startServerProcess({ env: serverEnv });
     useServer(server);
-    // The code interpreter's boot state is saved in the background after the first start; its
-    // sandbox is the server's own work in progress, not a leftover, so let it finish first.
-    const states = dataFiles(server.dataDir).templateStates;
-    for (let i = 0; i < 600 && !sub(states).some((d) => existsSync(path.join(states, d, 'complete'))); i++) await sleep(100);
+    // The templates' boot states are saved in the background after the first start; their
+    // sandboxes are the server's own work in progress, not leftovers, so let that finish first.
+    await fastCreatePrepared(server);
     subject = await makeKnown();
   });
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before } from 'node:test';
 import { dataFiles, installDir } from '../../src/config.js';
+import { fastCreatePreparedMessage } from '../../src/sandboxes/create.js';
 
 export interface ServerProcess {
   url: string;
@@ -26,6 +27,8 @@ export interface ServerProcess {
 export interface StartOptions {
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
+  /** Resolve only once fast creates are prepared (fastCreatePrepared): what benchmarks measure. */
+  prepared?: boolean;
 }
 
 export async function startServerProcess(opts: StartOptions = {}): Promise<ServerProcess> {
@@ -73,7 +76,7 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
   };
-  return {
+  const server: ServerProcess = {
     url,
     apiKey: readFileSync(dataFiles(dataDir).apiKey, 'utf8').trim(),
     dataDir,
@@ -83,6 +86,8 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
     stop: () => waitExit('SIGTERM'),
     crash: () => waitExit('SIGKILL'),
   };
+  if (opts.prepared) await fastCreatePrepared(server);
+  return server;
 }
 
 /** A control-plane request with the server's API key, as the SDKs send it. */
@@ -114,6 +119,16 @@ export async function disposeServer(server: ServerProcess): Promise<void> {
 export function loopDevicesOf(fragment: string): string[] {
   const out = execFileSync('losetup', ['-l', '-n', '-O', 'NAME,BACK-FILE'], { encoding: 'utf8' });
   return out.split('\n').map((l) => l.trim()).filter((l) => l.includes(fragment));
+}
+
+/** Resolves once the server has saved every template's boot state and filled its warm pools
+ *  after its start: its own containers no longer come and go, creates restore instead of boot. */
+export async function fastCreatePrepared(server: ServerProcess, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!server.output().includes(fastCreatePreparedMessage)) {
+    if (Date.now() > deadline) throw new Error(`the server did not prepare fast creates within ${timeoutMs / 1000} s:\n${server.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Points the SDKs at the server, as the README tells users to. */
