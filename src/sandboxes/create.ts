@@ -127,7 +127,7 @@ export class Creator {
    * any) ready and envd warmed up, not yet initialised, which later creates and the warm pool
    * restore; then fills the warm pools. Runs in the background after start. Restoring costs less
    * than booting even without a service (envd's Node start and its first command's compilation
-   * are in the saved state): 147 instead of 187 ms of CPU a create in a burst of 30, and 150
+   * are in the saved state): 127 instead of 187 ms of CPU a create in a burst of 30, and 138–151
    * instead of 164 ms for one create → first command with the pool off (this 2-core machine).
    */
   async prepareFastCreate(): Promise<void> {
