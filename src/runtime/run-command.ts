@@ -14,6 +14,8 @@ export interface RunOptions {
   /** Give the command /dev/null for output: for commands that leave a process holding their
    *  stdio (a detached container), whose pipes would never close. Errors then say less. */
   quiet?: boolean;
+  /** Variables added to the server's environment for this command. */
+  env?: Record<string, string>;
 }
 
 interface Reply {
@@ -26,16 +28,16 @@ interface Reply {
   error?: string;
 }
 
-/** The helper: one JSON request per line on stdin ({id, cmd, args, input?, quiet?}), one JSON
+/** The helper: one JSON request per line on stdin ({id, cmd, args, input?, quiet?, env?}), one JSON
  *  reply per line on stdout when that tool has exited. */
 const helperSource = `
 const { spawn } = require('node:child_process');
 let inflight = 0, closed = false, buf = '';
 const maybeExit = () => { if (closed && inflight === 0) process.exit(0); };
-function run({ id, cmd, args, input, quiet }) {
+function run({ id, cmd, args, input, quiet, env }) {
   inflight++;
   const out = quiet ? 'ignore' : 'pipe';
-  const child = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', out, out] });
+  const child = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', out, out], env: env && { ...process.env, ...env } });
   const o = [], e = [];
   let settled = false;
   const finish = (r) => {
@@ -71,7 +73,7 @@ class ToolLauncher {
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
       if (this.waiting.size === 1) this.holdOpen(child, true);
-      child.stdin!.write(JSON.stringify({ id, cmd, args, input: opts.input, quiet: opts.quiet }) + '\n');
+      child.stdin!.write(JSON.stringify({ id, cmd, args, input: opts.input, quiet: opts.quiet, env: opts.env }) + '\n');
     });
   }
 
