@@ -57,7 +57,11 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${out}`)), 60_000);
+    // Killed, or it would keep the test process (and the suite) waiting for it forever.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start in 60 s:\n${out}`));
+    }, 60_000);
     const check = () => {
       const m = /listening on (http:\/\/[^\s"]+)/.exec(out);
       if (m) {
