@@ -3,6 +3,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import assert from 'node:assert/strict';
 import { mkdir, readdir } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEnvd, type Envd } from './test-harness.js';
@@ -97,5 +98,24 @@ describe('Connect bodies that are not protobuf', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/proto');
     await res.arrayBuffer();
+  });
+});
+
+describe('answers given before the body is read', () => {
+  test('a connection that must close reads the rest of the body first (no reset), as a proxy in front needs', async () => {
+    const { hostname, port } = new URL(envd.url);
+    const body = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    const head = `POST /process.Process/Connect HTTP/1.0\r\nHost: envd\r\nX-Access-Token: ${envd.token}\r\nContent-Type: application/json\r\nConnect-Protocol-Version: 1\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const outcome = await new Promise<{ answer: string; error?: string }>((resolve) => {
+      let answer = '';
+      const socket = net.connect(Number(port), hostname, () => socket.end(Buffer.concat([Buffer.from(head), body])));
+      socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+      socket.on('error', (err: NodeJS.ErrnoException) => resolve({ answer, error: err.code }));
+      socket.on('close', () => resolve({ answer }));
+      socket.setTimeout(20_000, () => socket.destroy(new Error('no close in 20 s')));
+    });
+    // Answered at once (the content type is wrong for a streaming call), and closed with a FIN.
+    assert.match(outcome.answer, /^HTTP\/1\.1 415 /);
+    assert.equal(outcome.error, undefined);
   });
 });
