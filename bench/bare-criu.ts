@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../src/config.js';
 import { runCommand } from '../src/runtime/run-command.js';
+import { criuEnv } from '../src/runtime/runc/runc-runtime.js';
 import { prepareBareContainer } from './bare-container.js';
 import { memoryHolderScript } from './memory-holder.js';
 
@@ -36,10 +37,10 @@ export async function startBareMemoryHolder(config: Config, mib: number): Promis
   return {
     async round() {
       let t0 = performance.now();
-      await runCommand(config.runcPath, [...c.runc, 'checkpoint', '--image-path', image, '--work-path', dumpWork, id]);
+      await runCommand(config.runcPath, [...c.runc, 'checkpoint', '--image-path', image, '--work-path', dumpWork, id], { env: criuEnv });
       const dumpMs = performance.now() - t0;
       t0 = performance.now();
-      await runCommand(config.runcPath, [...c.runc, 'restore', '--detach', '--image-path', image, '--work-path', restoreWork, '--bundle', c.bundle, id], { quiet: true });
+      await runCommand(config.runcPath, [...c.runc, 'restore', '--detach', '--image-path', image, '--work-path', restoreWork, '--bundle', c.bundle, id], { quiet: true, env: criuEnv });
       const restoreMs = performance.now() - t0;
       await Promise.all([image, dumpWork, restoreWork].map((d) => rm(d, { recursive: true, force: true })));
       return { dumpMs, restoreMs };

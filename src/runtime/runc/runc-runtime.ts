@@ -53,7 +53,7 @@ function criuOptions(restoreInto: 'same' | 'other'): string {
  * CRIU does the same by itself on Xen. 30 dumps and restores in a row: none hung, against a hang
  * on the first without it.
  */
-const criuEnv = { CRIU_FAULT: '130' };
+export const criuEnv = { CRIU_FAULT: '130' };
 
 /** How long recovery waits for a checkpoint or restore a previous server process left going. */
 const settleTimeoutMs = 120_000;
