@@ -83,13 +83,17 @@ async function clientEvent(root: string, e: WatchEvent, includeEntry: boolean): 
   const event = { name: e.name, type: e.type };
   if (!includeEntry || e.type === EventType.REMOVE || e.type === EventType.RENAME) return event;
   const abs = path.join(root, e.name);
-  // An upload's temporary file may be in place already when its event is looked at.
-  const entry = await entryInfo(e.source ?? abs)
-    .catch(() => (e.source ? entryInfo(abs) : undefined))
-    .catch(() => undefined);
+  const described = async (file: string) => (await addMetadata([await entryInfo(file)]))[0];
+  let entry = await described(e.source ?? abs).catch(() => undefined);
+  // An upload's temporary file may be renamed into place while it is looked at (its metadata,
+  // read by a helper process, then missed): the file in place is the whole upload.
+  if (e.source && !(await exists(e.source))) entry = await described(abs).catch(() => undefined);
   if (!entry) return event;
-  const [withMetadata] = await addMetadata([entry]);
-  return { ...event, entry: { ...withMetadata, name: path.basename(abs), path: abs } };
+  return { ...event, entry: { ...entry, name: path.basename(abs), path: abs } };
+}
+
+function exists(file: string): Promise<boolean> {
+  return lstat(file).then(() => true, () => false);
 }
 
 interface PollingWatcher {
