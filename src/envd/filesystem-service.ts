@@ -8,7 +8,7 @@ import { DirWatcher, type WatchEvent } from './dir-watcher.js';
 import { entryInfo, type EntryInit } from './entry-info.js';
 import { EventType, FileType, Filesystem } from './gen/envd/filesystem_pb.js';
 import { addMetadata } from './metadata.js';
-import { ensureDirs, resolveUserPath } from './paths.js';
+import { ensureDirs, exists, resolveUserPath } from './paths.js';
 import { requestUser } from './rpc-auth.js';
 import { fsError } from './rpc-errors.js';
 import type { User } from './users.js';
@@ -87,13 +87,9 @@ async function clientEvent(root: string, e: WatchEvent, includeEntry: boolean): 
   let entry = await described(e.source ?? abs).catch(() => undefined);
   // An upload's temporary file may be renamed into place while it is looked at (its metadata,
   // read by a helper process, then missed): the file in place is the whole upload.
-  if (e.source && !(await exists(e.source))) entry = await described(abs).catch(() => undefined);
+  if (e.source && !(await exists(e.source).catch(() => false))) entry = await described(abs).catch(() => undefined);
   if (!entry) return event;
   return { ...event, entry: { ...entry, name: path.basename(abs), path: abs } };
-}
-
-function exists(file: string): Promise<boolean> {
-  return lstat(file).then(() => true, () => false);
 }
 
 interface PollingWatcher {

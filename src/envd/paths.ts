@@ -19,7 +19,8 @@ export function resolveUserPath(p: string, user: User): string {
   return path.resolve(user.home, p);
 }
 
-async function exists(p: string): Promise<boolean> {
+/** Whether `p` exists (a dangling symlink does); errors other than absence are thrown. */
+export async function exists(p: string): Promise<boolean> {
   try {
     await lstat(p);
     return true;
