@@ -56,7 +56,7 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = new Promise<string>((resolve, reject) => {
     // Killed, or it would keep the test process (and the suite) waiting for it forever.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -75,6 +75,17 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
       reject(new Error(`server exited with ${code} before listening:\n${out}`));
     });
   });
+  let url: string;
+  try {
+    url = await listening;
+  } catch (err) {
+    // A folder this function made is its to remove when the server never came up.
+    if (!opts.dataDir) {
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    throw err;
+  }
 
   const waitExit = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
