@@ -70,6 +70,7 @@ export const settings = [
   { variable: 'SANDCASTLE_USERNS_BASE', default: '`100000`', meaning: 'first host id that ids 0… inside a sandbox map to; a range overlapping host accounts or `/etc/subuid`/`/etc/subgid` is refused at start' },
   { variable: 'SANDCASTLE_USERNS_SIZE', default: '`65536`', meaning: 'how many ids that range holds (at least 65536)' },
   { variable: 'SANDCASTLE_CRIU', default: '`/usr/local/lib/sandcastle/criu`', meaning: 'the CRIU that setup builds, for pause, resume, clone and snapshots' },
+  { variable: 'SANDCASTLE_CRIU_TIMEOUT', default: '`600`', meaning: 'seconds one CRIU checkpoint or restore may take; past it CRIU is killed and the operation fails (a pause leaves the sandbox running, a resume leaves it paused)' },
   { variable: 'SANDCASTLE_NODE', default: 'the Node.js running the server', meaning: 'Node binary whose copy (with its loader and libraries) runs envd in every sandbox' },
   { variable: 'SANDCASTLE_SANDBOX_TOOLS', default: '`dist/sandbox-tools`', meaning: 'where that node copy and the static init mounted into sandboxes are prepared' },
   { variable: 'SANDCASTLE_SANDBOX_BUNDLE', default: '`dist/sandbox`', meaning: 'folder of the bundled in-sandbox programs (envd.mjs), made by `npm run build`' },
@@ -243,6 +244,9 @@ export interface Config {
   userns?: IdMapping;
   /** CRIU built by setup (scripts/build-criu.sh) for pause, resume, clone and snapshots. */
   criuPath: string;
+  /** Deadline of one CRIU checkpoint or restore: a hung CRIU would hold its sandbox's operations,
+   *  and the server's shutdown, for ever. */
+  criuTimeoutSeconds: number;
   /** Node binary whose copy, with its own loader and libraries, runs envd in every sandbox. */
   nodePath: string;
   /** Where that copy and the sandboxes' init are prepared, one folder per content. */
@@ -352,6 +356,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     runcRoot: str('SANDCASTLE_RUNC_ROOT', '/run/sandcastle/runc'),
     userns: usernsMapping(),
     criuPath: str('SANDCASTLE_CRIU', '/usr/local/lib/sandcastle/criu'),
+    criuTimeoutSeconds: int('SANDCASTLE_CRIU_TIMEOUT', 600),
     nodePath: str('SANDCASTLE_NODE', process.execPath),
     sandboxToolsCache: str('SANDCASTLE_SANDBOX_TOOLS', path.join(installDir, 'dist', 'sandbox-tools')),
     sandboxBundleDir: str('SANDCASTLE_SANDBOX_BUNDLE', path.join(installDir, 'dist', 'sandbox')),

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { it } from 'node:test';
 import { runCommand } from './run-command.js';
 
@@ -16,4 +17,17 @@ it('names the command, its status and the end of its stderr when it fails, or wh
 it('runs many tools at once and answers each with its own output', async () => {
   const outs = await Promise.all(Array.from({ length: 40 }, (_, i) => runCommand('sh', ['-c', `sleep 0.0$((${i} % 5)); echo ${i}`])));
   assert.deepEqual(outs, Array.from({ length: 40 }, (_, i) => `${i}\n`));
+});
+
+it('kills a command that passes its deadline, with the processes it started, and says so', async () => {
+  const marker = `run-command-deadline-${process.pid}`;
+  const t0 = Date.now();
+  await assert.rejects(
+    runCommand('sh', ['-c', `setsid sleep 30 ${marker} & sleep 31; echo late`], { timeoutMs: 300 }),
+    /^Error: sh -c setsid sleep 30 \S+ & sleep 31; echo late failed \(did not finish within 0\.3 s and was killed with what it started\)/,
+  );
+  assert.ok(Date.now() - t0 < 10_000, 'the call returned at its deadline, not when the command would have ended');
+  const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
+  assert.deepEqual(left, [], 'the background sleep died with it, though in a session of its own');
+  assert.equal(await runCommand('sh', ['-c', 'echo in time'], { timeoutMs: 5_000 }), 'in time\n');
 });

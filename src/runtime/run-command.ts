@@ -16,6 +16,9 @@ export interface RunOptions {
   quiet?: boolean;
   /** Variables added to the server's environment for this command. */
   env?: Record<string, string>;
+  /** Deadline: past it the command and every process it started (its process group) are killed
+   *  and the call fails saying so. For tools that can hang for ever (CRIU waiting on a task). */
+  timeoutMs?: number;
 }
 
 interface Reply {
@@ -26,23 +29,49 @@ interface Reply {
   stderr?: string;
   /** The tool could not be started at all. */
   error?: string;
+  /** It passed its deadline and was killed. */
+  timedOut?: boolean;
 }
 
-/** The helper: one JSON request per line on stdin ({id, cmd, args, input?, quiet?, env?}), one JSON
- *  reply per line on stdout when that tool has exited. */
+/** The helper: one JSON request per line on stdin ({id, cmd, args, input?, quiet?, env?, timeoutMs?}),
+ *  one JSON reply per line on stdout when that tool has exited. A tool past its deadline is killed
+ *  with every process descending from it (runc starts CRIU in a process group of its own). */
 const helperSource = `
 const { spawn } = require('node:child_process');
+const { readdirSync, readFileSync } = require('node:fs');
+function descendants(root) {
+  const children = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\\d+$/.test(name)) continue;
+    let stat;
+    try { stat = readFileSync('/proc/' + name + '/stat', 'latin1'); } catch { continue; }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid).push(Number(name));
+  }
+  const found = [];
+  for (let queue = [root]; queue.length > 0; ) {
+    for (const pid of children.get(queue.shift()) ?? []) { found.push(pid); queue.push(pid); }
+  }
+  return found;
+}
 let inflight = 0, closed = false, buf = '';
 const maybeExit = () => { if (closed && inflight === 0) process.exit(0); };
-function run({ id, cmd, args, input, quiet, env }) {
+function run({ id, cmd, args, input, quiet, env, timeoutMs }) {
   inflight++;
   const out = quiet ? 'ignore' : 'pipe';
   const child = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', out, out], env: env && { ...process.env, ...env } });
   const o = [], e = [];
-  let settled = false;
+  let settled = false, timedOut = false;
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    for (const pid of [child.pid, ...descendants(child.pid)]) { try { process.kill(pid, 'SIGKILL'); } catch {} }
+  }, timeoutMs);
   const finish = (r) => {
     if (settled) return;
     settled = true;
+    clearTimeout(timer);
+    if (timedOut) r.timedOut = true;
     inflight--;
     process.stdout.write(JSON.stringify({ id, ...r }) + '\\n');
     maybeExit();
@@ -73,7 +102,7 @@ class ToolLauncher {
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
       if (this.waiting.size === 1) this.holdOpen(child, true);
-      child.stdin!.write(JSON.stringify({ id, cmd, args, input: opts.input, quiet: opts.quiet, env: opts.env }) + '\n');
+      child.stdin!.write(JSON.stringify({ id, cmd, args, input: opts.input, quiet: opts.quiet, env: opts.env, timeoutMs: opts.timeoutMs }) + '\n');
     });
   }
 
@@ -123,8 +152,12 @@ const launcher = new ToolLauncher();
 export async function runCommand(cmd: string, args: string[], opts: RunOptions = {}): Promise<string> {
   const reply = await launcher.run(cmd, args, opts);
   if (reply.error !== undefined) throw new Error(`cannot run ${cmd}: ${reply.error}`);
-  if (reply.code === 0) return reply.stdout ?? '';
+  if (reply.code === 0 && !reply.timedOut) return reply.stdout ?? '';
   const stderr = (reply.stderr ?? '').trim().split('\n').slice(-5).join(' | ');
-  const status = reply.signal ? `signal ${reply.signal}` : `exit status ${reply.code}`;
+  const status = reply.timedOut
+    ? `did not finish within ${opts.timeoutMs! / 1000} s and was killed with what it started`
+    : reply.signal
+      ? `signal ${reply.signal}`
+      : `exit status ${reply.code}`;
   throw new Error(`${cmd} ${args.join(' ')} failed (${status}): ${stderr || '(no output)'}`);
 }

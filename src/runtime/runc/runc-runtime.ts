@@ -144,7 +144,12 @@ export class RuncRuntime implements Runtime {
 
   private runc(args: string[], opts: { criu?: boolean } = {}): Promise<string> {
     const criu = opts.criu ? ['--criu', this.config.criuPath] : [];
-    return runCommand(this.config.runcPath, ['--root', this.config.runcRoot, ...criu, ...args], opts.criu ? { env: criuEnv } : {});
+    return runCommand(this.config.runcPath, ['--root', this.config.runcRoot, ...criu, ...args], opts.criu ? this.criuRun() : {});
+  }
+
+  /** How runc runs CRIU: in its environment, and killed with CRIU past the deadline. */
+  private criuRun(): { env: Record<string, string>; timeoutMs: number } {
+    return { env: criuEnv, timeoutMs: this.config.criuTimeoutSeconds * 1000 };
   }
 
   /** `runc run|restore --detach`: the container inherits runc's stdio, so it gets /dev/null
@@ -156,7 +161,7 @@ export class RuncRuntime implements Runtime {
       await runCommand(
         this.config.runcPath,
         ['--root', this.config.runcRoot, '--criu', this.config.criuPath, '--log', log, ...args],
-        { quiet: true, env: criuEnv },
+        { quiet: true, ...this.criuRun() },
       );
     } catch (err) {
       const detail = await readFile(log, 'utf8').then((s) => s.trim().split('\n').slice(-3).join(' | '), () => '');
@@ -253,7 +258,12 @@ export class RuncRuntime implements Runtime {
       if (mode === 'stop') {
         // The overlay stays mounted while paused: unmounting would sync the filesystem that has
         // just received the image (about 0.5 s per GiB here), and resume would mount it again.
-        await this.criuStep(dumpLog, ['checkpoint', ...imageArgs, id]);
+        await this.criuStep(dumpLog, ['checkpoint', ...imageArgs, id]).catch(async (err: unknown) => {
+          // A CRIU that failed lets the processes go on; one killed at its deadline may have left
+          // their cgroup frozen.
+          await this.runc(['resume', id]).catch(() => undefined);
+          throw err;
+        });
       } else if (mode === 'freeze') {
         // Frozen first: CRIU then leaves the cgroup as it found it, so the processes stay frozen
         // in memory once their image is whole.
