@@ -565,7 +565,11 @@ async function criuErrors(log: string): Promise<string> {
   const lines = text.split('\n').filter((l) => l.includes('Error') && !l.includes('RLIMIT_NOFILE'));
   // The kernel's side of a FUSE connection cannot be saved.
   const fuse = lines.some((l) => l.includes('(chr 10:229)')) ? ' (a process holds /dev/fuse: unmount the FUSE file systems, e.g. s3fs, before pausing)' : '';
-  return lines.length ? `; criu: ${lines.slice(0, 3).map((l) => l.replace(/^\([\d.]+\)\s*/, '')).join(' | ')}${fuse}` : '';
+  const strip = (l: string) => l.replace(/^\([\d.]+\)\s*/, '');
+  if (lines.length) return `; criu: ${lines.slice(0, 3).map(strip).join(' | ')}${fuse}`;
+  // No error written: it was killed or hung; its last line says where it was.
+  const last = text.trimEnd().split('\n').pop();
+  return last ? `; criu's log ends: ${strip(last)}` : '';
 }
 
 /** Whether the overlay is mounted on `dir`: an overlay has a device of its own. Comparing with the
