@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { thawCgroup } from './cgroup-freezer.js';
+import { freezeCgroup, thawCgroup } from './cgroup-freezer.js';
 
 async function withRoot(work: (root: string) => Promise<void>): Promise<void> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'sc-freezer-'));
@@ -43,4 +43,34 @@ it('refuses a cgroup that is not frozen, and says which cgroup it could not thaw
     await writeFile(path.join(dir, 'freezer.state'), 'THAWED\n');
     await assert.rejects(thawCgroup({ version: 'v1', root }, 'running'), /sandbox running is not frozen/);
     await assert.rejects(thawCgroup({ version: 'v1', root }, 'gone'), /ENOENT/);
+  }));
+
+it('freezes a v1 sandbox through its freezer.state', () =>
+  withRoot(async (root) => {
+    const dir = path.join(root, 'freezer', 'sandcastle', 'abc');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'freezer.state'), 'THAWED\n');
+    await freezeCgroup({ version: 'v1', root }, 'abc');
+    assert.equal(await readFile(path.join(dir, 'freezer.state'), 'utf8'), 'FROZEN');
+  }));
+
+it('freezes a v2 sandbox through cgroup.freeze once cgroup.events says frozen 1', () =>
+  withRoot(async (root) => {
+    const dir = path.join(root, 'sandcastle', 'abc');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'cgroup.freeze'), '0\n');
+    await writeFile(path.join(dir, 'cgroup.events'), 'populated 1\nfrozen 0\n');
+    setTimeout(() => void writeFile(path.join(dir, 'cgroup.events'), 'populated 1\nfrozen 1\n'), 20);
+    await freezeCgroup({ version: 'v2', root }, 'abc');
+    assert.equal(await readFile(path.join(dir, 'cgroup.freeze'), 'utf8'), '1');
+  }));
+
+it('thaws again and says so when a freeze does not complete in time', () =>
+  withRoot(async (root) => {
+    const dir = path.join(root, 'sandcastle', 'stuck');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'cgroup.freeze'), '0\n');
+    await writeFile(path.join(dir, 'cgroup.events'), 'populated 1\nfrozen 0\n');
+    await assert.rejects(freezeCgroup({ version: 'v2', root }, 'stuck', 50), /sandbox stuck's cgroup \(.*\) did not freeze within 50 ms .*thawed again/);
+    assert.equal(await readFile(path.join(dir, 'cgroup.freeze'), 'utf8'), '0');
   }));

@@ -1,13 +1,37 @@
-// Thawing a sandbox's cgroup by writing its freezer file, as `runc resume` does, without starting
-// runc (a few milliseconds of a warm resume, whose target is 15 ms). runc reads a container's
-// paused state from the same file, so it sees the thaw. The files are read and written
-// synchronously: cgroupfs answers from memory, and a trip through libuv's thread pool per call
-// costs more than the call (a resume's server time went from 3.3 to 2.9 ms here).
+// Freezing and thawing a sandbox's cgroup by writing its freezer file, as `runc pause|resume` do,
+// without starting runc (a few milliseconds of a warm resume, whose target is 15 ms). runc reads a
+// container's paused state from the same file, so it sees what was done here. The files are read
+// and written synchronously: cgroupfs answers from memory, and a trip through libuv's thread pool
+// per call costs more than the call (a resume's server time went from 3.3 to 2.9 ms here).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CgroupLayout, sandboxCgroupDir } from './cgroup-layout.js';
 
 const settleTimeoutMs = 5_000;
+
+/** How long a freeze may stay incomplete. A task in uninterruptible sleep (a page fault, a write
+ *  waiting on a disk busy with another sandbox's checkpoint) freezes only once it wakes: `runc
+ *  pause` gives up after about 0.2 s ("unable to freeze"), which failed warm pauses on a loaded
+ *  machine. */
+const freezeTimeoutMs = 10_000;
+
+/** Freezes sandbox `id`'s cgroup and resolves once the kernel says every task is frozen; past
+ *  the deadline thaws it again and rejects, saying so. */
+export async function freezeCgroup(layout: CgroupLayout, id: string, timeoutMs = freezeTimeoutMs): Promise<void> {
+  const v2 = layout.version === 'v2';
+  const dir = sandboxCgroupDir(layout, id, 'freezer');
+  // Tasks forked or moved in meanwhile are frozen by the kernel as they come (v1 and v2 alike).
+  writeFileSync(path.join(dir, v2 ? 'cgroup.freeze' : 'freezer.state'), v2 ? '1' : 'FROZEN');
+  const frozen = () => (v2 ? /^frozen 1$/m.test(readFileSync(path.join(dir, 'cgroup.events'), 'utf8')) : readFileSync(path.join(dir, 'freezer.state'), 'utf8').trim() === 'FROZEN');
+  const deadline = Date.now() + timeoutMs;
+  while (!frozen()) {
+    if (Date.now() > deadline) {
+      writeFileSync(path.join(dir, v2 ? 'cgroup.freeze' : 'freezer.state'), v2 ? '0' : 'THAWED');
+      throw new Error(`sandbox ${id}'s cgroup (${dir}) did not freeze within ${timeoutMs} ms (a task stuck in uninterruptible sleep?); it was thawed again`);
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
 
 /** Thaws sandbox `id`'s cgroup and resolves once the kernel says it is thawed; rejects, as
  *  `runc resume` does, when it is not frozen. */

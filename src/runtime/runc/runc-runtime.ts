@@ -22,7 +22,7 @@ import { waitForHostProcesses } from './in-flight.js';
 import { runCommand } from '../run-command.js';
 import { envdLogName } from '../../envd/log-file.js';
 import { hostMappingProblem } from '../id-mapping.js';
-import { thawCgroup } from './cgroup-freezer.js';
+import { freezeCgroup, thawCgroup } from './cgroup-freezer.js';
 import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot, raiseKeyQuota } from './userns.js';
 import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, removeDisk } from './sandbox-disk.js';
 import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
@@ -267,14 +267,14 @@ export class RuncRuntime implements Runtime {
       } else if (mode === 'freeze') {
         // Frozen first: CRIU then leaves the cgroup as it found it, so the processes stay frozen
         // in memory once their image is whole.
-        await this.runc(['pause', id]);
+        await freezeCgroup(this.cgroups, id);
         await this.criuStep(dumpLog, ['checkpoint', '--leave-running', ...imageArgs, id]).catch(async (err: unknown) => {
           await this.runc(['resume', id]).catch(() => undefined);
           throw err;
         });
       } else {
         // Frozen while both its memory and its writable layer are saved, so the two agree.
-        await this.runc(['pause', id]);
+        await freezeCgroup(this.cgroups, id);
         try {
           await this.criuStep(dumpLog, ['checkpoint', '--leave-running', ...imageArgs, id]);
           await runCommand('cp', ['-a', '--reflink=auto', this.writableLayer(id), checkpointUpper(dir)]);
