@@ -27,6 +27,7 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 #   e2fsprogs             per-sandbox disks: mkfs.ext4/e2fsck for each sandbox's file-backed disk
 #   docker-registry apache2-utils
 #                         a loopback registry for the image tests (htpasswd for its auth test)
+#   python3               the server's tool launcher (posix_spawn, src/runtime/run-command.ts)
 #   python3 make g++      node-gyp fallback when a native npm module (better-sqlite3) has no
 #                         prebuilt binary reachable
 #   build-essential lib…-dev pkgconf protobuf…
