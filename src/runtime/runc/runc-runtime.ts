@@ -357,6 +357,7 @@ export class RuncRuntime implements Runtime {
         await this.destroy(spec.id).catch(() => undefined);
       } else {
         // The sandbox stays paused: keep its writable layer and network, drop the half restore.
+        await this.unmountCriuRoot(spec.id).catch(() => undefined);
         if (existsSync(path.join(this.config.runcRoot, spec.id))) await this.runc(['delete', '--force', spec.id]).catch(() => undefined);
         const rootfs = path.join(bundle, 'rootfs');
         if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]).catch(() => undefined);
@@ -385,6 +386,7 @@ export class RuncRuntime implements Runtime {
   async destroy(id: string): Promise<void> {
     await this.lazyPages?.stop(id);
     const bundle = this.bundleDir(id);
+    await this.unmountCriuRoot(id);
     // Only ask runc about containers it has state for; deleting a missing one is an error.
     if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
     const rootfs = path.join(bundle, 'rootfs');
@@ -392,6 +394,14 @@ export class RuncRuntime implements Runtime {
     await removeDisk(bundle);
     await deleteNetns(id, this.egress);
     await rm(bundle, { recursive: true, force: true });
+  }
+
+  /** `runc restore` bind-mounts the root filesystem at `<state dir>/criu-root` for CRIU and
+   *  unmounts it when done; a runc killed in between (at the CRIU deadline, or with a crashed
+   *  server) leaves it, and runc's state folder could then not be removed. */
+  private async unmountCriuRoot(id: string): Promise<void> {
+    const criuRoot = path.join(this.config.runcRoot, id, 'criu-root');
+    if (await isMountPoint(criuRoot)) await runCommand('umount', ['-R', criuRoot]);
   }
 
   async commit(id: string, to: string): Promise<void> {
