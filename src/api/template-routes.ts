@@ -11,6 +11,7 @@ import type { BuildLogEntry, BuildRecord } from '../store/template-build-store.j
 import type { TemplateRecord } from '../store/template-store.js';
 import { buildBodySchema } from '../templates/build/build-steps.js';
 import type { TemplateBuilds } from '../templates/build/template-builds.js';
+import { discardRefusedBody } from './refused-body.js';
 import { parseBody, readJson } from './schemas.js';
 
 /** Where uploads go; outside the API key check (the URL carries its own signature). */
@@ -70,15 +71,15 @@ export function registerTemplateRoutes(app: Hono, builds: TemplateBuilds, sandbo
 
   app.put(`${uploadPathPrefix}:hash`, async (c: Context) => {
     const hash = c.req.param('hash')!;
+    const body = c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]);
     try {
       builds.uploads.verify(hash, { template: c.req.query('template'), expires: c.req.query('expires'), signature: c.req.query('signature') });
       const lengthHeader = c.req.header('content-length');
       const length = lengthHeader === undefined || c.req.header('transfer-encoding') ? undefined : Number(lengthHeader);
-      const body = c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]);
       await builds.uploads.receive(hash, length, body);
     } catch (err) {
-      // The rest of a refused body is not read: the connection cannot carry another request.
-      c.header('connection', 'close');
+      // A body too long to read through is left unread: the connection cannot carry another request.
+      if (!(await discardRefusedBody(body))) c.header('connection', 'close');
       throw err;
     }
     return c.body(null, 200);
