@@ -10,7 +10,7 @@ import { Resolver } from 'node:dns/promises';
 import path from 'node:path';
 import type { Config } from '../../config.js';
 import { errors } from '../../errors.js';
-import { BatchQueue } from './batch-queue.js';
+import { BatchQueue } from '../batch-queue.js';
 import { chainsOfTable, type EgressTable, parseDenyEntry, parseRuleEntry, type ResolvedEgress, sandboxRemovalScript, sandboxScript, tableScript } from './egress-rules.js';
 import { NftShell } from './nft-shell.js';
 import { runCommand } from '../run-command.js';

@@ -7,6 +7,7 @@ import type { Config } from '../../config.js';
 import { type Egress, openEgress } from './egress.js';
 import type { EgressPolicy, NetworkLease } from '../runtime.js';
 import { runCommand } from '../run-command.js';
+import { BatchQueue } from '../batch-queue.js';
 
 export function netnsName(sandboxId: string): string {
   return `sc-${sandboxId}`;
@@ -91,6 +92,14 @@ export function setEgress(sandboxId: string, lease: NetworkLease, policy: Egress
   return egress.set(sandboxId, hostVeth(sandboxId), lease, policy);
 }
 
+/** The removal steps of sandboxes stopping together go to one `ip` (a kill of hundreds at once
+ *  starts a few instead of one each). -force goes on past a step whose object vanished meanwhile
+ *  or failed: each caller checks what is left of its own. */
+const removals = new BatchQueue<string[]>(async (batches) => {
+  const failure = await runCommand('ip', ['-force', '-batch', '-'], { input: batches.flat().join('\n') + '\n' }).then(() => undefined, (err: Error) => err);
+  return batches.map(() => failure);
+});
+
 /** Removes rules, resolv.conf, veth pair and namespace. The pair is deleted first, explicitly:
  *  left to the namespace's teardown, which the kernel finishes later, its host end would outlive
  *  this call. */
@@ -103,8 +112,7 @@ export async function deleteNetns(sandboxId: string, egress: Egress): Promise<vo
     ...(existsSync(netnsPath(sandboxId)) ? [`netns delete ${netnsName(sandboxId)}`] : []),
   ];
   if (steps.length === 0) return;
-  // -force goes on past a step whose object vanished meanwhile; what is left is checked below.
-  const failure = await runCommand('ip', ['-force', '-batch', '-'], { input: steps.join('\n') + '\n' }).then(() => undefined, (err: Error) => err);
+  const failure = await removals.submit(steps).then(() => undefined, (err: Error) => err);
   if (existsSync(veth) || existsSync(netnsPath(sandboxId))) {
     throw new Error(`network of sandbox ${sandboxId} not removed: ${failure?.message ?? 'still present'}`);
   }

@@ -3,7 +3,7 @@
 // checkpointed/restored with CRIU through runc.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, readFile, rename, rm, rmdir, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Config, dataFiles } from '../../config.js';
@@ -25,6 +25,8 @@ import { hostMappingProblem } from '../id-mapping.js';
 import { freezeCgroup, thawCgroup } from './cgroup-freezer.js';
 import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot, raiseKeyQuota } from './userns.js';
 import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, removeDisk } from './sandbox-disk.js';
+import { deleteContainer } from './container-delete.js';
+import { isMountPoint, unmount } from './mounts.js';
 import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
 
 interface RuncState {
@@ -358,9 +360,9 @@ export class RuncRuntime implements Runtime {
       } else {
         // The sandbox stays paused: keep its writable layer and network, drop the half restore.
         await this.unmountCriuRoot(spec.id).catch(() => undefined);
-        if (existsSync(path.join(this.config.runcRoot, spec.id))) await this.runc(['delete', '--force', spec.id]).catch(() => undefined);
+        await this.deleteContainer(spec.id).catch(() => undefined);
         const rootfs = path.join(bundle, 'rootfs');
-        if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]).catch(() => undefined);
+        if (await isMountPoint(rootfs)) await unmount(rootfs).catch(() => undefined);
         await rm(privateImage, { recursive: true, force: true });
       }
       throw err;
@@ -387,13 +389,21 @@ export class RuncRuntime implements Runtime {
     await this.lazyPages?.stop(id);
     const bundle = this.bundleDir(id);
     await this.unmountCriuRoot(id);
-    // Only ask runc about containers it has state for; deleting a missing one is an error.
-    if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
+    await this.deleteContainer(id);
     const rootfs = path.join(bundle, 'rootfs');
-    if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]);
+    if (await isMountPoint(rootfs)) await unmount(rootfs);
     await removeDisk(bundle);
     await deleteNetns(id, this.egress);
     await rm(bundle, { recursive: true, force: true });
+  }
+
+  /** Deletes runc's container `id`, if runc has state for it, as `runc delete --force` would. */
+  private async deleteContainer(id: string): Promise<void> {
+    const stateDir = path.join(this.config.runcRoot, id);
+    if (!existsSync(stateDir)) return;
+    // A state folder without its state file (runc stopped before writing it) is runc's to judge.
+    if (!existsSync(path.join(stateDir, 'state.json'))) await this.runc(['delete', '--force', id]);
+    else await deleteContainer(stateDir);
   }
 
   /** `runc restore` bind-mounts the root filesystem at `<state dir>/criu-root` for CRIU and
@@ -406,9 +416,9 @@ export class RuncRuntime implements Runtime {
 
   async commit(id: string, to: string): Promise<void> {
     const bundle = this.bundleDir(id);
-    if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
+    await this.deleteContainer(id);
     const rootfs = path.join(bundle, 'rootfs');
-    if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]);
+    if (await isMountPoint(rootfs)) await unmount(rootfs);
     const upper = this.writableLayer(id);
     const { mounts } = JSON.parse(await readFile(path.join(bundle, 'config.json'), 'utf8')) as { mounts: { destination: string }[] };
     await dropMountPoints(upper, mounts.map((m) => m.destination));
@@ -466,9 +476,9 @@ export class RuncRuntime implements Runtime {
 
   async clearStopped(id: string): Promise<void> {
     await this.lazyPages?.stop(id);
-    if (existsSync(path.join(this.config.runcRoot, id))) await this.runc(['delete', '--force', id]);
+    await this.deleteContainer(id);
     const rootfs = path.join(this.bundleDir(id), 'rootfs');
-    if (await isMountPoint(rootfs)) await runCommand('umount', [rootfs]);
+    if (await isMountPoint(rootfs)) await unmount(rootfs);
     await rm(path.join(this.bundleDir(id), 'restore-work'), { recursive: true, force: true });
   }
 
@@ -582,20 +592,6 @@ async function criuErrors(log: string): Promise<string> {
   return last ? `; criu's log ends: ${strip(last)}` : '';
 }
 
-/** Whether the overlay is mounted on `dir`: an overlay has a device of its own. Comparing with the
- *  parent folder costs two stats, where the mount table grows with every sandbox (two host mounts
- *  each) and reading it took 450 ms p50 while 300 sandboxes were killed at once. */
-async function isMountPoint(dir: string): Promise<boolean> {
-  try {
-    const [own, parent] = await Promise.all([stat(dir), stat(path.dirname(dir))]);
-    return own.dev !== parent.dev;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    // A mount that cannot be stat'ed (a broken overlay) is still in the table.
-    const mounts = await readFile('/proc/self/mounts', 'utf8');
-    return mounts.split('\n').some((line) => line.split(' ')[1] === dir);
-  }
-}
 
 /** Renames `from` to `to`, or where they are on different file systems (a layer leaving its
  *  sandbox's disk) copies it with owners, modes, xattrs and whiteouts, then removes `from`. */

@@ -16,9 +16,10 @@
 // deletes is given back to the host's disk. The host's disk is overcommitted: when it fills before
 // a sandbox's disk does, that sandbox's writes fail with I/O errors (unsynced ones may be lost)
 // and its disk may turn read-only; creates are refused below SANDCASTLE_MIN_FREE_DISK_MB first.
-import { mkdir, open, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, open, rm, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from '../run-command.js';
+import { isMountPoint, unmount } from './mounts.js';
 
 /** Where a sandbox's disk lives in its bundle: the image file and its mount point. */
 export function diskPaths(bundle: string): { image: string; mount: string } {
@@ -41,21 +42,11 @@ export function usedBytes(st: { blocks: number; bfree: number; bsize: number }):
   return (st.blocks - st.bfree) * st.bsize;
 }
 
-/** Whether something is mounted on `dir` (a mount has a device of its own). */
-export async function isMounted(dir: string): Promise<boolean> {
-  try {
-    const [own, parent] = await Promise.all([stat(dir), stat(path.dirname(dir))]);
-    return own.dev !== parent.dev;
-  } catch {
-    return false;
-  }
-}
-
 /** Makes the bundle's disk of `sizeMB` (the image only if missing) and mounts it, unless mounted.
  *  A disk whose image exists but is not mounted (the host restarted) is checked first. */
 export async function ensureDisk(bundle: string, sizeMB: number): Promise<string> {
   const { image, mount } = diskPaths(bundle);
-  if (await isMounted(mount)) return mount;
+  if (await isMountPoint(mount)) return mount;
   await mkdir(mount, { recursive: true });
   const file = await open(image, 'wx').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EEXIST') return undefined;
@@ -85,14 +76,14 @@ export async function ensureDisk(bundle: string, sizeMB: number): Promise<string
  *  removes its image. Idempotent. */
 export async function removeDisk(bundle: string): Promise<void> {
   const { image, mount } = diskPaths(bundle);
-  if (await isMounted(mount)) await runCommand('umount', [mount]);
+  if (await isMountPoint(mount)) await unmount(mount);
   await rm(image, { force: true });
 }
 
 /** Bytes the sandbox's disk holds, or undefined when it has none mounted. */
 export async function diskUsedBytes(bundle: string): Promise<number | undefined> {
   const { mount } = diskPaths(bundle);
-  if (!(await isMounted(mount))) return undefined;
+  if (!(await isMountPoint(mount))) return undefined;
   return usedBytes(await statfs(mount));
 }
 
