@@ -1,6 +1,7 @@
 // A sandbox's network: a named network namespace joined to the host by a veth pair (host end named
 // after the sandbox, sandbox end `eth0`), its outbound rules (egress.ts) and its resolv.conf.
 // Everything is made together and removed together, idempotently.
+import { randomInt } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Config } from '../../config.js';
@@ -92,12 +93,32 @@ export function setEgress(sandboxId: string, lease: NetworkLease, policy: Egress
   return egress.set(sandboxId, hostVeth(sandboxId), lease, policy);
 }
 
-/** The removal steps of sandboxes stopping together go to one `ip` (a kill of hundreds at once
- *  starts a few instead of one each). -force goes on past a step whose object vanished meanwhile
- *  or failed: each caller checks what is left of its own. */
-const removals = new BatchQueue<string[]>(async (batches) => {
-  const failure = await runCommand('ip', ['-force', '-batch', '-'], { input: batches.flat().join('\n') + '\n' }).then(() => undefined, (err: Error) => err);
-  return batches.map(() => failure);
+/** What is left of a sandbox's network to remove. */
+interface NetworkRemoval {
+  veth?: string;
+  netns?: string;
+}
+
+/** The `ip` script removing a batch of sandbox networks. Deleting a veth takes the kernel's
+ *  network lock and waits out a grace period, ~20 ms here, one link after another: 300 kills
+ *  spent 9.7 s in them. Put in one device group, the batch's links go in one deletion with one
+ *  wait (60 links: 1302 ms one by one, 66 ms as a group). The group is random, so another server
+ *  on the host never deletes this one's links. */
+export function removalScript(removals: NetworkRemoval[], group: number): string {
+  const veths = removals.flatMap((r) => (r.veth ? [r.veth] : []));
+  return [
+    ...veths.map((v) => `link set dev ${v} group ${group}`),
+    ...(veths.length ? [`link delete group ${group}`] : []),
+    ...removals.flatMap((r) => (r.netns ? [`netns delete ${r.netns}`] : [])),
+  ].join('\n') + '\n';
+}
+
+/** Networks of sandboxes stopping together are removed by one `ip` run. -force goes on past a
+ *  step whose object vanished meanwhile or failed: each caller checks what is left of its own. */
+const removals = new BatchQueue<NetworkRemoval>(async (batch) => {
+  const group = randomInt(1, 2 ** 31);
+  const failure = await runCommand('ip', ['-force', '-batch', '-'], { input: removalScript(batch, group) }).then(() => undefined, (err: Error) => err);
+  return batch.map(() => failure);
 });
 
 /** Removes rules, resolv.conf, veth pair and namespace. The pair is deleted first, explicitly:
@@ -107,12 +128,12 @@ export async function deleteNetns(sandboxId: string, egress: Egress): Promise<vo
   await egress.remove(sandboxId, hostVeth(sandboxId));
   await rm(netnsEtc(sandboxId), { recursive: true, force: true });
   const veth = `/sys/class/net/${hostVeth(sandboxId)}`;
-  const steps = [
-    ...(existsSync(veth) ? [`link delete ${hostVeth(sandboxId)}`] : []),
-    ...(existsSync(netnsPath(sandboxId)) ? [`netns delete ${netnsName(sandboxId)}`] : []),
-  ];
-  if (steps.length === 0) return;
-  const failure = await removals.submit(steps).then(() => undefined, (err: Error) => err);
+  const removal = {
+    ...(existsSync(veth) ? { veth: hostVeth(sandboxId) } : {}),
+    ...(existsSync(netnsPath(sandboxId)) ? { netns: netnsName(sandboxId) } : {}),
+  };
+  if (!removal.veth && !removal.netns) return;
+  const failure = await removals.submit(removal).then(() => undefined, (err: Error) => err);
   if (existsSync(veth) || existsSync(netnsPath(sandboxId))) {
     throw new Error(`network of sandbox ${sandboxId} not removed: ${failure?.message ?? 'still present'}`);
   }
