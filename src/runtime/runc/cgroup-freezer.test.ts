@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { freezeCgroup, thawCgroup } from './cgroup-freezer.js';
+import { freezeCgroup, thawCgroup, thawIfFrozen } from './cgroup-freezer.js';
 
 async function withRoot(work: (root: string) => Promise<void>): Promise<void> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'sc-freezer-'));
@@ -73,4 +73,19 @@ it('thaws again and says so when a freeze does not complete in time', () =>
     await writeFile(path.join(dir, 'cgroup.events'), 'populated 1\nfrozen 0\n');
     await assert.rejects(freezeCgroup({ version: 'v2', root }, 'stuck', 50), /sandbox stuck's cgroup \(.*\) did not freeze within 50 ms .*thawed again/);
     assert.equal(await readFile(path.join(dir, 'cgroup.freeze'), 'utf8'), '0');
+  }));
+
+it('thawIfFrozen thaws a frozen or half-frozen cgroup of either version and leaves others alone', () =>
+  withRoot(async (root) => {
+    const dirs = ['frozen', 'freezing', 'thawed', 'v2', 'none'].map((n) => path.join(root, n));
+    await Promise.all(dirs.map((d) => mkdir(d)));
+    await writeFile(path.join(dirs[0]!, 'freezer.state'), 'FROZEN');
+    await writeFile(path.join(dirs[1]!, 'freezer.state'), 'FREEZING');
+    await writeFile(path.join(dirs[2]!, 'freezer.state'), 'THAWED');
+    await writeFile(path.join(dirs[3]!, 'cgroup.freeze'), '1');
+    dirs.forEach(thawIfFrozen);
+    const read = (d: string, f: string) => readFile(path.join(d, f), 'utf8');
+    assert.deepEqual(await Promise.all(dirs.slice(0, 3).map((d) => read(d, 'freezer.state'))), ['THAWED', 'THAWED', 'THAWED']);
+    assert.equal(await read(dirs[3]!, 'cgroup.freeze'), '0');
+    assert.deepEqual(await readdir(dirs[4]!), []);
   }));

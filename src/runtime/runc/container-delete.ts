@@ -3,9 +3,10 @@
 // share of a kill when hundreds go at once (issue 9: killing 300 within 10 s). The steps are
 // runc's: kill every process of the container, thaw a frozen one so the kill lands, remove its
 // cgroups once empty, then its state folder.
-import { readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { thawIfFrozen } from './cgroup-freezer.js';
 
 /** The fields of runc's `state.json` a delete needs. */
 export interface RuncStateFile {
@@ -85,10 +86,7 @@ export async function deleteContainer(stateDir: string, timeoutMs = emptyTimeout
     for (const pid of (readIfPresent(path.join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean)) signal(Number(pid));
   }
   // A kill waits in a frozen task until it is thawed (runc delete thaws too).
-  for (const dir of dirs) {
-    if (readIfPresent(path.join(dir, 'freezer.state'))?.trim() === 'FROZEN') writeFileSync(path.join(dir, 'freezer.state'), 'THAWED');
-    if (readIfPresent(path.join(dir, 'cgroup.freeze'))?.trim() === '1') writeFileSync(path.join(dir, 'cgroup.freeze'), '0');
-  }
+  dirs.forEach(thawIfFrozen);
   const deadline = Date.now() + timeoutMs;
   let left = dirs;
   while ((left = left.filter((dir) => !removeCgroup(dir))).length > 0) {

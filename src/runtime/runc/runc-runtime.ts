@@ -592,7 +592,6 @@ async function criuErrors(log: string): Promise<string> {
   return last ? `; criu's log ends: ${strip(last)}` : '';
 }
 
-
 /** Renames `from` to `to`, or where they are on different file systems (a layer leaving its
  *  sandbox's disk) copies it with owners, modes, xattrs and whiteouts, then removes `from`. */
 async function moveFolder(from: string, to: string): Promise<void> {
