@@ -91,6 +91,22 @@ describe('pause and resume', () => {
     }
   });
 
+  it('keeps the mode and owner of an empty /dev/shm and the files of /dev (tmpfs mounts)', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      // An empty tmpfs is saved without tar (scripts/criu/tmpfs-empty-without-tar.patch).
+      await sbx.commands.run('chmod 700 /dev/shm && chown 1000:1000 /dev/shm && touch /dev/kept', { user: 'root' });
+      const look = async () => (await sbx.commands.run('stat -c "%a %u %g" /dev/shm /dev/kept', { user: 'root' })).stdout;
+      const before = await look();
+      assert.equal(before.split('\n')[0], '700 1000 1000');
+      await sbx.betaPause();
+      await sbx.connect();
+      assert.equal(await look(), before);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   it('resets the timeout to 5 minutes on resume unless connect gives one', async () => {
     const sbx = await Sandbox.create({ timeoutMs: 60_000 });
     try {
