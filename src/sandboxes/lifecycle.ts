@@ -174,7 +174,7 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
         // A pooled sandbox gets its token and environment when a create takes it.
         if (forPool) await waitForHealth(this.records.addressOf(rec), envdPort, envdStartTimeoutMs);
         else await this.init(rec, saved?.token ?? undefined);
-      });
+      }, forPool);
       // A saved state has the template's service warm already; a fresh boot waits for it.
       if (!saved && service && hasService(service)) {
         await bringUpService(this.records.addressOf(rec), service, serviceReadyTimeoutMs, forPool ? undefined : rec.envdToken);

@@ -33,3 +33,20 @@ it('a failed start frees its slot', async () => {
 it('refuses a concurrency that is not a whole number of at least one', () => {
   assert.throws(() => new StartAdmission(0), /start concurrency/);
 });
+
+it('a waiting background start goes after every waiting create, even one queued later', async () => {
+  const admission = new StartAdmission(1);
+  const order: string[] = [];
+  const step = (name: string) => async () => {
+    order.push(name);
+    await sleep(2);
+  };
+  await Promise.all([
+    admission.run(step('create 1')),
+    admission.run(step('refill'), true),
+    admission.run(step('create 2')),
+    admission.run(step('create 3')),
+  ]);
+  assert.deepEqual(order, ['create 1', 'create 2', 'create 3', 'refill']);
+  assert.equal(admission.queued, 0);
+});
