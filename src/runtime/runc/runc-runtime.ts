@@ -7,7 +7,7 @@ import { chown, lstat, mkdir, readdir, readFile, rename, rm, rmdir, statfs, writ
 import os from 'node:os';
 import path from 'node:path';
 import { type Config, dataFiles } from '../../config.js';
-import { checkpointImage, checkpointUpper, checkpointWork, isCheckpointWhole, markCheckpointWhole } from './checkpoint-layout.js';
+import { checkpointImage, checkpointUpper, checkpointWork, isCheckpointWhole, markCheckpointWhole, syncEntries } from './checkpoint-layout.js';
 import { imageWithHostname } from './criu-image.js';
 import { routedNetworks } from '../network/host-routes.js';
 import { type LazyPages, lazyPagesFor } from './restore-lazy.js';
@@ -284,7 +284,8 @@ export class RuncRuntime implements Runtime {
           await this.runc(['resume', id]);
         }
       }
-      await markCheckpointWhole(dir);
+      // A snapshot's layer is the copy in the checkpoint; a pause keeps the sandbox's own.
+      await markCheckpointWhole(dir, [mode === 'snapshot' ? checkpointUpper(dir) : this.writableLayer(id)]);
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;
@@ -378,7 +379,7 @@ export class RuncRuntime implements Runtime {
         runCommand('cp', ['-a', '--reflink=auto', checkpointImage(pausedDir), checkpointImage(dir)]),
         runCommand('cp', ['-a', '--reflink=auto', this.writableLayer(id), checkpointUpper(dir)]),
       ]);
-      await markCheckpointWhole(dir);
+      await markCheckpointWhole(dir, [checkpointUpper(dir)]);
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;
@@ -575,6 +576,7 @@ async function replaceCheckpoint(dir: string, next: string): Promise<void> {
     if (err.code !== 'ENOENT') throw err;
   });
   await rename(next, dir);
+  await syncEntries(dir);
   await rm(old, { recursive: true, force: true });
 }
 
