@@ -20,7 +20,7 @@ const completeMarker = (dir: string) => path.join(dir, 'complete');
  * synced instead, which for a sandbox's own disk is that sandbox's writes only.
  */
 export async function markCheckpointWhole(dir: string, alsoSync: string[] = []): Promise<void> {
-  await Promise.all([syncFiles(checkpointImage(dir)), ...alsoSync.map((folder) => runCommand('sync', ['--file-system', folder]))]);
+  await Promise.all([syncFolder(checkpointImage(dir)), ...alsoSync.map((folder) => runCommand('sync', ['--file-system', folder]))]);
   await writeFile(completeMarker(dir), '');
   await syncEntries(dir);
 }
@@ -35,9 +35,9 @@ export function isCheckpointWhole(dir: string): boolean {
 }
 
 /** fsync of every file and folder under `dir`, and of `dir`. */
-async function syncFiles(dir: string): Promise<void> {
+export async function syncFolder(dir: string): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
-  await Promise.all(entries.map((e) => (e.isDirectory() ? syncFiles(path.join(dir, e.name)) : e.isFile() ? syncOne(path.join(dir, e.name)) : undefined)));
+  await Promise.all(entries.map((e) => (e.isDirectory() ? syncFolder(path.join(dir, e.name)) : e.isFile() ? syncOne(path.join(dir, e.name)) : undefined)));
   await syncOne(dir);
 }
 
