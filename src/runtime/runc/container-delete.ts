@@ -9,7 +9,7 @@ import path from 'node:path';
 import { thawIfFrozen } from './cgroup-freezer.js';
 
 /** The fields of runc's `state.json` a delete needs. */
-export interface RuncStateFile {
+interface RuncStateFile {
   init_process_pid: number;
   /** Start time of the init process (field 22 of /proc/<pid>/stat), so a reused pid is left alone. */
   init_process_start: number;
@@ -19,7 +19,7 @@ export interface RuncStateFile {
 
 const emptyTimeoutMs = 10_000;
 
-export function readRuncState(stateDir: string): RuncStateFile {
+function readRuncState(stateDir: string): RuncStateFile {
   return JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as RuncStateFile;
 }
 
