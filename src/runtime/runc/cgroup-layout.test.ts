@@ -2,12 +2,12 @@
 // like the one Sandcastle is developed on (v1 controller folders plus an empty cgroup2 at
 // unified/), `v2` is Debian 12's unified hierarchy. Unsupported trees are built per test.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { detectCgroupLayout, requiredV1Controllers, sandboxCgroupDir, sandboxCgroupParents } from './cgroup-layout.js';
+import { detectCgroupLayout, requiredV1Controllers, sandboxCgroupDir, sandboxCgroupDirsEverywhere, sandboxCgroupParents } from './cgroup-layout.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/cgroup/', import.meta.url));
 const v1Root = path.join(fixtures, 'v1');
@@ -86,5 +86,16 @@ describe('sandbox cgroup folders', () => {
     assert.equal(sandboxCgroupDir(layout, 'abc', 'pids'), path.join(v1Root, 'pids', 'sandcastle', 'abc'));
     assert.equal(sandboxCgroupDir(layout, 'abc'), path.join(v1Root, 'memory', 'sandcastle', 'abc'));
     assert.deepEqual(sandboxCgroupParents(layout), requiredV1Controllers.map((c) => path.join(v1Root, c, 'sandcastle')));
+  });
+
+  it('where runc may have made them: every v1 hierarchy once (not its symlinked names), the one on v2', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'cgroup-hierarchies-'));
+    after(() => rmSync(root, { recursive: true, force: true }));
+    for (const h of ['cpu', 'cpuacct', 'memory', 'systemd']) mkdirSync(path.join(root, h));
+    symlinkSync('cpu', path.join(root, 'cpu,cpuacct'));
+    writeFileSync(path.join(root, 'stray-file'), '');
+    const found = sandboxCgroupDirsEverywhere({ version: 'v1', root }, 'abc').sort();
+    assert.deepEqual(found, ['cpu', 'cpuacct', 'memory', 'systemd'].map((h) => path.join(root, h, 'sandcastle', 'abc')));
+    assert.deepEqual(sandboxCgroupDirsEverywhere(detectCgroupLayout(v2Root), 'abc'), [path.join(v2Root, 'sandcastle', 'abc')]);
   });
 });

@@ -2,7 +2,7 @@
 // CRIU on either; Sandcastle itself reads usage and looks for leftovers, so it must know where a
 // sandbox's cgroup lives: `<root>/sandcastle/<id>` on v2 (unified), `<root>/<controller>/
 // sandcastle/<id>` on v1 (including the v1/v2 hybrid, whose cgroup2 mount runc leaves unused).
-import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 
 export const defaultCgroupRoot = '/sys/fs/cgroup';
@@ -99,6 +99,16 @@ export function sandboxCgroupDir(layout: CgroupLayout, id: string, controller: V
   return layout.version === 'v2'
     ? path.join(layout.root, sandboxCgroupParent, id)
     : path.join(layout.root, controller, sandboxCgroupParent, id);
+}
+
+/** Every folder runc may have made for sandbox `id`: on v1 one in each mounted hierarchy (runc
+ *  joins all of them, not only the controllers Sandcastle reads), on v2 the one. */
+export function sandboxCgroupDirsEverywhere(layout: CgroupLayout, id: string): string[] {
+  if (layout.version === 'v2') return [path.join(layout.root, sandboxCgroupParent, id)];
+  // Combined hierarchies also appear as symlinks (cpu,cpuacct → cpu): each folder once.
+  return readdirSync(layout.root, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => path.join(layout.root, e.name, sandboxCgroupParent, id));
 }
 
 /** The folders that hold sandbox cgroups: one on v2, one per controller Sandcastle uses on v1. */

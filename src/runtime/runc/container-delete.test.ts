@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { deleteContainer, processStart } from './container-delete.js';
+import { deleteContainer, processStart, removeCgroups } from './container-delete.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -63,5 +63,14 @@ describe('deleteContainer', () => {
     writeFileSync(path.join(cgroups[0]!, 'stuck'), '');
     await assert.rejects(deleteContainer(stateDir, 50), new RegExp(`cgroups still had tasks 50 ms after they were killed \\(${cgroups[0]}\\)`));
     assert.equal(existsSync(stateDir), true);
+  });
+});
+
+describe('removeCgroups', () => {
+  it('removes the folders that exist, with what they hold, and passes over the missing ones', async () => {
+    const { stateDir, cgroups } = fakeContainer(1 << 30, 0);
+    mkdirSync(path.join(cgroups[0]!, 'nested'));
+    await removeCgroups([...cgroups, path.join(path.dirname(stateDir), 'never-made')], 'sandbox sbx');
+    assert.deepEqual(cgroups.filter(existsSync), []);
   });
 });

@@ -80,20 +80,28 @@ function removeCgroup(dir: string): boolean {
  */
 export async function deleteContainer(stateDir: string, timeoutMs = emptyTimeoutMs, procRoot = '/proc'): Promise<void> {
   const state = readRuncState(stateDir);
-  const dirs = [...new Set(Object.values(state.cgroup_paths))];
   if (processStart(state.init_process_pid, procRoot) === state.init_process_start) signal(state.init_process_pid);
-  for (const dir of dirs) {
+  await removeCgroups(Object.values(state.cgroup_paths), `container ${path.basename(stateDir)}`, timeoutMs);
+  await rm(stateDir, { recursive: true, force: true });
+}
+
+/**
+ * Kills every task of the cgroup folders `dirs` (those that exist) and removes them once empty,
+ * sub-cgroups first; throws naming `owner` and the folders still busy after `timeoutMs`.
+ */
+export async function removeCgroups(dirs: string[], owner: string, timeoutMs = emptyTimeoutMs): Promise<void> {
+  const unique = [...new Set(dirs)];
+  for (const dir of unique) {
     for (const pid of (readIfPresent(path.join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean)) signal(Number(pid));
   }
   // A kill waits in a frozen task until it is thawed (runc delete thaws too).
-  dirs.forEach(thawIfFrozen);
+  unique.forEach(thawIfFrozen);
   const deadline = Date.now() + timeoutMs;
-  let left = dirs;
+  let left = unique;
   while ((left = left.filter((dir) => !removeCgroup(dir))).length > 0) {
     if (Date.now() > deadline) {
-      throw new Error(`container ${path.basename(stateDir)}: its cgroups still had tasks ${timeoutMs} ms after they were killed (${left.join(', ')})`);
+      throw new Error(`${owner}: its cgroups still had tasks ${timeoutMs} ms after they were killed (${left.join(', ')})`);
     }
     await new Promise((r) => setTimeout(r, 5));
   }
-  await rm(stateDir, { recursive: true, force: true });
 }

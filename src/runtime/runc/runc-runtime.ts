@@ -15,7 +15,7 @@ import { savedStateKey } from './saved-state-key.js';
 import { prepareSandboxTools, type SandboxTools } from './sandbox-tools.js';
 import { Egress } from '../network/egress.js';
 import { createNetns, deleteNetns, netnsName, netnsPath, setEgress } from '../network/netns.js';
-import { type CgroupLayout, detectCgroupLayout } from './cgroup-layout.js';
+import { type CgroupLayout, detectCgroupLayout, sandboxCgroupDirsEverywhere } from './cgroup-layout.js';
 import { readCgroupStats } from './cgroup-stats.js';
 import { buildOciSpec, processSecurityFingerprint } from './oci-spec.js';
 import { waitForHostProcesses } from './in-flight.js';
@@ -25,7 +25,7 @@ import { hostMappingProblem } from '../id-mapping.js';
 import { freezeCgroup, thawCgroup } from './cgroup-freezer.js';
 import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot, raiseKeyQuota } from './userns.js';
 import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, removeDisk } from './sandbox-disk.js';
-import { deleteContainer } from './container-delete.js';
+import { deleteContainer, removeCgroups } from './container-delete.js';
 import { isMountPoint, unmount } from './mounts.js';
 import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
 
@@ -398,13 +398,18 @@ export class RuncRuntime implements Runtime {
     await rm(bundle, { recursive: true, force: true });
   }
 
-  /** Deletes runc's container `id`, if runc has state for it, as `runc delete --force` would. */
+  /** Deletes runc's container `id`, if runc has state for it, as `runc delete --force` would,
+   *  and any cgroup of the sandbox left without a container. */
   private async deleteContainer(id: string): Promise<void> {
     const stateDir = path.join(this.config.runcRoot, id);
-    if (!existsSync(stateDir)) return;
-    // A state folder without its state file (runc stopped before writing it) is runc's to judge.
-    if (!existsSync(path.join(stateDir, 'state.json'))) await this.runc(['delete', '--force', id]);
-    else await deleteContainer(stateDir);
+    if (existsSync(stateDir)) {
+      // A state folder without its state file (runc stopped before writing it) is runc's to judge.
+      if (!existsSync(path.join(stateDir, 'state.json'))) await this.runc(['delete', '--force', id]);
+      else await deleteContainer(stateDir);
+    }
+    // A runc that failed or was killed before it wrote its state (a restore at the CRIU
+    // deadline, one CRIU refused) leaves the cgroups it made, which no state names.
+    await removeCgroups(sandboxCgroupDirsEverywhere(this.cgroups, id), `sandbox ${id}`);
   }
 
   /** `runc restore` bind-mounts the root filesystem at `<state dir>/criu-root` for CRIU and
