@@ -1,6 +1,7 @@
 // What the runc backend keeps in a checkpoint folder: `image/` (CRIU's image of the processes),
 // `upper/` (the writable layer, for a saved state a new sandbox starts from), `work/` (CRIU's
-// logs) and `complete`, written last, so a restart can tell a whole checkpoint from one cut short.
+// logs) and `complete`, written last, once the rest is synced to disk, so a restart (after a
+// crash or a power loss) can tell a whole checkpoint from one cut short.
 import { existsSync } from 'node:fs';
 import { open, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
