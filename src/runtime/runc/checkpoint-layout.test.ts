@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { checkpointImage, checkpointUpper, isCheckpointWhole, markCheckpointWhole } from './checkpoint-layout.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkpointImage, checkpointUpper, flushingImage, isCheckpointWhole, markCheckpointWhole } from './checkpoint-layout.js';
 
 function checkpointFolder(): string {
   const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'checkpoint-layout-')), 'cp');
@@ -32,6 +33,46 @@ it('leaves a checkpoint without its image unmarked, saying what is missing', asy
     rmSync(checkpointImage(dir), { recursive: true });
     await assert.rejects(markCheckpointWhole(dir), /ENOENT.*image/);
     assert.equal(isCheckpointWhole(dir), false);
+  } finally {
+    rmSync(path.dirname(dir), { recursive: true, force: true });
+  }
+});
+
+it('flushes the pages files a dump writes while it runs, and stops when it ends', async () => {
+  const dir = checkpointFolder();
+  const flushed = new Set<number>();
+  let flushes = 0;
+  try {
+    const result = await flushingImage(
+      dir,
+      async () => {
+        writeFileSync(path.join(checkpointImage(dir), 'pages-2.img'), 'z');
+        await sleep(50);
+        return 'dumped';
+      },
+      async (file) => {
+        flushed.add((await file.stat()).size);
+        flushes++;
+      },
+    );
+    assert.equal(result, 'dumped');
+    // pages-1.img (1 MiB) and pages-2.img (1 byte); never the tmpfs image in `nested/`.
+    assert.deepEqual([...flushed].sort((a, b) => a - b), [1, 1 << 20]);
+    const after = flushes;
+    await sleep(50);
+    assert.equal(flushes, after);
+  } finally {
+    rmSync(path.dirname(dir), { recursive: true, force: true });
+  }
+});
+
+it('passes on the failure of the dump it flushed for', async () => {
+  const dir = checkpointFolder();
+  try {
+    await assert.rejects(
+      flushingImage(dir, () => Promise.reject(new Error('criu failed'))),
+      /criu failed/,
+    );
   } finally {
     rmSync(path.dirname(dir), { recursive: true, force: true });
   }

@@ -3,8 +3,9 @@
 // logs) and `complete`, written last, once the rest is synced to disk, so a restart (after a
 // crash or a power loss) can tell a whole checkpoint from one cut short.
 import { existsSync } from 'node:fs';
-import { open, readdir, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runCommand } from '../run-command.js';
 
 export const checkpointImage = (dir: string) => path.join(dir, 'image');
@@ -24,6 +25,45 @@ export async function markCheckpointWhole(dir: string, alsoSync: string[] = []):
   await Promise.all([syncFolder(checkpointImage(dir)), ...alsoSync.map((folder) => runCommand('sync', ['--file-system', folder]))]);
   await writeFile(completeMarker(dir), '');
   await syncEntries(dir);
+}
+
+/** How often the pages of an image being written are flushed (flushingImage). */
+const flushEveryMs = 5;
+
+/**
+ * Runs `dump` (CRIU writing the image of checkpoint `dir`) while flushing the image's pages files
+ * to disk every few milliseconds. On a VM's disk a sync costs the flush (the host writing out what
+ * it cached: ~65 ms per 100 MB here, against ~15 ms to hand the pages over), so flushing the pages
+ * as they come overlaps that with the rest of the dump, and markCheckpointWhole's sync finds
+ * little left: a 100 MiB pause took ~20% less here (every 1-25 ms: the same within noise).
+ * `flush` is the fdatasync (a test counts).
+ */
+export async function flushingImage<T>(dir: string, dump: () => Promise<T>, flush = (file: FileHandle) => file.datasync()): Promise<T> {
+  let dumping = true;
+  const flusher = flushPagesUntil(checkpointImage(dir), () => dumping, flush);
+  try {
+    return await dump();
+  } finally {
+    dumping = false;
+    await flusher;
+  }
+}
+
+async function flushPagesUntil(image: string, dumping: () => boolean, flush: (file: FileHandle) => Promise<void>): Promise<void> {
+  const files = new Map<string, FileHandle>();
+  try {
+    while (dumping()) {
+      for (const name of await readdir(image).catch(() => [])) {
+        if (/^pages-\d+\.img$/.test(name) && !files.has(name)) files.set(name, await open(path.join(image, name), 'r'));
+      }
+      await Promise.all([...files.values()].map(flush));
+      await sleep(flushEveryMs);
+    }
+  } catch {
+    // Only a head start: the sync before the checkpoint is marked whole reports what fails.
+  } finally {
+    await Promise.all([...files.values()].map((f) => f.close()));
+  }
 }
 
 /** Makes the names in `dir` (new files, renames) and `dir`'s own name durable. */

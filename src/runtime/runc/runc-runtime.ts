@@ -7,7 +7,7 @@ import { chown, lstat, mkdir, readdir, readFile, rename, rm, rmdir, statfs, writ
 import os from 'node:os';
 import path from 'node:path';
 import { type Config, dataFiles } from '../../config.js';
-import { checkpointImage, checkpointUpper, checkpointWork, isCheckpointWhole, markCheckpointWhole, syncEntries } from './checkpoint-layout.js';
+import { checkpointImage, checkpointUpper, checkpointWork, flushingImage, isCheckpointWhole, markCheckpointWhole, syncEntries } from './checkpoint-layout.js';
 import { imageWithHostname } from './criu-image.js';
 import { routedNetworks } from '../network/host-routes.js';
 import { type LazyPages, lazyPagesFor } from './restore-lazy.js';
@@ -231,6 +231,12 @@ export class RuncRuntime implements Runtime {
     }
   }
 
+  /** `runc checkpoint` of `id` into checkpoint folder `dir`, its pages flushed to disk as they come. */
+  private dump(dir: string, id: string, options: string[] = []): Promise<void> {
+    const args = ['checkpoint', ...options, '--image-path', checkpointImage(dir), '--work-path', checkpointWork(dir), id];
+    return flushingImage(dir, () => this.criuStep(path.join(checkpointWork(dir), 'dump.log'), args));
+  }
+
   /** A runc command that runs CRIU; a failure names CRIU's own errors from its log. */
   private async criuStep(log: string, args: string[]): Promise<void> {
     try {
@@ -250,8 +256,6 @@ export class RuncRuntime implements Runtime {
 
   async checkpoint(id: string, ref: CheckpointRef, mode: CheckpointMode): Promise<void> {
     const dir = this.checkpointDir(ref);
-    const imageArgs = ['--image-path', checkpointImage(dir), '--work-path', checkpointWork(dir)];
-    const dumpLog = path.join(checkpointWork(dir), 'dump.log');
     // Memory a lazy restore has not copied in yet would be saved as empty.
     await this.lazyPages?.settled(id);
     await rm(dir, { recursive: true, force: true });
@@ -260,7 +264,7 @@ export class RuncRuntime implements Runtime {
       if (mode === 'stop') {
         // The overlay stays mounted while paused: unmounting would sync the filesystem that has
         // just received the image (about 0.5 s per GiB here), and resume would mount it again.
-        await this.criuStep(dumpLog, ['checkpoint', ...imageArgs, id]).catch(async (err: unknown) => {
+        await this.dump(dir, id).catch(async (err: unknown) => {
           // A CRIU that failed lets the processes go on; one killed at its deadline may have left
           // their cgroup frozen.
           await this.runc(['resume', id]).catch(() => undefined);
@@ -270,7 +274,7 @@ export class RuncRuntime implements Runtime {
         // Frozen first: CRIU then leaves the cgroup as it found it, so the processes stay frozen
         // in memory once their image is whole.
         await freezeCgroup(this.cgroups, id);
-        await this.criuStep(dumpLog, ['checkpoint', '--leave-running', ...imageArgs, id]).catch(async (err: unknown) => {
+        await this.dump(dir, id, ['--leave-running']).catch(async (err: unknown) => {
           await this.runc(['resume', id]).catch(() => undefined);
           throw err;
         });
@@ -278,7 +282,7 @@ export class RuncRuntime implements Runtime {
         // Frozen while both its memory and its writable layer are saved, so the two agree.
         await freezeCgroup(this.cgroups, id);
         try {
-          await this.criuStep(dumpLog, ['checkpoint', '--leave-running', ...imageArgs, id]);
+          await this.dump(dir, id, ['--leave-running']);
           await runCommand('cp', ['-a', '--reflink=auto', this.writableLayer(id), checkpointUpper(dir)]);
         } finally {
           await this.runc(['resume', id]);
@@ -505,7 +509,7 @@ export class RuncRuntime implements Runtime {
     await rm(next, { recursive: true, force: true });
     await mkdir(next, { recursive: true });
     try {
-      await this.criuStep(path.join(checkpointWork(next), 'dump.log'), ['checkpoint', '--image-path', checkpointImage(next), '--work-path', checkpointWork(next), id]);
+      await this.dump(next, id);
       await markCheckpointWhole(next);
     } catch (err) {
       await rm(next, { recursive: true, force: true });
