@@ -4,8 +4,8 @@
 # Linux ≥ 6.16 refuses on TCP/UDP sockets; rlimits of other users' processes when root lacks
 # CAP_SYS_RESOURCE; `network-lock nftables` from a configuration file, and its restore into the
 # network namespace the dump left locked; a freeze polled every 2 ms, not every 100 ms; pages
-# past an image's first 128 MiB written, and such images read back, with O_DIRECT), then
-# `criu check`.
+# past an image's first 128 MiB written, and such images read back, with O_DIRECT; tmpfs mounts
+# saved without gzip, and by CRIU itself, without tar, when small), then `criu check`.
 # The source comes through apt with a throw-away configuration; the system's sources are untouched.
 # Its build dependencies are among the packages scripts/setup-host.sh installs, which runs this.
 # Skipped when the installed binary was built from the same source and patch.

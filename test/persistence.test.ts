@@ -94,11 +94,35 @@ describe('pause and resume', () => {
   it('keeps the mode and owner of an empty /dev/shm and the files of /dev (tmpfs mounts)', async () => {
     const sbx = await Sandbox.create();
     try {
-      // An empty tmpfs is saved without tar (scripts/criu/tmpfs-empty-without-tar.patch).
+      // An empty tmpfs is saved without tar (scripts/criu/tmpfs-tree-without-tar.patch).
       await sbx.commands.run('chmod 700 /dev/shm && chown 1000:1000 /dev/shm && touch /dev/kept', { user: 'root' });
       const look = async () => (await sbx.commands.run('stat -c "%a %u %g" /dev/shm /dev/kept', { user: 'root' })).stdout;
       const before = await look();
       assert.equal(before.split('\n')[0], '700 1000 1000');
+      await sbx.betaPause();
+      await sbx.connect();
+      assert.equal(await look(), before);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('keeps the files, folders and links of a tmpfs with their modes, owners and times', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      await sbx.commands.run(
+        [
+          'mkdir -p /dev/shm/a/b && chmod 711 /dev/shm/a && printf "some\\ncontent" > /dev/shm/a/b/file',
+          'chown 1000:0 /dev/shm/a/b/file && chmod 4750 /dev/shm/a/b/file && ln -s ../elsewhere /dev/shm/a/link',
+          'touch -d "2001-02-03 04:05:06.789" /dev/shm/a/b/file /dev/shm/a/b && touch -h -d "2002-01-01" /dev/shm/a/link',
+        ].join(' && '),
+        { user: 'root' },
+      );
+      const look = async () => (await sbx.commands.run('(find /dev/shm; find /dev -maxdepth 1 -type l) | xargs stat -c "%n %A %u %g %y %N" | sort; cat /dev/shm/a/b/file', { user: 'root' })).stdout;
+      const before = await look();
+      assert.match(before, /\/dev\/shm\/a\/b\/file -rwsr-x--- 1000 0 2001-02-03 04:05:06\.789/);
+      assert.match(before, /\/dev\/shm\/a\/link lrwxrwxrwx 0 0 2002-01-01 00:00:00\.0+ \+0000 '\/dev\/shm\/a\/link' -> '\.\.\/elsewhere'/);
+      assert.match(before, /\/dev\/stdin lrwxrwxrwx/);
       await sbx.betaPause();
       await sbx.connect();
       assert.equal(await look(), before);
