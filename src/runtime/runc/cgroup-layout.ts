@@ -101,19 +101,17 @@ export function sandboxCgroupDir(layout: CgroupLayout, id: string, controller: V
     : path.join(layout.root, controller, sandboxCgroupParent, id);
 }
 
-/** Every folder runc may have made for sandbox `id`: on v1 one in each mounted hierarchy (runc
- *  joins all of them, not only the controllers Sandcastle reads), on v2 the one. */
-export function sandboxCgroupDirsEverywhere(layout: CgroupLayout, id: string): string[] {
-  if (layout.version === 'v2') return [path.join(layout.root, sandboxCgroupParent, id)];
+/** The folders that hold sandbox cgroups: on v1 one in each mounted hierarchy (runc joins all of
+ *  them, not only the controllers Sandcastle reads), on v2 the one. */
+export function sandboxCgroupParents(layout: CgroupLayout): string[] {
+  if (layout.version === 'v2') return [path.join(layout.root, sandboxCgroupParent)];
   // Combined hierarchies also appear as symlinks (cpu,cpuacct → cpu): each folder once.
   return readdirSync(layout.root, { withFileTypes: true })
     .filter((e) => e.isDirectory())
-    .map((e) => path.join(layout.root, e.name, sandboxCgroupParent, id));
+    .map((e) => path.join(layout.root, e.name, sandboxCgroupParent));
 }
 
-/** The folders that hold sandbox cgroups: one on v2, one per controller Sandcastle uses on v1. */
-export function sandboxCgroupParents(layout: CgroupLayout): string[] {
-  return layout.version === 'v2'
-    ? [path.join(layout.root, sandboxCgroupParent)]
-    : requiredV1Controllers.map((c) => path.join(layout.root, c, sandboxCgroupParent));
+/** Every folder runc may have made for sandbox `id` (see sandboxCgroupParents). */
+export function sandboxCgroupDirsEverywhere(layout: CgroupLayout, id: string): string[] {
+  return sandboxCgroupParents(layout).map((parent) => path.join(parent, id));
 }
