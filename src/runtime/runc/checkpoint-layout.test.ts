@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
@@ -16,11 +17,11 @@ function checkpointFolder(): string {
   return dir;
 }
 
-it('marks a checkpoint whole once its image and the named layer are synced', async () => {
+it('marks a checkpoint whole once its image, its layer and the sandbox disk named are synced', async () => {
   const dir = checkpointFolder();
   try {
     assert.equal(isCheckpointWhole(dir), false);
-    await markCheckpointWhole(dir, [checkpointUpper(dir)]);
+    await markCheckpointWhole(dir, path.dirname(dir));
     assert.equal(isCheckpointWhole(dir), true);
   } finally {
     rmSync(path.dirname(dir), { recursive: true, force: true });
@@ -73,6 +74,19 @@ it('passes on the failure of the dump it flushed for', async () => {
       flushingImage(dir, () => Promise.reject(new Error('criu failed'))),
       /criu failed/,
     );
+  } finally {
+    rmSync(path.dirname(dir), { recursive: true, force: true });
+  }
+});
+
+it('syncs a layer of many files, passing over fifos and links it cannot open', async () => {
+  const dir = checkpointFolder();
+  try {
+    for (let i = 0; i < 100; i++) writeFileSync(path.join(checkpointUpper(dir), `f${i}`), String(i));
+    execFileSync('mkfifo', [path.join(checkpointUpper(dir), 'fifo')]);
+    symlinkSync('/nowhere', path.join(checkpointUpper(dir), 'link'));
+    await markCheckpointWhole(dir);
+    assert.equal(isCheckpointWhole(dir), true);
   } finally {
     rmSync(path.dirname(dir), { recursive: true, force: true });
   }

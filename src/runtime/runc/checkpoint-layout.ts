@@ -17,12 +17,18 @@ const completeMarker = (dir: string) => path.join(dir, 'complete');
 /**
  * Puts the checkpoint on disk, then marks it whole: once this returns, a power loss can take
  * neither the checkpoint nor the files it goes with, so a pause answered is a pause kept (and no
- * marker stands beside a torn image). The image (few, large files) is synced file by file;
- * `alsoSync` names folders of many small files (a writable layer) whose whole file system is
- * synced instead, which for a sandbox's own disk is that sandbox's writes only.
+ * marker stands beside a torn image). The image and the checkpoint's own writable layer (`upper/`
+ * of a snapshot or a clone's source) are synced file by file: a sync of the data folder's whole
+ * file system would also wait for every other sandbox's writes. `sandboxDisk` is the writable
+ * layer a pause keeps in place, on the sandbox's own disk: that file system is synced whole.
  */
-export async function markCheckpointWhole(dir: string, alsoSync: string[] = []): Promise<void> {
-  await Promise.all([syncFolder(checkpointImage(dir)), ...alsoSync.map((folder) => runCommand('sync', ['--file-system', folder]))]);
+export async function markCheckpointWhole(dir: string, sandboxDisk?: string): Promise<void> {
+  const upper = checkpointUpper(dir);
+  await Promise.all([
+    syncFolder(checkpointImage(dir)),
+    existsSync(upper) ? syncFolder(upper) : undefined,
+    sandboxDisk ? runCommand('sync', ['--file-system', sandboxDisk]) : undefined,
+  ]);
   await writeFile(completeMarker(dir), '');
   await syncEntries(dir);
 }
@@ -75,11 +81,30 @@ export function isCheckpointWhole(dir: string): boolean {
   return existsSync(completeMarker(dir));
 }
 
+/** Files synced at once by syncFolder: the thread pool kept busy, without a descriptor open for
+ *  every file of a large layer. */
+const syncConcurrency = 16;
+
 /** fsync of every file and folder under `dir`, and of `dir`. */
 export async function syncFolder(dir: string): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  await Promise.all(entries.map((e) => (e.isDirectory() ? syncFolder(path.join(dir, e.name)) : e.isFile() ? syncOne(path.join(dir, e.name)) : undefined)));
-  await syncOne(dir);
+  const entries = await filesAndFolders(dir);
+  let next = 0;
+  const worker = async () => {
+    while (next < entries.length) await syncOne(entries[next++]!);
+  };
+  await Promise.all(Array.from({ length: syncConcurrency }, worker));
+}
+
+/** The regular files and folders under `dir`, each folder after what it holds. */
+async function filesAndFolders(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const entry = path.join(dir, e.name);
+    if (e.isDirectory()) found.push(...(await filesAndFolders(entry)));
+    else if (e.isFile()) found.push(entry);
+  }
+  found.push(dir);
+  return found;
 }
 
 async function syncOne(file: string): Promise<void> {

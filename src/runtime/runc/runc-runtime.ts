@@ -289,7 +289,7 @@ export class RuncRuntime implements Runtime {
         }
       }
       // A snapshot's layer is the copy in the checkpoint; a pause keeps the sandbox's own.
-      await markCheckpointWhole(dir, [mode === 'snapshot' ? checkpointUpper(dir) : this.writableLayer(id)]);
+      await markCheckpointWhole(dir, mode === 'snapshot' ? undefined : this.writableLayer(id));
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;
@@ -383,7 +383,7 @@ export class RuncRuntime implements Runtime {
         runCommand('cp', ['-a', '--reflink=auto', checkpointImage(pausedDir), checkpointImage(dir)]),
         runCommand('cp', ['-a', '--reflink=auto', this.writableLayer(id), checkpointUpper(dir)]),
       ]);
-      await markCheckpointWhole(dir, [checkpointUpper(dir)]);
+      await markCheckpointWhole(dir);
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;
