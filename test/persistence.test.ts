@@ -131,6 +131,22 @@ describe('pause and resume', () => {
     }
   });
 
+  it('keeps a tmpfs too deep for CRIU\'s own format (saved by tar)', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      const deep = `/dev/shm/${Array.from({ length: 40 }, (_, i) => `d${i}`).join('/')}`;
+      await sbx.commands.run(`mkdir -p ${deep} && echo bottom > ${deep}/file && chmod 600 ${deep}/file`, { user: 'root' });
+      const look = async () => (await sbx.commands.run(`find /dev/shm | wc -l; stat -c "%a %s" ${deep}/file; cat ${deep}/file`, { user: 'root' })).stdout;
+      const before = await look();
+      assert.equal(before, '42\n600 7\nbottom\n');
+      await sbx.betaPause();
+      await sbx.connect();
+      assert.equal(await look(), before);
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   it('resets the timeout to 5 minutes on resume unless connect gives one', async () => {
     const sbx = await Sandbox.create({ timeoutMs: 60_000 });
     try {
