@@ -43,6 +43,23 @@ async function readHolder(sbx: Sandbox): Promise<{ pid: string; secret: string; 
   return { pid: pid!, secret: secret!, n: Number(n) };
 }
 
+/** Runs `setup` as root in a new sandbox, asserts that what `look` prints (as root) is the same
+ *  after a pause and resume, and returns it. */
+async function sameAfterPause(setup: string, look: string): Promise<string> {
+  const sbx = await Sandbox.create();
+  try {
+    await sbx.commands.run(setup, { user: 'root' });
+    const print = async () => (await sbx.commands.run(look, { user: 'root' })).stdout;
+    const before = await print();
+    await sbx.betaPause();
+    await sbx.connect();
+    assert.equal(await print(), before);
+    return before;
+  } finally {
+    await sbx.kill();
+  }
+}
+
 describe('pause and resume', () => {
   it('keeps processes, their memory and files across a pause, and the same process goes on counting', async () => {
     const sbx = await Sandbox.create();
@@ -92,59 +109,29 @@ describe('pause and resume', () => {
   });
 
   it('keeps the mode and owner of an empty /dev/shm and the files of /dev (tmpfs mounts)', async () => {
-    const sbx = await Sandbox.create();
-    try {
-      // An empty tmpfs is saved without tar (scripts/criu/tmpfs-tree-without-tar.patch).
-      await sbx.commands.run('chmod 700 /dev/shm && chown 1000:1000 /dev/shm && touch /dev/kept', { user: 'root' });
-      const look = async () => (await sbx.commands.run('stat -c "%a %u %g" /dev/shm /dev/kept', { user: 'root' })).stdout;
-      const before = await look();
-      assert.equal(before.split('\n')[0], '700 1000 1000');
-      await sbx.betaPause();
-      await sbx.connect();
-      assert.equal(await look(), before);
-    } finally {
-      await sbx.kill();
-    }
+    // An empty tmpfs is saved without tar (scripts/criu/tmpfs-tree-without-tar.patch).
+    const before = await sameAfterPause('chmod 700 /dev/shm && chown 1000:1000 /dev/shm && touch /dev/kept', 'stat -c "%a %u %g" /dev/shm /dev/kept');
+    assert.equal(before.split('\n')[0], '700 1000 1000');
   });
 
   it('keeps the files, folders and links of a tmpfs with their modes, owners and times', async () => {
-    const sbx = await Sandbox.create();
-    try {
-      await sbx.commands.run(
-        [
-          'mkdir -p /dev/shm/a/b && chmod 711 /dev/shm/a && printf "some\\ncontent" > /dev/shm/a/b/file',
-          'chown 1000:0 /dev/shm/a/b/file && chmod 4750 /dev/shm/a/b/file && ln -s ../elsewhere /dev/shm/a/link',
-          'touch -d "2001-02-03 04:05:06.789" /dev/shm/a/b/file /dev/shm/a/b && touch -h -d "2002-01-01" /dev/shm/a/link',
-        ].join(' && '),
-        { user: 'root' },
-      );
-      const look = async () => (await sbx.commands.run('(find /dev/shm; find /dev -maxdepth 1 -type l) | xargs stat -c "%n %A %u %g %y %N" | sort; cat /dev/shm/a/b/file', { user: 'root' })).stdout;
-      const before = await look();
-      assert.match(before, /\/dev\/shm\/a\/b\/file -rwsr-x--- 1000 0 2001-02-03 04:05:06\.789/);
-      assert.match(before, /\/dev\/shm\/a\/link lrwxrwxrwx 0 0 2002-01-01 00:00:00\.0+ \+0000 '\/dev\/shm\/a\/link' -> '\.\.\/elsewhere'/);
-      assert.match(before, /\/dev\/stdin lrwxrwxrwx/);
-      await sbx.betaPause();
-      await sbx.connect();
-      assert.equal(await look(), before);
-    } finally {
-      await sbx.kill();
-    }
+    const before = await sameAfterPause(
+      [
+        'mkdir -p /dev/shm/a/b && chmod 711 /dev/shm/a && printf "some\\ncontent" > /dev/shm/a/b/file',
+        'chown 1000:0 /dev/shm/a/b/file && chmod 4750 /dev/shm/a/b/file && ln -s ../elsewhere /dev/shm/a/link',
+        'touch -d "2001-02-03 04:05:06.789" /dev/shm/a/b/file /dev/shm/a/b && touch -h -d "2002-01-01" /dev/shm/a/link',
+      ].join(' && '),
+      '(find /dev/shm; find /dev -maxdepth 1 -type l) | xargs stat -c "%n %A %u %g %y %N" | sort; cat /dev/shm/a/b/file',
+    );
+    assert.match(before, /\/dev\/shm\/a\/b\/file -rwsr-x--- 1000 0 2001-02-03 04:05:06\.789/);
+    assert.match(before, /\/dev\/shm\/a\/link lrwxrwxrwx 0 0 2002-01-01 00:00:00\.0+ \+0000 '\/dev\/shm\/a\/link' -> '\.\.\/elsewhere'/);
+    assert.match(before, /\/dev\/stdin lrwxrwxrwx/);
   });
 
   it('keeps a tmpfs too deep for CRIU\'s own format (saved by tar)', async () => {
-    const sbx = await Sandbox.create();
-    try {
-      const deep = `/dev/shm/${Array.from({ length: 40 }, (_, i) => `d${i}`).join('/')}`;
-      await sbx.commands.run(`mkdir -p ${deep} && echo bottom > ${deep}/file && chmod 600 ${deep}/file`, { user: 'root' });
-      const look = async () => (await sbx.commands.run(`find /dev/shm | wc -l; stat -c "%a %s" ${deep}/file; cat ${deep}/file`, { user: 'root' })).stdout;
-      const before = await look();
-      assert.equal(before, '42\n600 7\nbottom\n');
-      await sbx.betaPause();
-      await sbx.connect();
-      assert.equal(await look(), before);
-    } finally {
-      await sbx.kill();
-    }
+    const deep = `/dev/shm/${Array.from({ length: 40 }, (_, i) => `d${i}`).join('/')}`;
+    const before = await sameAfterPause(`mkdir -p ${deep} && echo bottom > ${deep}/file && chmod 600 ${deep}/file`, `find /dev/shm | wc -l; stat -c "%a %s" ${deep}/file; cat ${deep}/file`);
+    assert.equal(before, '42\n600 7\nbottom\n');
   });
 
   it('resets the timeout to 5 minutes on resume unless connect gives one', async () => {
