@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { after, before } from 'node:test';
 import { dataFiles, installDir } from '../../src/config.js';
 import { fastCreatePreparedMessage } from '../../src/sandboxes/create.js';
+import { waitFor } from './wait-for.js';
 
 export interface ServerProcess {
   url: string;
@@ -122,8 +123,9 @@ export async function disposeServer(server: ServerProcess): Promise<void> {
   if (mounts.length) {
     throw new Error(`the server left mounts behind:\n${mounts.join('\n')}\n--- server output ---\n${server.output()}`);
   }
-  // Sandbox disks are loop-mounted files of the data folder; unmounting them frees their devices.
-  const loops = loopDevicesOf(server.dataDir);
+  // Sandbox disks are loop-mounted files of the data folder; unmounting them frees their devices
+  // (the kernel detaches an auto-clear loop device in the background).
+  const loops = await waitFor('the loop devices of the data folder to be freed', async () => loopDevicesOf(server.dataDir), (l) => l.length === 0, 5_000).catch(() => loopDevicesOf(server.dataDir));
   if (loops.length) {
     throw new Error(`the server left loop devices behind:\n${loops.join('\n')}\n--- server output ---\n${server.output()}`);
   }
