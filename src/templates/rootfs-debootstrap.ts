@@ -1,9 +1,10 @@
 // Builds a complete Debian root filesystem with debootstrap and sets it up the way every sandbox
-// expects: user `user` with password-less sudo, root at /root, localhost in /etc/hosts, the
-// /opt/sandcastle mount point, and no apt caches.
+// expects: user `user` with password-less sudo, root at /root, localhost in /etc/hosts, login
+// shells that start no process, the /opt/sandcastle mount point, and no apt caches.
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from '../runtime/run-command.js';
+import { quickenLoginShells } from './login-profile.js';
 import { cleanRoot, runInRoot } from './rootfs-chroot.js';
 import type { RootfsRecipe } from './rootfs-recipes.js';
 
@@ -79,6 +80,8 @@ export async function configureRoot(root: string): Promise<void> {
   const nsswitch = path.join(etc, 'nsswitch.conf');
   const ns = await readFile(nsswitch, 'utf8');
   await writeFile(nsswitch, ns.replace(/^hosts:.*$/m, 'hosts:          files myhostname dns'));
+
+  await quickenLoginShells(root);
 
   // Mount point for the bind-mounted node binary and envd bundle.
   await mkdir(path.join(root, 'opt', 'sandcastle'), { recursive: true, mode: 0o755 });

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
  *  files the builder writes, clean-up): every template built by an older builder is rebuilt. */
 export const ROOTFS_BUILDER_VERSION = 'rootfs-builder/1';
 
-/** Bump when the user/sudo/hosts setup inside the root changes. */
-export const USER_SETUP_VERSION = 1;
+/** Bump when the user/sudo/hosts/login-shell setup inside the root changes. */
+export const USER_SETUP_VERSION = 2;
 
 export interface RootfsRecipe {
   /** Debian packages: debootstrap `--include` for a full root filesystem, `apt-get install` for a layer. */
