@@ -5,6 +5,7 @@ import './light-headers.js';
 import './base64.js';
 import { envdLog } from './envd-log.js';
 import { createEnvdServer, loadServices } from './server.js';
+import { startProcessHelper } from './spawner.js';
 import { envdPort } from '../protocol.js';
 
 // envd's own stdio may be a pipe whose reader is gone (e.g. after a restore); a failed log
@@ -35,4 +36,5 @@ server.listen(port, host, () => {
   envdLog('info', `envd started, listening on port ${bound}`, { pid: process.pid });
   // Warm up the RPC and file services soon even if no request comes (e.g. before a checkpoint).
   setTimeout(() => void loadServices(), 20);
+  startProcessHelper();
 });

@@ -1,15 +1,13 @@
 // The processes envd started: spawning them as their user, fanning their output out to every
 // attached stream, and reporting how they ended. Output is not kept for streams that attach
 // later; a process keeps running when all its streams go away.
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { Channel } from './channel.js';
 import { envdLog } from './envd-log.js';
 import { endInfo, signalNumber, type EndInfo } from './exit-status.js';
 import { ptyChild, ptyLaunch, type PtySize } from './pty.js';
+import { launch, type Launched } from './spawner.js';
 import { state } from './state.js';
-import { tool } from './tools.js';
 import type { User } from './users.js';
 
 export type ProcEvent =
@@ -61,7 +59,7 @@ export class Proc {
     readonly config: ProcConfig,
     readonly tag: string | undefined,
     readonly isPty: boolean,
-    private readonly child: ChildProcess,
+    private readonly child: Launched,
     timeoutMs: number,
   ) {
     this.stdin = child.stdin;
@@ -216,27 +214,15 @@ export async function startProcess(opts: StartOptions): Promise<{ proc: Proc; ev
   let env = environment(user, config.envs, opts.pty !== undefined);
   if (opts.pty) ({ file, args, env } = ptyLaunch([file, ...args], env, opts.pty));
 
-  const spawnOptions: SpawnOptions = {
-    cwd: opts.cwd,
+  const ownIds = user.uid === process.getuid?.() && user.gid === process.getgid?.();
+  const child = await launch({
+    file,
+    args,
     env,
-    detached: true,
-    stdio: [opts.stdin || opts.pty ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-  };
-  if (user.uid !== process.getuid?.() || user.gid !== process.getgid?.()) {
-    // Node can only set uid/gid and drops supplementary groups; setpriv keeps the user's groups
-    // (sudo rules often rely on them) and then execs the command under the same pid.
-    const setpriv = user.groups.length > 0 ? tool('setpriv') : undefined;
-    if (setpriv) {
-      args = ['--reuid', String(user.uid), '--regid', String(user.gid), '--groups', user.groups.join(','), '--', file, ...args];
-      file = setpriv;
-    } else {
-      spawnOptions.uid = user.uid;
-      spawnOptions.gid = user.gid;
-    }
-  }
-
-  const child = spawn(file, args, spawnOptions);
-  await once(child, 'spawn');
+    cwd: opts.cwd,
+    stdin: opts.stdin || opts.pty !== undefined,
+    ids: ownIds ? undefined : { uid: user.uid, gid: user.gid, groups: user.groups },
+  });
   const proc = new Proc(child.pid!, config, opts.tag, opts.pty !== undefined, child, opts.timeoutMs);
   table.set(proc.pid, proc);
   const command = [config.cmd, ...config.args].join(' ');
