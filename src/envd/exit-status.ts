@@ -24,6 +24,13 @@ export function signalNumber(signal: NodeJS.Signals): number {
   return constants.signals[signal] ?? 0;
 }
 
+const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
+
+/** The name of signal number `n` (SIGKILL for 9); null for a number Linux does not name. */
+export function signalName(n: number): NodeJS.Signals | null {
+  return signalNames.get(n) ?? null;
+}
+
 export function endInfo(code: number | null, signal: NodeJS.Signals | null): EndInfo {
   if (signal !== null) {
     const n = signalNumber(signal);

@@ -70,7 +70,9 @@ static int stdio_connection(const char *id, int n) {
     return fd;
 }
 
-/* Looks FILE up in the PATH of ENV as execvp would, with that environment. */
+/* Looks FILE up in the PATH of ENV as execvp would, with that environment. Not execvp itself:
+ * glibc's retries a file without #! through /bin/sh (ENOEXEC), which Node's spawn, and so envd
+ * until now, does not. */
 static int exec_searching(const char *file, char **argv, char **env) {
     if (strchr(file, '/')) {
         execve(file, argv, env);

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
 import type { Readable } from 'node:stream';
-import { helperPid, launch, type Launched, type LaunchRequest } from './spawner.js';
+import { helperPid, launch, launchWithNode, type Launched, type LaunchRequest } from './spawner.js';
 
 const base: LaunchRequest = { file: '/bin/sh', args: [], env: { PATH: '/usr/bin:/bin' }, cwd: '/', stdin: false };
 
@@ -14,8 +14,8 @@ async function text(stream: Readable | null): Promise<string> {
   return out;
 }
 
-async function run(request: Partial<LaunchRequest>): Promise<{ stdout: string; stderr: string; code: number | null; signal: string | null; pid: number }> {
-  const p = await launch({ ...base, ...request });
+async function run(request: Partial<LaunchRequest>, start = launch): Promise<{ stdout: string; stderr: string; code: number | null; signal: string | null; pid: number }> {
+  const p = await start({ ...base, ...request });
   const ended = once(p, 'exit') as Promise<[number | null, string | null]>;
   const [stdout, stderr, [code, signal]] = await Promise.all([text(p.stdout), text(p.stderr), ended]);
   return { stdout, stderr, code, signal, pid: p.pid! };
@@ -27,24 +27,26 @@ test('envd starts processes through its helper, not by forking itself', async ()
   assert.notEqual(helperPid(), process.pid);
 });
 
-test('a process gets its own session, ids, groups, folder, environment and exit status', async () => {
-  const r = await run({
-    args: ['-c', 'ps -o sid= -p $$; id -u; id -g; id -G; pwd; echo "$GREETING"; echo oops >&2; exit 3'],
-    env: { PATH: '/usr/bin:/bin', GREETING: 'hello there' },
-    cwd: '/tmp',
-    ids: { uid: 4242, gid: 4243, groups: [4244, 4245] },
+for (const [how, start] of [['the helper', launch], ["Node's spawn (while the helper is missing)", launchWithNode]] as const) {
+  test(`a process gets its own session, ids, groups, folder, environment and exit status through ${how}`, async () => {
+    const r = await run({
+      args: ['-c', 'ps -o sid= -p $$; id -u; id -g; id -G; pwd; echo "$GREETING"; echo oops >&2; exit 3'],
+      env: { PATH: '/usr/bin:/bin', GREETING: 'hello there' },
+      cwd: '/tmp',
+      ids: { uid: 4242, gid: 4243, groups: [4244, 4245] },
+    }, start);
+    const [sid, uid, gid, groups, cwd, greeting] = r.stdout.trim().split('\n').map((l) => l.trim());
+    assert.equal(Number(sid), r.pid, 'session leader');
+    assert.equal(uid, '4242');
+    assert.equal(gid, '4243');
+    assert.deepEqual(groups!.split(' ').sort(), ['4243', '4244', '4245']);
+    assert.equal(cwd, '/tmp');
+    assert.equal(greeting, 'hello there');
+    assert.equal(r.stderr, 'oops\n');
+    assert.equal(r.code, 3);
+    assert.equal(r.signal, null);
   });
-  const [sid, uid, gid, groups, cwd, greeting] = r.stdout.trim().split('\n').map((l) => l.trim());
-  assert.equal(Number(sid), r.pid, 'session leader');
-  assert.equal(uid, '4242');
-  assert.equal(gid, '4243');
-  assert.deepEqual(groups!.split(' ').sort(), ['4243', '4244', '4245']);
-  assert.equal(cwd, '/tmp');
-  assert.equal(greeting, 'hello there');
-  assert.equal(r.stderr, 'oops\n');
-  assert.equal(r.code, 3);
-  assert.equal(r.signal, null);
-});
+}
 
 test("a file without a slash is looked up in the process's own PATH", async () => {
   const r = await run({ file: 'echo', args: ['found'], env: { PATH: '/nonexistent:/bin' } });

@@ -12,6 +12,7 @@ import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { envdLog } from './envd-log.js';
+import { signalName } from './exit-status.js';
 import { tool } from './tools.js';
 
 export interface LaunchRequest {
@@ -39,7 +40,6 @@ const helperFile = [new URL('./spawner', import.meta.url), new URL('../../dist/s
   .map((u) => fileURLToPath(u))
   .find((f) => existsSync(f));
 
-const signalNames = new Map(Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 const errnoNames = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
 
 class HelperProcess extends EventEmitter implements Launched {
@@ -64,7 +64,15 @@ interface Waiting {
   streams: (net.Socket | undefined)[];
   pid?: number;
   /** An end reported before the start settled (a quick process whose stdio is not all in). */
-  exit?: [code: number | null, signal: NodeJS.Signals | null];
+  exit?: Exit;
+}
+
+type Exit = [code: number | null, signal: NodeJS.Signals | null];
+
+/** Reports a process's end, never in the tick its start settled: the caller's listeners attach
+ *  once the start's promise has settled. */
+function emitExitLater(proc: HelperProcess, exit: Exit): void {
+  setImmediate(() => proc.emit('exit', ...exit));
 }
 
 // A stdio connection's first line: "KEY ID N".
@@ -74,9 +82,6 @@ const maxGreeting = 128;
 class Helper {
   private readonly child: ChildProcess;
   private readonly stdio: net.Server;
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
   private readonly key = randomBytes(16).toString('hex');
   private nextId = 1;
   private readonly waiting = new Map<string, Waiting>();
@@ -103,6 +108,10 @@ class Helper {
     this.child.unref();
     (this.child.stdin as net.Socket).unref();
     this.busy();
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   launch(request: LaunchRequest): Promise<HelperProcess> {
@@ -190,11 +199,10 @@ class Helper {
       const pid = Number(a);
       const code = Number(b);
       const signal = Number(c);
-      const exit: Waiting['exit'] = [code >= 0 ? code : null, signal >= 0 ? (signalNames.get(signal) ?? null) : null];
+      const exit: Exit = [code >= 0 ? code : null, signal >= 0 ? signalName(signal) : null];
       const proc = this.started.get(pid);
       this.started.delete(pid);
-      // Never in the tick its start settled: the caller's listeners are not on yet.
-      if (proc) return void setImmediate(() => proc.emit('exit', ...exit));
+      if (proc) return emitExitLater(proc, exit);
       const w = [...this.waiting.values()].find((x) => x.pid === pid);
       if (w) w.exit = exit;
     }
@@ -209,9 +217,7 @@ class Helper {
     stdin?.resume();
     const proc = new HelperProcess(w.pid, stdin ?? null, stdout, stderr);
     w.resolve(proc);
-    const exit = w.exit;
-    // After the caller's listeners are on (they attach once the promise has settled).
-    if (exit) setImmediate(() => proc.emit('exit', ...exit));
+    if (w.exit) emitExitLater(proc, w.exit);
     else this.started.set(w.pid, proc);
     this.busy();
   }
@@ -262,7 +268,8 @@ export function startProcessHelper(): void {
   currentHelper();
 }
 
-/** Starts a process in a new session (its own process group), with pipes for its output. */
+/** Starts a process in a new session (its own process group), its stdio connected sockets (pipes
+ *  when Node's spawn does it). */
 export async function launch(request: LaunchRequest): Promise<Launched> {
   const h = currentHelper();
   if (!h) return launchWithNode(request);
@@ -274,7 +281,8 @@ export async function launch(request: LaunchRequest): Promise<Launched> {
   }
 }
 
-async function launchWithNode(request: LaunchRequest): Promise<Launched> {
+/** `launch` by Node's spawn: while the helper is missing or restarting (exported for its tests). */
+export async function launchWithNode(request: LaunchRequest): Promise<Launched> {
   let { file, args } = request;
   const options: Parameters<typeof spawn>[2] = {
     cwd: request.cwd,
