@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import {
-  builtinRecipes, ensureTemplateRootfs, isTemplateCurrent, recipeHash, templateLayers,
+  builtinRecipes, ensureTemplateRootfs, isTemplateCurrent, recipeHash, removeUnusedBuilds, templateLayers,
   type BuilderConfig, type RootfsBuilders, type RootfsRecipe,
 } from './rootfs-builder.js';
 import { baseRecipe, codeInterpreterV1Recipe } from './rootfs-recipes.js';
@@ -75,7 +75,8 @@ test('builds once, then the cache skips the build', async (t) => {
 
   const first = await ensureTemplateRootfs(config, 'small', small, { builders });
   assert.equal(first.built, true);
-  assert.equal(first.rootfsDir, path.join(config.templatesDir, 'small', 'rootfs'));
+  assert.equal(path.dirname(first.rootfsDir), path.join(config.templatesDir, 'small', 'layers'));
+  assert.ok(path.basename(first.rootfsDir).startsWith(recipeHash(small).slice(0, 16)));
   assert.deepEqual(first.layers, [first.rootfsDir]);
   assert.equal(await readFile(path.join(first.rootfsDir, 'marker'), 'utf8'), 'bash tini');
   assert.equal((await readFile(path.join(config.templatesDir, 'small', 'recipe.sha256'), 'utf8')).trim(), recipeHash(small));
@@ -86,8 +87,9 @@ test('builds once, then the cache skips the build', async (t) => {
   assert.equal(second.built, false);
   assert.ok(Date.now() - started < 500, 'a cache hit must be fast');
   assert.equal(calls.length, 1);
-  // Only the finished layer and its hash remain: no lock, no work folders.
-  assert.deepEqual(await entries(path.join(config.templatesDir, 'small')), ['recipe.sha256', 'rootfs']);
+  assert.deepEqual(second.layers, first.layers);
+  // Only the finished layer, its link and its hash remain: no lock, no work folders.
+  assert.deepEqual(await entries(path.join(config.templatesDir, 'small')), ['layers', 'recipe.sha256', 'rootfs']);
 });
 
 test('with a user namespace the layers go to a folder of the mapping, their owners shifted; a current unshifted layer is copied, not rebuilt', async (t) => {
@@ -97,7 +99,7 @@ test('with a user namespace the layers go to a folder of the mapping, their owne
   const { builders, calls } = fakeBuilders();
 
   const built = await ensureTemplateRootfs(config, 'small', small, { builders });
-  assert.equal(built.rootfsDir, path.join(plain.templatesDir, 'userns-100000-65536', 'small', 'rootfs'));
+  assert.equal(path.dirname(built.rootfsDir), path.join(plain.templatesDir, 'userns-100000-65536', 'small', 'layers'));
   assert.equal((await stat(path.join(built.rootfsDir, 'marker'))).uid, 100_000);
   assert.equal(await isTemplateCurrent(plain.templatesDir, 'small', small), false, 'the unshifted layer is not made');
   assert.equal(calls.length, 1);
@@ -109,10 +111,10 @@ test('with a user namespace the layers go to a folder of the mapping, their owne
   assert.equal((await stat(path.join(plain.templatesDir, 'child-base', 'rootfs', 'marker'))).uid, 0, 'the unshifted layer stays as it was');
 });
 
-test('a changed recipe rebuilds and replaces the old layer', async (t) => {
+test('a changed recipe rebuilds beside the old build, which stays for what was made on it', async (t) => {
   const config = await tempDataDir(t);
   const { builders, calls } = fakeBuilders();
-  await ensureTemplateRootfs(config, 'small', small, { builders });
+  const old = await ensureTemplateRootfs(config, 'small', small, { builders });
   const changed: RootfsRecipe = { ...small, packages: [...small.packages, 'git'] };
   assert.equal(await isTemplateCurrent(config.templatesDir, 'small', changed), false);
 
@@ -120,18 +122,21 @@ test('a changed recipe rebuilds and replaces the old layer', async (t) => {
   assert.equal(r.built, true);
   assert.equal(calls.length, 2);
   assert.equal(await readFile(path.join(r.rootfsDir, 'marker'), 'utf8'), 'bash tini git');
-  assert.deepEqual(await entries(path.join(config.templatesDir, 'small')), ['recipe.sha256', 'rootfs']);
+  assert.equal(await readFile(path.join(config.templatesDir, 'small', 'rootfs', 'marker'), 'utf8'), 'bash tini git');
+  assert.notEqual(r.rootfsDir, old.rootfsDir);
+  assert.equal(await readFile(path.join(old.rootfsDir, 'marker'), 'utf8'), 'bash tini', 'the old build is untouched');
+  assert.deepEqual(await entries(path.join(config.templatesDir, 'small')), ['layers', 'recipe.sha256', 'rootfs']);
 });
 
 test('a layered template builds its parent first, gets the parent layers, and is rebuilt when the parent changes', async (t) => {
   const config = await tempDataDir(t);
   const { builders, calls } = fakeBuilders();
   const r = await ensureTemplateRootfs(config, 'child', child, { builders });
-  const parentRoot = path.join(config.templatesDir, 'small', 'rootfs');
+  const parentBuild = (await ensureTemplateRootfs(config, 'small', small, { builders })).rootfsDir;
   assert.equal(r.built, true);
-  assert.deepEqual(r.layers, [r.rootfsDir, parentRoot]);
+  assert.deepEqual(r.layers, [r.rootfsDir, parentBuild]);
   assert.deepEqual(calls.map((c) => c.kind), ['full', 'layer']);
-  assert.deepEqual(calls[1]?.lowerDirs, [parentRoot]);
+  assert.deepEqual(calls[1]?.lowerDirs, [parentBuild]);
 
   assert.equal((await ensureTemplateRootfs(config, 'child', child, { builders })).built, false);
   assert.equal(calls.length, 2);
@@ -140,7 +145,8 @@ test('a layered template builds its parent first, gets the parent layers, and is
   const r2 = await ensureTemplateRootfs(config, 'child', { ...child, parent: { templateId: 'small', recipe: newParent } }, { builders });
   assert.equal(r2.built, true);
   assert.deepEqual(calls.map((c) => c.kind), ['full', 'layer', 'full', 'layer']);
-  assert.equal(await readFile(path.join(parentRoot, 'marker'), 'utf8'), 'bash');
+  assert.notEqual(r2.layers[1], parentBuild);
+  assert.equal(await readFile(path.join(r2.layers[1]!, 'marker'), 'utf8'), 'bash');
 });
 
 test('a failed build leaves nothing that looks built and releases the lock', async (t) => {
@@ -185,7 +191,7 @@ test("a dead builder's lock and work folders are taken over and removed", async 
 
   const r = await ensureTemplateRootfs(config, 'small', small, { builders: fakeBuilders().builders, lockWaitMs: 2000 });
   assert.equal(r.built, true);
-  assert.deepEqual(await entries(dir), ['recipe.sha256', 'rootfs']);
+  assert.deepEqual(await entries(dir), ['layers', 'recipe.sha256', 'rootfs']);
 });
 
 test('a live lock holder is waited for, up to the limit', async (t) => {
@@ -199,6 +205,48 @@ test('a live lock holder is waited for, up to the limit', async (t) => {
     /still locked by pid/,
   );
   assert.equal(existsSync(path.join(dir, 'rootfs')), false);
+});
+
+test('earlier builds are removed once nothing records them; the current one and recorded ones stay', async (t) => {
+  const config = await tempDataDir(t);
+  const { builders } = fakeBuilders();
+  const build = async (packages: string[]) => (await ensureTemplateRootfs(config, 'base', { ...small, packages }, { builders })).rootfsDir;
+  const first = await build(['bash']);
+  const second = await build(['bash', 'git']);
+  const current = await build(['bash', 'vim']);
+  const layers = path.join(config.templatesDir, 'base', 'layers');
+
+  assert.deepEqual(await removeUnusedBuilds(config.templatesDir, new Set([first])), [second]);
+  assert.deepEqual(await entries(layers), [path.basename(first), path.basename(current)].sort());
+
+  // A build in progress (its lock held by a live process) is left alone.
+  await writeFile(path.join(config.templatesDir, 'base', '.lock'), `${process.ppid}\n`);
+  assert.deepEqual(await removeUnusedBuilds(config.templatesDir, new Set()), []);
+  await rm(path.join(config.templatesDir, 'base', '.lock'));
+
+  assert.deepEqual(await removeUnusedBuilds(config.templatesDir, new Set()), [first]);
+  assert.deepEqual(await entries(layers), [path.basename(current)]);
+  assert.equal(await readFile(path.join(config.templatesDir, 'base', 'rootfs', 'marker'), 'utf8'), 'bash vim');
+});
+
+test("an install's layer from before builds were kept apart is set aside at the next build and kept while recorded by its old path", async (t) => {
+  const config = await tempDataDir(t);
+  const dir = path.join(config.templatesDir, 'base');
+  await mkdir(path.join(dir, 'rootfs'), { recursive: true });
+  await writeFile(path.join(dir, 'rootfs', 'marker'), 'old');
+  await writeFile(path.join(dir, 'recipe.sha256'), `${recipeHash(small)}\n`);
+  assert.equal(await isTemplateCurrent(config.templatesDir, 'base', small), true);
+  assert.deepEqual((await ensureTemplateRootfs(config, 'base', small, { builders: fakeBuilders().builders })).layers, [path.join(dir, 'rootfs')]);
+
+  const rebuilt = await ensureTemplateRootfs(config, 'base', { ...small, packages: ['git'] }, { builders: fakeBuilders().builders });
+  const legacy = (await entries(path.join(dir, 'layers'))).filter((n) => n.startsWith('legacy-'));
+  assert.equal(legacy.length, 1);
+  assert.equal(await readFile(path.join(dir, 'layers', legacy[0]!, 'marker'), 'utf8'), 'old');
+  assert.equal(await readFile(path.join(dir, 'rootfs', 'marker'), 'utf8'), 'git');
+
+  assert.deepEqual(await removeUnusedBuilds(config.templatesDir, new Set([path.join(dir, 'rootfs')])), []);
+  assert.deepEqual(await removeUnusedBuilds(config.templatesDir, new Set()), [path.join(dir, 'layers', legacy[0]!)]);
+  assert.deepEqual(await entries(path.join(dir, 'layers')), [path.basename(rebuilt.rootfsDir)]);
 });
 
 test('package names that could be read as options are refused before anything runs', async (t) => {

@@ -1,8 +1,13 @@
 // Makes sure a template's read-only root filesystem exists and matches its recipe, building it
 // only when needed. Layout under the data directory:
-//   templates/<id>/rootfs          the template's own read-only layer (a full root for a template
-//                                  without parent, only the changed files for a layered one)
-//   templates/<id>/recipe.sha256   hash of the recipe the layer was built from (cache key)
+//   templates/<id>/layers/<v>      each build of the template's own read-only layer (a full root
+//                                  for a template without parent, only the changed files for a
+//                                  layered one); sandboxes and snapshots record the build they
+//                                  were made on, so a rebuild (an upgrade) never changes the files
+//                                  under them. The server removes builds nothing records any more.
+//   templates/<id>/rootfs          symbolic link to the current build (a folder, the layer itself,
+//                                  on installs from before builds were kept apart)
+//   templates/<id>/recipe.sha256   hash of the recipe the current build was made from (cache key)
 //   templates/<id>/.lock           present while a process builds this template
 //   templates/<id>/.build-*        work in progress; never looks like a finished template
 //   templates/userns-<base>-<size>/<id>/...
@@ -10,7 +15,7 @@
 //                                  owners shifted into the mapping once, when built (a copy of
 //                                  the unshifted layer when that one is current)
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.js';
@@ -58,9 +63,10 @@ export interface EnsureOptions {
 
 export interface EnsuredTemplate {
   templateId: string;
-  /** This template's own layer. */
+  /** This template's own layer: the folder of its current build. */
   rootfsDir: string;
-  /** All read-only layers of the template, top first (overlayfs lowerdir order). */
+  /** All read-only layers of the template, top first (overlayfs lowerdir order), each the folder
+   *  of the current build: what a sandbox made now records and mounts. */
   layers: string[];
   /** True when this call built this template's own layer (a rebuilt parent is not counted). */
   built: boolean;
@@ -81,8 +87,17 @@ export function templateRootfsDir(templatesDir: string, templateId: string): str
   return path.join(templateDir(templatesDir, templateId), 'rootfs');
 }
 
-/** The read-only layers of a template, top first, for overlayfs `lowerdir`. Pure path
- *  computation: it does not check that they are built. The recipe defaults to the built-in one. */
+/** The folder of the template's current build: where its `rootfs` link points, as a path under
+ *  `templatesDir` (not resolved further, so that it compares equal to what records hold). */
+async function currentBuildDir(templatesDir: string, templateId: string): Promise<string> {
+  const rootfs = templateRootfsDir(templatesDir, templateId);
+  if (!(await lstat(rootfs)).isSymbolicLink()) return rootfs;
+  return path.resolve(path.dirname(rootfs), await readlink(rootfs));
+}
+
+/** The read-only layers of a template, top first, for overlayfs `lowerdir`, by the `rootfs` link
+ *  of each (whatever build is current when followed). Pure path computation: it does not check
+ *  that they are built. The recipe defaults to the built-in one. */
 export function templateLayers(templatesDir: string, templateId: string, recipe: RootfsRecipe | undefined = builtinRecipes[templateId]): string[] {
   if (!recipe) throw new Error(`no recipe known for template "${templateId}"`);
   const own = templateRootfsDir(templatesDir, templateId);
@@ -135,13 +150,10 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
   const lowerDirs = recipe.parent
     ? (await ensureTemplateRootfs(config, recipe.parent.templateId, recipe.parent.recipe, opts)).layers
     : [];
-  const result = (built: boolean): EnsuredTemplate => ({
-    templateId,
-    rootfsDir: path.join(dir, 'rootfs'),
-    layers: templateLayers(root, templateId, recipe),
-    built,
-    seconds: (Date.now() - started) / 1000,
-  });
+  const result = async (built: boolean): Promise<EnsuredTemplate> => {
+    const own = await currentBuildDir(root, templateId);
+    return { templateId, rootfsDir: own, layers: [own, ...lowerDirs], built, seconds: (Date.now() - started) / 1000 };
+  };
 
   if (await isTemplateCurrent(root, templateId, recipe)) return result(false);
 
@@ -156,7 +168,7 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
     try {
       const newRoot = path.join(work, 'rootfs');
       const builders = opts.builders ?? realBuilders;
-      const unshifted = config.userns && (await isTemplateCurrent(config.templatesDir, templateId, recipe)) ? templateRootfsDir(config.templatesDir, templateId) : undefined;
+      const unshifted = config.userns && (await isTemplateCurrent(config.templatesDir, templateId, recipe)) ? await currentBuildDir(config.templatesDir, templateId) : undefined;
       try {
         if (unshifted) {
           log(`template ${templateId}: copying the layer built without a user namespace`);
@@ -181,7 +193,7 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
     } finally {
       await rm(work, { recursive: true, force: true });
     }
-    const done = result(true);
+    const done = await result(true);
     log(`template ${templateId}: built in ${done.seconds.toFixed(1)} s`);
     return done;
   } finally {
@@ -189,30 +201,70 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
   }
 }
 
-/** Replaces the template's layer with `newRoot`. The hash is removed first and written last, so
- *  a crash at any point leaves either the old, current layer or a layer without a matching hash
- *  (rebuilt next time) — never a stale or partial layer that counts as done.
- *  Sandboxes still running on a replaced layer lose it; rebuild only when none use it. */
+/** Makes `newRoot` the template's current build. The hash is removed first and written last, so
+ *  a crash at any point leaves either the old, current build or no matching hash (rebuilt next
+ *  time) — never a stale or partial layer that counts as done. Earlier builds stay where they are
+ *  (sandboxes may run on them); `removeUnusedBuilds` takes them once nothing records them. */
 async function swapIn(dir: string, newRoot: string, hash: string): Promise<void> {
   const rootfs = path.join(dir, 'rootfs');
   const hashFile = path.join(dir, 'recipe.sha256');
   await rm(hashFile, { force: true });
-  const old = path.join(dir, `.old-${randomBytes(4).toString('hex')}`);
-  const hadOld = await rename(rootfs, old).then(() => true, (e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return false;
-    throw e;
-  });
-  await rename(newRoot, rootfs);
+  const builds = path.join(dir, 'layers');
+  await mkdir(builds, { recursive: true, mode: 0o755 });
+  const name = `${hash.slice(0, 16)}-${randomBytes(4).toString('hex')}`;
+  await rename(newRoot, path.join(builds, name));
+  // An install from before builds were kept apart has the layer itself at `rootfs`.
+  if ((await lstat(rootfs).catch(() => undefined))?.isDirectory()) await rename(rootfs, path.join(builds, `${legacyPrefix}${randomBytes(4).toString('hex')}`));
+  const link = `${rootfs}.next`;
+  await rm(link, { force: true });
+  await symlink(path.join('layers', name), link);
+  await rename(link, rootfs);
   const tmpHash = `${hashFile}.tmp`;
   await writeFile(tmpHash, `${hash}\n`);
   await rename(tmpHash, hashFile);
-  if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+/** Name prefix of a layer that was a template's `rootfs` folder before builds were kept apart. */
+const legacyPrefix = 'legacy-';
+
+/**
+ * Removes the builds of built-in templates under `root` that are not current and that no path in
+ * `inUse` names (sandboxes, snapshots, templates and builds record the folders they use). A
+ * layer from before builds were kept apart is recorded as `<id>/rootfs` and kept while anything
+ * records that path. Templates being built (locked) are skipped. Resolves to what was removed.
+ */
+export async function removeUnusedBuilds(root: string, inUse: ReadonlySet<string>): Promise<string[]> {
+  const removed: string[] = [];
+  for (const templateId of Object.keys(builtinRecipes)) {
+    const dir = templateDir(root, templateId);
+    const names = await readdir(path.join(dir, 'layers')).catch(() => [] as string[]);
+    if (names.length === 0) continue;
+    let release: () => Promise<void>;
+    try {
+      release = await acquireLock(path.join(dir, '.lock'), 0, () => {}, templateId);
+    } catch {
+      continue;
+    }
+    try {
+      const current = await currentBuildDir(root, templateId).catch(() => undefined);
+      const legacyInUse = inUse.has(templateRootfsDir(root, templateId));
+      for (const name of names) {
+        const layer = path.join(dir, 'layers', name);
+        if (layer === current || inUse.has(layer) || (legacyInUse && name.startsWith(legacyPrefix))) continue;
+        await rm(layer, { recursive: true, force: true });
+        removed.push(layer);
+      }
+    } finally {
+      await release();
+    }
+  }
+  return removed;
 }
 
 /** Work folders of builds that died (only called while holding the lock, so none is live). */
 async function removeLeftovers(dir: string): Promise<void> {
   for (const entry of await readdir(dir)) {
-    if (entry.startsWith('.build-') || entry.startsWith('.old-')) {
+    if (entry.startsWith('.build-') || entry.startsWith('.old-') || entry === 'rootfs.next') {
       await rm(path.join(dir, entry), { recursive: true, force: true });
     }
   }

@@ -9,8 +9,9 @@ async function untilExists(sbx: Sandbox, file: string, tries: number): Promise<v
 export interface MemoryHash {
   /** The bytes' sha256 when they were made. */
   before: string;
-  /** Their sha256 now, as the process computes it. */
-  now(): Promise<string>;
+  /** Their sha256 now, as the process computes it; asked through `via` when given (the same
+   *  sandbox connected again, e.g. to a restarted server). */
+  now(via?: Sandbox): Promise<string>;
 }
 
 /** Starts a Python process holding `mib` MiB of random bytes; on SIGUSR1 it hashes them again. */
@@ -35,10 +36,10 @@ export async function startMemoryHash(sbx: Sandbox, mib: number): Promise<Memory
   const before = await sbx.files.read('/tmp/before');
   return {
     before,
-    async now() {
-      await sbx.commands.run('rm -f /tmp/after; kill -USR1 $(cat /tmp/big.pid)');
-      await untilExists(sbx, '/tmp/after', 100);
-      return sbx.files.read('/tmp/after');
+    async now(via = sbx) {
+      await via.commands.run('rm -f /tmp/after; kill -USR1 $(cat /tmp/big.pid)');
+      await untilExists(via, '/tmp/after', 100);
+      return via.files.read('/tmp/after');
     },
   };
 }

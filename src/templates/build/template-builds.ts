@@ -17,6 +17,7 @@ import type { TemplateRecord, TemplateStore } from '../../store/template-store.j
 import { type BuildBody, baseKey, stepProblem } from './build-steps.js';
 import { FileUploads } from './file-uploads.js';
 import { pruneLayers, touchLayers } from './layer-cache.js';
+import { removeUnusedBuilds, templatesRoot } from '../rootfs-builder.js';
 import { type BuildBase, BuildFailure, TemplateBuilder } from './template-builder.js';
 import { localTemplateName, parseTemplateName } from './template-names.js';
 
@@ -67,7 +68,8 @@ export class TemplateBuilds {
     return cut.length;
   }
 
-  /** Applies the layer cache's pruning rule (layer-cache.ts); skipped while a build runs, whose
+  /** Applies the layer cache's pruning rule (layer-cache.ts) and removes built-in templates'
+   *  earlier builds nothing records any more (rootfs-builder.ts); skipped while a build runs, whose
    *  layers no record lists yet. */
   async prune(): Promise<void> {
     if (this.running.size > 0) return;
@@ -75,6 +77,8 @@ export class TemplateBuilds {
     for (const t of this.templates.all()) for (const l of t.layers) inUse.add(l);
     const report = await pruneLayers(this.files.layers, inUse, this.config.layerCacheDays * 24 * 3600 * 1000);
     if (report.removed.length) this.log.info({ removed: report.removed }, `layer cache: removed ${report.removed.length} layer(s) unused for ${this.config.layerCacheDays} days`);
+    const earlier = await removeUnusedBuilds(templatesRoot(this.config), inUse);
+    if (earlier.length) this.log.info({ removed: earlier }, `removed ${earlier.length} earlier build(s) of built-in templates that no sandbox, snapshot or template uses`);
   }
 
   requestBuild(input: RequestBuildInput): { template: TemplateRecord | undefined; templateId: string; build: BuildRecord; names: string[]; tags: string[] } {
