@@ -92,7 +92,12 @@ class Helper {
   constructor(file: string) {
     const socketName = `sandcastle-envd-stdio-${randomBytes(8).toString('hex')}`;
     this.stdio = net.createServer((socket) => this.greeted(socket));
-    this.stdio.on('error', (err) => envdLog('warn', `process helper's stdio socket: ${err.message}`));
+    this.stdio.on('error', (err) => {
+      // Without the socket no start can get its stdio: end the helper, so that starts go through
+      // Node's spawn (as when it dies) instead of failing.
+      envdLog('warn', `process helper's stdio socket: ${err.message}; ending the helper`);
+      this.child.kill();
+    });
     this.stdio.listen(`\0${socketName}`);
     this.child = spawn(file, [socketName], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.exited = once(this.child, 'exit').then(() => undefined, () => undefined);
