@@ -59,10 +59,10 @@ test('recipe hash ignores package order and duplicates but changes with packages
 
 test('layers are listed top first and follow the parent chain', () => {
   assert.deepEqual(templateLayers('/d', 'code-interpreter-v1'), [
-    '/d/code-interpreter-v1/rootfs',
-    '/d/base/rootfs',
+    '/d/code-interpreter-v1/current',
+    '/d/base/current',
   ]);
-  assert.deepEqual(templateLayers('/d', 'base'), ['/d/base/rootfs']);
+  assert.deepEqual(templateLayers('/d', 'base'), ['/d/base/current']);
   assert.equal(builtinRecipes['code-interpreter-v1'], codeInterpreterV1Recipe);
   assert.ok(baseRecipe.packages.includes('tini') && baseRecipe.packages.includes('libstdc++6'));
   assert.throws(() => templateLayers('/d', 'no-such-template'), /no recipe/);
@@ -89,7 +89,7 @@ test('builds once, then the cache skips the build', async (t) => {
   assert.equal(calls.length, 1);
   assert.deepEqual(second.layers, first.layers);
   // Only the finished layer, its link and its hash remain: no lock, no work folders.
-  assert.deepEqual(await entries(path.join(config.templatesDir, 'small')), ['layers', 'recipe.sha256', 'rootfs']);
+  assert.deepEqual(await entries(path.join(config.templatesDir, 'small')), ['current', 'layers', 'recipe.sha256']);
 });
 
 test('with a user namespace the layers go to a folder of the mapping, their owners shifted; a current unshifted layer is copied, not rebuilt', async (t) => {
@@ -108,7 +108,7 @@ test('with a user namespace the layers go to a folder of the mapping, their owne
   const copied = await ensureTemplateRootfs(config, 'child-base', small, { builders });
   assert.equal(calls.length, 2, 'the current unshifted layer is copied, not built again');
   assert.equal((await stat(path.join(copied.rootfsDir, 'marker'))).uid, 100_000);
-  assert.equal((await stat(path.join(plain.templatesDir, 'child-base', 'rootfs', 'marker'))).uid, 0, 'the unshifted layer stays as it was');
+  assert.equal((await stat(path.join(plain.templatesDir, 'child-base', 'current', 'marker'))).uid, 0, 'the unshifted layer stays as it was');
 });
 
 test('a changed recipe rebuilds beside the old build, which stays for what was made on it', async (t) => {
@@ -122,10 +122,10 @@ test('a changed recipe rebuilds beside the old build, which stays for what was m
   assert.equal(r.built, true);
   assert.equal(calls.length, 2);
   assert.equal(await readFile(path.join(r.rootfsDir, 'marker'), 'utf8'), 'bash tini git');
-  assert.equal(await readFile(path.join(config.templatesDir, 'small', 'rootfs', 'marker'), 'utf8'), 'bash tini git');
+  assert.equal(await readFile(path.join(config.templatesDir, 'small', 'current', 'marker'), 'utf8'), 'bash tini git');
   assert.notEqual(r.rootfsDir, old.rootfsDir);
   assert.equal(await readFile(path.join(old.rootfsDir, 'marker'), 'utf8'), 'bash tini', 'the old build is untouched');
-  assert.deepEqual(await entries(path.join(config.templatesDir, 'small')), ['layers', 'recipe.sha256', 'rootfs']);
+  assert.deepEqual(await entries(path.join(config.templatesDir, 'small')), ['current', 'layers', 'recipe.sha256']);
 });
 
 test('a layered template builds its parent first, gets the parent layers, and is rebuilt when the parent changes', async (t) => {
@@ -168,7 +168,7 @@ test('a failed rebuild keeps the previous layer, still current for its own recip
   await ensureTemplateRootfs(config, 'small', small, { builders: fakeBuilders().builders });
   const changed: RootfsRecipe = { ...small, packages: ['git'] };
   await assert.rejects(ensureTemplateRootfs(config, 'small', changed, { builders: fakeBuilders({ fail: true }).builders }));
-  assert.equal(await readFile(path.join(config.templatesDir, 'small', 'rootfs', 'marker'), 'utf8'), 'bash tini');
+  assert.equal(await readFile(path.join(config.templatesDir, 'small', 'current', 'marker'), 'utf8'), 'bash tini');
   assert.equal(await isTemplateCurrent(config.templatesDir, 'small', small), true);
   assert.equal(await isTemplateCurrent(config.templatesDir, 'small', changed), false);
 });
@@ -191,7 +191,7 @@ test("a dead builder's lock and work folders are taken over and removed", async 
 
   const r = await ensureTemplateRootfs(config, 'small', small, { builders: fakeBuilders().builders, lockWaitMs: 2000 });
   assert.equal(r.built, true);
-  assert.deepEqual(await entries(dir), ['layers', 'recipe.sha256', 'rootfs']);
+  assert.deepEqual(await entries(dir), ['current', 'layers', 'recipe.sha256']);
 });
 
 test('a live lock holder is waited for, up to the limit', async (t) => {
@@ -204,7 +204,7 @@ test('a live lock holder is waited for, up to the limit', async (t) => {
     ensureTemplateRootfs(config, 'small', small, { builders: fakeBuilders().builders, lockWaitMs: 300 }),
     /still locked by pid/,
   );
-  assert.equal(existsSync(path.join(dir, 'rootfs')), false);
+  assert.equal(existsSync(path.join(dir, 'current')), false);
 });
 
 test('earlier builds are removed once nothing records them; the current one and recorded ones stay', async (t) => {
@@ -226,26 +226,27 @@ test('earlier builds are removed once nothing records them; the current one and 
 
   assert.deepEqual(await removeUnusedBuilds(config.templatesDir, new Set()), [first]);
   assert.deepEqual(await entries(layers), [path.basename(current)]);
-  assert.equal(await readFile(path.join(config.templatesDir, 'base', 'rootfs', 'marker'), 'utf8'), 'bash vim');
+  assert.equal(await readFile(path.join(config.templatesDir, 'base', 'current', 'marker'), 'utf8'), 'bash vim');
 });
 
-test("an install's layer from before builds were kept apart is set aside at the next build and kept while recorded by its old path", async (t) => {
+test("an install's build from before builds were kept apart gets a link, stays at the next build, and goes once unused", async (t) => {
   const config = await tempDataDir(t);
   const dir = path.join(config.templatesDir, 'base');
-  await mkdir(path.join(dir, 'rootfs'), { recursive: true });
-  await writeFile(path.join(dir, 'rootfs', 'marker'), 'old');
+  const legacy = path.join(dir, 'rootfs');
+  await mkdir(legacy, { recursive: true });
+  await writeFile(path.join(legacy, 'marker'), 'old');
   await writeFile(path.join(dir, 'recipe.sha256'), `${recipeHash(small)}\n`);
   assert.equal(await isTemplateCurrent(config.templatesDir, 'base', small), true);
-  assert.deepEqual((await ensureTemplateRootfs(config, 'base', small, { builders: fakeBuilders().builders })).layers, [path.join(dir, 'rootfs')]);
+  assert.deepEqual((await ensureTemplateRootfs(config, 'base', small, { builders: fakeBuilders().builders })).layers, [legacy]);
+  assert.equal(await readFile(path.join(dir, 'current', 'marker'), 'utf8'), 'old');
 
   const rebuilt = await ensureTemplateRootfs(config, 'base', { ...small, packages: ['git'] }, { builders: fakeBuilders().builders });
-  const legacy = (await entries(path.join(dir, 'layers'))).filter((n) => n.startsWith('legacy-'));
-  assert.equal(legacy.length, 1);
-  assert.equal(await readFile(path.join(dir, 'layers', legacy[0]!, 'marker'), 'utf8'), 'old');
-  assert.equal(await readFile(path.join(dir, 'rootfs', 'marker'), 'utf8'), 'git');
+  assert.equal(await readFile(path.join(legacy, 'marker'), 'utf8'), 'old', 'sandboxes made on it still find it where their records say');
+  assert.equal(await readFile(path.join(dir, 'current', 'marker'), 'utf8'), 'git');
 
-  assert.deepEqual(await removeUnusedBuilds(config.templatesDir, new Set([path.join(dir, 'rootfs')])), []);
-  assert.deepEqual(await removeUnusedBuilds(config.templatesDir, new Set()), [path.join(dir, 'layers', legacy[0]!)]);
+  assert.deepEqual(await removeUnusedBuilds(config.templatesDir, new Set([legacy])), []);
+  assert.deepEqual(await removeUnusedBuilds(config.templatesDir, new Set()), [legacy]);
+  assert.deepEqual(await entries(dir), ['current', 'layers', 'recipe.sha256']);
   assert.deepEqual(await entries(path.join(dir, 'layers')), [path.basename(rebuilt.rootfsDir)]);
 });
 

@@ -5,8 +5,9 @@
 //                                  layered one); sandboxes and snapshots record the build they
 //                                  were made on, so a rebuild (an upgrade) never changes the files
 //                                  under them. The server removes builds nothing records any more.
-//   templates/<id>/rootfs          symbolic link to the current build (a folder, the layer itself,
-//                                  on installs from before builds were kept apart)
+//   templates/<id>/rootfs          the one build of an install from before builds were kept
+//                                  apart; left where it is (records name it) until unused
+//   templates/<id>/current         symbolic link to the current build (either of the above)
 //   templates/<id>/recipe.sha256   hash of the recipe the current build was made from (cache key)
 //   templates/<id>/.lock           present while a process builds this template
 //   templates/<id>/.build-*        work in progress; never looks like a finished template
@@ -15,6 +16,7 @@
 //                                  owners shifted into the mapping once, when built (a copy of
 //                                  the unshifted layer when that one is current)
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -83,21 +85,39 @@ export function templateDir(templatesDir: string, templateId: string): string {
   return path.join(templatesDir, templateId);
 }
 
+/** The link to the template's current build. */
 export function templateRootfsDir(templatesDir: string, templateId: string): string {
+  return path.join(templateDir(templatesDir, templateId), 'current');
+}
+
+/** The build folder of an install from before builds were kept apart. */
+function legacyBuildDir(templatesDir: string, templateId: string): string {
   return path.join(templateDir(templatesDir, templateId), 'rootfs');
 }
 
-/** The folder of the template's current build: where its `rootfs` link points, as a path under
- *  `templatesDir` (not resolved further, so that it compares equal to what records hold). */
-async function currentBuildDir(templatesDir: string, templateId: string): Promise<string> {
-  const rootfs = templateRootfsDir(templatesDir, templateId);
-  if (!(await lstat(rootfs)).isSymbolicLink()) return rootfs;
-  return path.resolve(path.dirname(rootfs), await readlink(rootfs));
+/** The folder of the template's current build, where its `current` link points (the legacy
+ *  folder when there is no link yet), as a path under `templatesDir`: not resolved further, so
+ *  that it compares equal to what records hold. Undefined when there is none. */
+async function currentBuildDir(templatesDir: string, templateId: string): Promise<string | undefined> {
+  const link = templateRootfsDir(templatesDir, templateId);
+  const target = await readlink(link).catch(() => undefined);
+  if (target !== undefined) return path.resolve(path.dirname(link), target);
+  const legacy = legacyBuildDir(templatesDir, templateId);
+  return (await lstat(legacy).catch(() => undefined))?.isDirectory() ? legacy : undefined;
 }
 
-/** The read-only layers of a template, top first, for overlayfs `lowerdir`, by the `rootfs` link
- *  of each (whatever build is current when followed). Pure path computation: it does not check
- *  that they are built. The recipe defaults to the built-in one. */
+/** Points the template's `current` link at `build` (a folder of the template's), atomically. */
+async function pointCurrentAt(dir: string, build: string): Promise<void> {
+  const link = path.join(dir, 'current');
+  const next = `${link}.next`;
+  await rm(next, { force: true });
+  await symlink(path.relative(dir, build), next);
+  await rename(next, link);
+}
+
+/** The read-only layers of a template, top first, for overlayfs `lowerdir`, by the `current`
+ *  link of each (whatever build is current when followed). Pure path computation: it does not
+ *  check that they are built. The recipe defaults to the built-in one. */
 export function templateLayers(templatesDir: string, templateId: string, recipe: RootfsRecipe | undefined = builtinRecipes[templateId]): string[] {
   if (!recipe) throw new Error(`no recipe known for template "${templateId}"`);
   const own = templateRootfsDir(templatesDir, templateId);
@@ -110,7 +130,8 @@ export async function isTemplateCurrent(templatesDir: string, templateId: string
   const dir = templateDir(templatesDir, templateId);
   const stored = await readFile(path.join(dir, 'recipe.sha256'), 'utf8').catch(() => '');
   if (stored.trim() !== recipeHash(recipe)) return false;
-  return stat(path.join(dir, 'rootfs')).then((s) => s.isDirectory(), () => false);
+  const build = await currentBuildDir(templatesDir, templateId);
+  return build !== undefined && (await stat(build).then((s) => s.isDirectory(), () => false));
 }
 
 // Concurrent calls in this process for the same template share one build.
@@ -151,7 +172,9 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
     ? (await ensureTemplateRootfs(config, recipe.parent.templateId, recipe.parent.recipe, opts)).layers
     : [];
   const result = async (built: boolean): Promise<EnsuredTemplate> => {
-    const own = await currentBuildDir(root, templateId);
+    const own = (await currentBuildDir(root, templateId))!;
+    // An install from before builds were kept apart gets its link too (to the same folder).
+    if (own === legacyBuildDir(root, templateId) && !existsSync(templateRootfsDir(root, templateId))) await pointCurrentAt(dir, own);
     return { templateId, rootfsDir: own, layers: [own, ...lowerDirs], built, seconds: (Date.now() - started) / 1000 };
   };
 
@@ -168,7 +191,7 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
     try {
       const newRoot = path.join(work, 'rootfs');
       const builders = opts.builders ?? realBuilders;
-      const unshifted = config.userns && (await isTemplateCurrent(config.templatesDir, templateId, recipe)) ? await currentBuildDir(config.templatesDir, templateId) : undefined;
+      const unshifted = config.userns && (await isTemplateCurrent(config.templatesDir, templateId, recipe)) ? (await currentBuildDir(config.templatesDir, templateId))! : undefined;
       try {
         if (unshifted) {
           log(`template ${templateId}: copying the layer built without a user namespace`);
@@ -206,39 +229,32 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
  *  time) — never a stale or partial layer that counts as done. Earlier builds stay where they are
  *  (sandboxes may run on them); `removeUnusedBuilds` takes them once nothing records them. */
 async function swapIn(dir: string, newRoot: string, hash: string): Promise<void> {
-  const rootfs = path.join(dir, 'rootfs');
   const hashFile = path.join(dir, 'recipe.sha256');
   await rm(hashFile, { force: true });
   const builds = path.join(dir, 'layers');
   await mkdir(builds, { recursive: true, mode: 0o755 });
-  const name = `${hash.slice(0, 16)}-${randomBytes(4).toString('hex')}`;
-  await rename(newRoot, path.join(builds, name));
-  // An install from before builds were kept apart has the layer itself at `rootfs`.
-  if ((await lstat(rootfs).catch(() => undefined))?.isDirectory()) await rename(rootfs, path.join(builds, `${legacyPrefix}${randomBytes(4).toString('hex')}`));
-  const link = `${rootfs}.next`;
-  await rm(link, { force: true });
-  await symlink(path.join('layers', name), link);
-  await rename(link, rootfs);
+  const build = path.join(builds, `${hash.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
+  await rename(newRoot, build);
+  await pointCurrentAt(dir, build);
   const tmpHash = `${hashFile}.tmp`;
   await writeFile(tmpHash, `${hash}\n`);
   await rename(tmpHash, hashFile);
 }
 
-/** Name prefix of a layer that was a template's `rootfs` folder before builds were kept apart. */
-const legacyPrefix = 'legacy-';
-
 /**
  * Removes the builds of built-in templates under `root` that are not current and that no path in
- * `inUse` names (sandboxes, snapshots, templates and builds record the folders they use). A
- * layer from before builds were kept apart is recorded as `<id>/rootfs` and kept while anything
- * records that path. Templates being built (locked) are skipped. Resolves to what was removed.
+ * `inUse` names (sandboxes, snapshots, templates and builds record the folders they use), the
+ * legacy `rootfs` folder among them. Templates being built (locked) are skipped. Resolves to
+ * what was removed.
  */
 export async function removeUnusedBuilds(root: string, inUse: ReadonlySet<string>): Promise<string[]> {
   const removed: string[] = [];
   for (const templateId of Object.keys(builtinRecipes)) {
     const dir = templateDir(root, templateId);
-    const names = await readdir(path.join(dir, 'layers')).catch(() => [] as string[]);
-    if (names.length === 0) continue;
+    const legacy = legacyBuildDir(root, templateId);
+    const candidates = (await readdir(path.join(dir, 'layers')).catch(() => [] as string[])).map((n) => path.join(dir, 'layers', n));
+    if (existsSync(legacy)) candidates.push(legacy);
+    if (candidates.length === 0) continue;
     let release: () => Promise<void>;
     try {
       release = await acquireLock(path.join(dir, '.lock'), 0, () => {}, templateId);
@@ -246,13 +262,11 @@ export async function removeUnusedBuilds(root: string, inUse: ReadonlySet<string
       continue;
     }
     try {
-      const current = await currentBuildDir(root, templateId).catch(() => undefined);
-      const legacyInUse = inUse.has(templateRootfsDir(root, templateId));
-      for (const name of names) {
-        const layer = path.join(dir, 'layers', name);
-        if (layer === current || inUse.has(layer) || (legacyInUse && name.startsWith(legacyPrefix))) continue;
-        await rm(layer, { recursive: true, force: true });
-        removed.push(layer);
+      const current = await currentBuildDir(root, templateId);
+      for (const build of candidates) {
+        if (build === current || inUse.has(build)) continue;
+        await rm(build, { recursive: true, force: true });
+        removed.push(build);
       }
     } finally {
       await release();
@@ -264,7 +278,7 @@ export async function removeUnusedBuilds(root: string, inUse: ReadonlySet<string
 /** Work folders of builds that died (only called while holding the lock, so none is live). */
 async function removeLeftovers(dir: string): Promise<void> {
   for (const entry of await readdir(dir)) {
-    if (entry.startsWith('.build-') || entry.startsWith('.old-') || entry === 'rootfs.next') {
+    if (entry.startsWith('.build-') || entry.startsWith('.old-') || entry === 'current.next') {
       await rm(path.join(dir, entry), { recursive: true, force: true });
     }
   }
