@@ -62,7 +62,7 @@ export const settings = [
   { variable: 'SANDCASTLE_DISK_MB', default: '`20480`', meaning: 'disk size of a sandbox of the built-in templates and of builds, in MiB (see "Disks")' },
   { variable: 'SANDCASTLE_DISK_QUOTA', default: '`1`', meaning: '`0` keeps writable layers in the data directory without a limit: for the benchmark\'s comparison only' },
   { variable: 'SANDCASTLE_PIDS_LIMIT', default: '`4096`', meaning: 'most processes and threads in one sandbox' },
-  { variable: 'SANDCASTLE_NETWORK_CIDR', default: '`10.77.0.0/16`', meaning: 'private IPv4 range cut into one /30 per sandbox' },
+  { variable: 'SANDCASTLE_NETWORK_CIDR', default: '`10.77.0.0/16`', meaning: 'private IPv4 range cut into one /30 per sandbox; fixed while the data folder has sandboxes (a server started with another one refuses to start)' },
   { variable: 'SANDCASTLE_EGRESS_ALLOW_PRIVATE', default: '(none)', meaning: 'link-local and private IPv4 addresses or CIDRs sandboxes may reach nonetheless, comma-separated (see "Networking")' },
   { variable: 'SANDCASTLE_RUNC', default: '`runc`', meaning: 'the runc binary' },
   { variable: 'SANDCASTLE_RUNC_ROOT', default: '`/run/sandcastle/runc`', meaning: "runc's state directory, kept apart from other users of runc" },

@@ -28,6 +28,8 @@ import { BootStateStore } from './store/boot-state-store.js';
 import { OperationStore } from './store/operation-store.js';
 import { SnapshotStore } from './store/snapshot-store.js';
 import { SandboxStore } from './store/sandbox-store.js';
+import { ServerSettingsStore } from './store/server-settings-store.js';
+import { keepNetworkRange } from './sandboxes/network-range-guard.js';
 import { TemplateStore } from './store/template-store.js';
 import { registerBuiltinTemplates } from './templates/builtin-templates.js';
 import { type PullImage, TemplateBuilds } from './templates/build/template-builds.js';
@@ -45,6 +47,9 @@ export interface RunningServer {
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const files = dataFiles(config.dataDir);
   const db = openDatabase(files.database);
+  const sandboxStore = new SandboxStore(db);
+  const network = new NetworkRange(config.networkCidr);
+  keepNetworkRange(new ServerSettingsStore(db), sandboxStore.all().length, network, config.dataDir);
   const templates = new TemplateStore(db);
   await registerBuiltinTemplates(config, templates, log);
   const runtime = new RuncRuntime(config);
@@ -56,13 +61,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const sandboxes = new SandboxService({
     resolveTemplate: (ref) => builds?.resolve(ref) ?? templates.find(ref),
     config,
-    store: new SandboxStore(db),
+    store: sandboxStore,
     operations: new OperationStore(db),
     templates,
     snapshots: new SnapshotStore(db),
     bootStates: new BootStateStore(db),
     runtime,
-    network: new NetworkRange(config.networkCidr),
+    network,
     log,
     volumes,
   });

@@ -342,6 +342,20 @@ describe('faults during pause and resume', () => {
     }
   });
 
+  it('a server started over live sandboxes with another SANDCASTLE_NETWORK_CIDR refuses to start, naming their range', async () => {
+    const sbx = await Sandbox.create();
+    const before = testServer.current();
+    await before.stop();
+    const recorded = before.env.SANDCASTLE_NETWORK_CIDR!.replace(/\./g, '\\.');
+    await assert.rejects(
+      startServerProcess({ dataDir: before.dataDir, env: { ...before.env, SANDCASTLE_NETWORK_CIDR: '10.250.0.0/16' } }),
+      new RegExp(`exited with 1 before listening:[^]*SANDCASTLE_NETWORK_CIDR is 10\\.250\\.0\\.0/16, but the \\d+ sandbox\\(es\\) in \\S+ \\(the warm pool's included\\) have addresses in ${recorded}`),
+    );
+    testServer.replace(await startServerProcess({ dataDir: before.dataDir, env: { ...before.env, SANDCASTLE_PORT: new URL(before.url).port } }));
+    assert.equal((await sbx.commands.run('echo still here')).stdout, 'still here\n');
+    await sbx.kill();
+  });
+
   it('a paused sandbox stays resumable across a server killed with SIGKILL', async () => {
     const sbx = await Sandbox.create();
     await startMemoryHolder(sbx);

@@ -241,4 +241,12 @@ export const migrations: string[] = [
   );
   CREATE INDEX snapshot_volumes_volume ON snapshot_volumes(volume_id);
   `,
+  `
+  -- Settings the data folder's sandboxes depend on, as they were when the sandboxes were made
+  -- (network_cidr: the range their addresses come from).
+  CREATE TABLE server_settings (
+    name   TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+  );
+  `,
 ];

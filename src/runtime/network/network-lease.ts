@@ -18,6 +18,8 @@ export class NetworkRange {
   private readonly base: number;
   /** Number of /30 blocks in the range. */
   readonly size: number;
+  /** The range in its canonical form (host bits cleared): equal strings, equal ranges. */
+  readonly cidr: string;
 
   constructor(cidr: string) {
     const [addr, bits] = cidr.split('/');
@@ -28,6 +30,7 @@ export class NetworkRange {
     const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
     this.base = (parseIPv4(addr) & mask) >>> 0;
     this.size = 2 ** (30 - prefix);
+    this.cidr = `${formatIPv4(this.base)}/${prefix}`;
   }
 
   /** The block's network, `a.b.c.d/30`, as the host's routing table names it. */
