@@ -46,13 +46,18 @@ async function workingDirectory(req: StartRequest, ctx: HandlerContext) {
 
 /** Streams a subscription until the process ends or the call is aborted. */
 async function* follow(proc: Proc, events: Channel<ProcEvent>, ctx: HandlerContext) {
+  // Left at the abort itself, not only when the stream's consumer next asks for an event: one
+  // stuck on a write to a client that went away would keep the process's output paused.
+  const leave = () => proc.unsubscribe(events);
+  ctx.signal.addEventListener('abort', leave, { once: true });
   try {
     yield { event: { event: { case: 'start' as const, value: { pid: proc.pid } } } };
     for await (const e of events.stream(ctx.signal, keepaliveMs(ctx.requestHeader), 'keepalive' as const)) {
       yield { event: e === 'keepalive' ? { event: { case: 'keepalive' as const, value: {} } } : toEvent(e) };
     }
   } finally {
-    proc.unsubscribe(events);
+    ctx.signal.removeEventListener('abort', leave);
+    leave();
   }
 }
 
