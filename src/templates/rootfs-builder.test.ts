@@ -216,6 +216,10 @@ test('earlier builds are removed once nothing records them; the current one and 
   const current = await build(['bash', 'vim']);
   const layers = path.join(config.templatesDir, 'base', 'layers');
 
+  // A sandbox of another server sharing the templates folder mounts `second`: it stays.
+  const mounts = path.join(config.templatesDir, 'mounts');
+  await writeFile(mounts, `/dev/vda / ext4 rw 0 0\noverlay /x/rootfs overlay rw,lowerdir=${second}:/other,upperdir=/x/u,workdir=/x/w 0 0\n`);
+  assert.deepEqual(await removeUnusedBuilds(config.templatesDir, new Set([first]), mounts), []);
   assert.deepEqual(await removeUnusedBuilds(config.templatesDir, new Set([first])), [second]);
   assert.deepEqual(await entries(layers), [path.basename(first), path.basename(current)].sort());
 

@@ -241,14 +241,29 @@ async function swapIn(dir: string, newRoot: string, hash: string): Promise<void>
   await rename(tmpHash, hashFile);
 }
 
+/** The lower layers of the overlays mounted on this host: those of every running or paused
+ *  sandbox, whichever server (data folder) it belongs to. */
+async function mountedLayers(mountsFile: string): Promise<Set<string>> {
+  const layers = new Set<string>();
+  for (const line of (await readFile(mountsFile, 'utf8')).split('\n')) {
+    const [, , type, options] = line.split(' ');
+    if (type !== 'overlay') continue;
+    const lower = options?.split(',').find((o) => o.startsWith('lowerdir='));
+    for (const dir of lower?.slice('lowerdir='.length).split(':') ?? []) layers.add(dir.replace(/\\040/g, ' '));
+  }
+  return layers;
+}
+
 /**
- * Removes the builds of built-in templates under `root` that are not current and that no path in
- * `inUse` names (sandboxes, snapshots, templates and builds record the folders they use), the
+ * Removes the builds of built-in templates under `root` that are not current, that no path in
+ * `inUse` names (sandboxes, snapshots, templates and builds record the folders they use) and that
+ * no overlay on this host mounts (sandboxes of other servers sharing the templates folder), the
  * legacy `rootfs` folder among them. Templates being built (locked) are skipped. Resolves to
  * what was removed.
  */
-export async function removeUnusedBuilds(root: string, inUse: ReadonlySet<string>): Promise<string[]> {
+export async function removeUnusedBuilds(root: string, inUse: ReadonlySet<string>, mountsFile = '/proc/self/mounts'): Promise<string[]> {
   const removed: string[] = [];
+  const mounted = await mountedLayers(mountsFile);
   for (const templateId of Object.keys(builtinRecipes)) {
     const dir = templateDir(root, templateId);
     const legacy = legacyBuildDir(root, templateId);
@@ -264,7 +279,7 @@ export async function removeUnusedBuilds(root: string, inUse: ReadonlySet<string
     try {
       const current = await currentBuildDir(root, templateId);
       for (const build of candidates) {
-        if (build === current || inUse.has(build)) continue;
+        if (build === current || inUse.has(build) || mounted.has(build)) continue;
         await rm(build, { recursive: true, force: true });
         removed.push(build);
       }
