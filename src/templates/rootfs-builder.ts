@@ -86,7 +86,7 @@ export function templateDir(templatesDir: string, templateId: string): string {
 }
 
 /** The link to the template's current build. */
-export function templateRootfsDir(templatesDir: string, templateId: string): string {
+export function currentBuildLink(templatesDir: string, templateId: string): string {
   return path.join(templateDir(templatesDir, templateId), 'current');
 }
 
@@ -99,7 +99,7 @@ function legacyBuildDir(templatesDir: string, templateId: string): string {
  *  folder when there is no link yet), as a path under `templatesDir`: not resolved further, so
  *  that it compares equal to what records hold. Undefined when there is none. */
 async function currentBuildDir(templatesDir: string, templateId: string): Promise<string | undefined> {
-  const link = templateRootfsDir(templatesDir, templateId);
+  const link = currentBuildLink(templatesDir, templateId);
   const target = await readlink(link).catch(() => undefined);
   if (target !== undefined) return path.resolve(path.dirname(link), target);
   const legacy = legacyBuildDir(templatesDir, templateId);
@@ -120,7 +120,7 @@ async function pointCurrentAt(dir: string, build: string): Promise<void> {
  *  check that they are built. The recipe defaults to the built-in one. */
 export function templateLayers(templatesDir: string, templateId: string, recipe: RootfsRecipe | undefined = builtinRecipes[templateId]): string[] {
   if (!recipe) throw new Error(`no recipe known for template "${templateId}"`);
-  const own = templateRootfsDir(templatesDir, templateId);
+  const own = currentBuildLink(templatesDir, templateId);
   return recipe.parent ? [own, ...templateLayers(templatesDir, recipe.parent.templateId, recipe.parent.recipe)] : [own];
 }
 
@@ -174,7 +174,7 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
   const result = async (built: boolean): Promise<EnsuredTemplate> => {
     const own = (await currentBuildDir(root, templateId))!;
     // An install from before builds were kept apart gets its link too (to the same folder).
-    if (own === legacyBuildDir(root, templateId) && !existsSync(templateRootfsDir(root, templateId))) await pointCurrentAt(dir, own);
+    if (own === legacyBuildDir(root, templateId) && !existsSync(currentBuildLink(root, templateId))) await pointCurrentAt(dir, own);
     return { templateId, rootfsDir: own, layers: [own, ...lowerDirs], built, seconds: (Date.now() - started) / 1000 };
   };
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { RegistryAuth } from '../../src/templates/oci/pull-image.js';
-import { templateRootfsDir } from '../../src/templates/rootfs-builder.js';
+import { currentBuildLink } from '../../src/templates/rootfs-builder.js';
 
 const run = promisify(execFile);
 
@@ -22,7 +22,7 @@ export interface TestRegistry {
 /** The built-in `base` template's root file system (~330 MB of Debian), as the test servers
  *  find it. */
 export function baseRootfsDir(): string {
-  const dir = templateRootfsDir(process.env.SANDCASTLE_TEMPLATES_DIR ?? '/var/lib/sandcastle/templates', 'base');
+  const dir = currentBuildLink(process.env.SANDCASTLE_TEMPLATES_DIR ?? '/var/lib/sandcastle/templates', 'base');
   if (!existsSync(dir)) throw new Error(`no base template at ${dir}: run node --import tsx scripts/build-templates.ts`);
   return dir;
 }
