@@ -49,7 +49,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const db = openDatabase(files.database);
   const sandboxStore = new SandboxStore(db);
   const network = new NetworkRange(config.networkCidr);
-  keepNetworkRange(new ServerSettingsStore(db), sandboxStore.all().length, network, config.dataDir);
+  keepNetworkRange(new ServerSettingsStore(db), sandboxStore.countAll(), network, config.dataDir);
   const templates = new TemplateStore(db);
   await registerBuiltinTemplates(config, templates, log);
   const runtime = new RuncRuntime(config);

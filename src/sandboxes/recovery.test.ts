@@ -239,6 +239,6 @@ describe('operations journal their intent and outcome', () => {
     await assert.rejects(limited.create({ templateId: 'base' }), (err: Error & { status?: number }) => err.status === 429 && /SANDCASTLE_MAX_SANDBOXES/.test(err.message));
     runtime.resources = { memoryAvailableBytes: 10 * 2 ** 20, diskAvailableBytes: 2 ** 40 };
     await assert.rejects(service.create({ templateId: 'base' }), (err: Error & { status?: number }) => err.status === 429 && /SANDCASTLE_MIN_FREE_MEMORY_MB/.test(err.message));
-    assert.equal(store.all().length, 1, 'a refused create leaves no record');
+    assert.equal(store.countAll(), 1, 'a refused create leaves no record');
   });
 });

@@ -166,6 +166,7 @@ export class SandboxStore {
       setNetworkRules: db.prepare('UPDATE sandboxes SET network_rules = ? WHERE id = ?'),
       delete: db.prepare('DELETE FROM sandboxes WHERE id = ?'),
       countByStateAndTemplate: db.prepare('SELECT state, template_id AS templateId, COUNT(*) AS count FROM sandboxes GROUP BY state, template_id'),
+      countAll: db.prepare('SELECT COUNT(*) AS n FROM sandboxes'),
       countOwned: db.prepare("SELECT COUNT(*) AS n FROM sandboxes WHERE state IN ('running', 'pausing', 'paused', 'resuming')"),
       usedNetworkIndexes: db.prepare('SELECT network_index FROM sandboxes WHERE network_index IS NOT NULL'),
     };
@@ -234,6 +235,11 @@ export class SandboxStore {
   /** How many sandboxes there are of each state and template (for the Prometheus metrics). */
   countByStateAndTemplate(): Array<{ state: SandboxState; templateId: string; count: number }> {
     return this.stmts.countByStateAndTemplate.all() as Array<{ state: SandboxState; templateId: string; count: number }>;
+  }
+
+  /** Every sandbox of the data folder, the warm pool's included. */
+  countAll(): number {
+    return (this.stmts.countAll.get() as { n: number }).n;
   }
 
   countOwned(): number {

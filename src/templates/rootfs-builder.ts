@@ -106,12 +106,12 @@ async function currentBuildDir(templatesDir: string, templateId: string): Promis
   return (await lstat(legacy).catch(() => undefined))?.isDirectory() ? legacy : undefined;
 }
 
-/** Points the template's `current` link at `build` (a folder of the template's), atomically. */
-async function pointCurrentAt(dir: string, build: string): Promise<void> {
-  const link = path.join(dir, 'current');
+/** Points the template's `current` link (`currentBuildLink`) at `build`, a folder of the
+ *  template's, atomically. */
+async function pointCurrentAt(link: string, build: string): Promise<void> {
   const next = `${link}.next`;
   await rm(next, { force: true });
-  await symlink(path.relative(dir, build), next);
+  await symlink(path.relative(path.dirname(link), build), next);
   await rename(next, link);
 }
 
@@ -174,7 +174,8 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
   const result = async (built: boolean): Promise<EnsuredTemplate> => {
     const own = (await currentBuildDir(root, templateId))!;
     // An install from before builds were kept apart gets its link too (to the same folder).
-    if (own === legacyBuildDir(root, templateId) && !existsSync(currentBuildLink(root, templateId))) await pointCurrentAt(dir, own);
+    const link = currentBuildLink(root, templateId);
+    if (own === legacyBuildDir(root, templateId) && !existsSync(link)) await pointCurrentAt(link, own);
     return { templateId, rootfsDir: own, layers: [own, ...lowerDirs], built, seconds: (Date.now() - started) / 1000 };
   };
 
@@ -212,7 +213,7 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
         const shifted = await shiftOwnership(newRoot, config.userns);
         log(`template ${templateId}: owners of ${shifted.changed} files shifted by ${config.userns.base} in ${((Date.now() - shiftStarted) / 1000).toFixed(1)} s`);
       }
-      await swapIn(dir, newRoot, recipeHash(recipe));
+      await swapIn(root, templateId, newRoot, recipeHash(recipe));
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -228,14 +229,15 @@ async function ensureUncached(config: BuilderConfig, templateId: string, recipe:
  *  a crash at any point leaves either the old, current build or no matching hash (rebuilt next
  *  time) — never a stale or partial layer that counts as done. Earlier builds stay where they are
  *  (sandboxes may run on them); `removeUnusedBuilds` takes them once nothing records them. */
-async function swapIn(dir: string, newRoot: string, hash: string): Promise<void> {
+async function swapIn(root: string, templateId: string, newRoot: string, hash: string): Promise<void> {
+  const dir = templateDir(root, templateId);
   const hashFile = path.join(dir, 'recipe.sha256');
   await rm(hashFile, { force: true });
   const builds = path.join(dir, 'layers');
   await mkdir(builds, { recursive: true, mode: 0o755 });
   const build = path.join(builds, `${hash.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
   await rename(newRoot, build);
-  await pointCurrentAt(dir, build);
+  await pointCurrentAt(currentBuildLink(root, templateId), build);
   const tmpHash = `${hashFile}.tmp`;
   await writeFile(tmpHash, `${hash}\n`);
   await rename(tmpHash, hashFile);
