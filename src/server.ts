@@ -52,7 +52,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   keepNetworkRange(new ServerSettingsStore(db), sandboxStore.countAll(), network, config.dataDir);
   const templates = new TemplateStore(db);
   await registerBuiltinTemplates(config, templates, log);
-  const runtime = new RuncRuntime(config);
+  const runtime = new RuncRuntime(config, log.child({ component: 'runtime' }));
   const volumes = new VolumeService(new VolumeStore(db), new VolumeStorage(files.volumes, config.userns), log);
   await volumes.reconcile();
   log.info(await runtime.checkHost());

@@ -10,6 +10,7 @@ import { chmod, chown, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from '
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
 import { loadConfig } from '../src/config.js';
 import { Process } from '../src/envd/gen/envd/process_pb.js';
 import { envdPort } from '../src/protocol.js';
@@ -102,7 +103,7 @@ describe('sandboxes of any root filesystem', () => {
       // Apart from the ranges of servers other tests run at the same time.
       networkCidr: `10.${192 + Math.floor(Math.random() * 32)}.0.0/16`,
     });
-    runtime = new RuncRuntime(config);
+    runtime = new RuncRuntime(config, pino({ level: 'warn' }, pino.destination(2)));
     network = new NetworkRange(config.networkCidr);
     roots.distroless = path.join(dataDir, 'distroless');
     roots.musl = path.join(dataDir, 'musl');

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 import { loadConfig } from '../src/config.js';
 import { envdPort } from '../src/protocol.js';
 import { waitForHealth } from '../src/sandboxes/envd-client.js';
@@ -23,7 +24,7 @@ runtimeContract('runc', async () => {
   });
   const base = await ensureTemplateRootfs(config, 'base', builtinRecipes.base!);
   return {
-    runtime: new RuncRuntime(config),
+    runtime: new RuncRuntime(config, pino({ level: 'warn' }, pino.destination(2))),
     layers: base.layers,
     waitReady: (address, timeoutMs) => waitForHealth(address, envdPort, timeoutMs),
     network: new NetworkRange(config.networkCidr),

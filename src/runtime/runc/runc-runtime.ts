@@ -21,6 +21,7 @@ import { buildOciSpec, processSecurityFingerprint } from './oci-spec.js';
 import { waitForHostProcesses } from './in-flight.js';
 import { runCommand } from '../run-command.js';
 import { envdLogName } from '../../envd/log-file.js';
+import type { Logger } from '../../log.js';
 import { hostMappingProblem } from '../id-mapping.js';
 import { freezeCgroup, thawCgroup } from './cgroup-freezer.js';
 import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot, raiseKeyQuota } from './userns.js';
@@ -74,7 +75,11 @@ export class RuncRuntime implements Runtime {
   private tools: Promise<SandboxTools> | undefined;
   private usernsSetup: Promise<string> | undefined;
 
-  constructor(private readonly config: Config) {
+  /** `log` takes what a clean-up after a failure could not undo: the failure itself is thrown. */
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
     this.sandboxesDir = dataFiles(config.dataDir).sandboxes;
     // Throws, saying what is missing, on a host whose cgroups runc could not limit or freeze with.
     this.cgroups = detectCgroupLayout();
@@ -82,6 +87,12 @@ export class RuncRuntime implements Runtime {
     const problem = config.userns && hostMappingProblem(config.userns);
     if (problem) throw new Error(`user namespaces for sandboxes: ${problem}`);
     this.lazyPages = lazyPagesFor(config);
+  }
+
+  /** A clean-up step after a failure: its own failure is logged (something may be left behind
+   *  until recovery's sweep), never thrown over the failure being handled. */
+  private async tidy(sandboxId: string, step: string, work: () => Promise<unknown>): Promise<void> {
+    await work().catch((err: unknown) => this.log.warn({ sandboxId, err }, `sandbox ${sandboxId}: ${step} failed`));
   }
 
   hostRoutes(): Set<string> {
@@ -226,7 +237,7 @@ export class RuncRuntime implements Runtime {
       const bundle = await this.prepare(spec);
       await this.runDetached(bundle, ['run', '--detach', '--bundle', bundle, spec.id]);
     } catch (err) {
-      await this.destroy(spec.id).catch(() => undefined);
+      await this.tidy(spec.id, 'removing what the failed start made', () => this.destroy(spec.id));
       throw err;
     }
   }
@@ -267,7 +278,7 @@ export class RuncRuntime implements Runtime {
         await this.dump(dir, id).catch(async (err: unknown) => {
           // A CRIU that failed lets the processes go on; one killed at its deadline may have left
           // their cgroup frozen.
-          await this.runc(['resume', id]).catch(() => undefined);
+          await this.tidy(id, 'thawing after the failed checkpoint', () => this.runc(['resume', id]));
           throw err;
         });
       } else if (mode === 'freeze') {
@@ -275,7 +286,7 @@ export class RuncRuntime implements Runtime {
         // in memory once their image is whole.
         await freezeCgroup(this.cgroups, id);
         await this.dump(dir, id, ['--leave-running']).catch(async (err: unknown) => {
-          await this.runc(['resume', id]).catch(() => undefined);
+          await this.tidy(id, 'thawing after the failed checkpoint', () => this.runc(['resume', id]));
           throw err;
         });
       } else {
@@ -311,7 +322,10 @@ export class RuncRuntime implements Runtime {
     await rename(dir, aside).catch(() => undefined);
     // Left to recovery's sweep when the server stops first.
     setTimeout(() => {
-      this.imageRead(ref).then(() => rm(aside, { recursive: true, force: true })).catch(() => undefined);
+      void this.tidy(ref.name, `removing the discarded checkpoint ${aside} (recovery's sweep retries at the next start)`, async () => {
+        await this.imageRead(ref);
+        await rm(aside, { recursive: true, force: true });
+      });
     }, discardDelayMs).unref();
   }
 
@@ -361,13 +375,13 @@ export class RuncRuntime implements Runtime {
     } catch (err) {
       await lazy?.stop(spec.id);
       if (isClone) {
-        await this.destroy(spec.id).catch(() => undefined);
+        await this.tidy(spec.id, 'removing the failed clone', () => this.destroy(spec.id));
       } else {
         // The sandbox stays paused: keep its writable layer and network, drop the half restore.
-        await this.unmountCriuRoot(spec.id).catch(() => undefined);
-        await this.deleteContainer(spec.id).catch(() => undefined);
+        await this.tidy(spec.id, 'unmounting the failed restore\'s root', () => this.unmountCriuRoot(spec.id));
+        await this.tidy(spec.id, 'deleting the failed restore\'s container', () => this.deleteContainer(spec.id));
         const rootfs = path.join(bundle, 'rootfs');
-        if (await isMountPoint(rootfs)) await unmount(rootfs).catch(() => undefined);
+        if (await isMountPoint(rootfs)) await this.tidy(spec.id, 'unmounting the failed restore\'s rootfs', () => unmount(rootfs));
         await rm(privateImage, { recursive: true, force: true });
       }
       throw err;
