@@ -27,6 +27,7 @@ import { freezeCgroup, thawCgroup } from './cgroup-freezer.js';
 import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot, raiseKeyQuota } from './userns.js';
 import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, removeDisk } from './sandbox-disk.js';
 import { deleteContainer, removeCgroups } from './container-delete.js';
+import { mountOverlay } from './mount-helper.js';
 import { isMountPoint, unmount } from './mounts.js';
 import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
 
@@ -205,11 +206,7 @@ export class RuncRuntime implements Runtime {
         // The writable layer's own folder is the sandbox's "/": its root must own it.
         if (mapping && madeUpper) await chown(upper, mapping.base, mapping.base);
         if (await isMountPoint(rootfs)) return;
-        await runCommand('mount', [
-          '-t', 'overlay', 'overlay',
-          '-o', `lowerdir=${spec.layers.join(':')},upperdir=${upper},workdir=${layerDir}/work`,
-          rootfs,
-        ]);
+        await mountOverlay(rootfs, `lowerdir=${spec.layers.join(':')},upperdir=${upper},workdir=${layerDir}/work`);
       })(),
       (async () => {
         const ociSpec = buildOciSpec({

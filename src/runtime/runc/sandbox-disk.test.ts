@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, it } from 'node:test';
+import { mountDisk } from './mount-helper.js';
 import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, mkfsArgs, removeDisk, usedBytes } from './sandbox-disk.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'sandcastle-disk-'));
@@ -45,10 +46,21 @@ it('a disk holds its size and no more (ENOSPC), is sparse, reports its use, and 
   assert.equal(readFileSync(path.join(mount, 'small')).length, 4 * 2 ** 20);
 
   assert.equal(loopDevicesOf(image).length, 1);
+  assert.match(execFileSync('findmnt', ['-n', '-o', 'OPTIONS', mount], { encoding: 'utf8' }), /noatime.*discard/);
   await removeDisk(bundle);
   await removeDisk(bundle);
   assert.equal(existsSync(image), false);
   assert.deepEqual(loopDevicesOf(image), [], 'unmounting frees the loop device');
+});
+
+it('a disk that does not mount leaves no loop device and says why', async () => {
+  const image = path.join(root, 'refused.ext4');
+  const target = path.join(root, 'refused');
+  mkdirSync(target);
+  execFileSync('truncate', ['-s', '32M', image]);
+  execFileSync('mkfs.ext4', mkfsArgs(image));
+  await assert.rejects(mountDisk(image, target, 'no_such_option'), /mounting \/dev\/loop\d+ \(.*refused\.ext4\) on .*refused with no_such_option: Invalid argument/);
+  assert.deepEqual(loopDevicesOf(image), []);
 });
 
 it('the start check makes and removes a probe disk, leaving nothing', async () => {

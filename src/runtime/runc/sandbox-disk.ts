@@ -19,6 +19,7 @@
 import { mkdir, open, rm, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from '../run-command.js';
+import { mountDisk } from './mount-helper.js';
 import { isMountPoint, unmount } from './mounts.js';
 
 /** Where a sandbox's disk lives in its bundle: the image file and its mount point. */
@@ -35,7 +36,8 @@ export function mkfsArgs(image: string): string[] {
   return ['-q', '-F', '-b', '4096', '-m', '0', '-O', '^has_journal,^resize_inode,sparse_super2', '-E', 'lazy_itable_init=1,nodiscard,num_backup_sb=0', image];
 }
 
-export const mountOptions = 'loop,discard,noatime,noinit_itable,errors=remount-ro';
+/** The disk's ext4 options (mountDisk adds noatime). */
+export const diskMountOptions = 'discard,noinit_itable,errors=remount-ro';
 
 /** Bytes in use on a disk as `df` counts them (the file system's own bookkeeping left out). */
 export function usedBytes(st: { blocks: number; bfree: number; bsize: number }): number {
@@ -68,11 +70,11 @@ export async function ensureDisk(bundle: string, sizeMB: number): Promise<string
       if (!err.message.includes('(exit status 1)')) throw err;
     });
   }
-  await runCommand('mount', ['-o', mountOptions, image, mount]);
+  await mountDisk(image, mount, diskMountOptions);
   return mount;
 }
 
-/** Unmounts the bundle's disk (the loop device goes with it: `mount -o loop` sets autoclear) and
+/** Unmounts the bundle's disk (the loop device goes with it: mountDisk sets it to clear itself) and
  *  removes its image. Idempotent. */
 export async function removeDisk(bundle: string): Promise<void> {
   const { image, mount } = diskPaths(bundle);
