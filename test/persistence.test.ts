@@ -134,6 +134,46 @@ describe('pause and resume', () => {
     assert.equal(before, '42\n600 7\nbottom\n');
   });
 
+  it('pauses, resumes and clones a sandbox whose process watches a folder and a file (inotify)', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      await sbx.files.write('/home/user/app/index.js', 'v1');
+      const watcher = [
+        "const fs = require('node:fs');",
+        "const seen = (what) => (event, name) => fs.appendFileSync('/tmp/seen', `${what} ${name}\\n`);",
+        "fs.watch('/home/user/app', seen('folder'));",
+        "fs.watch('/home/user/app/index.js', seen('file'));",
+        "fs.writeFileSync('/tmp/watching', '');",
+        'setInterval(() => {}, 1000);',
+      ];
+      await sbx.files.write('/tmp/watcher.js', watcher.join('\n'));
+      await sbx.commands.run('/opt/sandcastle/node /tmp/watcher.js', { background: true });
+      await untilExists(sbx, '/tmp/watching', 50);
+      const seenAfter = async (box: Sandbox, change: string, expected: string[]) => {
+        await box.commands.run(change);
+        let seen = '';
+        for (let i = 0; i < 50 && !expected.every((line) => seen.includes(line)); i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          seen = (await box.commands.run('cat /tmp/seen || true')).stdout;
+        }
+        for (const line of expected) assert.ok(seen.includes(line), `"${line}" after: ${change}; seen:\n${seen}`);
+      };
+
+      await sbx.betaPause();
+      await sbx.connect();
+      await seenAfter(sbx, 'touch /home/user/app/after-resume.js; echo v2 >> /home/user/app/index.js', ['folder after-resume.js', 'file index.js']);
+
+      const { sandboxes: [clone] } = await Sandbox.clone(sbx.sandboxId, { count: 1 });
+      try {
+        await seenAfter(clone!, 'touch /home/user/app/in-clone.js', ['folder in-clone.js']);
+      } finally {
+        await clone!.kill();
+      }
+    } finally {
+      await sbx.kill();
+    }
+  });
+
   it('resets the timeout to 5 minutes on resume unless connect gives one', async () => {
     const sbx = await Sandbox.create({ timeoutMs: 60_000 });
     try {

@@ -47,8 +47,29 @@ interface RuncState {
  */
 function criuOptions(restoreInto: 'same' | 'other'): string {
   const tcp = restoreInto === 'same' ? 'tcp-established' : 'tcp-close';
-  return [tcp, 'network-lock nftables', 'skip-in-flight', 'link-remap', 'ghost-limit 67108864'].join('\n') + '\n';
+  const irmap = watchedFolders.map((dir) => `irmap-scan-path ${dir}`);
+  return [tcp, 'network-lock nftables', 'skip-in-flight', 'link-remap', 'ghost-limit 67108864', ...irmap].join('\n') + '\n';
 }
+
+/**
+ * Where CRIU looks for what an inotify watch watches (a dev server's reload, an editor, envd's
+ * polling watchers). The kernel names a watched file only by device and inode, and CRIU cannot
+ * open an overlay's file by its handle (that needs `nfs_export`), so it finds the path by
+ * walking folders (its "irmap") until a device and inode match: these first, then its own
+ * hints (/etc, /var/log, …). Only a pause of a sandbox with watches pays for the walk; a watch
+ * elsewhere still fails that pause, which says "Can't dump that handle". Network mounts (/mnt,
+ * buckets) are left out: walking them could take for ever.
+ */
+const watchedFolders = ['/home', '/root', '/tmp', '/workspace', '/app', '/code', '/srv', '/var/www', '/opt'];
+
+/**
+ * Overlay options of every sandbox root besides its folders. `xino=on` makes every file and
+ * folder report the overlay's device and the inode number the kernel itself uses (the one in
+ * an inotify watch's fdinfo): without it a folder's stat gave another number than its inode
+ * (overlay layers on two file systems), CRIU's walk above never matched, and a sandbox with any
+ * inotify watch could not be paused, cloned or snapshotted.
+ */
+const overlayFeatures = 'xino=on';
 
 /**
  * CRIU's fault code 130 makes it step its parasite out with PTRACE_SYSCALL instead of a hardware
@@ -103,7 +124,7 @@ export class RuncRuntime implements Runtime {
   async savedStateKey(spec: Pick<SandboxSpec, 'layers' | 'startCommand'>): Promise<string> {
     const { sandboxBundleDir: bundleDir, criuPath } = this.config;
     const toolsKey = (await this.sandboxTools()).key;
-    return savedStateKey({ layers: spec.layers, startCommand: spec.startCommand, toolsKey, bundleDir, criuPath, processSecurity: processSecurityFingerprint(this.config.userns) });
+    return savedStateKey({ layers: spec.layers, startCommand: spec.startCommand, toolsKey, bundleDir, criuPath, processSecurity: processSecurityFingerprint(this.config.userns), rootMount: overlayFeatures });
   }
 
   /** The host side of user-namespaced sandboxes, prepared on first use (a failure is retried);
@@ -206,7 +227,7 @@ export class RuncRuntime implements Runtime {
         // The writable layer's own folder is the sandbox's "/": its root must own it.
         if (mapping && madeUpper) await chown(upper, mapping.base, mapping.base);
         if (await isMountPoint(rootfs)) return;
-        await mountOverlay(rootfs, `lowerdir=${spec.layers.join(':')},upperdir=${upper},workdir=${layerDir}/work`);
+        await mountOverlay(rootfs, `lowerdir=${spec.layers.join(':')},upperdir=${upper},workdir=${layerDir}/work,${overlayFeatures}`);
       })(),
       (async () => {
         const ociSpec = buildOciSpec({

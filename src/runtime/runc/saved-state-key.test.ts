@@ -23,10 +23,12 @@ it('changes with the programs mounted into the sandbox', async () => {
     bundleDir: path.join(dir, 'bundle'),
     criuPath: path.join(dir, 'criu'),
     processSecurity: '{}',
+    rootMount: 'xino=on',
   };
   const key = await savedStateKey(inputs);
   assert.equal(await savedStateKey(inputs), key);
   assert.notEqual(await savedStateKey({ ...inputs, toolsKey: 'bbb' }), key);
+  assert.notEqual(await savedStateKey({ ...inputs, rootMount: '' }), key);
   await writeFile(path.join(dir, 'bundle', 'envd.mjs'), 'changed');
   assert.notEqual(await savedStateKey(inputs), key);
 });

@@ -1,6 +1,7 @@
 // What a template's saved boot state depends on: the root filesystem layers, the programs mounted
 // into it (the tools folder of sandbox-tools.ts: tini, node and node's loader and libraries; the
-// in-sandbox bundle), the start command, the process's security settings and the CRIU build. When
+// in-sandbox bundle), the start command, the process's security settings, how the root is mounted
+// (inode numbers a restore checks against) and the CRIU build. When
 // any of them changes, a saved state restores processes that no longer match their files, so it is
 // retaken.
 import { createHash } from 'node:crypto';
@@ -26,6 +27,8 @@ export async function savedStateKey(inputs: {
   bundleDir: string;
   criuPath: string;
   processSecurity: string;
+  /** The root overlay's options besides its folders. */
+  rootMount: string;
 }): Promise<string> {
   const parts = [
     ...(await Promise.all(inputs.layers.map(fingerprint))),
@@ -34,6 +37,7 @@ export async function savedStateKey(inputs: {
     ...(await folderFingerprint(inputs.bundleDir)),
     `start:${inputs.startCommand ?? ''}`,
     `process:${inputs.processSecurity}`,
+    `root:${inputs.rootMount}`,
   ];
   return createHash('sha256').update(parts.join('\n')).digest('hex');
 }
