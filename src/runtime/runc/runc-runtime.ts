@@ -623,13 +623,17 @@ async function replaceCheckpoint(dir: string, next: string): Promise<void> {
 
 /** CRIU's error lines from its log, less the one it prints on every run here (RLIMIT_NOFILE
  *  cannot be raised on this kind of host, which is harmless). */
-async function criuErrors(log: string): Promise<string> {
+export async function criuErrors(log: string): Promise<string> {
   const text = await readFile(log, 'utf8').catch(() => '');
   const lines = text.split('\n').filter((l) => l.includes('Error') && !l.includes('RLIMIT_NOFILE'));
-  // The kernel's side of a FUSE connection cannot be saved.
-  const fuse = lines.some((l) => l.includes('(chr 10:229)')) ? ' (a process holds /dev/fuse: unmount the FUSE file systems, e.g. s3fs, before pausing)' : '';
+  const hints = [
+    // The kernel's side of a FUSE connection cannot be saved.
+    lines.some((l) => l.includes('(chr 10:229)')) && 'a process holds /dev/fuse: unmount the FUSE file systems, e.g. s3fs, before pausing',
+    lines.some((l) => l.includes("Can't dump that handle")) &&
+      `a process watches a file (inotify) outside the folders a pause finds watched files in (${watchedFolders.join(', ')}, /etc, /var/log): watch under them, or stop that watch before pausing`,
+  ].filter(Boolean);
   const strip = (l: string) => l.replace(/^\([\d.]+\)\s*/, '');
-  if (lines.length) return `; criu: ${lines.slice(0, 3).map(strip).join(' | ')}${fuse}`;
+  if (lines.length) return `; criu: ${lines.slice(0, 3).map(strip).join(' | ')}${hints.map((h) => ` (${h})`).join('')}`;
   // No error written: it was killed or hung; its last line says where it was.
   const last = text.trimEnd().split('\n').pop();
   return last ? `; criu's log ends: ${strip(last)}` : '';
