@@ -7,7 +7,7 @@ import { installDir } from '../../config.js';
 import { runCommand } from '../run-command.js';
 
 /** Built by `npm run build` (scripts/build-host-helpers.mjs). */
-export const mountHelperPath = path.join(installDir, 'dist', 'host', 'sandcastle-mount');
+const mountHelperPath = path.join(installDir, 'dist', 'host', 'sandcastle-mount');
 
 function helper(): string {
   if (!existsSync(mountHelperPath)) throw new Error(`the mount helper ${mountHelperPath} is missing: build it with \`npm run build\` (scripts/setup-host.sh runs it)`);

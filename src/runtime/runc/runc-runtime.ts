@@ -113,8 +113,11 @@ export class RuncRuntime implements Runtime {
 
   /** A clean-up step after a failure: its own failure is logged (something may be left behind
    *  until recovery's sweep), never thrown over the failure being handled. */
-  private async tidy(sandboxId: string, step: string, work: () => Promise<unknown>): Promise<void> {
-    await work().catch((err: unknown) => this.log.warn({ sandboxId, err }, `sandbox ${sandboxId}: ${step} failed`));
+  private async tidy(about: string | CheckpointRef, step: string, work: () => Promise<unknown>): Promise<void> {
+    // A pause's checkpoint is named after its sandbox; the others (clone, snapshot, boot) are not.
+    const fields = typeof about === 'string' ? { sandboxId: about } : about.kind === 'pause' ? { sandboxId: about.name } : { checkpoint: `${about.kind} ${about.name}` };
+    const who = 'sandboxId' in fields ? `sandbox ${fields.sandboxId}` : `${fields.checkpoint} checkpoint`;
+    await work().catch((err: unknown) => this.log.warn({ ...fields, err }, `${who}: ${step} failed`));
   }
 
   hostRoutes(): Set<string> {
@@ -340,7 +343,7 @@ export class RuncRuntime implements Runtime {
     await rename(dir, aside).catch(() => undefined);
     // Left to recovery's sweep when the server stops first.
     setTimeout(() => {
-      void this.tidy(ref.name, `removing the discarded checkpoint ${aside} (recovery's sweep retries at the next start)`, async () => {
+      void this.tidy(ref, `removing the discarded checkpoint ${aside} (recovery's sweep retries at the next start)`, async () => {
         await this.imageRead(ref);
         await rm(aside, { recursive: true, force: true });
       });

@@ -37,7 +37,7 @@ export function mkfsArgs(image: string): string[] {
 }
 
 /** The disk's ext4 options (mountDisk adds noatime). */
-export const diskMountOptions = 'discard,noinit_itable,errors=remount-ro';
+const diskMountOptions = 'discard,noinit_itable,errors=remount-ro';
 
 /** Bytes in use on a disk as `df` counts them (the file system's own bookkeeping left out). */
 export function usedBytes(st: { blocks: number; bfree: number; bsize: number }): number {
