@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { Sandbox } from 'novita-sandbox';
 import { envNumber } from './env-number.js';
 import { createMany, killAll, listSandboxIds } from './fleet.js';
-import { percentile, type Row } from './stats.js';
+import os from 'node:os';
+import { machineBusyMs, percentile, type Row } from './stats.js';
 
 // Long enough that the first fill outlives the whole section.
 const liveTimeoutMs = 1_800_000;
@@ -23,12 +24,15 @@ interface Burst {
   /** Per sandbox, from the common start to its first command's answer. */
   latencies: number[];
   failures: string[];
+  /** CPU the whole machine spent meanwhile, in ms. */
+  busyMs: number;
 }
 
 /** `count` concurrent creates, each followed by its first command; every sandbox made is killed
  *  before this resolves. */
 async function burst(count: number): Promise<Burst> {
   const made: Sandbox[] = [];
+  const busy0 = machineBusyMs();
   const t0 = performance.now();
   const results = await Promise.allSettled(
     Array.from({ length: count }, async () => {
@@ -39,6 +43,7 @@ async function burst(count: number): Promise<Burst> {
     }),
   );
   const wallMs = performance.now() - t0;
+  const busyMs = machineBusyMs() - busy0;
   await Promise.allSettled(made.map((s) => s.kill()));
   const latencies: number[] = [];
   const failures: string[] = [];
@@ -46,7 +51,7 @@ async function burst(count: number): Promise<Burst> {
     if (r.status === 'fulfilled') latencies.push(r.value);
     else failures.push(r.reason instanceof Error ? r.reason.message : String(r.reason));
   }
-  return { wallMs, latencies, failures };
+  return { wallMs, latencies, failures, busyMs };
 }
 
 /** Distinct failure messages, the first few, for the table. */
@@ -102,6 +107,15 @@ export async function burstRows(): Promise<Row[]> {
       target: `all succeed, p95 ≤ 2500 (value = max)${b.failures.length ? `; ${failuresNote(b.failures)}` : ''}`,
     });
     rows.push({ name: `create → first command, ${burstCreates} at once (all done)`, unit: 'ms', value: b.wallMs });
+    // Where a CPU-bound burst's time goes: while every core is busy, the last of N creates cannot
+    // answer before N × (CPU a create takes) / cores.
+    const cores = os.availableParallelism();
+    rows.push({
+      name: `machine CPU per create → first command in that burst (server, tools, sandboxes, client)`,
+      unit: 'ms',
+      value: b.busyMs / burstCreates,
+      target: `${burstCreates} × that / ${cores} cores = ${(b.busyMs / cores / 1000).toFixed(1)} s; busy ${Math.round((100 * b.busyMs) / (cores * b.wallMs))}% of the burst`,
+    });
 
     const live = await createMany(liveLow, liveTimeoutMs);
     const low = await batchWall(batchSize, batchRounds);

@@ -1,3 +1,4 @@
+import os from 'node:os';
 // Percentiles (nearest rank), process CPU time and the result table of the benchmarks.
 import { readFileSync } from 'node:fs';
 
@@ -38,3 +39,9 @@ export function cpuTicks(pid: number): number {
 }
 
 export const ticksPerSecond = 100; // USER_HZ on Linux
+
+/** CPU time every core of the machine has spent busy so far (user, nice, system, interrupts), in
+ *  ms: what a run took of the whole machine, its own processes and the sandboxes' alike. */
+export function machineBusyMs(): number {
+  return os.cpus().reduce((ms, { times }) => ms + times.user + times.nice + times.sys + times.irq, 0);
+}
