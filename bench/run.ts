@@ -12,7 +12,7 @@ import { burstRows } from './bursts.js';
 import { journalCostRows } from './journal-cost.js';
 import { firewallUpdateRows } from './firewall-update.js';
 import { pageCacheWriteMs } from './page-cache-write.js';
-import { createWithoutPoolRows, persistenceRows } from './persistence.js';
+import { createWithoutPoolRows, persistenceRows, timed } from './persistence.js';
 import { publicUrlRows } from './proxy-throughput.js';
 import { samplerCost } from './sampler-cost.js';
 import { codeInterpreterRows } from './code-interpreter.js';
@@ -74,6 +74,15 @@ try {
     trips.push(performance.now() - a);
   }
   rows.push({ name: "commands.run('true') round trip", unit: 'ms', p50: percentile(trips, 50), p95: percentile(trips, 95), target: 'p50 ≤ 10' });
+  // File calls read each entry's metadata (extended attributes) too.
+  const stats: number[] = [];
+  const lists: number[] = [];
+  for (let i = 0; i < roundTrips; i++) {
+    stats.push(await timed(() => sbx.files.exists('/home/user')));
+    lists.push(await timed(() => sbx.files.list('/etc')));
+  }
+  rows.push({ name: "files.exists('/home/user') round trip", unit: 'ms', p50: percentile(stats, 50), p95: percentile(stats, 95) });
+  rows.push({ name: "files.list('/etc') round trip", unit: 'ms', p50: percentile(lists, 50), p95: percentile(lists, 95) });
 
   await new Promise((r) => setTimeout(r, 2000));
   const mem = await sandboxMemory(sbx.sandboxId);
