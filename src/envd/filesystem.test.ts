@@ -66,6 +66,19 @@ describe('Stat', () => {
   });
 });
 
+test('a user added between two requests (useradd in a command) is known to the next one', async () => {
+  const file = path.join(envd.dir, 'owned-by-newcomer.txt');
+  await writeFile(file, 'n');
+  const { chown } = await import('node:fs/promises');
+  await chown(file, 5151, 5151);
+  assert.equal((await envd.filesystem.stat({ path: file })).entry?.owner, '5151', 'no such user yet: its number');
+  await appendFile(path.join(envd.dir, 'passwd'), 'newcomer:x:5151:5151::/tmp:/bin/sh\n');
+  await appendFile(path.join(envd.dir, 'group'), 'newcomers:x:5151:\n');
+  const asNewcomer = envd.clients({ user: 'newcomer' }).filesystem;
+  const { entry } = await asNewcomer.stat({ path: file });
+  assert.deepEqual([entry?.owner, entry?.group], ['newcomer', 'newcomers']);
+});
+
 describe('ListDir', () => {
   test('depth 1 lists the directory itself only', async () => {
     const { entries } = await envd.filesystem.listDir({ path: root, depth: 1 });

@@ -14,6 +14,7 @@ import { Process } from './gen/envd/process_pb.js';
 import { sendError } from './http-util.js';
 import { processService } from './process-service.js';
 import { authInterceptor } from './rpc-auth.js';
+import { refreshUsers } from './users.js';
 
 const router = createConnectRouter({
   interceptors: [authInterceptor],
@@ -79,6 +80,7 @@ async function rpc(req: IncomingMessage, res: ServerResponse, pathname: string):
 }
 
 export async function handleServices(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  refreshUsers();
   if (url.pathname === '/files') return handleFiles(req, res, url.searchParams);
   return rpc(req, res, url.pathname);
 }
