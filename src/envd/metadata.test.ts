@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { MetadataError, readMetadata, writeMetadata } from './metadata.js';
 
 let dir: string;
@@ -66,4 +67,12 @@ it('an idle helper does not keep its process running', () => {
   // Kept alive, the process would wait for the helper's idle end (30 s) and be killed here.
   const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(out.trim(), '[null]');
+});
+
+it('the helper still answers one request given as arguments, as an envd from before an upgrade asks', () => {
+  const helper = fileURLToPath(new URL('../../dist/sandbox/xattr', import.meta.url));
+  const f = file('one-shot');
+  execFileSync(helper, ['set', f, 'k', 'v', 'empty', '']);
+  assert.equal(execFileSync(helper, ['get', path.join(dir, 'missing'), f], { encoding: 'utf8' }), '1\0k\0v\0' + '1\0empty\0\0');
+  assert.throws(() => execFileSync(helper, ['set', path.join(dir, 'missing'), 'k', 'v'], { stdio: 'pipe' }), /setting metadata on .*missing/);
 });

@@ -12,6 +12,12 @@
  *                                 out); a set answers "ok 0"
  *   error MESSAGE
  * It exits when stdin ends, or with status 2 on a request it cannot parse.
+ *
+ * Given arguments it answers one request and exits, as it did before it stayed up: an envd that
+ * was running when the server was upgraded (a sandbox lives through that, its envd in memory)
+ * starts this file from the upgraded bundle that way.
+ *   xattr get FILE...             writes "I KEY VALUE" for every attribute, no header
+ *   xattr set FILE KEY VALUE...   exits 1 with the error on stderr when a set fails
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -86,21 +92,17 @@ static void keep(const char *s, size_t len) {
     found_len += len + 1;
 }
 
-static int get(long count) {
+/* Gathers the attributes of `count` files into `found`. */
+static void collect(long count, char **files) {
     static char names[65536];
     static char value[65536];
-    size_t first = nfields;
-    for (long i = 0; i < count; i++) {
-        if (!read_field()) return -1;
-    }
     found_len = found_count = 0;
     for (long i = 0; i < count; i++) {
-        const char *file = fields[first + i];
-        ssize_t len = listxattr(file, names, sizeof names);
+        ssize_t len = listxattr(files[i], names, sizeof names);
         for (ssize_t at = 0; at < len; at += strlen(names + at) + 1) {
             const char *name = names + at;
             if (strncmp(name, prefix, sizeof prefix - 1) != 0) continue;
-            ssize_t n = getxattr(file, name, value, sizeof value);
+            ssize_t n = getxattr(files[i], name, value, sizeof value);
             if (n < 0 || memchr(value, '\0', (size_t)n)) continue;
             char index[24];
             snprintf(index, sizeof index, "%ld", i);
@@ -110,11 +112,36 @@ static int get(long count) {
             found_count++;
         }
     }
+}
+
+static int get(long count) {
+    size_t first = nfields;
+    for (long i = 0; i < count; i++) {
+        if (!read_field()) return -1;
+    }
+    collect(count, fields + first);
     char total[24];
     snprintf(total, sizeof total, "%zu", found_count);
     puts0("ok");
     puts0(total);
     fwrite(found, 1, found_len, stdout);
+    return 0;
+}
+
+/* Sets `pairs` key/value pairs on `file`; 0, or -1 with errno and the failing step in *what. */
+static int set_pairs(const char *file, long pairs, char **kv, const char **what) {
+    char name[4096];
+    for (long i = 0; i < pairs; i++) {
+        if (snprintf(name, sizeof name, "%s%s", prefix, kv[2 * i]) >= (int)sizeof name) {
+            errno = ENAMETOOLONG;
+            *what = "metadata key too long for";
+            return -1;
+        }
+        if (setxattr(file, name, kv[2 * i + 1], strlen(kv[2 * i + 1]), 0) != 0) {
+            *what = "setting metadata on";
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -126,25 +153,35 @@ static int set(void) {
     for (long i = 0; i < 2 * pairs; i++) {
         if (!read_field()) return -1;
     }
-    char name[4096];
-    for (long i = 0; i < pairs; i++) {
-        const char *key = fields[first + 2 * i], *val = fields[first + 2 * i + 1];
-        if (snprintf(name, sizeof name, "%s%s", prefix, key) >= (int)sizeof name) {
-            errno = ENAMETOOLONG;
-            error_answer("metadata key too long for", file);
-            return 0;
-        }
-        if (setxattr(file, name, val, strlen(val), 0) != 0) {
-            error_answer("setting metadata on", file);
-            return 0;
-        }
+    const char *what;
+    if (set_pairs(file, pairs, fields + first, &what) != 0) {
+        error_answer(what, file);
+        return 0;
     }
     puts0("ok");
     puts0("0");
     return 0;
 }
 
-int main(void) {
+/* The one-shot form (see the top). */
+static int once(int argc, char **argv) {
+    if (strcmp(argv[1], "get") == 0) {
+        collect(argc - 2, argv + 2);
+        fwrite(found, 1, found_len, stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (strcmp(argv[1], "set") == 0 && argc >= 3 && (argc - 3) % 2 == 0) {
+        const char *what;
+        if (set_pairs(argv[2], (argc - 3) / 2, argv + 3, &what) == 0) return 0;
+        fprintf(stderr, "%s %s: %s\n", what, argv[2], strerror(errno));
+        return 1;
+    }
+    fprintf(stderr, "usage: xattr (requests on stdin) | xattr get FILE... | xattr set FILE KEY VALUE...\n");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) return once(argc, argv);
     for (;;) {
         char *op = read_field();
         if (!op) return feof(stdin) && nfields == 0 ? 0 : 2;
