@@ -3,8 +3,8 @@
 // watch entries report them. Node has no xattr calls, so a small static helper (xattr.c, built
 // next to the bundle) does the system calls; a file's attributes are its own, so an upload that
 // replaces a file without metadata leaves none behind. The helper stays up and answers requests
-// in order: started per call (Node forks all of envd to start it), it made every stat cost ~7 ms
-// of CPU here, 9 ms of a 10 ms `files.exists`.
+// in order: started for each call (Node forks all of envd to start a process), it made a Stat take
+// envd 9 ms here, 7 ms of them CPU; 2 ms now.
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
