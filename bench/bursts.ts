@@ -3,10 +3,10 @@
 // Counts come from the environment (BENCH_BURST_CREATES, BENCH_LIVE_LOW, BENCH_LIVE_HIGH,
 // BENCH_BATCH, BENCH_BATCH_ROUNDS) so a short run is possible.
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { Sandbox } from 'novita-sandbox';
 import { envNumber } from './env-number.js';
 import { createMany, killAll, listSandboxIds } from './fleet.js';
-import os from 'node:os';
 import { machineBusyMs, percentile, type Row } from './stats.js';
 
 // Long enough that the first fill outlives the whole section.

@@ -1,6 +1,6 @@
-import os from 'node:os';
 // Percentiles (nearest rank), process CPU time and the result table of the benchmarks.
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 
 export interface Row {
   name: string;

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import assert from 'node:assert/strict';
-import { appendFile, chmod, mkdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { EventType, FileType } from './gen/envd/filesystem_pb.js';
@@ -69,7 +69,6 @@ describe('Stat', () => {
 test('a user added between two requests (useradd in a command) is known to the next one', async () => {
   const file = path.join(envd.dir, 'owned-by-newcomer.txt');
   await writeFile(file, 'n');
-  const { chown } = await import('node:fs/promises');
   await chown(file, 5151, 5151);
   assert.equal((await envd.filesystem.stat({ path: file })).entry?.owner, '5151', 'no such user yet: its number');
   await appendFile(path.join(envd.dir, 'passwd'), 'newcomer:x:5151:5151::/tmp:/bin/sh\n');

@@ -101,12 +101,11 @@ class Helper {
     if (from < chunk.length) this.partial.push(chunk.subarray(from));
   }
 
-  /** "ok M" and M triples, or "error MESSAGE". */
+  /** "ok M" and M triples, or "error MESSAGE" (anything but "ok" is read as that). */
   private answerComplete(): boolean {
     const [status, second] = this.fields;
     if (second === undefined) return false;
-    if (status === 'error') return true;
-    return this.fields.length === 2 + 3 * Number(second);
+    return status !== 'ok' || this.fields.length === 2 + 3 * Number(second);
   }
 
   private end(why: string): void {
@@ -139,7 +138,7 @@ async function ask(fields: string[]): Promise<string[]> {
   if (!helperFile) throw new MetadataError('file metadata is not available: the xattr helper is missing (run `npm run build`)');
   if (!current || current.ended) current = new Helper(helperFile);
   const answer = await current.request(fields);
-  if (answer[0] === 'error') throw new MetadataError(`file metadata: ${answer[1]}`);
+  if (answer[0] !== 'ok') throw new MetadataError(`file metadata: ${answer[1]}`);
   return answer.slice(2);
 }
 

@@ -63,12 +63,9 @@ static long read_count(void) {
     return *end || n < 0 || n > 1000000 ? -1 : n;
 }
 
-static void put(const char *s, size_t len) {
-    fwrite(s, 1, len, stdout);
-    putchar('\0');
+static void puts0(const char *s) {
+    fwrite(s, 1, strlen(s) + 1, stdout);
 }
-
-static void puts0(const char *s) { put(s, strlen(s)); }
 
 static void error_answer(const char *what, const char *file) {
     char message[8192];
