@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { MetadataError, readMetadata, writeMetadata } from './metadata.js';
+import { Helper, MetadataError, readMetadata, writeMetadata } from './metadata.js';
 
 let dir: string;
 before(() => {
@@ -75,4 +75,22 @@ it('the helper still answers one request given as arguments, as an envd from bef
   execFileSync(helper, ['set', f, 'k', 'v', 'empty', '']);
   assert.equal(execFileSync(helper, ['get', path.join(dir, 'missing'), f], { encoding: 'utf8' }), '1\0k\0v\0' + '1\0empty\0\0');
   assert.throws(() => execFileSync(helper, ['set', path.join(dir, 'missing'), 'k', 'v'], { stdio: 'pipe' }), /setting metadata on .*missing/);
+});
+
+it('a helper answer that cannot be read ends that helper and fails the calls waiting on it', async () => {
+  const cases = [
+    { answer: 'bogus', says: /answered 'bogus', neither ok nor error/ },
+    { answer: 'ok many', says: /'many' for the count/ },
+  ];
+  for (const { answer, says } of cases) {
+    const fake = path.join(dir, 'fake-helper');
+    // Answers the first request wrongly, then the way a good helper would: read on, the second
+    // call would get what is left of the first answer.
+    writeFileSync(fake, `#!/bin/sh\nprintf '%s\\000' ${answer} ok 0\nexec cat >/dev/null\n`, { mode: 0o755 });
+    const helper = new Helper(fake);
+    const calls = [helper.request(['get', '1', 'a']), helper.request(['get', '1', 'b'])];
+    for (const call of calls) await assert.rejects(call, (err: Error) => err instanceof MetadataError && says.test(err.message));
+    assert.equal(helper.ended, true);
+    await assert.rejects(helper.request(['get', '1', 'c']), /has ended/);
+  }
 });

@@ -52,8 +52,10 @@ interface Waiting {
   reject: (err: Error) => void;
 }
 
-/** The helper process and the requests it has yet to answer, oldest first. */
-class Helper {
+/** The helper process and the requests it has yet to answer, oldest first. An answer it cannot
+ *  have meant ends it (the calls waiting fail, the next call starts another): read on, it would
+ *  hand every later call the answer of another. */
+export class Helper {
   private readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
   private readonly waiting: Waiting[] = [];
   /** The answer being read: its fields so far, and the bytes after the last NUL. */
@@ -91,7 +93,15 @@ class Helper {
       this.fields.push(Buffer.concat(this.partial).toString('utf8'));
       this.partial = [];
       from = nul + 1;
-      if (this.answerComplete()) {
+      let complete: boolean;
+      try {
+        complete = this.answerComplete();
+      } catch (err) {
+        this.end((err as Error).message);
+        this.child.kill('SIGKILL');
+        return;
+      }
+      if (complete) {
         const answer = this.fields;
         this.fields = [];
         this.waiting.shift()!.resolve(answer);
@@ -101,11 +111,14 @@ class Helper {
     if (from < chunk.length) this.partial.push(chunk.subarray(from));
   }
 
-  /** "ok M" and M triples, or "error MESSAGE" (anything but "ok" is read as that). */
+  /** Whether the fields read make an answer: "ok M" and M triples, or "error MESSAGE". */
   private answerComplete(): boolean {
     const [status, second] = this.fields;
+    if (status !== 'ok' && status !== 'error') throw new Error(`it answered '${status!.slice(0, 80)}', neither ok nor error`);
     if (second === undefined) return false;
-    return status !== 'ok' || this.fields.length === 2 + 3 * Number(second);
+    if (status === 'error') return true;
+    if (!/^\d{1,9}$/.test(second)) throw new Error(`it answered ok with '${second.slice(0, 80)}' for the count of attributes`);
+    return this.fields.length === 2 + 3 * Number(second);
   }
 
   private end(why: string): void {
