@@ -6,6 +6,7 @@
 import { Sandbox } from '@e2b/code-interpreter';
 import { Sandbox as NovitaSandbox } from 'novita-sandbox';
 import { percentile, type Row } from './stats.js';
+import { timed } from './persistence.js';
 
 const roundTrips = 100;
 const creates = 10;
@@ -63,6 +64,13 @@ export async function codeInterpreterRows(): Promise<Row[]> {
   const floorP50 = percentile(floor.trips, 50);
   rows.push({ name: "floor: bare jupyter_client execute('1+1') in the sandbox", unit: 'ms', p50: floorP50, p95: percentile(floor.trips, 95) });
   rows.push({ name: 'ratio: runCode round trip p50 / floor p50', unit: '×', value: tripP50 / floorP50 });
+
+  // TypeScript cells: esbuild strips the types first (interpreter/typescript.ts).
+  const tsContext = await warm.createCodeContext({ language: 'ts' });
+  await warm.runCode('const n: number = 0; n', { context: tsContext });
+  const tsTrips: number[] = [];
+  for (let i = 0; i < roundTrips; i++) tsTrips.push(await timed(() => warm.runCode(`const n${i}: number = ${i}; n${i}`, { context: tsContext })));
+  rows.push({ name: 'runCode of a TypeScript cell, round trip', unit: 'ms', p50: percentile(tsTrips, 50), p95: percentile(tsTrips, 95) });
 
   const cold: number[] = [];
   for (let i = 0; i < creates; i++) {

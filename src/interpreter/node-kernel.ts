@@ -1,12 +1,13 @@
 // A JavaScript or TypeScript context: a Node process (the sandbox's /opt/sandcastle/node running
 // interpreter-js-kernel.mjs) that runs cells prepared here. TypeScript is first stripped to
-// JavaScript by esbuild (its binary ships beside the bundle): types are removed, not checked.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+// JavaScript by esbuild (typescript.ts; its binary ships beside the bundle).
+import { spawn, type ChildProcess } from 'node:child_process';
 import { errorEvent, logEvent, resultEvent } from './events.js';
 import type { EnvChange } from './global-envs.js';
 import { CellSyntaxError, prepareJsCell } from './js-cell.js';
 import type { FromKernel, ToKernel } from './js-kernel-child.js';
 import { KernelDiedError, TailBuffer, whenProcessEnds, type Kernel, type KernelExit, type KernelIdentity, type Sink } from './kernel.js';
+import { startTypeStripping, stripTypes } from './typescript.js';
 
 export interface NodeKernelOptions {
   node: string;
@@ -66,6 +67,8 @@ export class NodeKernel implements Kernel {
       });
       void this.exited.then((exit) => reject(new KernelDiedError(exit)));
     });
+    // Started while the kernel starts, not on the first cell's clock.
+    if (opts.typescript) startTypeStripping(opts.esbuild);
   }
 
   private onMessage(message: FromKernel): void {
@@ -124,26 +127,6 @@ export class NodeKernel implements Kernel {
   kill(): void {
     if (!this.exit) this.child.kill('SIGKILL');
   }
-}
-
-/** TypeScript → JavaScript with esbuild's transform (about 5 ms). Imports are kept even when only
- *  a later cell uses them (verbatimModuleSyntax): a cell is not a whole program. */
-function stripTypes(esbuild: string, code: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      esbuild,
-      ['--loader=ts', '--color=false', '--log-level=error', '--tsconfig-raw={"compilerOptions":{"verbatimModuleSyntax":true}}'],
-      { maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (!err) return resolve(stdout);
-        const at = /<stdin>:(\d+):(\d+):/.exec(stderr);
-        const message = stderr.replace(/^✘ \[ERROR\] /, '').split('\n')[0]!.trim() || err.message;
-        if (at) reject(new CellSyntaxError(message, Number(at[1]), Number(at[2])));
-        else reject(new Error(`TypeScript could not be compiled: ${stderr || err.message}`));
-      },
-    );
-    child.stdin!.end(code);
-  });
 }
 
 /** The offending line with a caret under the column, as a traceback for a syntax error. */
