@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DOCKER_HUB, formatImageRef, type ImageRef, parseImageRef, type PullSource, pullSources, registryHost, registryRef } from './image-ref.js';
 import type { IdMapping } from '../../runtime/id-mapping.js';
+import { mapLimit } from '../../map-limit.js';
 import { ensureLayer, removeStalePartials } from './layer-store.js';
 import { choosePlatform, type Descriptor, hostArchitecture, type ImageConfig, type ImageManifest, imageConfig, isManifestList, layerCompression, type RawConfig } from './manifest.js';
 import { type RegistryAuth, Skopeo } from './skopeo.js';
@@ -141,23 +142,4 @@ function oneCopyAtATime<T>(layoutDir: string, fn: () => Promise<T>): Promise<T> 
     if (layoutTurns.get(key) === run) layoutTurns.delete(key);
   });
   return run;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < items.length && !failed) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i]!);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }
