@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
@@ -30,5 +30,19 @@ it('changes with the programs mounted into the sandbox', async () => {
   assert.notEqual(await savedStateKey({ ...inputs, toolsKey: 'bbb' }), key);
   assert.notEqual(await savedStateKey({ ...inputs, rootMount: '' }), key);
   await writeFile(path.join(dir, 'bundle', 'envd.mjs'), 'changed');
+  assert.notEqual(await savedStateKey(inputs), key);
+});
+
+it('stays while a layer is only marked used, and changes when the layer is made anew', async () => {
+  const layer = path.join(dir, 'cached-layer');
+  await mkdir(layer);
+  const inputs = { layers: [layer], startCommand: undefined, toolsKey: 'aaa', bundleDir: path.join(dir, 'bundle'), criuPath: path.join(dir, 'criu'), processSecurity: '{}', rootMount: '' };
+  const key = await savedStateKey(inputs);
+  await utimes(layer, new Date(), new Date(Date.now() + 60_000));
+  assert.equal(await savedStateKey(inputs), key, 'the layer cache marking a layer used keeps the key');
+  const next = path.join(dir, 'next-layer');
+  await mkdir(next);
+  await rm(layer, { recursive: true });
+  await rename(next, layer);
   assert.notEqual(await savedStateKey(inputs), key);
 });

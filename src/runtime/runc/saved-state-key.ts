@@ -13,6 +13,15 @@ async function fingerprint(file: string): Promise<string> {
   return `${file}:${s.ino}:${s.size}:${s.mtimeMs}`;
 }
 
+/** A layer folder is made whole elsewhere and renamed into place, and never changed after: it is
+ *  the same layer while it is the same folder (inode and birth time). Its modification time is
+ *  the layer cache's last use (layer-cache.ts), which a rebuild whose steps were all cached moves:
+ *  counted, it made that rebuild save the template's boot state again (about a second). */
+async function layerFingerprint(layer: string): Promise<string> {
+  const s = await stat(layer);
+  return `${layer}:${s.ino}:${s.birthtimeMs}`;
+}
+
 async function folderFingerprint(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   const files = entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
@@ -31,7 +40,7 @@ export async function savedStateKey(inputs: {
   rootMount: string;
 }): Promise<string> {
   const parts = [
-    ...(await Promise.all(inputs.layers.map(fingerprint))),
+    ...(await Promise.all(inputs.layers.map(layerFingerprint))),
     `tools:${inputs.toolsKey}`,
     await fingerprint(inputs.criuPath),
     ...(await folderFingerprint(inputs.bundleDir)),
