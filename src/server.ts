@@ -142,10 +142,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   // Fast create: each template's saved boot state, taken in the background after start.
-  const preparing = sandboxes.prepareFastCreate();
+  const stopPreparing = new AbortController();
+  const preparing = sandboxes.prepareFastCreate(stopPreparing.signal);
   return {
     url: `http://${config.host}:${port}`,
     async close() {
+      stopPreparing.abort();
       await preparing;
       sampler.stop();
       await webConsole.close();

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Sandbox, SandboxError } from 'novita-sandbox';
 import { installDir } from '../src/config.js';
-import { apiFetch, startServerProcess, useTestServer } from './support/server-process.js';
+import { fastCreatePreparedMessage, fastCreateStoppedMessage } from '../src/sandboxes/create.js';
+import { apiFetch, disposeServer, startServerProcess, useTestServer } from './support/server-process.js';
+import { waitFor } from './support/wait-for.js';
 
 
 const testServer = useTestServer();
@@ -170,6 +172,26 @@ describe('faults around a running sandbox', () => {
     assert.equal((await keep.commands.run('echo same-instance')).stdout, 'same-instance\n');
     await keep.kill();
     assertSandboxGone(keep.sandboxId);
+  });
+});
+
+describe('stopping a server', () => {
+  it('a stop while boot states are being saved ends that work at once and leaves nothing of it', async () => {
+    // A new data folder: the server saves its templates' boot states, each after its sandbox ran
+    // for a while, and a stop must not wait for that.
+    const server = await startServerProcess();
+    try {
+      const runcRoot = server.env.SANDCASTLE_RUNC_ROOT!;
+      const containers = () => execFileSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      await waitFor('a boot-state sandbox to run', async () => containers(), (list) => list.length > 0, 60_000);
+      await server.stop();
+      assert.ok(server.output().includes(fastCreateStoppedMessage), `the server did not say its preparation stopped:\n${server.output()}`);
+      assert.ok(!server.output().includes(fastCreatePreparedMessage), 'the preparation ran to its end before the server stopped');
+      assert.ok(!server.output().includes('boot state saved'), 'a boot state was saved after the stop began');
+      assert.equal(containers(), '', 'a boot-state sandbox outlived the stop');
+    } finally {
+      await disposeServer(server);
+    }
   });
 });
 

@@ -68,9 +68,10 @@ export class SandboxService {
     return rec;
   }
 
-  /** Each template's saved boot state and warm pool, prepared in the background after start. */
-  prepareFastCreate(): Promise<void> {
-    return this.creator.prepareFastCreate();
+  /** Each template's saved boot state and warm pool, prepared in the background after start
+   *  until `stop` aborts. */
+  prepareFastCreate(stop: AbortSignal): Promise<void> {
+    return this.creator.prepareFastCreate(stop);
   }
 
   /** Sandboxes for a template build's steps. */
