@@ -142,13 +142,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   // Fast create: each template's saved boot state, taken in the background after start.
-  const stopPreparing = new AbortController();
-  const preparing = sandboxes.prepareFastCreate(stopPreparing.signal);
+  void sandboxes.prepareFastCreate();
   return {
     url: `http://${config.host}:${port}`,
     async close() {
-      stopPreparing.abort();
-      await preparing;
+      await sandboxes.stopPreparing();
       sampler.stop();
       await webConsole.close();
       await builds!.close();

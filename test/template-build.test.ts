@@ -10,6 +10,8 @@ import { Sandbox, Template, waitForPort, BuildError } from 'e2b';
 import { Sandbox as NovitaSandbox, Template as NovitaTemplate } from 'novita-sandbox';
 import { runInNewSandbox } from './support/template-sandbox.js';
 import { apiFetch, startServerProcess, useTestServer } from './support/server-process.js';
+import { waitFor } from './support/wait-for.js';
+import { dataFiles } from '../src/config.js';
 
 const server = useTestServer({ env: { SANDCASTLE_TEMPLATE_READY_TIMEOUT: '15', SANDCASTLE_MAX_UPLOAD_MB: '1' } });
 
@@ -207,5 +209,22 @@ describe('Template builder (e2b SDK)', () => {
     assert.equal(await runInNewSandbox('service-env', 'curl -s localhost:8101/index.html'), 'same layers\n');
     await Template.build(serve(8102), 'service-env');
     assert.equal(await runInNewSandbox('service-env', 'curl -s localhost:8102/index.html; curl -s -o /dev/null -w "%{http_code}" localhost:8101 || true'), 'same layers\n000');
+  });
+
+  it("a build's boot state is saved again settled in the background, and a cached rebuild keeps that one", async () => {
+    const t = Template().fromTemplate('base').runCmd('echo settled > /home/user/settled.txt');
+    const { templateId } = await Template.build(t, 'settle-env');
+    const saves = () => server.current().output().split('\n').filter((l) => l.includes(`template ${templateId}: boot state saved`));
+    await waitFor('the settled boot state', async () => saves(), (l) => l.some((line) => line.includes('"settled":true')), 60_000);
+    const states = async () => (await readdir(dataFiles(server.current().dataDir).templateStates)).filter((n) => n.startsWith(`${templateId}-`));
+    const settled = await states();
+    assert.equal(settled.length, 1, `one boot state is kept: ${settled.join(', ')}`);
+    assert.match(settled[0]!, /-settled$/);
+    assert.equal(await runInNewSandbox('settle-env', 'cat /home/user/settled.txt'), 'settled\n');
+
+    const before = saves().length;
+    await Template.build(t, 'settle-env');
+    assert.deepEqual(await states(), settled, 'a cached rebuild replaced the settled boot state');
+    assert.equal(saves().length, before, 'a cached rebuild saved a boot state again');
   });
 });

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errors } from '../errors.js';
 import { mapLimit } from '../map-limit.js';
+import { OperationQueue } from '../operation-queue.js';
 import { envdPort } from '../protocol.js';
 import type { CheckpointRef, RestoreSource } from '../runtime/runtime.js';
 import type { BootState } from '../store/boot-state-store.js';
@@ -27,7 +28,7 @@ const MiB = 1024 * 1024;
  * the state found the collection due and paid it, 30–40 ms of CPU a create here, and restored the
  * larger heap (a 13.6 instead of a 10.9 MB image for envd). The wait is paid when a state is saved
  * anew (first start, upgrade, changed template); creates meanwhile boot. A template build's state
- * is saved at once: the build's answer waits for it.
+ * is saved at once (the build's answer waits for it) and again, settled, in the background.
  */
 const bootStateSettleMs = 10_000;
 
@@ -43,6 +44,11 @@ export class Creator {
   private admitted = 0;
   /** Pooled sandboxes whose envd is being warmed up (envd-warm-up.ts), by id. */
   private readonly warmUps = new Map<string, Promise<void>>();
+  /** Saves of boot states, one at a time per template. */
+  private readonly bootStateSaves = new OperationQueue();
+  /** Boot states being saved in the background; stopPreparing() aborts and awaits them. */
+  private readonly background = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
 
   constructor(private readonly lc: Lifecycle) {
     this.pool = new WarmPool(lc.config.warmPoolSize, (template) => this.startPooled(template), lc.log);
@@ -138,42 +144,63 @@ export class Creator {
   }
 
   /**
-   * Saves, for each template that has none or a stale one, a sandbox booted with its service (if
-   * any) ready and envd warmed up, not yet initialised, which later creates and the warm pool
-   * restore; then fills the warm pools. Runs in the background after start. Restoring costs less
-   * than booting even without a service (envd's Node start and its first command's compilation
-   * are in the saved state): 127 instead of 187 ms of CPU a create in a burst of 30, and 138–151
-   * instead of 164 ms for one create → first command with the pool off (this 2-core machine).
-   * `stop` (the server's stop) ends it early: no further boot, no wait for a sandbox to settle.
+   * Saves, for each template that has none, a stale one or one not yet settled, a sandbox booted
+   * with its service (if any) ready and envd warmed up, not yet initialised, which later creates
+   * and the warm pool restore; then fills the warm pools. Runs in the background after start.
+   * Restoring costs less than booting even without a service (envd's Node start and its first
+   * command's compilation are in the saved state): 127 instead of 187 ms of CPU a create in a
+   * burst of 30, and 138–151 instead of 164 ms for one create → first command with the pool off
+   * (this 2-core machine). stopPreparing() ends it early.
    */
-  async prepareFastCreate(stop: AbortSignal): Promise<void> {
-    // Two at a time: most of a save waits for its sandbox to settle, and boots compete for cores.
-    await mapLimit(this.lc.templates.all(), 2, async (template) => {
-      if (stop.aborted) return;
-      try {
-        await this.saveBootState(template, serviceReadyTimeoutMs, bootStateSettleMs, stop);
-      } catch (err) {
+  prepareFastCreate(): Promise<void> {
+    return this.inBackground(async () => {
+      const stop = this.stopping.signal;
+      // Two at a time: most of a save waits for its sandbox to settle, and boots compete for cores.
+      await mapLimit(this.lc.templates.all(), 2, async (template) => {
         if (stop.aborted) return;
-        this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: cannot save its boot state, sandboxes boot instead`);
+        try {
+          await this.saveSettledBootState(template);
+        } catch (err) {
+          if (stop.aborted) return;
+          this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: cannot save its boot state, sandboxes boot instead`);
+        }
+        this.pool.fill(template);
+      });
+      if (stop.aborted) {
+        this.lc.log.info(fastCreateStoppedMessage);
+        return;
       }
-      this.pool.fill(template);
+      await this.pool.settled();
+      this.lc.log.info(fastCreatePreparedMessage);
     });
-    if (stop.aborted) {
-      this.lc.log.info(fastCreateStoppedMessage);
-      return;
-    }
-    await this.pool.settled();
-    this.lc.log.info(fastCreatePreparedMessage);
+  }
+
+  /** Ends the saving of boot states in the background (a sandbox left to settle is removed and
+   *  nothing saved); resolves once that work has stopped. */
+  async stopPreparing(): Promise<void> {
+    this.stopping.abort();
+    await Promise.all(this.background);
+  }
+
+  /** Runs `work` unless the server is stopping, tracked for stopPreparing; never rejects. */
+  private inBackground(work: () => Promise<void>): Promise<void> {
+    if (this.stopping.signal.aborted) return Promise.resolve();
+    const running = work()
+      .catch((err: unknown) => this.lc.log.error({ err }, 'preparing fast creates failed'))
+      .finally(() => this.background.delete(running));
+    this.background.add(running);
+    return running;
   }
 
   /**
    * Brings a newly built template's service (if any) up in a sandbox and saves that as its boot
-   * state. Throws ServiceNotReady when the service never got ready; any other failure only costs
-   * speed (its sandboxes boot instead) and is logged.
+   * state at once, unsettled: the build's answer waits on it (refreshPool saves it again settled).
+   * Throws ServiceNotReady when the service never got ready; any other failure only costs speed
+   * (its sandboxes boot instead) and is logged.
    */
   async prepareBuiltTemplate(template: TemplateRecord, readyTimeoutMs: number): Promise<void> {
     try {
-      await this.saveBootState(template, readyTimeoutMs);
+      await this.saveBootState(template, { readyTimeoutMs, settled: false });
     } catch (err) {
       if (err instanceof ServiceNotReady) throw err;
       this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: cannot save its boot state, sandboxes boot instead`);
@@ -181,12 +208,26 @@ export class Creator {
   }
 
   /** Replaces the template's pooled sandboxes (made from what it was) with new ones, or only
-   *  removes them when it is gone. */
+   *  removes them when it is gone. A build's unsettled boot state is first saved again settled,
+   *  in the background, and the pool filled from that. */
   async refreshPool(templateId: string): Promise<void> {
     const stale = await this.pool.drain(templateId);
     await Promise.all(stale.map((rec) => this.lc.kill(rec.id).catch((err) => this.lc.log.error({ sandboxId: rec.id, err }, 'removing a stale pooled sandbox failed'))));
     const current = this.lc.templates.find(templateId);
-    if (current) this.pool.fill(current);
+    if (!current) return;
+    if (this.lc.bootStates.get(templateId)?.settled !== false) {
+      this.pool.fill(current);
+      return;
+    }
+    void this.inBackground(async () => {
+      try {
+        await this.saveSettledBootState(current);
+      } catch (err) {
+        if (this.stopping.signal.aborted) return;
+        this.lc.log.warn({ templateId, err }, `template ${templateId}: saving its boot state settled failed; its sandboxes restore the unsettled one`);
+      }
+      if (!this.stopping.signal.aborted && this.isCurrent(current)) this.pool.fill(current);
+    });
   }
 
   /** A deleted template's saved boot state goes with it. */
@@ -202,43 +243,66 @@ export class Creator {
     await this.lc.runtime.deleteCheckpoint(bootCheckpoint(state));
   }
 
-  /** `settleMs`: how long after its start the saved sandbox must have run (bootStateSettleMs);
-   *  `stop` cuts that wait short and saves nothing. */
-  private async saveBootState(template: TemplateRecord, readyTimeoutMs = serviceReadyTimeoutMs, settleMs = 0, stop?: AbortSignal): Promise<void> {
-    const { runtime, records } = this.lc;
-    // A user template's service (started through envd) is part of what the state holds.
-    const service = JSON.stringify([template.serviceCmd, template.readyCmd, template.defaultUser, template.defaultWorkdir, template.envVars]);
-    const key = createHash('sha256')
-      .update(await runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined }))
-      .update(service)
-      .digest('hex');
-    const old = this.lc.bootStates.get(template.id);
-    if (old?.key === key && runtime.checkpointIsWhole(bootCheckpoint(old))) return;
-    const rec = records.reserve(records.unownedFields(template));
-    const address = records.addressOf(rec);
-    const ref = bootCheckpoint({ templateId: template.id, key });
-    try {
-      const started = Date.now();
-      await runtime.create(records.spec(rec));
-      await waitForHealth(address, envdPort, 15_000);
+  /** Still the template's current build: a save in the background for another build or for a
+   *  deleted template is dropped. */
+  private isCurrent(template: TemplateRecord): boolean {
+    return this.lc.templates.find(template.id)?.buildId === template.buildId;
+  }
+
+  /** The boot state of a template as the server's start or a finished build left it, saved
+   *  settled (bootStateSettleMs) in the background. */
+  private saveSettledBootState(template: TemplateRecord): Promise<void> {
+    return this.saveBootState(template, { settled: true, stop: this.stopping.signal, stillWanted: () => this.isCurrent(template) });
+  }
+
+  /**
+   * Saves the template's boot state unless it has one taken with the same inputs (and settled,
+   * when `settled` asks for that). One template's saves run one at a time. `settled`: saved only
+   * once the sandbox has run bootStateSettleMs; `stop` cuts that short and saves nothing;
+   * `stillWanted`, asked once the state is taken, may drop it.
+   */
+  private saveBootState(template: TemplateRecord, opts: { readyTimeoutMs?: number; settled: boolean; stop?: AbortSignal; stillWanted?: () => boolean }): Promise<void> {
+    return this.bootStateSaves.run(template.id, async () => {
+      const { runtime, records } = this.lc;
+      // A user template's service (started through envd) is part of what the state holds.
+      const service = JSON.stringify([template.serviceCmd, template.readyCmd, template.defaultUser, template.defaultWorkdir, template.envVars]);
+      const key = createHash('sha256')
+        .update(await runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined }))
+        .update(service)
+        .digest('hex');
+      const old = this.lc.bootStates.get(template.id);
+      if (old?.key === key && (old.settled || !opts.settled) && runtime.checkpointIsWhole(bootCheckpoint(old))) return;
+      opts.stop?.throwIfAborted();
+      const rec = records.reserve(records.unownedFields(template));
+      const state: BootState = { templateId: template.id, address: records.addressOf(rec), key, settled: opts.settled };
+      const ref = bootCheckpoint(state);
       try {
-        await bringUpService(address, template, readyTimeoutMs);
-      } catch (err) {
-        throw new ServiceNotReady((err as Error).message, { cause: err });
+        const started = Date.now();
+        await runtime.create(records.spec(rec));
+        await waitForHealth(state.address, envdPort, 15_000);
+        try {
+          await bringUpService(state.address, template, opts.readyTimeoutMs ?? serviceReadyTimeoutMs);
+        } catch (err) {
+          throw new ServiceNotReady((err as Error).message, { cause: err });
+        }
+        // Only speed depends on it (an image without a shell cannot run it).
+        await warmUpEnvd(state.address, template.defaultUser ?? undefined).catch((err: unknown) => {
+          this.lc.log.warn({ templateId: template.id, err }, `template ${template.id}: warming up envd for its boot state failed; its sandboxes' first command will be slower`);
+        });
+        if (opts.settled) await sleep(Math.max(0, started + bootStateSettleMs - Date.now()), undefined, { signal: opts.stop });
+        await runtime.checkpoint(rec.id, ref, 'snapshot');
+      } finally {
+        await runtime.destroy(rec.id).catch((err) => this.lc.log.error({ sandboxId: rec.id, err }, 'removing the boot-state sandbox failed'));
+        this.lc.store.delete(rec.id);
       }
-      // Only speed depends on it (an image without a shell cannot run it).
-      await warmUpEnvd(address, template.defaultUser ?? undefined).catch((err: unknown) => {
-        this.lc.log.warn({ templateId: template.id, err }, `template ${template.id}: warming up envd for its boot state failed; its sandboxes' first command will be slower`);
-      });
-      await sleep(Math.max(0, started + settleMs - Date.now()), undefined, { signal: stop });
-      await runtime.checkpoint(rec.id, ref, 'snapshot');
-    } finally {
-      await runtime.destroy(rec.id).catch((err) => this.lc.log.error({ sandboxId: rec.id, err }, 'removing the boot-state sandbox failed'));
-      this.lc.store.delete(rec.id);
-    }
-    this.lc.bootStates.set({ templateId: template.id, address, key });
-    this.lc.log.info({ templateId: template.id }, `template ${template.id}: boot state saved`);
-    if (old && bootCheckpoint(old).name !== ref.name) await runtime.deleteCheckpoint(bootCheckpoint(old));
+      if (opts.stillWanted && !opts.stillWanted()) {
+        await runtime.deleteCheckpoint(ref);
+        return;
+      }
+      this.lc.bootStates.set(state);
+      if (old && bootCheckpoint(old).name !== ref.name) await runtime.deleteCheckpoint(bootCheckpoint(old));
+      this.lc.log.info({ templateId: template.id, settled: state.settled }, `template ${template.id}: boot state saved${state.settled ? '' : ' (unsettled)'}`);
+    });
   }
 
   /** A started sandbox from the pool, given the create's token, environment and lifetime; none

@@ -68,10 +68,14 @@ export class SandboxService {
     return rec;
   }
 
-  /** Each template's saved boot state and warm pool, prepared in the background after start
-   *  until `stop` aborts. */
-  prepareFastCreate(stop: AbortSignal): Promise<void> {
-    return this.creator.prepareFastCreate(stop);
+  /** Each template's saved boot state and warm pool, prepared in the background after start. */
+  prepareFastCreate(): Promise<void> {
+    return this.creator.prepareFastCreate();
+  }
+
+  /** Ends what prepareFastCreate and template builds left saving in the background (see Creator). */
+  stopPreparing(): Promise<void> {
+    return this.creator.stopPreparing();
   }
 
   /** Sandboxes for a template build's steps. */

@@ -8,10 +8,11 @@ export const pauseCheckpoint = (sandboxId: string): CheckpointRef => ({ kind: 'p
 
 export const snapshotCheckpoint = (snapshotId: string): CheckpointRef => ({ kind: 'snapshot', name: snapshotId });
 
-/** A boot state is named by its template and the runtime inputs it was taken with. */
-export const bootCheckpoint = (state: Pick<BootState, 'templateId' | 'key'>): CheckpointRef => ({
+/** A boot state is named by its template, the runtime inputs it was taken with, and whether it
+ *  was saved settled: the settled one replaces the other while creates may restore that. */
+export const bootCheckpoint = (state: Pick<BootState, 'templateId' | 'key' | 'settled'>): CheckpointRef => ({
   kind: 'boot',
-  name: `${state.templateId}-${state.key.slice(0, 16)}`,
+  name: `${state.templateId}-${state.key.slice(0, 16)}${state.settled ? '-settled' : ''}`,
 });
 
 export const newCloneCheckpoint = (): CheckpointRef => ({ kind: 'clone', name: randomBytes(6).toString('hex') });

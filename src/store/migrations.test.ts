@@ -34,7 +34,7 @@ it('moves snapshots and boot states out of templates, and gives sandboxes their 
     const snap = new SnapshotStore(db).get('snap-a');
     assert.equal(snap?.sourceSandboxId, 'src1');
     assert.equal(snap?.envdToken, 'tok');
-    assert.deepEqual(new BootStateStore(db).get('code'), { templateId: 'code', address: '10.0.0.2', key: 'k1' });
+    assert.deepEqual(new BootStateStore(db).get('code'), { templateId: 'code', address: '10.0.0.2', key: 'k1', settled: false });
     const sandbox = new SandboxStore(db).get('s1');
     assert.deepEqual(sandbox?.layers, ['/t/code', '/t/base']);
     assert.equal(sandbox?.startCmd, 'serve');

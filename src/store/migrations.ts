@@ -249,4 +249,9 @@ export const migrations: string[] = [
     value  TEXT NOT NULL
   );
   `,
+  `
+  -- settled: the boot state was saved once its sandbox's start-up work was done (V8's memory
+  -- reducer ran); a build's state is saved before that and saved again settled later.
+  ALTER TABLE boot_states ADD COLUMN settled INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
