@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readdir, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -222,9 +223,27 @@ describe('Template builder (e2b SDK)', () => {
     assert.match(settled[0]!, /-settled$/);
     assert.equal(await runInNewSandbox('settle-env', 'cat /home/user/settled.txt'), 'settled\n');
 
+    // The warm pool is filled from the settled state; a cached rebuild changes nothing in what
+    // its sandboxes are made of, so it keeps them and the next create takes one.
+    const pooled = async () => {
+      const res = await apiFetch(server.current(), '/metrics', { headers: { Authorization: `Bearer ${server.current().apiKey}` } });
+      const m = new RegExp(`^sandcastle_warm_pool_sandboxes\\{template="${templateId}"\\} (\\d+)$`, 'm').exec(await res.text());
+      return Number(m?.[1] ?? 0);
+    };
+    await waitFor('the warm pool to fill', pooled, (n) => n === 2, 60_000);
+    const runcRoot = server.current().env.SANDCASTLE_RUNC_ROOT!;
+    const containers = () => new Set(execFileSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean));
+    const beforeRebuild = containers();
+
     const before = saves().length;
     await Template.build(t, 'settle-env');
     assert.deepEqual(await states(), settled, 'a cached rebuild replaced the settled boot state');
     assert.equal(saves().length, before, 'a cached rebuild saved a boot state again');
+    const sbx = await Sandbox.create('settle-env');
+    try {
+      assert.ok(beforeRebuild.has(sbx.sandboxId), 'the create after a cached rebuild did not get a sandbox pooled before it');
+    } finally {
+      await sbx.kill();
+    }
   });
 });

@@ -44,6 +44,8 @@ export class Creator {
   private admitted = 0;
   /** Pooled sandboxes whose envd is being warmed up (envd-warm-up.ts), by id. */
   private readonly warmUps = new Map<string, Promise<void>>();
+  /** What each pooled sandbox was made from (poolOrigin), by id. */
+  private readonly pooledOrigins = new Map<string, string>();
   /** Saves of boot states, one at a time per template. */
   private readonly bootStateSaves = new OperationQueue();
   /** Boot states being saved in the background; stopPreparing() aborts and awaits them. */
@@ -211,9 +213,11 @@ export class Creator {
    *  removes them when it is gone. A build's unsettled boot state is first saved again settled,
    *  in the background, and the pool filled from that. */
   async refreshPool(templateId: string): Promise<void> {
-    const stale = await this.pool.drain(templateId);
-    await Promise.all(stale.map((rec) => this.lc.kill(rec.id).catch((err) => this.lc.log.error({ sandboxId: rec.id, err }, 'removing a stale pooled sandbox failed'))));
     const current = this.lc.templates.find(templateId);
+    // A rebuild whose layers, settings and boot state are what they were keeps its pool.
+    const stale = await this.pool.drain(templateId, (rec) => current !== undefined && this.pooledOrigins.get(rec.id) === this.poolOrigin(current));
+    for (const rec of stale) this.pooledOrigins.delete(rec.id);
+    await Promise.all(stale.map((rec) => this.lc.kill(rec.id).catch((err) => this.lc.log.error({ sandboxId: rec.id, err }, 'removing a stale pooled sandbox failed'))));
     if (!current) return;
     if (this.lc.bootStates.get(templateId)?.settled !== false) {
       this.pool.fill(current);
@@ -241,6 +245,14 @@ export class Creator {
     if (!state) return;
     this.lc.bootStates.delete(templateId);
     await this.lc.runtime.deleteCheckpoint(bootCheckpoint(state));
+  }
+
+  /** What a pooled sandbox of the template is made of: the template but its build's name, and
+   *  the boot state it restores. */
+  private poolOrigin(t: TemplateRecord): string {
+    const state = this.lc.bootStates.get(t.id);
+    const made = [t.alias, t.layers, t.cpuCount, t.memoryMB, t.diskSizeMB, t.startCmd, t.readyPort, t.envVars, t.defaultUser, t.defaultWorkdir, t.serviceCmd, t.readyCmd];
+    return JSON.stringify([made, state ? bootCheckpoint(state).name : null]);
   }
 
   /** Still the template's current build: a save in the background for another build or for a
@@ -311,6 +323,7 @@ export class Creator {
     const defaultNetwork = fields.allowInternetAccess && !fields.networkRules;
     const pooled = defaultNetwork ? this.pool.take(template) : undefined;
     if (!pooled) return undefined;
+    this.pooledOrigins.delete(pooled.id);
     const lifecycle = this.lc.records.lifecycleFields(fields);
     const rec: SandboxRecord = { ...pooled, ...lifecycle, state: 'pooled' };
     return this.lc.operate('create', rec.id, { templateId: template.id, pooled: true }, async () => {
@@ -336,7 +349,9 @@ export class Creator {
     const current = this.lc.templates.find(template.id) ?? template;
     const rec = this.lc.records.reserve(this.lc.records.unownedFields(current));
     const saved = bootState(this.lc.bootStates.get(current.id));
+    const origin = this.poolOrigin(current);
     const pooled = await this.lc.start(rec, saved, saved ? null : current, true);
+    this.pooledOrigins.set(pooled.id, origin);
     const warmUp = warmUpEnvd(this.lc.records.addressOf(pooled), current.defaultUser ?? undefined)
       .catch((err: unknown) => {
         // Only speed depends on it (an image without a shell cannot run it): the sandbox stays.

@@ -47,3 +47,16 @@ test('a pool of size 0 starts nothing', async () => {
   await pool.settled();
   assert.equal(started, 0);
 });
+
+test('a drain takes out the sandboxes its test does not keep; the kept ones stay to be taken', async () => {
+  let started = 0;
+  const pool = new WarmPool(3, async () => ({ id: `s${++started}` }) as SandboxRecord, log);
+  pool.fill(template);
+  const drained = await pool.drain('base', (rec) => rec.id !== 's2');
+  assert.deepEqual(drained.map((r) => r.id), ['s2']);
+  assert.equal(pool.take(template)?.id, 's1');
+  assert.equal(pool.take(template)?.id, 's3');
+  assert.deepEqual((await pool.drain('base')).map((r) => r.id), ['s4', 's5', 's6']);
+  assert.equal(pool.take(template), undefined);
+  await pool.close();
+});

@@ -38,13 +38,15 @@ export class WarmPool {
     });
   }
 
-  /** Takes every pooled sandbox of the template out (the caller removes them): it changed or is
-   *  gone. A fill under way for it ends first. */
-  async drain(templateId: string): Promise<SandboxRecord[]> {
+  /** Takes the template's pooled sandboxes out but those `keep` accepts (the caller removes
+   *  them): it changed or is gone. A fill under way for it ends first. */
+  async drain(templateId: string, keep: (rec: SandboxRecord) => boolean = () => false): Promise<SandboxRecord[]> {
     await this.filling;
     const queue = this.queues.get(templateId) ?? [];
-    this.queues.delete(templateId);
-    return queue;
+    const kept = queue.filter(keep);
+    if (kept.length) this.queues.set(templateId, kept);
+    else this.queues.delete(templateId);
+    return queue.filter((rec) => !kept.includes(rec));
   }
 
   /** Resolves once every fill asked for so far is done. */
