@@ -43,7 +43,7 @@ packages=(
   wrk
   skopeo umoci docker-registry apache2-utils attr zstd e2fsprogs
   python3 make g++
-  build-essential libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev libnl-3-dev
+  build-essential libbsd-dev libcap-dev libnet1-dev libnftables-dev libnl-3-dev
   libprotobuf-c-dev libprotobuf-dev pkgconf protobuf-c-compiler protobuf-compiler uuid-dev python3-protobuf
   seccomp
   chromium
