@@ -12,6 +12,8 @@ export interface CommandOptions {
   envs?: Record<string, string>;
   /** envd's access token; none before envd's first /init. */
   accessToken?: string;
+  /** Connect's JSON encoding, as the SDKs send, instead of the binary one. */
+  json?: boolean;
   /** Output as it comes, decoded as UTF-8. */
   onOutput?: (text: string, stream: 'stdout' | 'stderr') => void;
   signal?: AbortSignal;
@@ -30,6 +32,7 @@ function client(address: string, opts: CommandOptions) {
   const transport = createConnectTransport({
     baseUrl: `http://${address}:${envdPort}`,
     httpVersion: '1.1',
+    useBinaryFormat: !opts.json,
     interceptors: [(next) => (req) => {
       for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
       return next(req);

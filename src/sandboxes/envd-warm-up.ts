@@ -3,7 +3,9 @@
 // Connect router, protobuf, spawning as a user through a login shell) have never run: V8 compiles
 // them on first use. The create's /init took 10–23 ms and its first command about 50 ms where the
 // next took 15 (SDK, this 2-core machine). Run here, those first times are paid while the sandbox
-// waits in the pool instead of on the create's clock.
+// waits in the pool instead of on the create's clock. The command goes in Connect's JSON encoding,
+// as the SDKs send theirs: warmed with the binary one, envd still spent ~40 ms of CPU on a
+// create's first command (its JSON codec paths compiled then), against ~5 ms after.
 import { initEnvd } from './envd-client.js';
 import { runInSandbox } from './envd-commands.js';
 
@@ -17,7 +19,7 @@ const warmUpTimeoutMs = 15_000;
  *  as) and checks it ran. */
 export async function warmUpEnvd(address: string, user?: string): Promise<void> {
   await initEnvd(address, {});
-  const end = await runInSandbox(address, warmUpCommand, { user, signal: AbortSignal.timeout(warmUpTimeoutMs) }).catch((err: Error) => {
+  const end = await runInSandbox(address, warmUpCommand, { user, json: true, signal: AbortSignal.timeout(warmUpTimeoutMs) }).catch((err: Error) => {
     throw new Error(`warming up envd at ${address} failed: ${err.message}`, { cause: err });
   });
   if (end.exitCode !== 0) throw new Error(`warming up envd at ${address}: \`${warmUpCommand}\` exited with ${end.exitCode}${end.error ? ` (${end.error})` : ''}`);
