@@ -5,6 +5,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { IdMapping } from '../id-mapping.js';
 import { runCommand } from '../run-command.js';
+import { setNetnsSysctls } from '../network/netns-sysctl.js';
 
 const FUSE_MAJOR = 10;
 const FUSE_MINOR = 229;
@@ -38,11 +39,10 @@ export async function ensureFuseDevice(file: string, mapping: IdMapping): Promis
  * root inside had: binding ports below 1024, and ICMP echo sockets.
  */
 export async function openNetworkToNamespacedRoot(netnsPath: string): Promise<void> {
-  await runCommand('nsenter', [
-    `--net=${netnsPath}`, 'sysctl', '-q', '-w',
-    'net.ipv4.ip_unprivileged_port_start=0',
-    'net.ipv4.ping_group_range=0 2147483647',
-  ]);
+  await setNetnsSysctls(netnsPath, {
+    'net.ipv4.ip_unprivileged_port_start': '0',
+    'net.ipv4.ping_group_range': '0 2147483647',
+  });
 }
 
 /**
