@@ -48,6 +48,9 @@ export class Creator {
   private readonly pooledOrigins = new Map<string, string>();
   /** Saves of boot states, one at a time per template. */
   private readonly bootStateSaves = new OperationQueue();
+  /** Settled saves under way, by template, with what they save (stateInputs): a build that
+   *  changes that aborts it. */
+  private readonly settling = new Map<string, { inputs: string; abort: AbortController; done: Promise<void> }>();
   /** Boot states being saved in the background; stopPreparing() aborts and awaits them. */
   private readonly background = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
@@ -201,6 +204,10 @@ export class Creator {
    * (its sandboxes boot instead) and is logged.
    */
   async prepareBuiltTemplate(template: TemplateRecord, readyTimeoutMs: number): Promise<void> {
+    // A rebuild that changed nothing the state holds keeps it, settled or being settled.
+    const settling = this.settling.get(template.id);
+    if (settling?.inputs === stateInputs(template)) return;
+    settling?.abort.abort();
     try {
       await this.saveBootState(template, { readyTimeoutMs, settled: false });
     } catch (err) {
@@ -210,19 +217,12 @@ export class Creator {
   }
 
   /** Replaces the template's pooled sandboxes (made from what it was) with new ones, or only
-   *  removes them when it is gone. A build's unsettled boot state is first saved again settled,
-   *  in the background, and the pool filled from that. */
+   *  removes them when it is gone. A build's unsettled boot state is saved again settled in the
+   *  background, and the pooled sandboxes restored from the unsettled one replaced after. */
   async refreshPool(templateId: string): Promise<void> {
+    await this.replaceStalePooled(templateId);
     const current = this.lc.templates.find(templateId);
-    // A rebuild whose layers, settings and boot state are what they were keeps its pool.
-    const stale = await this.pool.drain(templateId, (rec) => current !== undefined && this.pooledOrigins.get(rec.id) === this.poolOrigin(current));
-    for (const rec of stale) this.pooledOrigins.delete(rec.id);
-    await Promise.all(stale.map((rec) => this.lc.kill(rec.id).catch((err) => this.lc.log.error({ sandboxId: rec.id, err }, 'removing a stale pooled sandbox failed'))));
-    if (!current) return;
-    if (this.lc.bootStates.get(templateId)?.settled !== false) {
-      this.pool.fill(current);
-      return;
-    }
+    if (!current || this.lc.bootStates.get(templateId)?.settled !== false) return;
     void this.inBackground(async () => {
       try {
         await this.saveSettledBootState(current);
@@ -230,8 +230,18 @@ export class Creator {
         if (this.stopping.signal.aborted) return;
         this.lc.log.warn({ templateId, err }, `template ${templateId}: saving its boot state settled failed; its sandboxes restore the unsettled one`);
       }
-      if (!this.stopping.signal.aborted && this.isCurrent(current)) this.pool.fill(current);
+      if (!this.stopping.signal.aborted) await this.replaceStalePooled(templateId);
     });
+  }
+
+  /** Removes the template's pooled sandboxes that differ from what a new one would be made of
+   *  now (poolOrigin), and tops its pool up. */
+  private async replaceStalePooled(templateId: string): Promise<void> {
+    const current = this.lc.templates.find(templateId);
+    const stale = await this.pool.drain(templateId, (rec) => current !== undefined && this.pooledOrigins.get(rec.id) === this.poolOrigin(current));
+    for (const rec of stale) this.pooledOrigins.delete(rec.id);
+    await Promise.all(stale.map((rec) => this.lc.kill(rec.id).catch((err) => this.lc.log.error({ sandboxId: rec.id, err }, 'removing a stale pooled sandbox failed'))));
+    if (current) this.pool.fill(current);
   }
 
   /** A deleted template's saved boot state goes with it. */
@@ -255,16 +265,31 @@ export class Creator {
     return JSON.stringify([made, state ? bootCheckpoint(state).name : null]);
   }
 
-  /** Still the template's current build: a save in the background for another build or for a
-   *  deleted template is dropped. */
-  private isCurrent(template: TemplateRecord): boolean {
-    return this.lc.templates.find(template.id)?.buildId === template.buildId;
-  }
-
   /** The boot state of a template as the server's start or a finished build left it, saved
-   *  settled (bootStateSettleMs) in the background. */
+   *  settled (bootStateSettleMs) in the background; a second call for the same inputs shares the
+   *  save under way. A build that changes what the state holds ends it at once
+   *  (prepareBuiltTemplate): that build's answer must not wait for the settle. */
   private saveSettledBootState(template: TemplateRecord): Promise<void> {
-    return this.saveBootState(template, { settled: true, stop: this.stopping.signal, stillWanted: () => this.isCurrent(template) });
+    const inputs = stateInputs(template);
+    const running = this.settling.get(template.id);
+    if (running?.inputs === inputs) return running.done;
+    running?.abort.abort();
+    const abort = new AbortController();
+    const stillWanted = () => {
+      const now = this.lc.templates.find(template.id);
+      return now !== undefined && stateInputs(now) === inputs;
+    };
+    const done = this.saveBootState(template, { settled: true, stop: AbortSignal.any([this.stopping.signal, abort.signal]), stillWanted })
+      .catch((err: unknown) => {
+        // A build that changed the template took over; its state is saved settled after it.
+        if (abort.signal.aborted && !this.stopping.signal.aborted) return;
+        throw err;
+      })
+      .finally(() => {
+        if (this.settling.get(template.id)?.abort === abort) this.settling.delete(template.id);
+      });
+    this.settling.set(template.id, { inputs, abort, done });
+    return done;
   }
 
   /**
@@ -276,11 +301,9 @@ export class Creator {
   private saveBootState(template: TemplateRecord, opts: { readyTimeoutMs?: number; settled: boolean; stop?: AbortSignal; stillWanted?: () => boolean }): Promise<void> {
     return this.bootStateSaves.run(template.id, async () => {
       const { runtime, records } = this.lc;
-      // A user template's service (started through envd) is part of what the state holds.
-      const service = JSON.stringify([template.serviceCmd, template.readyCmd, template.defaultUser, template.defaultWorkdir, template.envVars]);
       const key = createHash('sha256')
         .update(await runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined }))
-        .update(service)
+        .update(stateInputs(template))
         .digest('hex');
       const old = this.lc.bootStates.get(template.id);
       if (old?.key === key && (old.settled || !opts.settled) && runtime.checkpointIsWhole(bootCheckpoint(old))) return;
@@ -363,6 +386,12 @@ export class Creator {
     this.warmUps.set(pooled.id, warmUp);
     return pooled;
   }
+}
+
+/** What of a template its boot state holds (with its layers' contents, in the state's key): a
+ *  user template's service, started through envd, and the root file system. */
+function stateInputs(t: TemplateRecord): string {
+  return JSON.stringify([t.serviceCmd, t.readyCmd, t.defaultUser, t.defaultWorkdir, t.envVars, t.layers, t.startCmd]);
 }
 
 /** A template's start command that did not get ready: the template cannot be used. */
