@@ -261,8 +261,7 @@ export class Creator {
    *  the boot state it restores. */
   private poolOrigin(t: TemplateRecord): string {
     const state = this.lc.bootStates.get(t.id);
-    const made = [t.alias, t.layers, t.cpuCount, t.memoryMB, t.diskSizeMB, t.startCmd, t.readyPort, t.envVars, t.defaultUser, t.defaultWorkdir, t.serviceCmd, t.readyCmd];
-    return JSON.stringify([made, state ? bootCheckpoint(state).name : null]);
+    return JSON.stringify([t.alias, t.cpuCount, t.memoryMB, t.diskSizeMB, t.readyPort, stateInputs(t), state ? bootCheckpoint(state).name : null]);
   }
 
   /** The boot state of a template as the server's start or a finished build left it, saved
