@@ -346,6 +346,27 @@ describe('clone and snapshots', () => {
       await src.kill();
     }
   });
+
+  it('snapshots taken while commands start all succeed', async () => {
+    // Each start connects the command's stdio to envd: for a moment an unaccepted connection
+    // holds data, which CRIU cannot save (this failed ~1 snapshot in 8 before dumps were retried).
+    const src = await Sandbox.create();
+    const made: string[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        const command = src.commands.run(`echo ${i}`);
+        // Offsets that move the dump across the start's steps.
+        await new Promise((r) => setTimeout(r, i % 4));
+        const [run, snapshot] = await Promise.allSettled([command, src.createSnapshot()]);
+        if (snapshot.status === 'rejected') assert.fail(`snapshot ${i}: ${snapshot.reason}`);
+        made.push(snapshot.value.snapshotId);
+        assert.equal(run.status === 'fulfilled' && run.value.stdout, `${i}\n`);
+      }
+    } finally {
+      for (const id of made) await Sandbox.deleteSnapshot(id);
+      await src.kill();
+    }
+  });
 });
 
 describe('faults during pause and resume', () => {

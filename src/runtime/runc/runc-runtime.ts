@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { chown, lstat, mkdir, readdir, readFile, rename, rm, rmdir, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, dataFiles } from '../../config.js';
 import { checkpointImage, checkpointUpper, checkpointWork, flushingImage, isCheckpointWhole, markCheckpointWhole, syncEntries } from './checkpoint-layout.js';
 import { imageWithHostname } from './criu-image.js';
@@ -30,6 +31,10 @@ import { deleteContainer, removeCgroups } from './container-delete.js';
 import { mountOverlay } from './mount-helper.js';
 import { isMountPoint, unmount } from './mounts.js';
 import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
+
+/** CRIU failures a dump a moment later does not meet (retryingPassingFailures). */
+const passingDumpFailure = /Non-empty write queue on an in-flight socket/;
+const passingDumpRetryDelaysMs = [20, 100, 400];
 
 interface RuncState {
   id: string;
@@ -290,41 +295,67 @@ export class RuncRuntime implements Runtime {
     const dir = this.checkpointDir(ref);
     // Memory a lazy restore has not copied in yet would be saved as empty.
     await this.lazyPages?.settled(id);
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
     try {
-      if (mode === 'stop') {
-        // The overlay stays mounted while paused: unmounting would sync the filesystem that has
-        // just received the image (about 0.5 s per GiB here), and resume would mount it again.
-        await this.dump(dir, id).catch(async (err: unknown) => {
-          // A CRIU that failed lets the processes go on; one killed at its deadline may have left
-          // their cgroup frozen.
-          await this.tidy(id, 'thawing after the failed checkpoint', () => this.runc(['resume', id]));
-          throw err;
-        });
-      } else if (mode === 'freeze') {
-        // Frozen first: CRIU then leaves the cgroup as it found it, so the processes stay frozen
-        // in memory once their image is whole.
-        await freezeCgroup(this.cgroups, id);
-        await this.dump(dir, id, ['--leave-running']).catch(async (err: unknown) => {
-          await this.tidy(id, 'thawing after the failed checkpoint', () => this.runc(['resume', id]));
-          throw err;
-        });
-      } else {
-        // Frozen while both its memory and its writable layer are saved, so the two agree.
-        await freezeCgroup(this.cgroups, id);
-        try {
-          await this.dump(dir, id, ['--leave-running']);
-          await runCommand('cp', ['-a', '--reflink=auto', this.writableLayer(id), checkpointUpper(dir)]);
-        } finally {
-          await this.runc(['resume', id]);
-        }
-      }
+      await this.retryingPassingFailures(id, async () => {
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(dir, { recursive: true });
+        await this.dumpFor(mode, dir, id);
+      });
       // A snapshot's layer is the copy in the checkpoint; a pause keeps the sandbox's own.
       await markCheckpointWhole(dir, mode === 'snapshot' ? undefined : this.writableLayer(id));
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;
+    }
+  }
+
+  /**
+   * Runs a checkpoint's dump again, after a pause with the processes running, when CRIU failed on
+   * a state that lasts a moment: a unix connection not accepted yet whose client has already
+   * written (CRIU cannot save that data). Every command envd starts makes such connections for
+   * a moment (its helper connects the process's stdio to envd and greets), and so may a user's.
+   */
+  private async retryingPassingFailures(id: string, dump: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await dump();
+      } catch (err) {
+        const delay = passingDumpRetryDelaysMs[attempt];
+        if (delay === undefined || !passingDumpFailure.test((err as Error).message)) throw err;
+        this.log.warn({ sandboxId: id, err, retryInMs: delay }, `sandbox ${id}: checkpoint failed on a passing state; trying again`);
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** One attempt at a checkpoint's dump, in `mode`; the processes run on after a failure. */
+  private async dumpFor(mode: CheckpointMode, dir: string, id: string): Promise<void> {
+    if (mode === 'stop') {
+      // The overlay stays mounted while paused: unmounting would sync the filesystem that has
+      // just received the image (about 0.5 s per GiB here), and resume would mount it again.
+      await this.dump(dir, id).catch(async (err: unknown) => {
+        // A CRIU that failed lets the processes go on; one killed at its deadline may have left
+        // their cgroup frozen.
+        await this.tidy(id, 'thawing after the failed checkpoint', () => this.runc(['resume', id]));
+        throw err;
+      });
+    } else if (mode === 'freeze') {
+      // Frozen first: CRIU then leaves the cgroup as it found it, so the processes stay frozen
+      // in memory once their image is whole.
+      await freezeCgroup(this.cgroups, id);
+      await this.dump(dir, id, ['--leave-running']).catch(async (err: unknown) => {
+        await this.tidy(id, 'thawing after the failed checkpoint', () => this.runc(['resume', id]));
+        throw err;
+      });
+    } else {
+      // Frozen while both its memory and its writable layer are saved, so the two agree.
+      await freezeCgroup(this.cgroups, id);
+      try {
+        await this.dump(dir, id, ['--leave-running']);
+        await runCommand('cp', ['-a', '--reflink=auto', this.writableLayer(id), checkpointUpper(dir)]);
+      } finally {
+        await this.runc(['resume', id]);
+      }
     }
   }
 
