@@ -84,6 +84,12 @@ async function killAllBut(server: ServerProcess, keep: string[]): Promise<void> 
   }
 }
 
+/** The server's last few error lines (a 500's cause), each cut short. */
+function serverErrors(output: string): string {
+  const lines = output.split('\n').filter((l) => l.includes('"level":50'));
+  return lines.slice(-3).map((l) => l.slice(0, 1500)).join('\n') || '(none)';
+}
+
 interface Failure {
   index: number;
   problem: string;
@@ -158,7 +164,8 @@ describe('fuzz', () => {
       assert.deepEqual(
         failures.sort((a, b) => a.index - b.index).slice(0, 40).map((f) => `#${f.index} ${f.problem}: ${f.label}`),
         [],
-        `seed ${seed}: ${failures.length} of ${indexes.length} requests failed (SANDCASTLE_FUZZ_SEED=${seed} SANDCASTLE_FUZZ_ONLY=<index> repeats one)`,
+        `seed ${seed}: ${failures.length} of ${indexes.length} requests failed (SANDCASTLE_FUZZ_SEED=${seed} SANDCASTLE_FUZZ_ONLY=<index> repeats one)\n` +
+          `the server's last errors:\n${serverErrors(server.output())}`,
       );
 
       // Still serving: the control plane lists, and the live sandbox's envd runs a command.
