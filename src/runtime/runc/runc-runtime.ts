@@ -25,7 +25,7 @@ import { envdLogName } from '../../envd/log-file.js';
 import type { Logger } from '../../log.js';
 import { hostMappingProblem } from '../id-mapping.js';
 import { freezeCgroup, thawCgroup } from './cgroup-freezer.js';
-import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot, raiseKeyQuota } from './userns.js';
+import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot, raiseKeyQuota, raisePipeQuota } from './userns.js';
 import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, removeDisk } from './sandbox-disk.js';
 import { deleteContainer, removeCgroups } from './container-delete.js';
 import { mountOverlay } from './mount-helper.js';
@@ -175,8 +175,9 @@ export class RuncRuntime implements Runtime {
   /** Checks at start that sandbox disks can be made (throws saying what to install or change);
    *  resolves to a line for the log saying how writable layers are limited. */
   async checkHost(): Promise<string> {
-    const keys = this.config.userns ? await raiseKeyQuota(this.config.maxSandboxes) : undefined;
-    return keys ? `${await this.checkDisks()}; ${keys}` : this.checkDisks();
+    // A namespaced root is one unprivileged host uid for every sandbox: its per-user quotas.
+    const quotas = this.config.userns ? [await raiseKeyQuota(this.config.maxSandboxes), await raisePipeQuota(this.config.maxSandboxes)] : [];
+    return [await this.checkDisks(), ...quotas.filter((q) => q !== undefined)].join('; ');
   }
 
   private async checkDisks(): Promise<string> {
