@@ -50,6 +50,7 @@ export const settings = [
   { variable: 'SANDCASTLE_PAUSED_RETENTION', default: '`2592000` (30 days)', meaning: 'seconds after its creation a paused sandbox is kept before it is deleted' },
   { variable: 'SANDCASTLE_MAX_CLONE_COUNT', default: '`20`', meaning: 'most clones one clone call may make' },
   { variable: 'SANDCASTLE_WARM_POOL', default: '`2`', meaning: 'sandboxes kept started per template for a fast create; `0` turns the pool off' },
+  { variable: 'SANDCASTLE_BOOT_STATE_RETRY', default: '`60`', meaning: "seconds after a create could not restore a template's saved boot state (its sandbox booted instead) that the state is saved anew" },
   { variable: 'SANDCASTLE_START_CONCURRENCY', default: 'twice the cores', meaning: 'sandbox starts run at most this many at once; more wait their turn' },
   { variable: 'SANDCASTLE_MAX_SANDBOXES', default: '`1000`', meaning: 'most sandboxes (running or paused); past it a create or clone gets 429' },
   { variable: 'SANDCASTLE_MIN_FREE_MEMORY_MB', default: '`512`', meaning: 'memory kept available on the host; below it a create or clone gets 429' },
@@ -207,6 +208,8 @@ export interface Config {
   maxCloneCount: number;
   /** Sandboxes kept started per template, handed out by create; 0 turns the pool off. */
   warmPoolSize: number;
+  /** Seconds after a restore from a template's boot state failed that the state is saved anew. */
+  bootStateRetrySeconds: number;
   /** Sandbox starts run at most this many at once; a burst waits its turn (default: twice the
    *  cores). */
   startConcurrency: number;
@@ -338,6 +341,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     pausedRetentionSeconds: int('SANDCASTLE_PAUSED_RETENTION', 30 * 24 * 3600),
     maxCloneCount: int('SANDCASTLE_MAX_CLONE_COUNT', 20),
     warmPoolSize: int('SANDCASTLE_WARM_POOL', 2),
+    bootStateRetrySeconds: int('SANDCASTLE_BOOT_STATE_RETRY', 60),
     startConcurrency: int('SANDCASTLE_START_CONCURRENCY', 2 * os.availableParallelism()),
     maxSandboxes: int('SANDCASTLE_MAX_SANDBOXES', 1000),
     minFreeMemoryMB: int('SANDCASTLE_MIN_FREE_MEMORY_MB', 512),

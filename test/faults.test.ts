@@ -1,11 +1,11 @@
 // Bad input and faults: each gets the status and message the SDK expects, and loses nothing.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Sandbox, SandboxError } from 'novita-sandbox';
-import { installDir } from '../src/config.js';
+import { dataFiles, installDir } from '../src/config.js';
 import { fastCreatePreparedMessage, fastCreateStoppedMessage } from '../src/sandboxes/create.js';
 import { apiFetch, disposeServer, startServerProcess, useTestServer } from './support/server-process.js';
 import { waitFor } from './support/wait-for.js';
@@ -190,6 +190,32 @@ describe('stopping a server', () => {
       assert.ok(!server.output().includes('boot state saved'), 'a boot state was saved after the stop began');
       assert.equal(containers(), '', 'a boot-state sandbox outlived the stop');
     } finally {
+      await disposeServer(server);
+    }
+  });
+});
+
+describe("a template's boot state", () => {
+  it('a create that cannot restore it boots instead, and the state is saved anew for the next creates', async () => {
+    const server = await startServerProcess({ prepared: true, env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_BOOT_STATE_RETRY: '1' } });
+    const made: Sandbox[] = [];
+    try {
+      const opts = { apiUrl: server.url, sandboxUrl: server.url, apiKey: server.apiKey };
+      const states = dataFiles(server.dataDir).templateStates;
+      const [base] = readdirSync(states).filter((n) => n.startsWith('base-'));
+      assert.ok(base, `no boot state of base in ${states}`);
+      // CRIU cannot start a restore without the image's inventory.
+      rmSync(path.join(states, base, 'image', 'inventory.img'));
+      made.push(await Sandbox.create(opts));
+      assert.equal((await made[0]!.commands.run('echo booted')).stdout, 'booted\n');
+      const failures = () => server.output().split('\n').filter((l) => l.includes('template base: restoring its saved state failed'));
+      assert.equal(failures().length, 1, 'the failed restore was not logged');
+      await waitFor('the boot state saved anew', async () => server.output(), (out) => out.includes('template base: boot state saved anew'), 60_000);
+      made.push(await Sandbox.create(opts));
+      assert.equal((await made[1]!.commands.run('echo restored')).stdout, 'restored\n');
+      assert.equal(failures().length, 1, 'the state saved anew could not be restored either');
+    } finally {
+      for (const s of made) await s.kill();
       await disposeServer(server);
     }
   });

@@ -54,6 +54,8 @@ export class Creator {
   /** Boot states being saved in the background; stopPreparing() aborts and awaits them. */
   private readonly background = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
+  /** Templates whose boot state a restore failed from, waiting to be saved anew. */
+  private readonly resaving = new Set<string>();
 
   constructor(private readonly lc: Lifecycle) {
     this.pool = new WarmPool(lc.config.warmPoolSize, (template) => this.startPooled(template), lc.log);
@@ -131,16 +133,45 @@ export class Creator {
     if (template.buildId !== (this.lc.templates.find(template.id)?.buildId ?? null)) return this.startReserved(fields, undefined, template);
     const fromPool = await this.takeFromPool(template, fields);
     if (fromPool) return fromPool;
-    const saved = bootState(this.lc.bootStates.get(template.id));
-    if (!saved) return this.startReserved(fields, undefined, template);
+    const state = this.lc.bootStates.get(template.id);
+    const saved = bootState(state);
+    if (!state || !saved) return this.startReserved(fields, undefined, template);
     // Fast create: restore the template's saved boot state instead of booting.
     try {
       return await this.startReserved(fields, saved);
     } catch (err) {
-      this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: restoring its saved state failed, booting instead from now on`);
-      this.lc.bootStates.delete(template.id);
+      this.lc.log.error(
+        { templateId: template.id, err },
+        `template ${template.id}: restoring its saved state failed; its sandboxes boot instead, and it is saved anew in ${this.lc.config.bootStateRetrySeconds} s`,
+      );
+      await this.dropFailedBootState(state);
       return this.fromTemplate(input, timeoutSeconds, template, volumeMounts);
     }
+  }
+
+  /** Removes a boot state a restore failed from (unless one saved since replaced it) and saves
+   *  the template's anew after SANDCASTLE_BOOT_STATE_RETRY seconds: the failure may have been the host's (memory, a
+   *  kernel limit), and creates would otherwise boot until the server's next start. */
+  private async dropFailedBootState(failed: BootState): Promise<void> {
+    const { templateId } = failed;
+    const now = this.lc.bootStates.get(templateId);
+    if (now && bootCheckpoint(now).name === bootCheckpoint(failed).name) await this.forgetBootState(templateId);
+    if (this.resaving.has(templateId)) return;
+    this.resaving.add(templateId);
+    void this.inBackground(async () => {
+      try {
+        await sleep(this.lc.config.bootStateRetrySeconds * 1000, undefined, { signal: this.stopping.signal });
+        const current = this.lc.templates.find(templateId);
+        if (!current || this.lc.bootStates.get(templateId)) return;
+        await this.saveSettledBootState(current);
+        this.lc.log.info({ templateId }, `template ${templateId}: boot state saved anew; creates restore it again`);
+      } catch (err) {
+        if (this.stopping.signal.aborted) return;
+        this.lc.log.error({ templateId, err }, `template ${templateId}: saving its boot state anew failed; its sandboxes boot instead`);
+      } finally {
+        this.resaving.delete(templateId);
+      }
+    });
   }
 
   private startReserved(fields: SandboxFields, saved?: SavedStart, service: TemplateService | null = null): Promise<SandboxRecord> {
