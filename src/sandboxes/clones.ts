@@ -6,10 +6,9 @@ import { errors } from '../errors.js';
 import type { CheckpointRef } from '../runtime/runtime.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { SnapshotRecord } from '../store/snapshot-store.js';
-import { savedSource } from './create.js';
 import type { Lifecycle } from './lifecycle.js';
 import { originOf } from './sandbox-records.js';
-import { newCloneCheckpoint, snapshotCheckpoint } from './saved-states.js';
+import { newCloneCheckpoint, savedSource, snapshotCheckpoint } from './saved-states.js';
 import { newSandboxId } from './ids.js';
 import { decodeSnapshotToken, encodeSnapshotToken } from './page-tokens.js';
 

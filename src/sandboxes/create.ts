@@ -1,36 +1,19 @@
 // Create and its fast paths: a sandbox from the warm pool (only envd's init left to do), from a
 // snapshot, from the template's saved boot state, or booted fresh; capacity checked first.
-import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { errors } from '../errors.js';
 import { mapLimit } from '../map-limit.js';
-import { OperationQueue } from '../operation-queue.js';
-import { envdPort } from '../protocol.js';
-import type { CheckpointRef, RestoreSource } from '../runtime/runtime.js';
-import type { BootState } from '../store/boot-state-store.js';
 import type { SandboxRecord } from '../store/sandbox-store.js';
 import type { TemplateRecord } from '../store/template-store.js';
 import type { VolumeMountRecord } from '../store/volume-store.js';
-import { waitForHealth } from './envd-client.js';
+import { BootStates, stateInputs } from './boot-states.js';
 import { warmUpEnvd } from './envd-warm-up.js';
-import { type Lifecycle, type SavedStart, serviceReadyTimeoutMs } from './lifecycle.js';
+import type { Lifecycle, SavedStart } from './lifecycle.js';
 import { type CreateSandboxInput, fieldsFromInput, type SandboxFields } from './sandbox-records.js';
-import { bootCheckpoint, snapshotCheckpoint } from './saved-states.js';
-import { bringUpService, type TemplateService } from './template-service.js';
+import { savedSource, snapshotCheckpoint } from './saved-states.js';
+import type { TemplateService } from './template-service.js';
 import { WarmPool } from './warm-pool.js';
 
 const MiB = 1024 * 1024;
-
-/**
- * How long a sandbox saved as a boot state at the server's start runs first. V8 collects a quiet
- * Node process's garbage about 8 s after it starts (its memory reducer: two full collections half
- * a second apart, the heap shrinking by a quarter). Saved before that, every sandbox restored from
- * the state found the collection due and paid it, 30–40 ms of CPU a create here, and restored the
- * larger heap (a 13.6 instead of a 10.9 MB image for envd). The wait is paid when a state is saved
- * anew (first start, upgrade, changed template); creates meanwhile boot. A template build's state
- * is saved at once (the build's answer waits for it) and again, settled, in the background.
- */
-const bootStateSettleMs = 10_000;
 
 /** Logged once every template's boot state is saved and its warm pool filled after a start (what
  *  benchmarks and tests wait for before measuring or counting containers). */
@@ -46,18 +29,10 @@ export class Creator {
   private readonly warmUps = new Map<string, Promise<void>>();
   /** What each pooled sandbox was made from (poolOrigin), by id. */
   private readonly pooledOrigins = new Map<string, string>();
-  /** Saves of boot states, one at a time per template. */
-  private readonly bootStateSaves = new OperationQueue();
-  /** Settled saves under way, by template, with what they save (stateInputs): a build that
-   *  changes that aborts it. */
-  private readonly settling = new Map<string, { inputs: string; abort: AbortController; done: Promise<void> }>();
-  /** Boot states being saved in the background; stopPreparing() aborts and awaits them. */
-  private readonly background = new Set<Promise<void>>();
-  private readonly stopping = new AbortController();
-  /** Templates whose boot state a restore failed from, waiting to be saved anew. */
-  private readonly resaving = new Set<string>();
+  private readonly bootStates: BootStates;
 
   constructor(private readonly lc: Lifecycle) {
+    this.bootStates = new BootStates(lc);
     this.pool = new WarmPool(lc.config.warmPoolSize, (template) => this.startPooled(template), lc.log);
   }
 
@@ -133,45 +108,19 @@ export class Creator {
     if (template.buildId !== (this.lc.templates.find(template.id)?.buildId ?? null)) return this.startReserved(fields, undefined, template);
     const fromPool = await this.takeFromPool(template, fields);
     if (fromPool) return fromPool;
-    const state = this.lc.bootStates.get(template.id);
-    const saved = bootState(state);
-    if (!state || !saved) return this.startReserved(fields, undefined, template);
+    const boot = this.bootStates.savedStart(template.id);
+    if (!boot) return this.startReserved(fields, undefined, template);
     // Fast create: restore the template's saved boot state instead of booting.
     try {
-      return await this.startReserved(fields, saved);
+      return await this.startReserved(fields, boot.saved);
     } catch (err) {
       this.lc.log.error(
         { templateId: template.id, err },
         `template ${template.id}: restoring its saved state failed; its sandboxes boot instead, and it is saved anew in ${this.lc.config.bootStateRetrySeconds} s`,
       );
-      await this.dropFailedBootState(state);
+      await this.bootStates.dropFailed(boot.state);
       return this.fromTemplate(input, timeoutSeconds, template, volumeMounts);
     }
-  }
-
-  /** Removes a boot state a restore failed from (unless one saved since replaced it) and saves
-   *  the template's anew after SANDCASTLE_BOOT_STATE_RETRY seconds: the failure may have been the host's (memory, a
-   *  kernel limit), and creates would otherwise boot until the server's next start. */
-  private async dropFailedBootState(failed: BootState): Promise<void> {
-    const { templateId } = failed;
-    const now = this.lc.bootStates.get(templateId);
-    if (now && bootCheckpoint(now).name === bootCheckpoint(failed).name) await this.forgetBootState(templateId);
-    if (this.resaving.has(templateId)) return;
-    this.resaving.add(templateId);
-    void this.inBackground(async () => {
-      try {
-        await sleep(this.lc.config.bootStateRetrySeconds * 1000, undefined, { signal: this.stopping.signal });
-        const current = this.lc.templates.find(templateId);
-        if (!current || this.lc.bootStates.get(templateId)) return;
-        await this.saveSettledBootState(current);
-        this.lc.log.info({ templateId }, `template ${templateId}: boot state saved anew; creates restore it again`);
-      } catch (err) {
-        if (this.stopping.signal.aborted) return;
-        this.lc.log.error({ templateId, err }, `template ${templateId}: saving its boot state anew failed; its sandboxes boot instead`);
-      } finally {
-        this.resaving.delete(templateId);
-      }
-    });
   }
 
   private startReserved(fields: SandboxFields, saved?: SavedStart, service: TemplateService | null = null): Promise<SandboxRecord> {
@@ -189,13 +138,13 @@ export class Creator {
    * (this 2-core machine). stopPreparing() ends it early.
    */
   prepareFastCreate(): Promise<void> {
-    return this.inBackground(async () => {
-      const stop = this.stopping.signal;
+    return this.bootStates.inBackground(async () => {
+      const stop = this.bootStates.stopped;
       // Two at a time: most of a save waits for its sandbox to settle, and boots compete for cores.
       await mapLimit(this.lc.templates.all(), 2, async (template) => {
         if (stop.aborted) return;
         try {
-          await this.saveSettledBootState(template);
+          await this.bootStates.saveSettled(template);
         } catch (err) {
           if (stop.aborted) return;
           this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: cannot save its boot state, sandboxes boot instead`);
@@ -213,38 +162,13 @@ export class Creator {
 
   /** Ends the saving of boot states in the background (a sandbox left to settle is removed and
    *  nothing saved); resolves once that work has stopped. */
-  async stopPreparing(): Promise<void> {
-    this.stopping.abort();
-    await Promise.all(this.background);
+  stopPreparing(): Promise<void> {
+    return this.bootStates.stop();
   }
 
-  /** Runs `work` unless the server is stopping, tracked for stopPreparing; never rejects. */
-  private inBackground(work: () => Promise<void>): Promise<void> {
-    if (this.stopping.signal.aborted) return Promise.resolve();
-    const running = work()
-      .catch((err: unknown) => this.lc.log.error({ err }, 'preparing fast creates failed'))
-      .finally(() => this.background.delete(running));
-    this.background.add(running);
-    return running;
-  }
-
-  /**
-   * Brings a newly built template's service (if any) up in a sandbox and saves that as its boot
-   * state at once, unsettled: the build's answer waits on it (refreshPool saves it again settled).
-   * Throws ServiceNotReady when the service never got ready; any other failure only costs speed
-   * (its sandboxes boot instead) and is logged.
-   */
-  async prepareBuiltTemplate(template: TemplateRecord, readyTimeoutMs: number): Promise<void> {
-    // A rebuild that changed nothing the state holds keeps it, settled or being settled.
-    const settling = this.settling.get(template.id);
-    if (settling?.inputs === stateInputs(template)) return;
-    settling?.abort.abort();
-    try {
-      await this.saveBootState(template, { readyTimeoutMs, settled: false });
-    } catch (err) {
-      if (err instanceof ServiceNotReady) throw err;
-      this.lc.log.error({ templateId: template.id, err }, `template ${template.id}: cannot save its boot state, sandboxes boot instead`);
-    }
+  /** A newly built template's boot state, saved at once (BootStates.saveForBuild). */
+  prepareBuiltTemplate(template: TemplateRecord, readyTimeoutMs: number): Promise<void> {
+    return this.bootStates.saveForBuild(template, readyTimeoutMs);
   }
 
   /** Replaces the template's pooled sandboxes (made from what it was) with new ones, or only
@@ -253,15 +177,15 @@ export class Creator {
   async refreshPool(templateId: string): Promise<void> {
     await this.replaceStalePooled(templateId);
     const current = this.lc.templates.find(templateId);
-    if (!current || this.lc.bootStates.get(templateId)?.settled !== false) return;
-    void this.inBackground(async () => {
+    if (!current || !this.bootStates.unsettled(templateId)) return;
+    void this.bootStates.inBackground(async () => {
       try {
-        await this.saveSettledBootState(current);
+        await this.bootStates.saveSettled(current);
       } catch (err) {
-        if (this.stopping.signal.aborted) return;
+        if (this.bootStates.stopped.aborted) return;
         this.lc.log.warn({ templateId, err }, `template ${templateId}: saving its boot state settled failed; its sandboxes restore the unsettled one`);
       }
-      if (!this.stopping.signal.aborted) await this.replaceStalePooled(templateId);
+      if (!this.bootStates.stopped.aborted) await this.replaceStalePooled(templateId);
     });
   }
 
@@ -278,96 +202,13 @@ export class Creator {
   /** A deleted template's saved boot state goes with it. */
   async forgetTemplate(templateId: string): Promise<void> {
     await this.refreshPool(templateId);
-    await this.forgetBootState(templateId);
-  }
-
-  private async forgetBootState(templateId: string): Promise<void> {
-    const state = this.lc.bootStates.get(templateId);
-    if (!state) return;
-    this.lc.bootStates.delete(templateId);
-    await this.lc.runtime.deleteCheckpoint(bootCheckpoint(state));
+    await this.bootStates.forget(templateId);
   }
 
   /** What a pooled sandbox of the template is made of: the template but its build's name, and
    *  the boot state it restores. */
   private poolOrigin(t: TemplateRecord): string {
-    const state = this.lc.bootStates.get(t.id);
-    return JSON.stringify([t.alias, t.cpuCount, t.memoryMB, t.diskSizeMB, t.readyPort, stateInputs(t), state ? bootCheckpoint(state).name : null]);
-  }
-
-  /** The boot state of a template as the server's start or a finished build left it, saved
-   *  settled (bootStateSettleMs) in the background; a second call for the same inputs shares the
-   *  save under way. A build that changes what the state holds ends it at once
-   *  (prepareBuiltTemplate): that build's answer must not wait for the settle. */
-  private saveSettledBootState(template: TemplateRecord): Promise<void> {
-    const inputs = stateInputs(template);
-    const running = this.settling.get(template.id);
-    if (running?.inputs === inputs) return running.done;
-    running?.abort.abort();
-    const abort = new AbortController();
-    const stillWanted = () => {
-      const now = this.lc.templates.find(template.id);
-      return now !== undefined && stateInputs(now) === inputs;
-    };
-    const done = this.saveBootState(template, { settled: true, stop: AbortSignal.any([this.stopping.signal, abort.signal]), stillWanted })
-      .catch((err: unknown) => {
-        // A build that changed the template took over; its state is saved settled after it.
-        if (abort.signal.aborted && !this.stopping.signal.aborted) return;
-        throw err;
-      })
-      .finally(() => {
-        if (this.settling.get(template.id)?.abort === abort) this.settling.delete(template.id);
-      });
-    this.settling.set(template.id, { inputs, abort, done });
-    return done;
-  }
-
-  /**
-   * Saves the template's boot state unless it has one taken with the same inputs (and settled,
-   * when `settled` asks for that). One template's saves run one at a time. `settled`: saved only
-   * once the sandbox has run bootStateSettleMs; `stop` cuts that short and saves nothing;
-   * `stillWanted`, asked once the state is taken, may drop it.
-   */
-  private saveBootState(template: TemplateRecord, opts: { readyTimeoutMs?: number; settled: boolean; stop?: AbortSignal; stillWanted?: () => boolean }): Promise<void> {
-    return this.bootStateSaves.run(template.id, async () => {
-      const { runtime, records } = this.lc;
-      const key = createHash('sha256')
-        .update(await runtime.savedStateKey({ layers: template.layers, startCommand: template.startCmd ?? undefined }))
-        .update(stateInputs(template))
-        .digest('hex');
-      const old = this.lc.bootStates.get(template.id);
-      if (old?.key === key && (old.settled || !opts.settled) && runtime.checkpointIsWhole(bootCheckpoint(old))) return;
-      opts.stop?.throwIfAborted();
-      const rec = records.reserve(records.unownedFields(template));
-      const state: BootState = { templateId: template.id, address: records.addressOf(rec), key, settled: opts.settled };
-      const ref = bootCheckpoint(state);
-      try {
-        const started = Date.now();
-        await runtime.create(records.spec(rec));
-        await waitForHealth(state.address, envdPort, 15_000);
-        try {
-          await bringUpService(state.address, template, opts.readyTimeoutMs ?? serviceReadyTimeoutMs);
-        } catch (err) {
-          throw new ServiceNotReady((err as Error).message, { cause: err });
-        }
-        // Only speed depends on it (an image without a shell cannot run it).
-        await warmUpEnvd(state.address, template.defaultUser ?? undefined).catch((err: unknown) => {
-          this.lc.log.warn({ templateId: template.id, err }, `template ${template.id}: warming up envd for its boot state failed; its sandboxes' first command will be slower`);
-        });
-        if (opts.settled) await sleep(Math.max(0, started + bootStateSettleMs - Date.now()), undefined, { signal: opts.stop });
-        await runtime.checkpoint(rec.id, ref, 'snapshot');
-      } finally {
-        await runtime.destroy(rec.id).catch((err) => this.lc.log.error({ sandboxId: rec.id, err }, 'removing the boot-state sandbox failed'));
-        this.lc.store.delete(rec.id);
-      }
-      if (opts.stillWanted && !opts.stillWanted()) {
-        await runtime.deleteCheckpoint(ref);
-        return;
-      }
-      this.lc.bootStates.set(state);
-      if (old && bootCheckpoint(old).name !== ref.name) await runtime.deleteCheckpoint(bootCheckpoint(old));
-      this.lc.log.info({ templateId: template.id, settled: state.settled }, `template ${template.id}: boot state saved${state.settled ? '' : ' (unsettled)'}`);
-    });
+    return JSON.stringify([t.alias, t.cpuCount, t.memoryMB, t.diskSizeMB, t.readyPort, stateInputs(t), this.bootStates.checkpointName(t.id)]);
   }
 
   /** A started sandbox from the pool, given the create's token, environment and lifetime; none
@@ -401,7 +242,7 @@ export class Creator {
   private async startPooled(template: TemplateRecord): Promise<SandboxRecord> {
     const current = this.lc.templates.find(template.id) ?? template;
     const rec = this.lc.records.reserve(this.lc.records.unownedFields(current));
-    const saved = bootState(this.lc.bootStates.get(current.id));
+    const saved = this.bootStates.savedStart(current.id)?.saved;
     const origin = this.poolOrigin(current);
     const pooled = await this.lc.start(rec, saved, saved ? null : current, true);
     this.pooledOrigins.set(pooled.id, origin);
@@ -418,28 +259,9 @@ export class Creator {
   }
 }
 
-/** What of a template its boot state holds (with its layers' contents, in the state's key): a
- *  user template's service, started through envd, and the root file system. */
-function stateInputs(t: TemplateRecord): string {
-  return JSON.stringify([t.serviceCmd, t.readyCmd, t.defaultUser, t.defaultWorkdir, t.envVars, t.layers, t.startCmd]);
-}
-
-/** A template's start command that did not get ready: the template cannot be used. */
-export class ServiceNotReady extends Error {}
-
-/** A saved state (a `snapshot` checkpoint, or a paused one copied) that new sandboxes start from. */
-export function savedSource(checkpoint: CheckpointRef, address: string | null): RestoreSource {
-  return { checkpoint, withSavedLayer: true, checkpointAddress: address ?? undefined };
-}
-
 const mountKey = (m: VolumeMountRecord) => `${m.volumeId}\0${m.path}`;
 
 function sameMounts(a: VolumeMountRecord[], b: VolumeMountRecord[]): boolean {
   const keys = new Set(b.map(mountKey));
   return a.length === b.length && a.every((m) => keys.has(mountKey(m)));
-}
-
-/** A template's saved boot state, which a create or the pool restores instead of booting. */
-function bootState(state: BootState | undefined): SavedStart | undefined {
-  return state && { source: savedSource(bootCheckpoint(state), state.address), token: null };
 }

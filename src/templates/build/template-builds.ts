@@ -11,7 +11,7 @@ import { errors } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { BuildObserver } from '../../metrics/prometheus-hooks.js';
 import type { SandboxService } from '../../sandboxes/sandbox-service.js';
-import { ServiceNotReady } from '../../sandboxes/create.js';
+import { ServiceNotReady } from '../../sandboxes/boot-states.js';
 import type { BuildLogEntry, BuildRecord, TemplateBuildStore } from '../../store/template-build-store.js';
 import type { TemplateRecord, TemplateStore } from '../../store/template-store.js';
 import { type BuildBody, baseKey, stepProblem } from './build-steps.js';
