@@ -25,7 +25,8 @@ import { envdLogName } from '../../envd/log-file.js';
 import type { Logger } from '../../log.js';
 import { hostMappingProblem } from '../id-mapping.js';
 import { freezeCgroup, thawCgroup } from './cgroup-freezer.js';
-import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot, raiseKeyQuota, raisePipeQuota } from './userns.js';
+import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot } from './userns.js';
+import { kernelLimitsFor, raiseKernelLimits } from './kernel-limits.js';
 import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, removeDisk } from './sandbox-disk.js';
 import { deleteContainer, removeCgroups } from './container-delete.js';
 import { mountOverlay } from './mount-helper.js';
@@ -175,9 +176,8 @@ export class RuncRuntime implements Runtime {
   /** Checks at start that sandbox disks can be made (throws saying what to install or change);
    *  resolves to a line for the log saying how writable layers are limited. */
   async checkHost(): Promise<string> {
-    // A namespaced root is one unprivileged host uid for every sandbox: its per-user quotas.
-    const quotas = this.config.userns ? [await raiseKeyQuota(this.config.maxSandboxes), await raisePipeQuota(this.config.maxSandboxes)] : [];
-    return [await this.checkDisks(), ...quotas.filter((q) => q !== undefined)].join('; ');
+    const limits = await raiseKernelLimits(kernelLimitsFor(this.config.userns !== undefined), this.config.maxSandboxes);
+    return limits ? `${await this.checkDisks()}; ${limits}` : this.checkDisks();
   }
 
   private async checkDisks(): Promise<string> {

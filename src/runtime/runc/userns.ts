@@ -1,6 +1,6 @@
 // What the host prepares for sandboxes that run in a user namespace (config `userns`): root inside
 // is the mapping's base uid outside, with no privilege over anything the host's root owns.
-import { chmod, chown, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { IdMapping } from '../id-mapping.js';
@@ -70,78 +70,4 @@ export async function checkPathToDataDir(dataDir: string, mapping: IdMapping): P
     }
     if (dir === path.dirname(dir)) return;
   }
-}
-
-/** Kernel keys a user-namespaced sandbox holds: runc makes it a session keyring of its own. */
-const keysPerSandbox = 2;
-/** Quota bytes a session keyring takes (its description and payload), with room to spare. */
-const bytesPerKey = 100;
-
-/** The per-user key quota (kernel.keys.maxkeys, maxbytes) that `sandboxes` sandboxes need, each
- *  raised only: every sandbox's keyring belongs to the mapping's one host uid, and the kernel's
- *  defaults (200 keys, 20000 bytes) stop the start of about the 170th ("unable to create session
- *  key: disk quota exceeded"). */
-export function keyQuotaFor(sandboxes: number, now: { maxkeys: number; maxbytes: number }): { maxkeys: number; maxbytes: number } {
-  const maxkeys = Math.max(now.maxkeys, sandboxes * keysPerSandbox + 200);
-  return { maxkeys, maxbytes: Math.max(now.maxbytes, maxkeys * bytesPerKey) };
-}
-
-/** Pipe buffer pages a sandbox may hold on average (64 pipes of the default 64 KiB): the per-user
- *  soft limit is shared by every sandbox, since all of their roots are the mapping's one host uid.
- *  Pipe buffers are charged to each sandbox's memory cgroup, which is what bounds them. */
-const pipePagesPerSandbox = 1024;
-/** The kernel's default fs.pipe-user-pages-soft, kept for the host's own users of that uid. */
-const defaultPipePages = 16384;
-
-/**
- * The per-user pipe limits (fs.pipe-user-pages-soft, -hard; 0 is none) that `sandboxes` sandboxes
- * need, each raised only. Past the soft limit the kernel gives new pipes one page and refuses to
- * enlarge one (F_SETPIPE_SZ: EPERM) to a user without CAP_SYS_RESOURCE on the host: with the
- * default, CRIU could not restore a pipe's size once about 250 sandboxes were live ("Can't restore
- * pipe size: Operation not permitted"), so creates from boot states and resumes failed.
- */
-export function pipeQuotaFor(sandboxes: number, now: { soft: number; hard: number }): { soft: number; hard: number } {
-  const need = sandboxes * pipePagesPerSandbox + defaultPipePages;
-  const raise = (pages: number) => (pages === 0 ? 0 : Math.max(pages, need));
-  return { soft: raise(now.soft), hard: raise(now.hard) };
-}
-
-/** Raises the per-user pipe limits for `sandboxes` sandboxes; says what it did, or what to set
- *  when it cannot (a read-only /proc/sys in a container). */
-export async function raisePipeQuota(sandboxes: number, dir = '/proc/sys/fs'): Promise<string | undefined> {
-  const read = async (name: string) => Number((await readFile(path.join(dir, name), 'utf8')).trim());
-  const now = { soft: await read('pipe-user-pages-soft'), hard: await read('pipe-user-pages-hard') };
-  const want = pipeQuotaFor(sandboxes, now);
-  if (want.soft === now.soft && want.hard === now.hard) return undefined;
-  try {
-    await writeFile(path.join(dir, 'pipe-user-pages-hard'), String(want.hard));
-    await writeFile(path.join(dir, 'pipe-user-pages-soft'), String(want.soft));
-  } catch (err) {
-    throw new Error(
-      `the kernel's per-user pipe limit (fs.pipe-user-pages-soft ${now.soft}, -hard ${now.hard}) would stop sandboxes from being restored long before SANDCASTLE_MAX_SANDBOXES (${sandboxes}), and it cannot be raised here (${(err as Error).message}): ` +
-        `sysctl -w fs.pipe-user-pages-soft=${want.soft} fs.pipe-user-pages-hard=${want.hard}, or lower SANDCASTLE_MAX_SANDBOXES`,
-      { cause: err },
-    );
-  }
-  return `pipe buffers per user raised to ${want.soft} pages (every sandbox's pipes belong to the host uid of the sandboxes' root)`;
-}
-
-/** Raises the per-user key quota for `sandboxes` sandboxes; says what it did, or what to set
- *  when it cannot (a read-only /proc/sys in a container). */
-export async function raiseKeyQuota(sandboxes: number, dir = '/proc/sys/kernel/keys'): Promise<string | undefined> {
-  const read = async (name: string) => Number((await readFile(path.join(dir, name), 'utf8')).trim());
-  const now = { maxkeys: await read('maxkeys'), maxbytes: await read('maxbytes') };
-  const want = keyQuotaFor(sandboxes, now);
-  if (want.maxkeys === now.maxkeys && want.maxbytes === now.maxbytes) return undefined;
-  try {
-    await writeFile(path.join(dir, 'maxbytes'), String(want.maxbytes));
-    await writeFile(path.join(dir, 'maxkeys'), String(want.maxkeys));
-  } catch (err) {
-    throw new Error(
-      `the kernel's per-user key quota (kernel.keys.maxkeys ${now.maxkeys}, maxbytes ${now.maxbytes}) would stop sandboxes from starting long before SANDCASTLE_MAX_SANDBOXES (${sandboxes}), and it cannot be raised here (${(err as Error).message}): ` +
-        `sysctl -w kernel.keys.maxkeys=${want.maxkeys} kernel.keys.maxbytes=${want.maxbytes}, or lower SANDCASTLE_MAX_SANDBOXES`,
-      { cause: err },
-    );
-  }
-  return `kernel key quota per user raised to ${want.maxkeys} keys, ${want.maxbytes} bytes (every sandbox's session keyring belongs to host uid of the sandboxes' root)`;
 }

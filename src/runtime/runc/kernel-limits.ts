@@ -1,0 +1,93 @@
+// The kernel's per-user limits that all sandboxes share, raised at the server's start for as many
+// sandboxes as it may hold (SANDCASTLE_MAX_SANDBOXES), each only ever raised. The kernel counts
+// these per host user: every user-namespaced sandbox's root is the mapping's one host uid, and
+// inotify instances of every sandbox are charged to the host user that made its namespaces (root),
+// with or without user namespaces. What each limit guards (kernel memory) is charged to the
+// sandbox's memory cgroup as well, which is what bounds one sandbox.
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** A sysctl (dotted name) and the value `sandboxes` sandboxes need, given its value now. */
+export interface KernelLimit {
+  sysctl: string;
+  want: (now: number, sandboxes: number) => number;
+}
+
+/** Kernel keys a user-namespaced sandbox holds: runc makes it a session keyring of its own. */
+const keysPerSandbox = 2;
+/** Quota bytes a session keyring takes (its description and payload), with room to spare. */
+const bytesPerKey = 100;
+const maxKeys = (now: number, sandboxes: number) => Math.max(now, sandboxes * keysPerSandbox + 200);
+
+/** Pipe buffer pages a sandbox may hold on average (64 pipes of the default 64 KiB). */
+const pipePagesPerSandbox = 1024;
+/** The kernel's default fs.pipe-user-pages-soft, kept for the host's own users of that uid. */
+const defaultPipePages = 16384;
+/** 0 is "no limit": left as it is. */
+const pipePages = (now: number, sandboxes: number) => (now === 0 ? 0 : Math.max(now, sandboxes * pipePagesPerSandbox + defaultPipePages));
+
+/** What one user of a machine of its own gets by default: 128 inotify instances (a dev server,
+ *  an editor, envd's watchers each take one) and, per sandbox, a generous share of watches. */
+const inotifyInstancesPerSandbox = 128;
+const inotifyWatchesPerSandbox = 65536;
+
+/**
+ * Kernel keys: the defaults (200 keys, 20000 bytes) stopped the start of about the 170th
+ * namespaced sandbox ("unable to create session key: disk quota exceeded").
+ * Pipes: past the soft limit the kernel gives new pipes one page and refuses to enlarge one
+ * (F_SETPIPE_SZ: EPERM) to a user without CAP_SYS_RESOURCE on the host: with the default, CRIU
+ * could not restore a pipe's size once about 250 namespaced sandboxes were live, so creates from
+ * boot states and resumes failed.
+ */
+const namespacedRootLimits: KernelLimit[] = [
+  { sysctl: 'kernel.keys.maxkeys', want: maxKeys },
+  { sysctl: 'kernel.keys.maxbytes', want: (now, sandboxes) => Math.max(now, maxKeys(0, sandboxes) * bytesPerKey) },
+  { sysctl: 'fs.pipe-user-pages-hard', want: pipePages },
+  { sysctl: 'fs.pipe-user-pages-soft', want: pipePages },
+];
+
+/** inotify: with the default 128 instances, the 129th sandbox holding one could not watch a file
+ *  (EMFILE), and neither could the host's root. */
+const everyRootLimits: KernelLimit[] = [
+  { sysctl: 'fs.inotify.max_user_instances', want: (now, sandboxes) => Math.max(now, (sandboxes + 1) * inotifyInstancesPerSandbox) },
+  { sysctl: 'fs.inotify.max_user_watches', want: (now, sandboxes) => Math.max(now, sandboxes * inotifyWatchesPerSandbox) },
+];
+
+/** The limits a server's sandboxes need raised: more when their root is a namespaced one. */
+export function kernelLimitsFor(userns: boolean): KernelLimit[] {
+  return userns ? [...namespacedRootLimits, ...everyRootLimits] : everyRootLimits;
+}
+
+/** The new value of each limit that is too low for `sandboxes` sandboxes, by sysctl name. */
+async function raisedKernelLimits(limits: KernelLimit[], sandboxes: number, root = '/proc/sys'): Promise<Map<string, { now: number; want: number }>> {
+  const raised = new Map<string, { now: number; want: number }>();
+  for (const limit of limits) {
+    const now = Number((await readFile(sysctlFile(root, limit.sysctl), 'utf8')).trim());
+    const want = limit.want(now, sandboxes);
+    if (want !== now) raised.set(limit.sysctl, { now, want });
+  }
+  return raised;
+}
+
+/** Raises the limits too low for `sandboxes` sandboxes; says what it raised, or throws saying
+ *  what to set when it cannot (a read-only /proc/sys in a container). */
+export async function raiseKernelLimits(limits: KernelLimit[], sandboxes: number, root = '/proc/sys'): Promise<string | undefined> {
+  const raised = await raisedKernelLimits(limits, sandboxes, root);
+  if (raised.size === 0) return undefined;
+  const settings = [...raised].map(([sysctl, { want }]) => `${sysctl}=${want}`);
+  try {
+    for (const [sysctl, { want }] of raised) await writeFile(sysctlFile(root, sysctl), String(want));
+  } catch (err) {
+    const was = [...raised].map(([sysctl, { now }]) => `${sysctl} ${now}`).join(', ');
+    throw new Error(
+      `the kernel's per-user limits (${was}) would stop sandboxes long before SANDCASTLE_MAX_SANDBOXES (${sandboxes}), and they cannot be raised here (${(err as Error).message}): ` +
+        `sysctl -w ${settings.join(' ')}, or lower SANDCASTLE_MAX_SANDBOXES`,
+      { cause: err },
+    );
+  }
+  return `per-user kernel limits the sandboxes share raised: ${settings.join(', ')}`;
+}
+
+function sysctlFile(root: string, sysctl: string): string {
+  return path.join(root, ...sysctl.split('.'));
+}
