@@ -1,9 +1,10 @@
-// The kernel's per-user limits that all sandboxes share, raised at the server's start for as many
-// sandboxes as it may hold (SANDCASTLE_MAX_SANDBOXES), each only ever raised. The kernel counts
-// these per host user: every user-namespaced sandbox's root is the mapping's one host uid, and
-// inotify instances of every sandbox are charged to the host user that made its namespaces (root),
-// with or without user namespaces. What each limit guards (kernel memory) is charged to the
-// sandbox's memory cgroup as well, which is what bounds one sandbox.
+// The kernel's limits that all sandboxes share, raised at the server's start for as many
+// sandboxes as it may hold (SANDCASTLE_MAX_SANDBOXES), each only ever raised. Most are counted per
+// host user: every user-namespaced sandbox's root is the mapping's one host uid, and inotify
+// instances of every sandbox are charged to the host user that made its namespaces (root), with
+// or without user namespaces. What those guard (kernel memory) is charged to the sandbox's memory
+// cgroup as well, which is what bounds one sandbox. The neighbour (ARP) table is one for the
+// whole host, every network namespace's entries in it.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -46,11 +47,22 @@ const namespacedRootLimits: KernelLimit[] = [
   { sysctl: 'fs.pipe-user-pages-soft', want: pipePages },
 ];
 
-/** inotify: with the default 128 instances, the 129th sandbox holding one could not watch a file
- *  (EMFILE), and neither could the host's root. */
+/** Neighbour entries a sandbox keeps: its address on the host's veth end, its gateway's inside. */
+const neighboursPerSandbox = 2;
+
+/**
+ * inotify: with the default 128 instances, the 129th sandbox holding one could not watch a file
+ * (EMFILE), and neither could the host's root.
+ * Neighbours: past gc_thresh3 (1024 by default, ~510 sandboxes) the kernel refuses new entries
+ * ("neighbour table overflow") and packets to a new sandbox are dropped; past gc_thresh2 it
+ * collects entries every 5 s, and the next packet waits for ARP again. Room is kept for as many
+ * entries of the host's own again.
+ */
 const everyRootLimits: KernelLimit[] = [
   { sysctl: 'fs.inotify.max_user_instances', want: (now, sandboxes) => Math.max(now, (sandboxes + 1) * inotifyInstancesPerSandbox) },
   { sysctl: 'fs.inotify.max_user_watches', want: (now, sandboxes) => Math.max(now, sandboxes * inotifyWatchesPerSandbox) },
+  { sysctl: 'net.ipv4.neigh.default.gc_thresh2', want: (now, sandboxes) => Math.max(now, sandboxes * neighboursPerSandbox + 512) },
+  { sysctl: 'net.ipv4.neigh.default.gc_thresh3', want: (now, sandboxes) => Math.max(now, 2 * (sandboxes * neighboursPerSandbox + 512)) },
 ];
 
 /** The limits a server's sandboxes need raised: more when their root is a namespaced one. */
@@ -80,12 +92,12 @@ export async function raiseKernelLimits(limits: KernelLimit[], sandboxes: number
   } catch (err) {
     const was = [...raised].map(([sysctl, { now }]) => `${sysctl} ${now}`).join(', ');
     throw new Error(
-      `the kernel's per-user limits (${was}) would stop sandboxes long before SANDCASTLE_MAX_SANDBOXES (${sandboxes}), and they cannot be raised here (${(err as Error).message}): ` +
+      `the kernel's limits (${was}) would stop sandboxes long before SANDCASTLE_MAX_SANDBOXES (${sandboxes}), and they cannot be raised here (${(err as Error).message}): ` +
         `sysctl -w ${settings.join(' ')}, or lower SANDCASTLE_MAX_SANDBOXES`,
       { cause: err },
     );
   }
-  return `per-user kernel limits the sandboxes share raised: ${settings.join(', ')}`;
+  return `kernel limits the sandboxes share raised: ${settings.join(', ')}`;
 }
 
 function sysctlFile(root: string, sysctl: string): string {
