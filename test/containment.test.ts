@@ -9,9 +9,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CommandExitError, Sandbox } from 'novita-sandbox';
 import { hostCgroupLayout, sandboxCgroupDir } from '../src/runtime/runc/cgroup-layout.js';
+import { sandboxPidsCap } from '../src/runtime/runc/sandbox-pids-cap.js';
 import { useTestServer } from './support/server-process.js';
 import { gatewayAddress } from './support/sandbox-network.js';
 
@@ -79,7 +81,7 @@ describe('containment under abuse', () => {
     await new Promise((r) => hostService.close(r));
   });
 
-  it('a fork bomb stays inside its PID limit, its neighbour keeps working, and kill ends it', async () => {
+  it('a fork bomb stays inside its PID limit and every sandbox together inside the host\'s, its neighbour keeps working, and kill ends it', async () => {
     const [bomb, neighbour] = await Promise.all([Sandbox.create({ timeoutMs: 300_000 }), Sandbox.create({ timeoutMs: 300_000 })]);
     let killed = false;
     try {
@@ -89,6 +91,11 @@ describe('containment under abuse', () => {
       assert.ok(pidsCurrent(bomb.sandboxId) <= pidsLimit, `pids.current ${pidsCurrent(bomb.sandboxId)} is within ${pidsLimit}`);
       await assertNeighbourWorks(neighbour);
       assert.ok(pidsCurrent(bomb.sandboxId) <= pidsLimit);
+
+      // Every sandbox together is capped below the host's own process and thread ids.
+      const parentMax = readFileSync(`${path.dirname(sandboxCgroupDir(layout, bomb.sandboxId, 'pids'))}/pids.max`, 'utf8').trim();
+      const kernel = (name: string) => Number(readFileSync(`/proc/sys/kernel/${name}`, 'utf8'));
+      assert.equal(parentMax, String(sandboxPidsCap(kernel('pid_max'), kernel('threads-max'))));
 
       await bomb.kill();
       killed = true;

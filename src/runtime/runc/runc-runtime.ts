@@ -27,6 +27,7 @@ import { hostMappingProblem } from '../id-mapping.js';
 import { freezeCgroup, thawCgroup } from './cgroup-freezer.js';
 import { checkPathToDataDir, ensureFuseDevice, letNamespacedRootThrough, openNetworkToNamespacedRoot } from './userns.js';
 import { kernelLimitsFor, raiseKernelLimits } from './kernel-limits.js';
+import { capSandboxPids } from './sandbox-pids-cap.js';
 import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, removeDisk } from './sandbox-disk.js';
 import { deleteContainer, removeCgroups } from './container-delete.js';
 import { mountOverlay } from './mount-helper.js';
@@ -176,8 +177,8 @@ export class RuncRuntime implements Runtime {
   /** Checks at start that sandbox disks can be made (throws saying what to install or change);
    *  resolves to a line for the log saying how writable layers are limited. */
   async checkHost(): Promise<string> {
-    const limits = await raiseKernelLimits(kernelLimitsFor(this.config.userns !== undefined), this.config.maxSandboxes);
-    return limits ? `${await this.checkDisks()}; ${limits}` : this.checkDisks();
+    const limits = await raiseKernelLimits(kernelLimitsFor(this.config.userns !== undefined), { sandboxes: this.config.maxSandboxes, pidsLimit: this.config.pidsLimit });
+    return [await this.checkDisks(), limits, capSandboxPids(this.cgroups)].filter((line) => line !== undefined).join('; ');
   }
 
   private async checkDisks(): Promise<string> {
