@@ -174,11 +174,22 @@ export class RuncRuntime implements Runtime {
     return existsSync(mount) ? mount : bundle;
   }
 
-  /** Checks at start that sandbox disks can be made (throws saying what to install or change);
-   *  resolves to a line for the log saying how writable layers are limited. */
+  /** Prepares the host at start: the kernel limits all sandboxes share raised, every sandbox
+   *  together capped below the host's process ids, sandbox disks checked (throws saying what to
+   *  install or change). Resolves to a line for the log saying what it found and set. */
   async checkHost(): Promise<string> {
     const limits = await raiseKernelLimits(kernelLimitsFor(this.config.userns !== undefined), { sandboxes: this.config.maxSandboxes, pidsLimit: this.config.pidsLimit });
-    return [await this.checkDisks(), limits, capSandboxPids(this.cgroups)].filter((line) => line !== undefined).join('; ');
+    return [await this.checkDisks(), limits, this.capSandboxPids()].filter((line) => line !== undefined).join('; ');
+  }
+
+  /** Only the host's safety under many fork bombs depends on it: one it cannot set is logged. */
+  private capSandboxPids(): string | undefined {
+    try {
+      return capSandboxPids(this.cgroups);
+    } catch (err) {
+      this.log.warn({ err }, 'the pids limit of every sandbox together could not be set; each sandbox keeps its own');
+      return undefined;
+    }
   }
 
   private async checkDisks(): Promise<string> {
