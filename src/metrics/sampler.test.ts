@@ -33,7 +33,7 @@ class DiskFakeRuntime extends FakeRuntime {
 function service(records: Partial<SandboxRecord>[]): SandboxService {
   const events = new EventEmitter();
   return Object.assign(events, {
-    list: () => ({ items: records }),
+    sizesOfRunning: () => records,
     isRunning: () => true,
     get: (id: string) => records.find((r) => r.id === id),
   }) as unknown as SandboxService;

@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { Runtime, SandboxStats } from '../runtime/runtime.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { MetricSample, MetricsStore } from '../store/metrics-store.js';
-import type { SandboxRecord } from '../store/sandbox-store.js';
+import type { RunningSize } from '../store/sandbox-store.js';
 import { DiskUsage } from './disk-usage.js';
 
 const MiB = 1024 * 1024;
@@ -75,7 +75,7 @@ export class MetricsSampler {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      const running = this.sandboxes.list({ states: ['running'], metadata: {}, limit: Number.MAX_SAFE_INTEGER }).items;
+      const running = this.sandboxes.sizesOfRunning();
       const ids = new Set(running.map((r) => r.id));
       for (const id of this.known.keys()) if (!ids.has(id)) this.known.delete(id);
       for (const rec of running) this.remember(rec);
@@ -131,7 +131,7 @@ export class MetricsSampler {
     return this.disk.bytes(id);
   }
 
-  private remember(rec: SandboxRecord): void {
+  private remember(rec: RunningSize): void {
     if (this.known.has(rec.id)) return;
     this.known.set(rec.id, { cpuCount: rec.cpuCount, diskTotal: rec.diskSizeMB * MiB, startedAt: rec.startedAt });
   }

@@ -17,6 +17,8 @@ export interface CommandOptions {
   /** Output as it comes, decoded as UTF-8. */
   onOutput?: (text: string, stream: 'stdout' | 'stderr') => void;
   signal?: AbortSignal;
+  /** Connect's deadline for the whole call; unlike AbortSignal.timeout, its timer goes with the call. */
+  timeoutMs?: number;
 }
 
 export interface CommandEnd {
@@ -49,7 +51,7 @@ function startRequest(command: string, opts: CommandOptions) {
 /** Runs a shell command to its end and returns its exit code. */
 export async function runInSandbox(address: string, command: string, opts: CommandOptions = {}): Promise<CommandEnd> {
   const decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-  for await (const res of client(address, opts).start(startRequest(command, opts), { signal: opts.signal })) {
+  for await (const res of client(address, opts).start(startRequest(command, opts), { signal: opts.signal, timeoutMs: opts.timeoutMs })) {
     const event = res.event?.event;
     if (event?.case === 'data') {
       const out = event.value.output;

@@ -19,7 +19,7 @@ const warmUpTimeoutMs = 15_000;
  *  as) and checks it ran. */
 export async function warmUpEnvd(address: string, user?: string): Promise<void> {
   await initEnvd(address, {});
-  const end = await runInSandbox(address, warmUpCommand, { user, json: true, signal: AbortSignal.timeout(warmUpTimeoutMs) }).catch((err: Error) => {
+  const end = await runInSandbox(address, warmUpCommand, { user, json: true, timeoutMs: warmUpTimeoutMs }).catch((err: Error) => {
     throw new Error(`warming up envd at ${address} failed: ${err.message}`, { cause: err });
   });
   if (end.exitCode !== 0) throw new Error(`warming up envd at ${address}: \`${warmUpCommand}\` exited with ${end.exitCode}${end.error ? ` (${end.error})` : ''}`);

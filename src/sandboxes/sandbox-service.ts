@@ -3,7 +3,7 @@
 // traffic-routes.ts) over the shared core (lifecycle.ts) and the state machine (state.ts).
 // Knows nothing of HTTP.
 import { errors } from '../errors.js';
-import type { SandboxRecord, SandboxState } from '../store/sandbox-store.js';
+import type { RunningSize, SandboxRecord, SandboxState } from '../store/sandbox-store.js';
 import type { OperationEvent } from '../store/operation-store.js';
 import type { SnapshotRecord } from '../store/snapshot-store.js';
 import { type CloneInput, Clones, type ForkInput } from './clones.js';
@@ -115,6 +115,11 @@ export class SandboxService {
   /** The volumes a sandbox mounts, by mount point. */
   volumeMountsOf(id: string): Array<{ name: string; path: string }> {
     return this.lc.records.volumesOf(id);
+  }
+
+  /** Every sandbox listed as running, with what the metrics sampler needs of it. */
+  sizesOfRunning(): RunningSize[] {
+    return this.lc.store.sizesOfRunning();
   }
 
   /** Whether a sandbox is running now (for the metrics sampler). */

@@ -118,6 +118,8 @@ export interface PauseOptions {
   pausedWithoutMemory: boolean;
 }
 
+export type RunningSize = Pick<SandboxRecord, 'id' | 'cpuCount' | 'diskSizeMB' | 'startedAt'>;
+
 /** A position in the newest-first order of the list: start time, then row number. */
 export interface ListCursor {
   startedAt: number;
@@ -168,6 +170,8 @@ export class SandboxStore {
       countByStateAndTemplate: db.prepare('SELECT state, template_id AS templateId, COUNT(*) AS count FROM sandboxes GROUP BY state, template_id'),
       countAll: db.prepare('SELECT COUNT(*) AS n FROM sandboxes'),
       countOwned: db.prepare("SELECT COUNT(*) AS n FROM sandboxes WHERE state IN ('running', 'pausing', 'paused', 'resuming')"),
+      sizesOfRunning: db.prepare(`SELECT id, cpu_count AS cpuCount, disk_size_mb AS diskSizeMB, started_at AS startedAt
+        FROM sandboxes WHERE state IN ('running', 'resuming')`),
       usedNetworkIndexes: db.prepare('SELECT network_index FROM sandboxes WHERE network_index IS NOT NULL'),
     };
   }
@@ -244,6 +248,12 @@ export class SandboxStore {
 
   countOwned(): number {
     return (this.stmts.countOwned.get() as { n: number }).n;
+  }
+
+  /** What the metrics sampler needs of every sandbox listed as running, read without the rest of
+   *  each row (it asks every 2 s). */
+  sizesOfRunning(): RunningSize[] {
+    return this.stmts.sizesOfRunning.all() as RunningSize[];
   }
 
   usedNetworkIndexes(): Set<number> {
