@@ -144,14 +144,20 @@ export class BootStates {
    *  the template's anew after SANDCASTLE_BOOT_STATE_RETRY seconds: the failure may have been the
    *  host's (memory, a kernel limit), and creates would otherwise boot until the server's next
    *  start. */
-  async dropFailed(failed: BootState): Promise<void> {
+  dropFailed(failed: BootState): void {
     const { templateId } = failed;
     const now = this.lc.bootStates.get(templateId);
-    if (now && bootCheckpoint(now).name === bootCheckpoint(failed).name) await this.forget(templateId);
+    // The state is forgotten at once; its folder goes in the background (its removal waits for
+    // restores still reading it), not on the clock of the create that falls back to a boot.
+    const removal = now && bootCheckpoint(now).name === bootCheckpoint(failed).name
+      ? this.forget(templateId).catch((err: unknown) => this.lc.log.error({ templateId, err }, `template ${templateId}: the folder of the boot state a restore failed from could not be removed`))
+      : Promise.resolve();
+    void this.inBackground(() => removal);
     if (this.resaving.has(templateId)) return;
     this.resaving.add(templateId);
     void this.inBackground(async () => {
       try {
+        await removal;
         await sleep(this.lc.config.bootStateRetrySeconds * 1000, undefined, { signal: this.stopping.signal });
         const current = this.lc.templates.find(templateId);
         if (!current || this.lc.bootStates.get(templateId)) return;

@@ -118,7 +118,7 @@ export class Creator {
         { templateId: template.id, err },
         `template ${template.id}: restoring its saved state failed; its sandboxes boot instead, and it is saved anew in ${this.lc.config.bootStateRetrySeconds} s`,
       );
-      await this.bootStates.dropFailed(boot.state);
+      this.bootStates.dropFailed(boot.state);
       return this.fromTemplate(input, timeoutSeconds, template, volumeMounts);
     }
   }
