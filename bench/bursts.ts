@@ -7,7 +7,7 @@ import os from 'node:os';
 import { Sandbox } from 'novita-sandbox';
 import { envNumber } from './env-number.js';
 import { createMany, killAll, listSandboxIds } from './fleet.js';
-import { machineBusyMs, percentile, type Row } from './stats.js';
+import { cpuTicks, machineBusyMs, percentile, type Row, sandboxesCpuMs, ticksPerSecond } from './stats.js';
 
 // Long enough that the first fill outlives the whole section.
 const liveTimeoutMs = 1_800_000;
@@ -26,13 +26,17 @@ interface Burst {
   failures: string[];
   /** CPU the whole machine spent meanwhile, in ms. */
   busyMs: number;
+  /** Of that, the sandboxes' cgroups and the server process. */
+  sandboxesMs: number;
+  serverMs: number;
 }
 
 /** `count` concurrent creates, each followed by its first command; every sandbox made is killed
  *  before this resolves. */
-async function burst(count: number): Promise<Burst> {
+async function burst(count: number, serverPid: number): Promise<Burst> {
   const made: Sandbox[] = [];
-  const busy0 = machineBusyMs();
+  const serverMs = () => (cpuTicks(serverPid) * 1000) / ticksPerSecond;
+  const [busy0, sandboxes0, server0] = [machineBusyMs(), sandboxesCpuMs(), serverMs()];
   const t0 = performance.now();
   const results = await Promise.allSettled(
     Array.from({ length: count }, async () => {
@@ -44,6 +48,8 @@ async function burst(count: number): Promise<Burst> {
   );
   const wallMs = performance.now() - t0;
   const busyMs = machineBusyMs() - busy0;
+  const sandboxesMs = sandboxesCpuMs() - sandboxes0;
+  const serverMsUsed = serverMs() - server0;
   await Promise.allSettled(made.map((s) => s.kill()));
   const latencies: number[] = [];
   const failures: string[] = [];
@@ -51,7 +57,7 @@ async function burst(count: number): Promise<Burst> {
     if (r.status === 'fulfilled') latencies.push(r.value);
     else failures.push(r.reason instanceof Error ? r.reason.message : String(r.reason));
   }
-  return { wallMs, latencies, failures, busyMs };
+  return { wallMs, latencies, failures, busyMs, sandboxesMs, serverMs: serverMsUsed };
 }
 
 /** Distinct failure messages, the first few, for the table. */
@@ -73,13 +79,13 @@ async function writebackSettled(): Promise<void> {
 
 /** Median wall time of `rounds` batches of `size` with whatever is live now, and the failures
  *  of all of them (a batch with failures is not comparable, so they are printed beside it). */
-async function batchWall(size: number, rounds: number): Promise<{ wallMs: number; failures: string[] }> {
+async function batchWall(size: number, rounds: number, serverPid: number): Promise<{ wallMs: number; failures: string[] }> {
   const walls: number[] = [];
   const failures: string[] = [];
   for (let i = 0; i < rounds; i++) {
     await new Promise((r) => setTimeout(r, settleMs));
     await writebackSettled();
-    const b = await burst(size);
+    const b = await burst(size, serverPid);
     walls.push(b.wallMs);
     failures.push(...b.failures);
   }
@@ -88,7 +94,7 @@ async function batchWall(size: number, rounds: number): Promise<{ wallMs: number
 
 const failuresNote = (failures: string[]) => (failures.length ? `${failures.length} failed: ${firstFailures(failures)}` : '');
 
-export async function burstRows(): Promise<Row[]> {
+export async function burstRows(serverPid: number): Promise<Row[]> {
   const burstCreates = envNumber('BENCH_BURST_CREATES', 50);
   const liveLow = envNumber('BENCH_LIVE_LOW', 20);
   const liveHigh = envNumber('BENCH_LIVE_HIGH', 300);
@@ -96,7 +102,7 @@ export async function burstRows(): Promise<Row[]> {
   const batchRounds = envNumber('BENCH_BATCH_ROUNDS', 3);
   const rows: Row[] = [];
   try {
-    const b = await burst(burstCreates);
+    const b = await burst(burstCreates, serverPid);
     const p95 = b.latencies.length ? percentile(b.latencies, 95) : undefined;
     rows.push({
       name: `create → first command, ${burstCreates} at once: ${b.latencies.length} ok, ${b.failures.length} failed`,
@@ -116,11 +122,21 @@ export async function burstRows(): Promise<Row[]> {
       value: b.busyMs / burstCreates,
       target: `${burstCreates} × that / ${cores} cores = ${(b.busyMs / cores / 1000).toFixed(1)} s; busy ${Math.round((100 * b.busyMs) / (cores * b.wallMs))}% of the burst`,
     });
+    // The same split three ways: what runs in the sandboxes (envd, the restore CRIU does inside
+    // the restored tasks, the first command), the server process, and the rest (runc, CRIU's own
+    // process, ip, nft, the tool launcher, the client, the kernel's threads).
+    const perCreate = (ms: number) => Math.round(ms / burstCreates);
+    rows.push({
+      name: 'of which: sandboxes / server / rest, per create',
+      unit: 'ms',
+      value: perCreate(b.sandboxesMs),
+      target: `${perCreate(b.sandboxesMs)} / ${perCreate(b.serverMs)} / ${perCreate(b.busyMs - b.sandboxesMs - b.serverMs)}`,
+    });
 
     const live = await createMany(liveLow, liveTimeoutMs);
-    const low = await batchWall(batchSize, batchRounds);
+    const low = await batchWall(batchSize, batchRounds, serverPid);
     live.push(...(await createMany(liveHigh - live.length, liveTimeoutMs)));
-    const high = await batchWall(batchSize, batchRounds);
+    const high = await batchWall(batchSize, batchRounds, serverPid);
     rows.push({ name: `${batchSize} creates → first command, ${liveLow} live (median of ${batchRounds})`, unit: 'ms', value: low.wallMs, target: failuresNote(low.failures) });
     rows.push({ name: `${batchSize} creates → first command, ${liveHigh} live (median of ${batchRounds})`, unit: 'ms', value: high.wallMs, target: failuresNote(high.failures) });
     rows.push({ name: `ratio: ${liveHigh} live / ${liveLow} live`, unit: '×', value: high.wallMs / low.wallMs, target: '≤ 1.15' });

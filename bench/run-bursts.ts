@@ -9,7 +9,7 @@ const server = await startServerProcess({ prepared: true });
 useServer(server);
 let rows: Row[];
 try {
-  rows = await burstRows();
+  rows = await burstRows(server.child.pid!);
 } finally {
   await disposeServer(server);
 }

@@ -99,7 +99,7 @@ try {
 
   rows.push(...(await codeInterpreterRows()));
   rows.push(...(await persistenceRows()));
-  rows.push(...(await burstRows()));
+  rows.push(...(await burstRows(server.child.pid!)));
   rows.push(...journalCostRows(server.dataDir));
   rows.push(...(await firewallUpdateRows()));
 

@@ -1,6 +1,8 @@
 // Percentiles (nearest rank), process CPU time and the result table of the benchmarks.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { hostCgroupLayout, sandboxCgroupDir } from '../src/runtime/runc/cgroup-layout.js';
 
 export interface Row {
   name: string;
@@ -44,4 +46,19 @@ export const ticksPerSecond = 100; // USER_HZ on Linux
  *  ms: what a run took of the whole machine, its own processes and the sandboxes' alike. */
 export function machineBusyMs(): number {
   return os.cpus().reduce((ms, { times }) => ms + times.user + times.nice + times.sys + times.irq, 0);
+}
+
+/** CPU every sandbox's cgroup has used, in ms: the parent of all of them counts what their
+ *  processes used, those of removed sandboxes included (CRIU's restore runs in the restored
+ *  tasks, so it is counted here too). */
+export function sandboxesCpuMs(): number {
+  const layout = hostCgroupLayout();
+  const parent = path.dirname(sandboxCgroupDir(layout, 'any', 'cpuacct'));
+  try {
+    if (layout.version === 'v1') return Number(readFileSync(path.join(parent, 'cpuacct.usage'), 'utf8')) / 1e6;
+    const usec = /^usage_usec (\d+)$/m.exec(readFileSync(path.join(parent, 'cpu.stat'), 'utf8'))?.[1];
+    return Number(usec ?? 0) / 1000;
+  } catch {
+    return 0; // no sandbox made yet
+  }
 }
