@@ -35,8 +35,8 @@ interface Burst {
  *  before this resolves. */
 async function burst(count: number, serverPid: number): Promise<Burst> {
   const made: Sandbox[] = [];
-  const serverMs = () => (cpuTicks(serverPid) * 1000) / ticksPerSecond;
-  const [busy0, sandboxes0, server0] = [machineBusyMs(), sandboxesCpuMs(), serverMs()];
+  const serverCpuMs = () => (cpuTicks(serverPid) * 1000) / ticksPerSecond;
+  const [busy0, sandboxes0, server0] = [machineBusyMs(), sandboxesCpuMs(), serverCpuMs()];
   const t0 = performance.now();
   const results = await Promise.allSettled(
     Array.from({ length: count }, async () => {
@@ -49,7 +49,7 @@ async function burst(count: number, serverPid: number): Promise<Burst> {
   const wallMs = performance.now() - t0;
   const busyMs = machineBusyMs() - busy0;
   const sandboxesMs = sandboxesCpuMs() - sandboxes0;
-  const serverMsUsed = serverMs() - server0;
+  const serverMs = serverCpuMs() - server0;
   await Promise.allSettled(made.map((s) => s.kill()));
   const latencies: number[] = [];
   const failures: string[] = [];
@@ -57,7 +57,7 @@ async function burst(count: number, serverPid: number): Promise<Burst> {
     if (r.status === 'fulfilled') latencies.push(r.value);
     else failures.push(r.reason instanceof Error ? r.reason.message : String(r.reason));
   }
-  return { wallMs, latencies, failures, busyMs, sandboxesMs, serverMs: serverMsUsed };
+  return { wallMs, latencies, failures, busyMs, sandboxesMs, serverMs };
 }
 
 /** Distinct failure messages, the first few, for the table. */

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hostCgroupLayout, sandboxCgroupDir } from '../src/runtime/runc/cgroup-layout.js';
+import { hostCgroupLayout, sandboxesCgroupDir } from '../src/runtime/runc/cgroup-layout.js';
 
 export interface Row {
   name: string;
@@ -53,7 +53,7 @@ export function machineBusyMs(): number {
  *  tasks, so it is counted here too). */
 export function sandboxesCpuMs(): number {
   const layout = hostCgroupLayout();
-  const parent = path.dirname(sandboxCgroupDir(layout, 'any', 'cpuacct'));
+  const parent = sandboxesCgroupDir(layout, 'cpuacct');
   try {
     if (layout.version === 'v1') return Number(readFileSync(path.join(parent, 'cpuacct.usage'), 'utf8')) / 1e6;
     const usec = /^usage_usec (\d+)$/m.exec(readFileSync(path.join(parent, 'cpu.stat'), 'utf8'))?.[1];

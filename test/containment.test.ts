@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CommandExitError, Sandbox } from 'novita-sandbox';
-import { hostCgroupLayout, sandboxCgroupDir } from '../src/runtime/runc/cgroup-layout.js';
+import { hostCgroupLayout, sandboxCgroupDir, sandboxesCgroupDir } from '../src/runtime/runc/cgroup-layout.js';
 import { sandboxPidsCap } from '../src/runtime/runc/sandbox-pids-cap.js';
 import { useTestServer } from './support/server-process.js';
 import { gatewayAddress } from './support/sandbox-network.js';
@@ -93,7 +93,7 @@ describe('containment under abuse', () => {
       assert.ok(pidsCurrent(bomb.sandboxId) <= pidsLimit);
 
       // Every sandbox together is capped below the host's own process and thread ids.
-      const parentMax = readFileSync(`${path.dirname(sandboxCgroupDir(layout, bomb.sandboxId, 'pids'))}/pids.max`, 'utf8').trim();
+      const parentMax = readFileSync(path.join(sandboxesCgroupDir(layout, 'pids'), 'pids.max'), 'utf8').trim();
       const kernel = (name: string) => Number(readFileSync(`/proc/sys/kernel/${name}`, 'utf8'));
       assert.equal(parentMax, String(sandboxPidsCap(kernel('pid_max'), kernel('threads-max'))));
 

@@ -94,17 +94,20 @@ export function hostCgroupLayout(): CgroupLayout {
   return hostLayout;
 }
 
+/** The folder that holds every sandbox's cgroup; on v1, the one in `controller`'s hierarchy. */
+export function sandboxesCgroupDir(layout: CgroupLayout, controller: V1Controller = 'memory'): string {
+  return layout.version === 'v2' ? path.join(layout.root, sandboxCgroupParent) : path.join(layout.root, controller, sandboxCgroupParent);
+}
+
 /** The folder of a sandbox's cgroup; on v1, the one in `controller`'s hierarchy. */
 export function sandboxCgroupDir(layout: CgroupLayout, id: string, controller: V1Controller = 'memory'): string {
-  return layout.version === 'v2'
-    ? path.join(layout.root, sandboxCgroupParent, id)
-    : path.join(layout.root, controller, sandboxCgroupParent, id);
+  return path.join(sandboxesCgroupDir(layout, controller), id);
 }
 
 /** The folders that hold sandbox cgroups: on v1 one in each mounted hierarchy (runc joins all of
  *  them, not only the controllers Sandcastle reads), on v2 the one. */
 export function sandboxCgroupParents(layout: CgroupLayout): string[] {
-  if (layout.version === 'v2') return [path.join(layout.root, sandboxCgroupParent)];
+  if (layout.version === 'v2') return [sandboxesCgroupDir(layout)];
   // Combined hierarchies also appear as symlinks (cpu,cpuacct → cpu): each folder once.
   return readdirSync(layout.root, { withFileTypes: true })
     .filter((e) => e.isDirectory())

@@ -5,7 +5,7 @@
 // CRIU included. Capped together, the sandboxes leave the host its share whatever they run.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type CgroupLayout, sandboxCgroupParent } from './cgroup-layout.js';
+import { type CgroupLayout, sandboxesCgroupDir } from './cgroup-layout.js';
 
 /** Process ids kept for the host's own processes (the server, runc, CRIU, tools, the system). */
 const hostPidsReserve = 8192;
@@ -22,15 +22,12 @@ export function sandboxPidsCap(pidMax: number, threadsMax: number): number {
 export function capSandboxPids(layout: CgroupLayout, procSys = '/proc/sys'): string {
   const read = (name: string) => Number(readFileSync(path.join(procSys, 'kernel', name), 'utf8').trim());
   const cap = sandboxPidsCap(read('pid_max'), read('threads-max'));
-  let dir: string;
-  if (layout.version === 'v1') {
-    dir = path.join(layout.root, 'pids', sandboxCgroupParent);
-  } else {
+  if (layout.version === 'v2') {
     // A v2 folder has a pids.max only when its parent hands it the pids controller.
     const control = path.join(layout.root, 'cgroup.subtree_control');
     if (!readFileSync(control, 'utf8').split(/\s+/).includes('pids')) writeFileSync(control, '+pids');
-    dir = path.join(layout.root, sandboxCgroupParent);
   }
+  const dir = sandboxesCgroupDir(layout, 'pids');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'pids.max'), String(cap));
   return `every sandbox together limited to ${cap} processes and threads (${path.join(dir, 'pids.max')}), the host keeping the rest`;
