@@ -12,7 +12,8 @@ import type { Logger } from './log.js';
 import { MetricsSampler } from './metrics/sampler.js';
 import { serverPrometheus } from './metrics/prometheus-sources.js';
 import { routeForHost } from './proxy/host-route.js';
-import { startPublicListeners } from './proxy/public-listeners.js';
+import { startPublicListeners, type PublicListeners } from './proxy/public-listeners.js';
+import { lingerWhileBodiesArrive } from './lingering-close.js';
 import { PublicAccess } from './proxy/public-access.js';
 import { PublicProxy } from './proxy/public-proxy.js';
 import { addFigures } from './metrics/prometheus-hooks.js';
@@ -80,7 +81,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ...opts, layersDir: files.layers, imagesDir: files.images, userns: config.userns,
     registryMirrors: config.registryMirrors, insecureRegistries: config.insecureRegistries,
   });
-  const prometheus = serverPrometheus(db, config, sandboxes, () => ({ api: proxy.relays, public: { figures: () => addFigures(publicProxy.relays.figures(), listeners.figures()) } }));
+  const prometheus = serverPrometheus(db, config, sandboxes, () => ({
+    api: { figures: () => addFigures(proxy.relays.figures(), listeners!.figures('api')) },
+    public: { figures: () => addFigures(publicProxy.relays.figures(), listeners!.figures('public')) },
+  }));
   builds = new TemplateBuilds(config, templates, new TemplateBuildStore(db), sandboxes, pull, log, (outcome, seconds) => prometheus.build(outcome, seconds));
   const cutShort = await builds.recover();
   if (cutShort) log.warn(`${cutShort} template build(s) were cut short by a restart and marked failed`);
@@ -93,7 +97,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const proxy = new SandboxProxy(sandboxes, publicAccess);
   const publicProxy = new PublicProxy(config, sandboxes, publicAccess);
   const material = config.httpsPort > 0 ? await loadTlsMaterial(config) : undefined;
-  const listeners = await startPublicListeners({ config, proxy: publicProxy, material, sandboxes, access: publicAccess, log });
   // Sandbox traffic on the API port: named by the SDK's headers, or by a sandbox host name.
   const sandboxTarget = (req: http.IncomingMessage) => {
     const sandboxId = sandboxIdOf(req);
@@ -111,8 +114,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const consoleListener = getRequestListener(webConsole.app.fetch);
   // `https://{domain}/` has nothing but the console.
   publicProxy.serveConsole((req, res) => (isConsolePath(req.url) ? void consoleListener(req, res) : res.writeHead(302, { location: '/dashboard' }).end()));
-  const dataPlane = config.dataPlane === 'haproxy' && listeners.urls.length > 0 ? { pid: () => listeners.dataPlanePid() } : undefined;
-  const health = cachedHealth(() => checkHealth({ runtime, db, dataDir: config.dataDir, minFreeDiskMB: config.minFreeDiskMB, dataPlane }));
+  // Assigned once the listeners run; a request can reach the server before (it listens first).
+  let listeners: PublicListeners | undefined;
+  const dataPlane = { pid: () => listeners?.dataPlanePid() };
+  const health = cachedHealth(() => checkHealth({ runtime, db, dataDir: config.dataDir, minFreeDiskMB: config.minFreeDiskMB, dataPlane: listeners?.behindHaproxy ? dataPlane : undefined }));
   const ops = getRequestListener(createOpsApp({ health, prometheus }, keys, log).fetch);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const target = sandboxTarget(req);
@@ -126,25 +131,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     if (target) proxy.upgrade(req, socket, head, target.sandboxId, target.port);
     else socket.destroy();
   });
+  // HAProxy, when it holds the API port, asks Node to close after every answer.
+  lingerWhileBodiesArrive(server);
   publicProxy.serveApi(server);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
-  } catch (err) {
-    await listeners.close();
-    throw err;
-  }
+  listeners = await startPublicListeners({ config, proxy: publicProxy, material, sandboxes, access: publicAccess, log, api: server, apiProxy: proxy });
   if (listeners.urls.length > 0) {
     log.info({ urls: listeners.urls }, `sandbox ports served at ${listeners.urls.join(', ')} as <port>-<sandboxId>.${config.domain}`);
   }
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
   // Fast create: each template's saved boot state, taken in the background after start.
   void sandboxes.prepareFastCreate();
   return {
-    url: `http://${config.host}:${port}`,
+    url: `http://${config.host}:${listeners.apiPort}`,
     async close() {
       await sandboxes.stopPreparing();
       sampler.stop();

@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
-import net from 'node:net';
 import { describe, it } from 'node:test';
 import { Sandbox } from 'novita-sandbox';
 import { fuzzCase, type FuzzCase, type FuzzWorld } from './support/fuzz-cases.js';
 import { randomFor } from './support/fuzz-random.js';
 import { documentedStatuses } from './support/fuzz-statuses.js';
+import { freePort } from './support/free-port.js';
 import { rawExchange, type RawAnswer } from './support/raw-exchange.js';
 import { apiFetch, useTestServer, type ServerProcess } from './support/server-process.js';
 
@@ -25,14 +25,6 @@ const concurrency = 16;
  *  envd not closed yet); a leak shows up as tens or hundreds: with the public proxy's refused
  *  connections left unread again, 3 000 requests left 93 more. */
 const fdMargin = 8;
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 const publicPort = await freePort();
 const testServer = useTestServer({

@@ -11,8 +11,9 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { type PullOptions, pullImage } from '../src/templates/oci/pull-image.js';
 import {
-  baseRootfsDir, freePort, manifestDigest, pushLayers, pushManifestList, pushRootfs, startRegistry, type TestRegistry,
+  baseRootfsDir, manifestDigest, pushLayers, pushManifestList, pushRootfs, startRegistry, type TestRegistry,
 } from './support/oci-registry.js';
+import { freePort } from './support/free-port.js';
 
 const run = promisify(execFile);
 const settings = { cmd: ['/bin/app', '--serve'], entrypoint: ['/init'], env: ['A=1', 'B=two words'], workingDir: '/srv', user: '1000:1001' };

@@ -86,16 +86,16 @@ async function directlyRouted(): Promise<string[]> {
 
 /** The test server's HAProxy (the one started with the configuration in its data folder). */
 
-/** GETs of `hosts` in turn on one kept-alive connection: each answer's body and the local port
- *  of the connection it came on. */
-async function overOneConnection(hosts: string[]): Promise<Array<{ body: string; port: number }>> {
+/** GETs of `hosts` (or with these headers) in turn on one kept-alive connection to `port`: each
+ *  answer's body and the local port of the connection it came on. */
+async function overOneConnection(hosts: Array<string | http.OutgoingHttpHeaders>, port = 80): Promise<Array<{ body: string; port: number }>> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const answers: Array<{ body: string; port: number }> = [];
     for (const host of hosts) {
       answers.push(
         await new Promise((resolve, reject) => {
-          http.get({ host: '127.0.0.1', port: 80, path: '/', agent, headers: { host } }, (res) => {
+          http.get({ host: '127.0.0.1', port, path: '/', agent, headers: typeof host === 'string' ? { host } : host }, (res) => {
             const port = res.socket.localPort!;
             let body = '';
             res.on('data', (c: Buffer) => (body += c));
@@ -311,6 +311,40 @@ describe('public URLs of sandbox ports', () => {
       await Promise.all([a.kill(), b.kill()]);
     }
     assert.deepEqual((await directlyRouted()).filter((id) => id === a.sandboxId || id === b.sandboxId), [], 'killed sandboxes leave the map');
+  });
+
+  it('HAProxy holds the API port: requests the SDK headers name go straight to the sandbox, the server stopped or not, each where its header says', async () => {
+    const [a, b] = await Promise.all([Sandbox.create(), Sandbox.create()]);
+    const serverPid = server().child.pid!;
+    try {
+      // Their envd calls (E2B_SANDBOX_URL is the API port) went through Node, which handed both
+      // sandboxes to HAProxy.
+      await Promise.all([startSandboxServer(a, 'a'), startSandboxServer(b, 'b')]);
+      assert.deepEqual((await directlyRouted()).filter((id) => id === a.sandboxId || id === b.sandboxId).sort(), [a.sandboxId, b.sandboxId].sort());
+      const apiPort = Number(new URL(server().url).port);
+      const named = [a, b, a, b].map((s, i) => (i % 2 ? { 'novita-sandbox-id': s.sandboxId, 'novita-sandbox-port': '8000' } : { 'e2b-sandbox-id': s.sandboxId, 'e2b-sandbox-port': '8000' }));
+      process.kill(serverPid, 'SIGSTOP');
+      let answers;
+      try {
+        answers = await overOneConnection(named, apiPort);
+      } finally {
+        process.kill(serverPid, 'SIGCONT');
+      }
+      assert.deepEqual(answers.map((x) => x.body), ['hello from a\n', 'hello from b\n', 'hello from a\n', 'hello from b\n']);
+      assert.equal(new Set(answers.map((x) => x.port)).size, 1, 'one connection');
+      // A port header that is no port is Node's to refuse, as without HAProxy.
+      const bad = await fetch(server().url, { headers: { 'e2b-sandbox-id': a.sandboxId, 'e2b-sandbox-port': '80x' } });
+      assert.equal(bad.status, 400);
+      // A resume puts the sandbox back in HAProxy's hands at once.
+      await a.betaPause();
+      assert.ok(!(await directlyRouted()).includes(a.sandboxId));
+      await a.connect();
+      await waitFor('the resumed sandbox in the map', directlyRouted, (ids) => ids.includes(a.sandboxId), 5_000);
+      assert.equal((await a.commands.run('echo resumed')).stdout, 'resumed\n');
+    } finally {
+      process.kill(serverPid, 'SIGCONT');
+      await Promise.all([a.kill(), b.kill()]);
+    }
   });
 
   it('a pause aborts every host connection to the sandbox, idle ones HAProxy keeps between requests included', async () => {

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BuildError, Sandbox, Template } from 'e2b';
 import { runInNewSandbox } from './support/template-sandbox.js';
-import { baseRootfsDir, freePort, pushRootfs, startRegistry, type TestRegistry } from './support/oci-registry.js';
+import { baseRootfsDir, pushRootfs, startRegistry, type TestRegistry } from './support/oci-registry.js';
+import { freePort } from './support/free-port.js';
 import { disposeServer, type ServerProcess, startServerProcess, useServer } from './support/server-process.js';
 
 const credentials = { username: 'builder', password: 'right-password' };

@@ -2,11 +2,11 @@
 // served at once; /files and Connect-RPC live in services.ts, loaded once envd is listening so
 // that listening is not delayed by it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { tokenAccepted, unauthorizedMessage } from './auth.js';
 import { header, readJson, sendError, sendJson } from './http-util.js';
 import { publishEnv } from './published-env.js';
 import { envdLog } from './envd-log.js';
+import { lingerWhileBodiesArrive } from '../lingering-close.js';
 import { applyInit, state, type InitBody } from './state.js';
 
 async function init(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -53,36 +53,14 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   return (await loadServices()).handleServices(req, res, url);
 }
 
-/** How long a connection answered before its request body was read goes on reading it. */
-const lingerMs = 2_000;
-
-/**
- * A lingering close (RFC 9112 §9.6) for a connection Node closes after answering (HTTP/1.0,
- * `Connection: close`) while the request body is still coming, as for a 415 to a 2 MB upload:
- * closed at once with unread bytes, the socket sends a reset, and HAProxy in front of the public
- * URLs then dropped the answer it had received and closed its client's connection silently.
- * The write side is ended and the rest of the body read and discarded until the client closes.
- */
-function lingerWhileBodyArrives(socket: Socket, current: WeakMap<Socket, IncomingMessage>): void {
-  const destroySoon = socket.destroySoon.bind(socket);
-  socket.destroySoon = () => {
-    if (current.get(socket)?.complete !== false) return destroySoon();
-    socket.end();
-    const timer = setTimeout(() => socket.destroy(), lingerMs);
-    socket.once('close', () => clearTimeout(timer));
-  };
-}
-
 export function createEnvdServer(): Server {
-  const current = new WeakMap<Socket, IncomingMessage>();
   // No limit on how long a request may take: uploads can be large and streams long.
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
-    current.set(req.socket, req);
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) res.destroy();
       else sendError(res, 500, `internal error: ${(err as Error).message}`);
     });
   });
-  server.on('connection', (socket: Socket) => lingerWhileBodyArrives(socket, current));
+  lingerWhileBodiesArrive(server);
   return server;
 }

@@ -8,10 +8,10 @@ import { MetricsStore } from '../store/metrics-store.js';
 import { SandboxStore } from '../store/sandbox-store.js';
 import { TemplateBuildStore } from '../store/template-build-store.js';
 import { PrometheusMetrics } from './prometheus.js';
-import type { RelayFigures, RelayMeter } from './prometheus-hooks.js';
+import type { RelayFigures } from './prometheus-hooks.js';
 
 /** `relays` is read at scrape time (the proxies may be made after this). */
-export function serverPrometheus(db: Db, config: Config, sandboxes: SandboxService, relays: () => { api: RelayMeter; public: { figures(): RelayFigures } }): PrometheusMetrics {
+export function serverPrometheus(db: Db, config: Config, sandboxes: SandboxService, relays: () => Record<'api' | 'public', { figures(): RelayFigures }>): PrometheusMetrics {
   const records = new SandboxStore(db);
   const samples = new MetricsStore(db);
   const builds = new TemplateBuildStore(db);

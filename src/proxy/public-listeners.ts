@@ -1,8 +1,10 @@
 // The public HTTPS (443) and HTTP (80) listeners for `{port}-{id}.{domain}`, on both loopback
-// addresses: `*.localhost` names resolve to ::1 first, then 127.0.0.1 (libnss-myhostname). With
-// the HAProxy data plane (the default) HAProxy holds them and Node's public proxy listens on
-// sockets of its own behind it; with the Node data plane Node holds them.
+// addresses: `*.localhost` names resolve to ::1 first, then 127.0.0.1 (libnss-myhostname), and
+// the API port. With the HAProxy data plane (the default) HAProxy holds them all, and Node's
+// public proxy and API server listen on sockets of their own behind it; with the Node data plane,
+// or no public listener, Node holds them.
 import { mkdir, rm } from 'node:fs/promises';
+import type http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { dataFiles, type Config } from '../config.js';
@@ -13,13 +15,19 @@ import { HaproxyDataPlane } from './data-plane/haproxy-data-plane.js';
 import type { Origin } from './data-plane/haproxy-config.js';
 import type { PublicAccess } from './public-access.js';
 import type { PublicProxy } from './public-proxy.js';
+import type { Admission } from './traffic.js';
 import type { TlsMaterial } from './tls-material.js';
 
 export interface PublicListeners {
   /** What listens where, e.g. `https://[::1]:443`. */
   urls: string[];
-  /** What HAProxy relayed (none with the Node data plane). */
-  figures(): RelayFigures;
+  /** The API port (the one chosen when the configuration says 0). */
+  apiPort: number;
+  /** What HAProxy relayed from the public listeners or the API port (none with the Node data
+   *  plane). */
+  figures(origin: 'public' | 'api'): RelayFigures;
+  /** Whether HAProxy holds the listeners (the HAProxy data plane with a public listener). */
+  behindHaproxy: boolean;
   /** HAProxy's process id, when it runs. */
   dataPlanePid(): number | undefined;
   close(): Promise<void>;
@@ -40,8 +48,17 @@ const urlOf = (b: Bind) => `${b.scheme}://${bracket(b.host)}:${b.port}`;
 function listen(server: net.Server, port: number | string, host?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port as number, host, () => resolve());
+    server.listen(port as number, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+}
+
+/** Listens on the API port and gives the port (chosen by the system when configured as 0). */
+async function listenApi(server: net.Server, config: Config): Promise<number> {
+  await listen(server, config.port, config.host);
+  return (server.address() as net.AddressInfo).port;
 }
 
 /** The configured binds this host can take: a host without IPv6 has no ::1, and the other
@@ -76,6 +93,10 @@ export interface PublicListenerDeps {
   sandboxes: SandboxService;
   access: PublicAccess;
   log: Logger;
+  /** Node's API server, not yet listening. */
+  api: http.Server;
+  /** What relays the API port's sandbox traffic in Node, told of the data plane. */
+  apiProxy: { useDataPlane(dataPlane: Admission): void };
 }
 
 export async function startPublicListeners(deps: PublicListenerDeps): Promise<PublicListeners> {
@@ -84,7 +105,8 @@ export async function startPublicListeners(deps: PublicListenerDeps): Promise<Pu
   return startInNode(deps, binds);
 }
 
-async function startInNode({ proxy, material }: PublicListenerDeps, binds: Bind[]): Promise<PublicListeners> {
+async function startInNode({ config, proxy, material, api }: PublicListenerDeps, binds: Bind[]): Promise<PublicListeners> {
+  const apiPort = await listenApi(api, config);
   const servers: net.Server[] = [];
   try {
     for (const bind of binds) {
@@ -100,11 +122,13 @@ async function startInNode({ proxy, material }: PublicListenerDeps, binds: Bind[
       servers.push(server);
     }
   } catch (err) {
-    for (const s of servers) s.close();
+    for (const s of [...servers, api]) s.close();
     throw err;
   }
   return {
     urls: binds.map(urlOf),
+    apiPort,
+    behindHaproxy: false,
     figures: () => ({ opened: 0, open: 0, toSandbox: 0, fromSandbox: 0 }),
     dataPlanePid: () => undefined,
     async close() {
@@ -113,7 +137,12 @@ async function startInNode({ proxy, material }: PublicListenerDeps, binds: Bind[
   };
 }
 
-async function startBehindHaproxy({ config, proxy, material, sandboxes, access, log }: PublicListenerDeps, binds: Bind[]): Promise<PublicListeners> {
+async function startBehindHaproxy({ config, proxy, material, sandboxes, access, log, api, apiProxy }: PublicListenerDeps, binds: Bind[]): Promise<PublicListeners> {
+  // Taken and let go at once, so that a port in use fails as Node words it, and port 0 becomes a
+  // free port for HAProxy to bind.
+  const probe = net.createServer();
+  const apiPort = await listenApi(probe, config);
+  await new Promise((r) => probe.close(r));
   const dataPlane = new HaproxyDataPlane(
     {
       dir: dataFiles(config.dataDir).dataPlane,
@@ -121,6 +150,7 @@ async function startBehindHaproxy({ config, proxy, material, sandboxes, access, 
       domain: config.domain,
       binds: binds.map((b) => ({ host: b.host, port: b.port, tls: b.scheme === 'https' })),
       pem: material && `${material.cert.trimEnd()}\n${material.key.trimEnd()}\n`,
+      api: { host: config.host, port: apiPort },
     },
     sandboxes,
     access,
@@ -129,14 +159,15 @@ async function startBehindHaproxy({ config, proxy, material, sandboxes, access, 
   const servers: net.Server[] = [];
   try {
     await mkdir(dataFiles(config.dataDir).dataPlane, { recursive: true, mode: 0o700 });
-    for (const origin of ['plain', 'tls'] as Origin[]) {
+    for (const origin of ['plain', 'tls', 'api'] as Origin[]) {
       const socketPath = dataPlane.paths.node[origin];
       await rm(socketPath, { force: true });
-      const server = net.createServer({ pauseOnConnect: true }, (s) => proxy.handlePlain(s, origin === 'tls'));
+      const server = origin === 'api' ? api : net.createServer({ pauseOnConnect: true }, (s) => proxy.handlePlain(s, origin === 'tls'));
       await listen(server, socketPath);
       servers.push(server);
     }
     proxy.useDataPlane(dataPlane);
+    apiProxy.useDataPlane(dataPlane);
     await dataPlane.start();
   } catch (err) {
     for (const s of servers) s.close();
@@ -144,11 +175,14 @@ async function startBehindHaproxy({ config, proxy, material, sandboxes, access, 
   }
   return {
     urls: binds.map(urlOf),
-    figures: () => dataPlane.figures(),
+    apiPort,
+    behindHaproxy: true,
+    figures: (origin) => dataPlane.figures(origin),
     dataPlanePid: () => dataPlane.pid,
     async close() {
       await dataPlane.close();
-      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      // The API server is the caller's to close.
+      await Promise.all(servers.filter((s) => s !== api).map((s) => new Promise((r) => s.close(r))));
     },
   };
 }

@@ -15,7 +15,7 @@ import { routeForHost } from './host-route.js';
 import type { PublicAccess } from './public-access.js';
 import { adoptWithReusedReads, relayEvents, ReusedReads, writeInto } from './relay.js';
 import { SandboxProxy } from './sandbox-proxy.js';
-import { trackUntilClose, trafficTarget } from './traffic.js';
+import { trackUntilClose, trafficTarget, type Admission } from './traffic.js';
 import { RelayMeter } from '../metrics/prometheus-hooks.js';
 
 /** Longest request line and headers read before routing. */
@@ -101,10 +101,9 @@ export class PublicProxy {
     this.apiServer = server;
   }
 
-  /** Told of every sandbox this proxy routes to, so that its later requests can bypass Node. */
-  private dataPlane: { admit(sandboxId: string, address: string): void } | undefined;
+  private dataPlane: Admission | undefined;
 
-  useDataPlane(dataPlane: { admit(sandboxId: string, address: string): void }): void {
+  useDataPlane(dataPlane: Admission): void {
     this.dataPlane = dataPlane;
   }
 

@@ -9,7 +9,7 @@ import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { envdPort, sandboxIdHeaders, sandboxPortHeaders } from '../protocol.js';
 import { fileSignature, signedFileQuery } from '../envd/file-signature.js';
 import { trafficTokenHeader, type PublicAccess } from './public-access.js';
-import { trackUntilClose, trafficTarget } from './traffic.js';
+import { trackUntilClose, trafficTarget, type Admission } from './traffic.js';
 import { RelayMeter } from '../metrics/prometheus-hooks.js';
 
 // Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1).
@@ -70,12 +70,19 @@ export class SandboxProxy {
   readonly relays = new RelayMeter();
   /** Each sandbox's address while requests to it may have left connections in the agent. */
   private readonly addresses = new Map<string, string>();
+  private dataPlane: Admission | undefined;
 
   constructor(
     private readonly sandboxes: SandboxService,
     private readonly access?: PublicAccess,
   ) {
     sandboxes.on('stopping', (id) => this.cut(id));
+  }
+
+  /** HAProxy holds the API port: a sandbox this proxy routes to may take its later requests
+   *  straight from HAProxy. */
+  useDataPlane(dataPlane: Admission): void {
+    this.dataPlane = dataPlane;
   }
 
   /** `port` undefined: the SDK header named no valid port. */
@@ -90,8 +97,9 @@ export class SandboxProxy {
       return;
     }
     trafficTarget(this.sandboxes, sandboxId, port).then((target) => {
-      if ('error' in target) sendError(req, res, target.error, target.where);
-      else this.forward(req, res, sandboxId, target.address, port);
+      if ('error' in target) return sendError(req, res, target.error, target.where);
+      this.dataPlane?.admit(sandboxId, target.address);
+      this.forward(req, res, sandboxId, target.address, port);
     });
   }
 
@@ -133,6 +141,7 @@ export class SandboxProxy {
     }
     trafficTarget(this.sandboxes, sandboxId, port).then((target) => {
       if ('error' in target) return refuse(target.error, target.where);
+      this.dataPlane?.admit(sandboxId, target.address);
       const upstream = net.connect({ host: target.address, port, noDelay: true });
       upstream.once('error', (err: NodeJS.ErrnoException) => {
         if (upstream.connecting) refuse(errors.sandboxPortClosed(sandboxId, port, err.code ?? err.message));

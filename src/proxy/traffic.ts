@@ -5,6 +5,12 @@ import type { EventEmitter } from 'node:events';
 import { errors, type ErrorPlace, type SandcastleError } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 
+/** Told of every sandbox a proxy routes to, so that its later requests can bypass Node (the
+ *  HAProxy data plane). */
+export interface Admission {
+  admit(sandboxId: string, address: string): void;
+}
+
 export type Target = { address: string } | { error: SandcastleError; where: ErrorPlace };
 
 /** One call into the lifecycle: the sandbox's address, or the error that says why not and where

@@ -35,6 +35,9 @@ export interface LifecycleEvents {
   stopping: [id: string];
   /** A sandbox was created and runs (the metrics sampler takes its first sample). */
   started: [id: string];
+  /** A paused sandbox runs again and takes traffic at `address` (the data plane may route to it
+   *  at once: its public-URL policy was set at its create). */
+  resumed: [id: string, address: string];
   /** A lifecycle operation ended (for the Prometheus metrics); `error` undefined when it succeeded. */
   operation: [kind: OperationKind, durationMs: number, error: unknown];
 }

@@ -42,6 +42,10 @@ export class Persistence {
     });
   }
 
+  private announceResumed(rec: SandboxRecord): void {
+    if (rec.networkIndex !== null) this.lc.emit('resumed', rec.id, this.lc.records.addressOf(rec));
+  }
+
   private resume(rec: SandboxRecord, timeoutSeconds: number): Promise<SandboxRecord> {
     if (this.lc.store.pauseOptions(rec.id).pausedWithoutMemory) return this.reboot(rec, timeoutSeconds);
     const checkpoint = pauseCheckpoint(rec.id);
@@ -59,6 +63,7 @@ export class Persistence {
       await this.lc.runtime.discardCheckpoint(checkpoint);
       const resumed: SandboxRecord = { ...rec, state: 'running', pausedAt: null, endAt };
       this.lc.armTimers(resumed);
+      this.announceResumed(resumed);
       return resumed;
     }, () => this.lc.transition(rec, 'resuming'));
   }
@@ -97,6 +102,7 @@ export class Persistence {
       this.lc.store.setResumed(rec.id, endAt);
       const resumed: SandboxRecord = { ...rec, state: 'running', pausedAt: null, endAt };
       this.lc.armTimers(resumed);
+      this.announceResumed(resumed);
       return resumed;
     }, () => this.lc.transition(rec, 'resuming'));
   }

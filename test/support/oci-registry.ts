@@ -4,12 +4,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { RegistryAuth } from '../../src/templates/oci/pull-image.js';
 import { currentBuildLink } from '../../src/templates/rootfs-builder.js';
+import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 
@@ -25,15 +25,6 @@ export function baseRootfsDir(): string {
   const dir = currentBuildLink(process.env.SANDCASTLE_TEMPLATES_DIR ?? '/var/lib/sandcastle/templates', 'base');
   if (!existsSync(dir)) throw new Error(`no base template at ${dir}: run node --import tsx scripts/build-templates.ts`);
   return dir;
-}
-
-/** A loopback port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Starts docker-registry on a free loopback port; with `auth`, it asks for those credentials

@@ -12,16 +12,21 @@ const showSessAll = `0x55be074be9e0: [03/Dec/2026:18:09:22.737905] id=3 proto=tc
   frontend=public (id=2 mode=http), listener=? (id=1) addr=127.0.0.1:80
   backend=direct_plain (id=3 mode=http) addr=10.77.0.1:38032
   server=sandbox (id=1) addr=10.77.0.120:8000
+0x55be075b7000: [03/Dec/2026:18:09:23.099285] id=6 proto=tcpv4 source=127.0.0.1:48590
+  frontend=api (id=3 mode=http), listener=? (id=1) addr=127.0.0.1:3000
+  backend=direct_api (id=9 mode=http) addr=10.77.0.1:38040
+  server=sandbox (id=1) addr=10.77.0.12:49983
 0x55be075b6000: [03/Dec/2026:18:09:23.099285] id=5 proto=unix_stream source=unix:1
   frontend=GLOBAL (id=0 mode=tcp), listener=? (id=1) addr=unix:1
   backend=<NONE> (id=-1 mode=-)
   server=<NONE> (id=-1)
 `;
 
-it('finds the sessions whose server connection goes to an address, and only those', () => {
-  assert.deepEqual(sessionsTo(showSessAll, '10.77.0.12'), ['0x55be074be9e0']);
-  assert.deepEqual(sessionsTo(showSessAll, '10.77.0.120'), ['0x55be075b5d00']);
-  assert.deepEqual(sessionsTo(showSessAll, '10.77.0.1'), []);
+it('finds the sessions of a frontend whose server connection goes to an address, and only those', () => {
+  assert.deepEqual(sessionsTo(showSessAll, '10.77.0.12', 'public'), ['0x55be074be9e0']);
+  assert.deepEqual(sessionsTo(showSessAll, '10.77.0.120', 'public'), ['0x55be075b5d00']);
+  assert.deepEqual(sessionsTo(showSessAll, '10.77.0.1', 'public'), []);
+  assert.deepEqual(sessionsTo(showSessAll, '10.77.0.12', 'api'), ['0x55be075b7000']);
 });
 
 it('reads the per-sandbox traffic counters of the stick table', () => {

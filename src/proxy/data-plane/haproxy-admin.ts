@@ -35,18 +35,22 @@ function send(socketPath: string, command: string): Promise<string> {
   });
 }
 
-/** Sessions of `show sess all` whose server connection goes to `address`, by session pointer. */
-export function sessionsTo(showSessAll: string, address: string): string[] {
+/** Sessions of `show sess all` that came in on `frontend` and whose server connection goes to
+ *  `address`, by session pointer. */
+export function sessionsTo(showSessAll: string, address: string, frontend: string): string[] {
   const found: string[] = [];
   let session: string | undefined;
+  let from: string | undefined;
   for (const line of showSessAll.split('\n')) {
     const start = /^(0x[0-9a-f]+): /.exec(line);
     if (start) {
       session = start[1];
+      from = undefined;
       continue;
     }
+    from = /^\s+frontend=(\S+) /.exec(line)?.[1] ?? from;
     const server = /^\s+server=\S+ \(id=-?\d+\) addr=([^\s]+)$/.exec(line);
-    if (server && session && server[1]!.slice(0, server[1]!.lastIndexOf(':')) === address) found.push(session);
+    if (server && session && from === frontend && server[1]!.slice(0, server[1]!.lastIndexOf(':')) === address) found.push(session);
   }
   return found;
 }

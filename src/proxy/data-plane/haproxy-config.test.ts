@@ -38,6 +38,30 @@ it('writes a configuration HAProxy accepts, binding each public address and rout
   }
 });
 
+it('holds the API port when asked: SDK headers name the sandbox before the Host does', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sc-haproxy-config-'));
+  try {
+    const paths = dataPlanePaths(dir);
+    await writeFile(paths.map, haproxyMap([]));
+    const text = haproxyConfig({ domain: 'sandcastle.localhost', binds: [{ host: '127.0.0.1', port: 8080, tls: false }], api: { host: '::', port: 3000 }, paths, threads: 1 });
+    const api = text.slice(text.indexOf('frontend api'), text.indexOf('backend traffic'));
+    assert.match(api, /bind \[::\]:3000 v4v6\n/);
+    // Novita's header wins over E2B's: its rule comes last.
+    assert.ok(api.indexOf('req.hdr(novita-sandbox-id,1)') > api.indexOf('req.hdr(e2b-sandbox-id,1)'));
+    assert.match(api, /int\(49983\)/);
+    // The Host is read only when no header named the sandbox.
+    assert.match(api, /set-var\(txn\.sid\) var\(txn\.host\).* if sandbox_host !named\n/);
+    assert.match(api, /default_backend node_api\n/);
+    assert.match(text, new RegExp(`server node unix@${paths.node.api.replace(/[.]/g, '\\.')}\n`));
+    const configFile = path.join(dir, 'haproxy.cfg');
+    await writeFile(configFile, text);
+    const { stdout } = await run('haproxy', ['-c', '-f', configFile]);
+    assert.match(stdout, /Configuration file is valid/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 it('writes one map line per routable sandbox', () => {
   assert.equal(haproxyMap(new Map([['a1', '10.77.0.2'], ['b2', '10.77.0.3']])), 'a1 10.77.0.2\nb2 10.77.0.3\n');
 });

@@ -1,10 +1,15 @@
-// The HAProxy configuration of the public-URL data plane. HAProxy owns the public listeners and
+// The HAProxy configuration of the data plane. HAProxy owns the public listeners and
 // routes every request (not every connection, so a kept-alive connection that switches Host goes
 // where each request says) by its Host `{port}-{id}.{domain}`: a sandbox in the map of routable
 // sandboxes goes straight to its address and port; anything else — unknown, paused, restricted or
 // never seen, the console, `api.{domain}`, bad names — goes to the Node server, which decides and
 // answers as it always has. A direct connection that fails (nothing listens on the port yet, the
 // sandbox froze) is retried once in Node, which waits for the port and words the error.
+// HAProxy also holds the API port: there a request that names a routable sandbox by the SDK's
+// headers (envd and interpreter calls with `E2B_SANDBOX_URL`) or by its Host goes straight to
+// it by the same rules, and every other request goes to Node's API server.
+
+import { envdPort, sandboxIdHeaders, sandboxPortHeaders } from '../../protocol.js';
 
 /** Where each side of the data plane listens and keeps its files. */
 export interface DataPlanePaths {
@@ -18,7 +23,8 @@ export interface DataPlanePaths {
   retry: Record<Origin, string>;
 }
 
-export type Origin = 'plain' | 'tls';
+/** Where a request came in: a public listener, plain or TLS, or the API port. */
+export type Origin = 'plain' | 'tls' | 'api';
 
 export interface HaproxyConfigInput {
   domain: string;
@@ -27,6 +33,8 @@ export interface HaproxyConfigInput {
   /** Certificate chain and key in one PEM file, for the TLS binds. */
   pemFile?: string;
   paths: DataPlanePaths;
+  /** The API port, whose requests Node's API server answers unless they are for a sandbox. */
+  api?: { host: string; port: number };
   /** HAProxy's threads (see haproxyThreads). */
   threads: number;
 }
@@ -80,28 +88,19 @@ export function haproxyConfig(input: HaproxyConfigInput): string {
     lines.push(`  bind ${bindAddress(b.host, b.port)}${b.tls ? ` ssl crt ${input.pemFile} alpn http/1.1` : ''}`);
   }
   lines.push(
-    // The Host without a port or a final dot; a name with a client suffix (`3000-<id>-<client>`)
-    // names the same sandbox.
-    '  http-request set-var(txn.host) req.hdr(host),lower,regsub(:[0-9]*$,),regsub(\\.$,)',
-    `  acl sandbox_host var(txn.host) -m reg ^[0-9]+-[a-z0-9]+(-[a-z0-9]+)?\\.${domain}$`,
-    '  http-request set-var(txn.port) var(txn.host),field(1,-) if sandbox_host',
-    '  http-request set-var(txn.sid) var(txn.host),field(2,-),field(1,.) if sandbox_host',
-    `  http-request set-var(txn.dst) var(txn.sid),map(${paths.map}) if sandbox_host`,
-    '  acl routable var(txn.dst) -m found',
-    '  acl port_ok var(txn.port) -m int 1:65535',
-    '  http-request set-dst var(txn.dst) if routable port_ok',
-    '  http-request set-dst-port var(txn.port) if routable port_ok',
-    // Counted per sandbox for the idle timeout and the relay metrics.
-    '  http-request track-sc0 var(txn.sid) table traffic if routable port_ok',
-    '  use_backend direct_tls if routable port_ok { ssl_fc }',
-    '  use_backend direct_plain if routable port_ok',
+    ...hostRouting(domain, paths.map),
+    '  use_backend direct_tls if routable port_ok port_ok_range { ssl_fc }',
+    '  use_backend direct_plain if routable port_ok port_ok_range',
     '  use_backend node_tls if { ssl_fc }',
     '  default_backend node_plain',
     '',
+  );
+  if (input.api) lines.push(...apiFrontend(input.api, domain, paths.map), '');
+  lines.push(
     'backend traffic',
     '  stick-table type string len 32 size 100k expire 1h store http_req_cnt,bytes_in_cnt,bytes_out_cnt',
   );
-  for (const origin of ['plain', 'tls'] as const) {
+  for (const origin of input.api ? (['plain', 'tls', 'api'] as const) : (['plain', 'tls'] as const)) {
     lines.push(
       '',
       `backend direct_${origin}`,
@@ -132,6 +131,47 @@ export function haproxyConfig(input: HaproxyConfigInput): string {
     );
   }
   return lines.join('\n') + '\n';
+}
+
+/** Host `{port}-{id}.{domain}` → the sandbox's address and port, counted in the traffic table
+ *  when the sandbox is routable (acls `routable`, `port_ok`, `port_ok_range`); a sandbox already
+ *  named (the API port's SDK headers) is kept. */
+function hostRouting(domain: string, map: string): string[] {
+  return [
+    // The Host without a port or a final dot; a name with a client suffix (`3000-<id>-<client>`)
+    // names the same sandbox.
+    '  http-request set-var(txn.host) req.hdr(host),lower,regsub(:[0-9]*$,),regsub(\\.$,)',
+    `  acl sandbox_host var(txn.host) -m reg ^[0-9]+-[a-z0-9]+(-[a-z0-9]+)?\\.${domain}$`,
+    '  acl named var(txn.sid) -m found',
+    '  http-request set-var(txn.port) var(txn.host),field(1,-) if sandbox_host !named',
+    '  http-request set-var(txn.sid) var(txn.host),field(2,-),field(1,.) if sandbox_host !named',
+    `  http-request set-var(txn.dst) var(txn.sid),map(${map})`,
+    '  acl routable var(txn.dst) -m found',
+    // Strictly digits, as Node reads the port headers (`12abc` is a bad port, not 12).
+    '  acl port_ok var(txn.port) -m reg ^[0-9]{1,5}$',
+    '  acl port_ok_range var(txn.port) -m int 1:65535',
+    '  http-request set-dst var(txn.dst) if routable port_ok port_ok_range',
+    '  http-request set-dst-port var(txn.port) if routable port_ok port_ok_range',
+    // Counted per sandbox for the idle timeout and the relay metrics.
+    '  http-request track-sc0 var(txn.sid) table traffic if routable port_ok port_ok_range',
+  ];
+}
+
+/** The API port: the SDK's `novita-`/`e2b-sandbox-id` and `-sandbox-port` headers (the first
+ *  value of the first that is set, as sandbox-proxy.ts reads them; envd's port when none) name
+ *  the sandbox before the Host does. */
+function apiFrontend(api: { host: string; port: number }, domain: string, map: string): string[] {
+  // Node's `::` takes IPv4 too; HAProxy's only with v4v6.
+  const lines = ['frontend api', `  bind ${bindAddress(api.host, api.port)}${api.host === '::' ? ' v4v6' : ''}`];
+  for (const name of [...sandboxIdHeaders].reverse()) {
+    lines.push(`  http-request set-var(txn.sid) req.hdr(${name},1) if { req.hdr(${name},1) -m reg . }`);
+  }
+  lines.push(`  http-request set-var(txn.port) int(${envdPort}) if { var(txn.sid) -m found }`);
+  for (const name of [...sandboxPortHeaders].reverse()) {
+    lines.push(`  http-request set-var(txn.port) req.hdr(${name},1) if { var(txn.sid) -m found } { req.hdr(${name},1) -m reg . }`);
+  }
+  lines.push(...hostRouting(domain, map), '  use_backend direct_api if routable port_ok port_ok_range', '  default_backend node_api');
+  return lines;
 }
 
 /** The map file's text: one `id address` line per routable sandbox. */

@@ -1,7 +1,8 @@
-// The public-URL data plane with HAProxy relaying the bytes. Node keeps every decision: a
-// sandbox's first request reaches Node's public proxy (routing, auto-resume, answers), and once
-// Node has routed to a sandbox that takes plain traffic, the sandbox goes into HAProxy's map and
-// its later requests go straight to it. A sandbox that stops being routable (pause, kill) leaves
+// The data plane of public URLs and of the SDKs' sandbox calls on the API port, with HAProxy
+// relaying the bytes. Node keeps every decision: a sandbox's first request reaches Node's public
+// proxy or API server (routing, auto-resume, answers), and once Node has routed to a sandbox that
+// takes plain traffic, the sandbox goes into HAProxy's map and its later requests go straight to
+// it; a resumed sandbox goes back into the map at once. A sandbox that stops being routable (pause, kill) leaves
 // the map and its open streams are cut; its next request reaches Node again. Traffic counters
 // are read back for the idle timeout and the metrics.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +18,8 @@ import { HaproxyProcess } from './haproxy-process.js';
 import { abortConnectionsTo } from './host-connections.js';
 import { RelayTotals } from './relay-totals.js';
 
+const noFigures: RelayFigures = { opened: 0, open: 0, toSandbox: 0, fromSandbox: 0 };
+
 /** How often traffic counters are read while any sandbox is routed directly. */
 const pollMs = 2_000;
 
@@ -24,8 +27,8 @@ export function dataPlanePaths(dir: string): DataPlanePaths {
   return {
     admin: path.join(dir, 'admin.sock'),
     map: path.join(dir, 'sandboxes.map'),
-    node: { plain: path.join(dir, 'node-plain.sock'), tls: path.join(dir, 'node-tls.sock') },
-    retry: { plain: path.join(dir, 'retry-plain.sock'), tls: path.join(dir, 'retry-tls.sock') },
+    node: { plain: path.join(dir, 'node-plain.sock'), tls: path.join(dir, 'node-tls.sock'), api: path.join(dir, 'node-api.sock') },
+    retry: { plain: path.join(dir, 'retry-plain.sock'), tls: path.join(dir, 'retry-tls.sock'), api: path.join(dir, 'retry-api.sock') },
   };
 }
 
@@ -36,6 +39,8 @@ export interface DataPlaneSettings {
   binds: HaproxyConfigInput['binds'];
   /** Certificate chain then key, for the TLS binds. */
   pem?: string;
+  /** The API port, held by HAProxy in front of Node's API server (see haproxy-config.ts). */
+  api?: { host: string; port: number };
 }
 
 export class HaproxyDataPlane {
@@ -46,8 +51,8 @@ export class HaproxyDataPlane {
   private readonly routable = new Map<string, string>();
   /** Requests counted per sandbox at the last poll, to tell new traffic. */
   private readonly seenRequests = new Map<string, number>();
-  private counters: RelayFigures = { opened: 0, open: 0, toSandbox: 0, fromSandbox: 0 };
-  private readonly totals = new RelayTotals();
+  private readonly relayed = { public: new RelayTotals(), api: new RelayTotals() };
+  private counters: Record<'public' | 'api', RelayFigures> = { public: noFigures, api: noFigures };
   private poller: NodeJS.Timeout | undefined;
 
   constructor(
@@ -68,14 +73,17 @@ export class HaproxyDataPlane {
       prepare: async () => {
         await mkdir(settings.dir, { recursive: true, mode: 0o700 });
         // A socket file left by a killed HAProxy would refuse the new bind.
-        await Promise.all([this.paths.admin, this.paths.retry.plain, this.paths.retry.tls].map((p) => rm(p, { force: true })));
+        await Promise.all([this.paths.admin, ...Object.values(this.paths.retry)].map((p) => rm(p, { force: true })));
         if (settings.pem) await writeFile(pemFile, settings.pem, { mode: 0o600 });
         const threads = haproxyThreads(os.availableParallelism());
-        await writeFile(configFile, haproxyConfig({ domain: settings.domain, binds: settings.binds, pemFile, paths: this.paths, threads }));
+        await writeFile(configFile, haproxyConfig({ domain: settings.domain, binds: settings.binds, api: settings.api, pemFile, paths: this.paths, threads }));
         await writeFile(this.paths.map, haproxyMap(this.routable));
       },
     });
     sandboxes.on('stopping', (id) => this.forget(id));
+    // A resumed sandbox's policy is known (set at its create): its first request after the
+    // resume may go straight to it.
+    sandboxes.on('resumed', (id, address) => this.admit(id, address));
   }
 
   get pid(): number | undefined {
@@ -113,7 +121,10 @@ export class HaproxyDataPlane {
     // Another sandbox may have been given the address since; its streams are not touched when
     // it is routable again already.
     if ([...this.routable.values()].includes(address)) return;
-    for (const session of sessionsTo(await this.admin.run('show sess all'), address)) {
+    // Public clients are cut, as the product says of a pause. The SDKs' calls on the API port
+    // are left to the abort below: HAProxy answers one not answered yet with a 502, which the
+    // SDKs read as "not running", as Node's relay does.
+    for (const session of sessionsTo(await this.admin.run('show sess all'), address, 'public')) {
       await this.admin.run(`shutdown session ${session}`);
     }
     // Idle server connections kept between requests belong to no stream the runtime API lists.
@@ -138,25 +149,35 @@ export class HaproxyDataPlane {
       }
       // The `sandbox` servers only: what their retries hand to Node, Node counts itself.
       const stats = statCounters(await this.admin.run('show stat'));
-      const direct = [stats.get('direct_plain/sandbox'), stats.get('direct_tls/sandbox')].filter((c) => c !== undefined);
-      this.counters = this.totals.update(this.process.pid, {
-        opened: direct.reduce((n, c) => n + c.total, 0),
-        open: direct.reduce((n, c) => n + c.current, 0),
-        toSandbox: direct.reduce((n, c) => n + c.bytesIn, 0),
-        fromSandbox: direct.reduce((n, c) => n + c.bytesOut, 0),
-      });
+      const pid = this.process.pid;
+      this.counters = {
+        public: this.relayed.public.update(pid, directFigures(stats, ['direct_plain', 'direct_tls'])),
+        api: this.relayed.api.update(pid, directFigures(stats, ['direct_api'])),
+      };
     } catch (err) {
       this.log.debug({ err }, 'reading HAProxy traffic counters failed');
     }
   }
 
-  /** What HAProxy relayed straight to sandboxes, as of the last poll. */
-  figures(): RelayFigures {
-    return this.counters;
+  /** What HAProxy relayed straight to sandboxes from the public listeners or the API port, as
+   *  of the last poll. */
+  figures(origin: 'public' | 'api'): RelayFigures {
+    return this.counters[origin];
   }
 
   async close(): Promise<void> {
     clearInterval(this.poller);
     await this.process.stop();
   }
+}
+
+/** The sum of the `sandbox` servers' counters of `backends`. */
+function directFigures(stats: ReturnType<typeof statCounters>, backends: string[]): RelayFigures {
+  const direct = backends.map((b) => stats.get(`${b}/sandbox`)).filter((c) => c !== undefined);
+  return {
+    opened: direct.reduce((n, c) => n + c.total, 0),
+    open: direct.reduce((n, c) => n + c.current, 0),
+    toSandbox: direct.reduce((n, c) => n + c.bytesIn, 0),
+    fromSandbox: direct.reduce((n, c) => n + c.bytesOut, 0),
+  };
 }
