@@ -8,7 +8,6 @@ import os from 'node:os';
 import { Sandbox } from 'novita-sandbox';
 import { runCommand } from '../src/runtime/run-command.js';
 import { disposeServer, startServerProcess, type ServerProcess, useServer } from '../test/support/server-process.js';
-import { freePort } from '../test/support/free-port.js';
 import { holdMemory, timed } from './persistence.js';
 import { percentile, type Row } from './stats.js';
 import { thawCgroup } from '../src/runtime/runc/cgroup-freezer.js';
@@ -58,11 +57,8 @@ async function thawFloor(server: ServerProcess, sbx: Sandbox): Promise<number[]>
 
 const p = (samples: number[]) => ({ p50: percentile(samples, 50), p95: percentile(samples, 95) });
 
-/** A server as installed: with a public listener (on a free port: the bench's main server holds
- *  80 and 443), so that HAProxy holds its API port and relays the SDK's envd calls. */
 async function withServer<T>(env: NodeJS.ProcessEnv, work: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const publicListener = { SANDCASTLE_HTTP_PORT: String(await freePort()), SANDCASTLE_PUBLIC_HOSTS: '127.0.0.1' };
-  const server = await startServerProcess({ prepared: true, env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_MEMORY_MB: '2048', ...publicListener, ...env } });
+  const server = await startServerProcess({ prepared: true, env: { SANDCASTLE_WARM_POOL: '0', SANDCASTLE_MEMORY_MB: '2048', ...env } });
   try {
     useServer(server);
     return await work(server);

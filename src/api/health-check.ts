@@ -70,7 +70,7 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
   const report: HealthReport = { healthy: runtime.healthy && database.healthy && disk.healthy, runtime, database, disk };
   if (deps.dataPlane) {
     const pid = deps.dataPlane.pid();
-    report.dataPlane = pid === undefined ? { healthy: false, error: 'HAProxy (public URLs) is not running; the server is starting it again' } : { healthy: true, pid };
+    report.dataPlane = pid === undefined ? { healthy: false, error: 'HAProxy (the data plane) is not running; the server is starting it again' } : { healthy: true, pid };
     report.healthy &&= report.dataPlane.healthy;
   }
   return report;

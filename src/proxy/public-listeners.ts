@@ -1,8 +1,8 @@
 // The public HTTPS (443) and HTTP (80) listeners for `{port}-{id}.{domain}`, on both loopback
 // addresses: `*.localhost` names resolve to ::1 first, then 127.0.0.1 (libnss-myhostname), and
 // the API port. With the HAProxy data plane (the default) HAProxy holds them all, and Node's
-// public proxy and API server listen on sockets of their own behind it; with the Node data plane,
-// or no public listener, Node holds them.
+// public proxy and API server listen on sockets of their own behind it; with the Node data plane
+// Node holds them.
 import { mkdir, rm } from 'node:fs/promises';
 import type http from 'node:http';
 import net from 'node:net';
@@ -26,7 +26,7 @@ export interface PublicListeners {
   /** What HAProxy relayed from the public listeners or the API port (none with the Node data
    *  plane). */
   figures(origin: 'public' | 'api'): RelayFigures;
-  /** Whether HAProxy holds the listeners (the HAProxy data plane with a public listener). */
+  /** Whether HAProxy holds the listeners (the HAProxy data plane). */
   behindHaproxy: boolean;
   /** HAProxy's process id, when it runs. */
   dataPlanePid(): number | undefined;
@@ -101,7 +101,7 @@ export interface PublicListenerDeps {
 
 export async function startPublicListeners(deps: PublicListenerDeps): Promise<PublicListeners> {
   const binds = await availableBinds(deps.config, deps.material !== undefined, deps.log);
-  if (binds.length > 0 && deps.config.dataPlane === 'haproxy') return startBehindHaproxy(deps, binds);
+  if (deps.config.dataPlane === 'haproxy') return startBehindHaproxy(deps, binds);
   return startInNode(deps, binds);
 }
 
@@ -171,7 +171,7 @@ async function startBehindHaproxy({ config, proxy, material, sandboxes, access, 
     await dataPlane.start();
   } catch (err) {
     for (const s of servers) s.close();
-    throw new Error(`the public URLs' data plane did not start (install haproxy, as scripts/setup-host.sh does, or set SANDCASTLE_DATA_PLANE=node): ${(err as Error).message}`);
+    throw new Error(`the data plane (HAProxy, in front of the API port and public URLs) did not start (install haproxy, as scripts/setup-host.sh does, or set SANDCASTLE_DATA_PLANE=node): ${(err as Error).message}`);
   }
   return {
     urls: binds.map(urlOf),

@@ -43,7 +43,9 @@ it('holds the API port when asked: SDK headers name the sandbox before the Host 
   try {
     const paths = dataPlanePaths(dir);
     await writeFile(paths.map, haproxyMap([]));
-    const text = haproxyConfig({ domain: 'sandcastle.localhost', binds: [{ host: '127.0.0.1', port: 8080, tls: false }], api: { host: '::', port: 3000 }, paths, threads: 1 });
+    // No public listener: HAProxy holds the API port alone.
+    const text = haproxyConfig({ domain: 'sandcastle.localhost', binds: [], api: { host: '::', port: 3000 }, paths, threads: 1 });
+    assert.doesNotMatch(text, /frontend public/);
     const api = text.slice(text.indexOf('frontend api'), text.indexOf('backend traffic'));
     assert.match(api, /bind \[::\]:3000 v4v6\n/);
     // Novita's header wins over E2B's: its rule comes last.
@@ -52,6 +54,8 @@ it('holds the API port when asked: SDK headers name the sandbox before the Host 
     // The Host is read only when no header named the sandbox.
     assert.match(api, /set-var\(txn\.sid\) var\(txn\.host\).* if sandbox_host !named\n/);
     assert.match(api, /default_backend node_api\n/);
+    // A call cut in flight is answered in the server's JSON error format, its sandbox named.
+    assert.match(text, /http-error status 502 content-type application\/json lf-string "\{\\"code\\":502,\\"message\\":\\"sandbox '%\[var\(txn\.sid\)\]' is paused or killed/);
     assert.match(text, new RegExp(`server node unix@${paths.node.api.replace(/[.]/g, '\\.')}\n`));
     const configFile = path.join(dir, 'haproxy.cfg');
     await writeFile(configFile, text);

@@ -9,6 +9,7 @@
 // headers (envd and interpreter calls with `E2B_SANDBOX_URL`) or by its Host goes straight to
 // it by the same rules, and every other request goes to Node's API server.
 
+import { errorBody, errors } from '../../errors.js';
 import { envdPort, sandboxIdHeaders, sandboxPortHeaders } from '../../protocol.js';
 
 /** Where each side of the data plane listens and keeps its files. */
@@ -82,19 +83,21 @@ export function haproxyConfig(input: HaproxyConfigInput): string {
     '  timeout client-fin 30s',
     '  timeout server-fin 30s',
     '',
-    'frontend public',
   ];
-  for (const b of input.binds) {
-    lines.push(`  bind ${bindAddress(b.host, b.port)}${b.tls ? ` ssl crt ${input.pemFile} alpn http/1.1` : ''}`);
+  if (input.binds.length > 0) {
+    lines.push('frontend public');
+    for (const b of input.binds) {
+      lines.push(`  bind ${bindAddress(b.host, b.port)}${b.tls ? ` ssl crt ${input.pemFile} alpn http/1.1` : ''}`);
+    }
+    lines.push(
+      ...hostRouting(domain, paths.map),
+      '  use_backend direct_tls if routable port_ok port_ok_range { ssl_fc }',
+      '  use_backend direct_plain if routable port_ok port_ok_range',
+      '  use_backend node_tls if { ssl_fc }',
+      '  default_backend node_plain',
+      '',
+    );
   }
-  lines.push(
-    ...hostRouting(domain, paths.map),
-    '  use_backend direct_tls if routable port_ok port_ok_range { ssl_fc }',
-    '  use_backend direct_plain if routable port_ok port_ok_range',
-    '  use_backend node_tls if { ssl_fc }',
-    '  default_backend node_plain',
-    '',
-  );
   if (input.api) lines.push(...apiFrontend(input.api, domain, paths.map), '');
   lines.push(
     'backend traffic',
@@ -117,6 +120,7 @@ export function haproxyConfig(input: HaproxyConfigInput): string {
       '  option redispatch 1',
       '  server sandbox 0.0.0.0:0',
       `  server node unix@${paths.retry[origin]}`,
+      ...(origin === 'api' ? cutInFlightAnswers() : []),
       '',
       `frontend retry_${origin}`,
       `  bind unix@${paths.retry[origin]}`,
@@ -172,6 +176,17 @@ function apiFrontend(api: { host: string; port: number }, domain: string, map: s
   }
   lines.push(...hostRouting(domain, map), '  use_backend direct_api if routable port_ok port_ok_range', '  default_backend node_api');
   return lines;
+}
+
+/** The SDKs' call cut in flight (its sandbox paused or killed meanwhile) gets HAProxy's 502 in
+ *  the server's error format (src/errors.ts), the sandbox named, as Node's relay answers it. */
+function cutInFlightAnswers(): string[] {
+  const mark = 'SANDBOX-ID';
+  const body = errorBody(errors.sandboxGone(mark, 'paused or killed while this request was in flight'), { sandboxId: mark });
+  return [502, 503].map((status) => {
+    const text = JSON.stringify({ ...body, code: status }).replaceAll(mark, '%[var(txn.sid)]');
+    return `  http-error status ${status} content-type application/json lf-string "${text.replace(/["\\]/g, '\\$&')}"`;
+  });
 }
 
 /** The map file's text: one `id address` line per routable sandbox. */

@@ -79,7 +79,7 @@ export class HaproxyProcess {
   private onExit(child: ChildProcess, how: string): void {
     if (this.stopped || this.child !== child) return;
     this.child = undefined;
-    this.opts.log.error({ lastOutput: this.lines }, `HAProxy (public URLs) ${how}; starting it again`);
+    this.opts.log.error({ lastOutput: this.lines }, `HAProxy (the data plane) ${how}; starting it again`);
     void this.restart();
   }
 
@@ -90,11 +90,11 @@ export class HaproxyProcess {
       if (this.stopped) return;
       try {
         await this.start();
-        this.opts.log.info({ pid: this.pid }, 'HAProxy (public URLs) is serving again');
+        this.opts.log.info({ pid: this.pid }, 'HAProxy (the data plane) is serving again');
         this.restarts = 0;
         return;
       } catch (err) {
-        this.opts.log.error({ err }, `HAProxy (public URLs) failed to start again: ${(err as Error).message}`);
+        this.opts.log.error({ err }, `HAProxy (the data plane) failed to start again: ${(err as Error).message}`);
       }
     }
   }
