@@ -74,6 +74,10 @@ export function haproxyConfig(input: HaproxyConfigInput): string {
     'defaults',
     '  mode http',
     '  option dontlognull',
+    // A client that goes away ends its request at the server too, as Node's relay does (a
+    // runCode whose timeout closes its stream interrupts the kernel). Without it HAProxy takes
+    // the client's close for a half-close and keeps a quiet stream open.
+    '  option abortonclose',
     `  timeout connect ${connectTimeout}`,
     `  timeout http-request ${headTimeout}`,
     `  timeout http-keep-alive ${keepAliveTimeout}`,
