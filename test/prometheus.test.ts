@@ -113,7 +113,12 @@ describe('/metrics', () => {
       const cpu = value(running, 'sandcastle_sandbox_cpu_used_ratio', { sandbox_id: sbx.sandboxId });
       assert.ok(cpu >= 0 && cpu <= 1, `cpu ratio ${cpu}`);
       assert.ok(value(running, 'sandcastle_proxy_connections_total', { proxy: 'api' }) > value(before, 'sandcastle_proxy_connections_total', { proxy: 'api' }));
-      assert.ok(value(running, 'sandcastle_proxy_bytes_total', { proxy: 'api', direction: 'from_sandbox' }) > 0);
+      // Once the server has handed the sandbox to HAProxy, its calls are counted from HAProxy's
+      // counters, read every 2 s.
+      await until('bytes from the sandbox counted', async () => {
+        const { series } = await scrape();
+        return value(series, 'sandcastle_proxy_bytes_total', { proxy: 'api', direction: 'from_sandbox' }) > 0 ? true : undefined;
+      });
 
       assert.equal(await sbx.betaPause(), true);
       const paused = (await scrape()).series;
