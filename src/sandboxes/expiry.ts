@@ -26,14 +26,28 @@ export class Expiry {
 
   onIdleCheck(id: string): void {
     const lc = this.lc();
+    if (!this.idle(lc, id)) return;
+    // Traffic the data plane relays is read from its counters every 2 s: read it now, so that a
+    // call made since does not go unseen.
+    const probed = lc.trafficProbe?.() ?? Promise.resolve();
+    void probed.then(() => {
+      if (!this.idle(lc, id)) return;
+      const rec = lc.store.get(id);
+      lc.log.info({ sandboxId: id, idleTimeoutSeconds: rec?.idleTimeoutSeconds }, 'idle timeout reached: killing');
+      lc.kill(id).catch((err) => lc.log.error({ sandboxId: id, err }, 'kill after the idle timeout failed'));
+    });
+  }
+
+  /** Whether the sandbox has had no traffic for its idle timeout; if it had some, its check is
+   *  put off to the new end of the timeout. */
+  private idle(lc: Lifecycle, id: string): boolean {
     const rec = lc.store.get(id);
-    if (!rec || rec.state !== 'running' || rec.idleTimeoutSeconds === null) return;
+    if (!rec || rec.state !== 'running' || rec.idleTimeoutSeconds === null) return false;
     const idleUntil = (lc.lastActivity.get(id) ?? Date.now()) + rec.idleTimeoutSeconds * 1000;
     if (idleUntil > Date.now()) {
       lc.idleTimers.set(id, idleUntil);
-      return;
+      return false;
     }
-    lc.log.info({ sandboxId: id, idleTimeoutSeconds: rec.idleTimeoutSeconds }, 'idle timeout reached: killing');
-    lc.kill(id).catch((err) => lc.log.error({ sandboxId: id, err }, 'kill after the idle timeout failed'));
+    return true;
   }
 }

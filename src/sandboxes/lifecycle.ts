@@ -83,6 +83,9 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
   readonly idleTimers: DeadlineTimers;
   /** Last traffic per sandbox with an idle timeout (unix ms); a restart counts as traffic. */
   readonly lastActivity = new Map<string, number>();
+  /** Reads traffic relayed outside Node (the data plane's counters) into lastActivity now, so
+   *  that an idle timeout is judged on it; counters are otherwise read every 2 s. */
+  trafficProbe: (() => Promise<void>) | undefined;
   /** Paused sandboxes whose processes wait frozen in memory. */
   readonly warm: WarmPauses;
 

@@ -134,6 +134,11 @@ export class SandboxService {
     if (rec?.state === 'running' && rec.idleTimeoutSeconds !== null) this.lc.lastActivity.set(id, Date.now());
   }
 
+  /** `probe` reads the data plane's traffic counters (noteTraffic) before an idle timeout kills. */
+  useTrafficProbe(probe: () => Promise<void>): void {
+    this.lc.trafficProbe = probe;
+  }
+
   /** Where traffic for a sandbox's port goes, or why it cannot (see traffic-routes.ts). */
   routeTraffic(id: string, port: number): Promise<TrafficRoute> {
     // Traffic never reboots a sandbox paused without its memory (as the e2b API documents):

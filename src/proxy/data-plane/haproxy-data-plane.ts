@@ -84,6 +84,7 @@ export class HaproxyDataPlane {
     // A resumed sandbox's policy is known (set at its create): its first request after the
     // resume may go straight to it.
     sandboxes.on('resumed', (id, address) => this.admit(id, address));
+    sandboxes.useTrafficProbe(() => this.poll());
   }
 
   get pid(): number | undefined {
