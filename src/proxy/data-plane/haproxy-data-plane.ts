@@ -2,9 +2,9 @@
 // relaying the bytes. Node keeps every decision: a sandbox's first request reaches Node's public
 // proxy or API server (routing, auto-resume, answers), and once Node has routed to a sandbox that
 // takes plain traffic, the sandbox goes into HAProxy's map and its later requests go straight to
-// it; a resumed sandbox goes back into the map at once. A sandbox that stops being routable (pause, kill) leaves
-// the map and its open streams are cut; its next request reaches Node again. Traffic counters
-// are read back for the idle timeout and the metrics.
+// it; a resumed sandbox goes back into the map at once. A sandbox that stops being routable
+// (pause, kill) leaves the map and its open streams are cut; its next request reaches Node again.
+// Traffic counters are read back for the idle timeout and the metrics.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
