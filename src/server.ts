@@ -12,11 +12,11 @@ import type { Logger } from './log.js';
 import { MetricsSampler } from './metrics/sampler.js';
 import { serverPrometheus } from './metrics/prometheus-sources.js';
 import { routeForHost } from './proxy/host-route.js';
-import { startPublicListeners, type PublicListeners } from './proxy/public-listeners.js';
+import { startListeners, type Listeners } from './proxy/listeners.js';
 import { lingerWhileBodiesArrive } from './lingering-close.js';
 import { PublicAccess } from './proxy/public-access.js';
 import { PublicProxy } from './proxy/public-proxy.js';
-import { addFigures } from './metrics/prometheus-hooks.js';
+import { addFigures, noRelayFigures } from './metrics/prometheus-hooks.js';
 import { portOf, SandboxProxy, sandboxIdOf } from './proxy/sandbox-proxy.js';
 import { loadTlsMaterial } from './proxy/tls-material.js';
 import { NetworkRange } from './runtime/network/network-lease.js';
@@ -82,8 +82,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     registryMirrors: config.registryMirrors, insecureRegistries: config.insecureRegistries,
   });
   const prometheus = serverPrometheus(db, config, sandboxes, () => ({
-    api: { figures: () => addFigures(proxy.relays.figures(), listeners!.figures('api')) },
-    public: { figures: () => addFigures(publicProxy.relays.figures(), listeners!.figures('public')) },
+    api: { figures: () => addFigures(proxy.relays.figures(), listeners?.figures('api') ?? noRelayFigures) },
+    public: { figures: () => addFigures(publicProxy.relays.figures(), listeners?.figures('public') ?? noRelayFigures) },
   }));
   builds = new TemplateBuilds(config, templates, new TemplateBuildStore(db), sandboxes, pull, log, (outcome, seconds) => prometheus.build(outcome, seconds));
   const cutShort = await builds.recover();
@@ -115,7 +115,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // `https://{domain}/` has nothing but the console.
   publicProxy.serveConsole((req, res) => (isConsolePath(req.url) ? void consoleListener(req, res) : res.writeHead(302, { location: '/dashboard' }).end()));
   // Assigned once the listeners run; a request can reach the server before (it listens first).
-  let listeners: PublicListeners | undefined;
+  let listeners: Listeners | undefined;
   const dataPlane = { pid: () => listeners?.dataPlanePid() };
   const health = cachedHealth(() => checkHealth({ runtime, db, dataDir: config.dataDir, minFreeDiskMB: config.minFreeDiskMB, dataPlane: listeners?.behindHaproxy ? dataPlane : undefined }));
   const ops = getRequestListener(createOpsApp({ health, prometheus }, keys, log).fetch);
@@ -134,7 +134,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // HAProxy, when it holds the API port, asks Node to close after every answer.
   lingerWhileBodiesArrive(server);
   publicProxy.serveApi(server);
-  listeners = await startPublicListeners({ config, proxy: publicProxy, material, sandboxes, access: publicAccess, log, api: server, apiProxy: proxy });
+  listeners = await startListeners({ config, proxy: publicProxy, material, sandboxes, access: publicAccess, log, api: server, apiProxy: proxy });
   if (listeners.urls.length > 0) {
     log.info({ urls: listeners.urls }, `sandbox ports served at ${listeners.urls.join(', ')} as <port>-<sandboxId>.${config.domain}`);
   }

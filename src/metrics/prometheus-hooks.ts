@@ -69,6 +69,10 @@ export class RelayMeter {
   }
 }
 
+/** A proxy that relayed nothing (yet): the Node data plane's HAProxy figures, or before the
+ *  listeners run. */
+export const noRelayFigures: RelayFigures = { opened: 0, open: 0, toSandbox: 0, fromSandbox: 0 };
+
 /** Two proxies' figures as one (Node's public proxy and the HAProxy data plane in front of it). */
 export function addFigures(a: RelayFigures, b: RelayFigures): RelayFigures {
   return { opened: a.opened + b.opened, open: a.open + b.open, toSandbox: a.toSandbox + b.toSandbox, fromSandbox: a.fromSandbox + b.fromSandbox };

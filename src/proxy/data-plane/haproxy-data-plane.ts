@@ -9,7 +9,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../log.js';
-import type { RelayFigures } from '../../metrics/prometheus-hooks.js';
+import { noRelayFigures, type RelayFigures } from '../../metrics/prometheus-hooks.js';
 import type { SandboxService } from '../../sandboxes/sandbox-service.js';
 import type { PublicAccess } from '../public-access.js';
 import { HaproxyAdmin, sessionsTo, statCounters, tableEntries } from './haproxy-admin.js';
@@ -18,7 +18,6 @@ import { HaproxyProcess } from './haproxy-process.js';
 import { abortConnectionsTo } from './host-connections.js';
 import { RelayTotals } from './relay-totals.js';
 
-const noFigures: RelayFigures = { opened: 0, open: 0, toSandbox: 0, fromSandbox: 0 };
 
 /** How often traffic counters are read while any sandbox is routed directly. */
 const pollMs = 2_000;
@@ -52,8 +51,10 @@ export class HaproxyDataPlane {
   /** Requests counted per sandbox at the last poll, to tell new traffic. */
   private readonly seenRequests = new Map<string, number>();
   private readonly relayed = { public: new RelayTotals(), api: new RelayTotals() };
-  private counters: Record<'public' | 'api', RelayFigures> = { public: noFigures, api: noFigures };
+  private counters: Record<'public' | 'api', RelayFigures> = { public: noRelayFigures, api: noRelayFigures };
   private poller: NodeJS.Timeout | undefined;
+  /** The poll under way: idle deadlines that come together share it. */
+  private polling: Promise<void> | undefined;
 
   constructor(
     settings: DataPlaneSettings,
@@ -137,7 +138,12 @@ export class HaproxyDataPlane {
   }
 
   /** Traffic since the last poll counts as activity for the idle timeout; totals feed metrics. */
-  private async poll(): Promise<void> {
+  private poll(): Promise<void> {
+    this.polling ??= this.readCounters().finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  private async readCounters(): Promise<void> {
     try {
       if (this.routable.size > 0) {
         for (const entry of tableEntries(await this.admin.run('show table traffic'))) {

@@ -9,7 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { dataFiles, type Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { RelayFigures } from '../metrics/prometheus-hooks.js';
+import { noRelayFigures, type RelayFigures } from '../metrics/prometheus-hooks.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { HaproxyDataPlane } from './data-plane/haproxy-data-plane.js';
 import type { Origin } from './data-plane/haproxy-config.js';
@@ -18,7 +18,7 @@ import type { PublicProxy } from './public-proxy.js';
 import type { Admission } from './traffic.js';
 import type { TlsMaterial } from './tls-material.js';
 
-export interface PublicListeners {
+export interface Listeners {
   /** What listens where, e.g. `https://[::1]:443`. */
   urls: string[];
   /** The API port (the one chosen when the configuration says 0). */
@@ -86,7 +86,7 @@ async function availableBinds(config: Config, withTls: boolean, log: Logger): Pr
   return binds;
 }
 
-export interface PublicListenerDeps {
+export interface ListenerDeps {
   config: Config;
   proxy: PublicProxy;
   material: TlsMaterial | undefined;
@@ -99,13 +99,13 @@ export interface PublicListenerDeps {
   apiProxy: { useDataPlane(dataPlane: Admission): void };
 }
 
-export async function startPublicListeners(deps: PublicListenerDeps): Promise<PublicListeners> {
+export async function startListeners(deps: ListenerDeps): Promise<Listeners> {
   const binds = await availableBinds(deps.config, deps.material !== undefined, deps.log);
   if (deps.config.dataPlane === 'haproxy') return startBehindHaproxy(deps, binds);
   return startInNode(deps, binds);
 }
 
-async function startInNode({ config, proxy, material, api }: PublicListenerDeps, binds: Bind[]): Promise<PublicListeners> {
+async function startInNode({ config, proxy, material, api }: ListenerDeps, binds: Bind[]): Promise<Listeners> {
   const apiPort = await listenApi(api, config);
   const servers: net.Server[] = [];
   try {
@@ -129,7 +129,7 @@ async function startInNode({ config, proxy, material, api }: PublicListenerDeps,
     urls: binds.map(urlOf),
     apiPort,
     behindHaproxy: false,
-    figures: () => ({ opened: 0, open: 0, toSandbox: 0, fromSandbox: 0 }),
+    figures: () => noRelayFigures,
     dataPlanePid: () => undefined,
     async close() {
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -137,7 +137,7 @@ async function startInNode({ config, proxy, material, api }: PublicListenerDeps,
   };
 }
 
-async function startBehindHaproxy({ config, proxy, material, sandboxes, access, log, api, apiProxy }: PublicListenerDeps, binds: Bind[]): Promise<PublicListeners> {
+async function startBehindHaproxy({ config, proxy, material, sandboxes, access, log, api, apiProxy }: ListenerDeps, binds: Bind[]): Promise<Listeners> {
   // Taken and let go at once, so that a port in use fails as Node words it, and port 0 becomes a
   // free port for HAProxy to bind.
   const probe = net.createServer();
