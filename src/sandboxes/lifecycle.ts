@@ -209,6 +209,15 @@ export class Lifecycle extends EventEmitter<LifecycleEvents> {
     return running;
   }
 
+  /** A sandbox running again after a resume (its record already says so, with its new end):
+   *  its timers armed, the data plane told where it is. */
+  markResumed(rec: SandboxRecord, endAt: number): SandboxRecord {
+    const resumed: SandboxRecord = { ...rec, state: 'running', pausedAt: null, endAt };
+    this.armTimers(resumed);
+    if (resumed.networkIndex !== null) this.emit('resumed', rec.id, this.records.addressOf(resumed));
+    return resumed;
+  }
+
   armTimers(rec: SandboxRecord): void {
     if (rec.state === 'paused') {
       this.idleTimers.clear(rec.id);

@@ -42,10 +42,6 @@ export class Persistence {
     });
   }
 
-  private announceResumed(rec: SandboxRecord): void {
-    if (rec.networkIndex !== null) this.lc.emit('resumed', rec.id, this.lc.records.addressOf(rec));
-  }
-
   private resume(rec: SandboxRecord, timeoutSeconds: number): Promise<SandboxRecord> {
     if (this.lc.store.pauseOptions(rec.id).pausedWithoutMemory) return this.reboot(rec, timeoutSeconds);
     const checkpoint = pauseCheckpoint(rec.id);
@@ -61,10 +57,7 @@ export class Persistence {
       const endAt = Date.now() + timeoutSeconds * 1000;
       this.lc.store.setResumed(rec.id, endAt);
       await this.lc.runtime.discardCheckpoint(checkpoint);
-      const resumed: SandboxRecord = { ...rec, state: 'running', pausedAt: null, endAt };
-      this.lc.armTimers(resumed);
-      this.announceResumed(resumed);
-      return resumed;
+      return this.lc.markResumed(rec, endAt);
     }, () => this.lc.transition(rec, 'resuming'));
   }
 
@@ -100,10 +93,7 @@ export class Persistence {
       const endAt = Date.now() + timeoutSeconds * 1000;
       this.lc.store.setPausedWithoutMemory(rec.id, false);
       this.lc.store.setResumed(rec.id, endAt);
-      const resumed: SandboxRecord = { ...rec, state: 'running', pausedAt: null, endAt };
-      this.lc.armTimers(resumed);
-      this.announceResumed(resumed);
-      return resumed;
+      return this.lc.markResumed(rec, endAt);
     }, () => this.lc.transition(rec, 'resuming'));
   }
 
