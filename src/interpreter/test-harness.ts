@@ -4,11 +4,11 @@
 // TypeScript and Bash kernels; Python runs in the integration tests inside real sandboxes.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '../../test/support/free-port.js';
 import type { OutputEvent } from './events.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,17 +31,6 @@ export async function bundleInterpreter(): Promise<{ dir: string; remove(): Prom
   const dir = await mkdtemp(path.join(tmpdir(), 'interpreter-bundle-'));
   await promisify(execFile)(process.execPath, [path.join(repoRoot, 'scripts', 'bundle-sandbox.mjs'), dir]);
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startInterpreter(bundleDir: string): Promise<Interpreter> {

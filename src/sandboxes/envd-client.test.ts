@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { it } from 'node:test';
+import { freePort } from '../../test/support/free-port.js';
 import { waitForHealth } from './envd-client.js';
-
-/** A port nothing listens on yet. */
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => probe.once('listening', r));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
 
 it('waits for something to listen, then for /health to answer 2xx', async () => {
   const port = await freePort();
