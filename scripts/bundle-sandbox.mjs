@@ -51,8 +51,8 @@ await copyFile(esbuildBinary, path.join(assets, 'esbuild'));
 // envd's helper for file metadata (extended attributes, which Node cannot reach): static, so it
 // runs in any sandbox of this host's architecture, with or without glibc.
 // Its process helper (spawner.c) likewise: envd starts every command through it.
-for (const helper of ['xattr', 'spawner']) {
-  execFileSync('cc', ['-static', '-Os', '-Wall', '-o', path.join(outdir, helper), path.join(root, 'src', 'envd', `${helper}.c`)], { stdio: 'inherit' });
+for (const [helper, folder] of [['xattr', 'filesystem'], ['spawner', 'process']]) {
+  execFileSync('cc', ['-static', '-Os', '-Wall', '-o', path.join(outdir, helper), path.join(root, 'src', 'envd', folder, `${helper}.c`)], { stdio: 'inherit' });
 }
 
 for (const [file, info] of Object.entries(result.metafile.outputs)) {

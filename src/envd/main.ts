@@ -5,7 +5,7 @@ import './light-headers.js';
 import './base64.js';
 import { envdLog } from './envd-log.js';
 import { createEnvdServer, loadServices } from './server.js';
-import { startProcessHelper } from './spawner.js';
+import { startProcessHelper } from './process/spawner.js';
 import { envdPort } from '../protocol.js';
 
 // envd's own stdio may be a pipe whose reader is gone (e.g. after a restore); a failed log

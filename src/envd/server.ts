@@ -3,8 +3,8 @@
 // that listening is not delayed by it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tokenAccepted, unauthorizedMessage } from './auth.js';
-import { header, readJson, sendError, sendJson } from './http-util.js';
-import { publishEnv } from './published-env.js';
+import { header, readJson, sendError, sendJson } from './http/http-util.js';
+import { publishEnv } from './http/published-env.js';
 import { envdLog } from './envd-log.js';
 import { lingerWhileBodiesArrive } from '../lingering-close.js';
 import { applyInit, state, type InitBody } from './state.js';

@@ -7,12 +7,12 @@ import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from
 import { createAsyncIterable } from '@connectrpc/connect/protocol';
 import { errorToJsonBytes, parseContentType } from '@connectrpc/connect/protocol-connect';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { handleFiles } from './files-http.js';
-import { filesystemService } from './filesystem-service.js';
+import { handleFiles } from './http/files-http.js';
+import { filesystemService } from './filesystem/filesystem-service.js';
 import { Filesystem } from './gen/envd/filesystem_pb.js';
 import { Process } from './gen/envd/process_pb.js';
-import { sendError } from './http-util.js';
-import { processService } from './process-service.js';
+import { sendError } from './http/http-util.js';
+import { processService } from './process/process-service.js';
 import { authInterceptor } from './rpc-auth.js';
 import { refreshUsers } from './users.js';
 

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BashKernel } from './bash-kernel.js';
 import { Contexts } from './contexts.js';
-import { defaultEnvsFile } from '../envd/published-env.js';
+import { defaultEnvsFile } from '../envd/http/published-env.js';
 import { GlobalEnvs } from './global-envs.js';
 import { kernelEnv, lookupIdentity, type Kernel, type Language } from './kernel.js';
 import { NodeKernel } from './node-kernel.js';

@@ -2,7 +2,7 @@
 // /contexts manages contexts. Errors are plain text, as the SDK shows the body of a 404 and only
 // the status of anything else.
 import http from 'node:http';
-import { sendJson } from '../envd/http-util.js';
+import { sendJson } from '../envd/http/http-util.js';
 import { ContextError, type Contexts, type ExecutionStream } from './contexts.js';
 import { errorEvent, type OutputEvent } from './events.js';
 import { validEnvName } from './global-envs.js';

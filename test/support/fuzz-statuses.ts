@@ -19,7 +19,7 @@ const nodeHttpServer = [400, 408, 413, 417, 431];
  *  unsupported media type (415), HTTP version not supported (505). */
 const connectStatuses = [400, 401, 403, 404, 409, 429, 499, 501, 503, 504, 405, 415, 505];
 
-/** envd's REST endpoints (src/envd/files-http.ts, server.ts): bad request, no or wrong token,
+/** envd's REST endpoints (src/envd/http/files-http.ts, server.ts): bad request, no or wrong token,
  *  permission denied, not found, wrong method, no acceptable encoding, disk full. */
 const envdRest = [200, 204, 400, 401, 403, 404, 405, 406, 507];
 

@@ -2,13 +2,13 @@
 // attached stream, and reporting how they ended. Output is not kept for streams that attach
 // later; a process keeps running when all its streams go away.
 import { existsSync } from 'node:fs';
-import { Channel } from './channel.js';
-import { envdLog } from './envd-log.js';
+import { Channel } from '../channel.js';
+import { envdLog } from '../envd-log.js';
 import { endInfo, signalNumber, type EndInfo } from './exit-status.js';
 import { ptyChild, ptyLaunch, type PtySize } from './pty.js';
 import { launch, type Launched } from './spawner.js';
-import { state } from './state.js';
-import type { User } from './users.js';
+import { state } from '../state.js';
+import type { User } from '../users.js';
 
 export type ProcEvent =
   | { kind: 'data'; stream: 'stdout' | 'stderr' | 'pty'; data: Uint8Array }

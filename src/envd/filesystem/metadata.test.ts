@@ -63,14 +63,14 @@ it('a helper that was killed is started again at the next call', async () => {
 
 it('an idle helper does not keep its process running', () => {
   const f = file('exit');
-  const script = `import { readMetadata } from ${JSON.stringify(path.resolve('src/envd/metadata.ts'))};\nconsole.log(JSON.stringify(await readMetadata([${JSON.stringify(f)}])));`;
+  const script = `import { readMetadata } from ${JSON.stringify(path.resolve('src/envd/filesystem/metadata.ts'))};\nconsole.log(JSON.stringify(await readMetadata([${JSON.stringify(f)}])));`;
   // Kept alive, the process would wait for the helper's idle end (30 s) and be killed here.
   const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(out.trim(), '[null]');
 });
 
 it('the helper still answers one request given as arguments, as an envd from before an upgrade asks', () => {
-  const helper = fileURLToPath(new URL('../../dist/sandbox/xattr', import.meta.url));
+  const helper = fileURLToPath(new URL('../../../dist/sandbox/xattr', import.meta.url));
   const f = file('one-shot');
   execFileSync(helper, ['set', f, 'k', 'v', 'empty', '']);
   assert.equal(execFileSync(helper, ['get', path.join(dir, 'missing'), f], { encoding: 'utf8' }), '1\0k\0v\0' + '1\0empty\0\0');

@@ -6,7 +6,7 @@ import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promis
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { startEnvd, userUid, type Envd } from './test-harness.js';
+import { startEnvd, userUid, type Envd } from '../test-harness.js';
 
 let envd: Envd;
 before(async () => {

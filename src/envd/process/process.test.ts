@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { Signal } from './gen/envd/process_pb.js';
-import { collect, startEnvd, sudoGid, userGid, userUid, type Envd } from './test-harness.js';
+import { Signal } from '../gen/envd/process_pb.js';
+import { collect, startEnvd, sudoGid, userGid, userUid, type Envd } from '../test-harness.js';
 
 let envd: Envd;
 before(async () => {

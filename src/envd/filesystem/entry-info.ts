@@ -4,9 +4,9 @@ import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { lstat, readlink, realpath, stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
-import { EntryInfoSchema, FileType } from './gen/envd/filesystem_pb.js';
+import { EntryInfoSchema, FileType } from '../gen/envd/filesystem_pb.js';
 import { TimestampSchema } from '@bufbuild/protobuf/wkt';
-import { groupName, userName } from './users.js';
+import { groupName, userName } from '../users.js';
 
 export type EntryInit = MessageInitShape<typeof EntryInfoSchema>;
 

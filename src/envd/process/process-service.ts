@@ -2,19 +2,19 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { stat } from 'node:fs/promises';
-import { keepaliveMs, type Channel } from './channel.js';
+import { keepaliveMs, type Channel } from '../channel.js';
 import {
   Process,
   ProcessEventSchema,
   Signal,
   type ProcessSelector,
   type StartRequest,
-} from './gen/envd/process_pb.js';
-import { resolveUserPath } from './paths.js';
+} from '../gen/envd/process_pb.js';
+import { resolveUserPath } from '../filesystem/paths.js';
 import { findProcess, runningProcesses, startProcess, type Proc, type ProcEvent } from './processes.js';
 import { resizePty } from './pty.js';
-import { requestUser } from './rpc-auth.js';
-import { fsError } from './rpc-errors.js';
+import { requestUser } from '../rpc-auth.js';
+import { fsError } from '../filesystem/rpc-errors.js';
 
 type EventInit = MessageInitShape<typeof ProcessEventSchema>;
 

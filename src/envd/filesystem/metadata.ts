@@ -22,7 +22,7 @@ const valuePattern = /^[\x20-\x7e]*$/;
 
 /** The helper beside the bundle (/opt/sandcastle/lib/xattr), or, when envd runs from the sources
  *  (its unit tests), the one `npm run build` made. */
-const helperFile = [new URL('./xattr', import.meta.url), new URL('../../dist/sandbox/xattr', import.meta.url)]
+const helperFile = [new URL('./xattr', import.meta.url), new URL('../../../dist/sandbox/xattr', import.meta.url)]
   .map((u) => fileURLToPath(u))
   .find((p) => existsSync(p));
 

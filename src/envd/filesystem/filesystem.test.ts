@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { appendFile, chmod, chown, mkdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { EventType, FileType } from './gen/envd/filesystem_pb.js';
-import { startEnvd, userUid, type Envd } from './test-harness.js';
+import { EventType, FileType } from '../gen/envd/filesystem_pb.js';
+import { startEnvd, userUid, type Envd } from '../test-harness.js';
 
 let envd: Envd;
 let root: string;

@@ -9,14 +9,14 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, createGunzip } from 'node:zlib';
-import { checkFilesAccess } from './auth.js';
-import { signedFileQuery } from './file-signature.js';
+import { checkFilesAccess } from '../auth.js';
+import { signedFileQuery } from '../file-signature.js';
 import { header, sendError, sendJson } from './http-util.js';
-import { chownTo, ensureDirs, PathError, resolveUserPath } from './paths.js';
-import { state } from './state.js';
-import { beginUpload, endUpload } from './uploads.js';
-import { lookupUser, type User } from './users.js';
-import { MetadataError, uploadMetadata, writeMetadata, type Metadata } from './metadata.js';
+import { chownTo, ensureDirs, PathError, resolveUserPath } from '../filesystem/paths.js';
+import { state } from '../state.js';
+import { beginUpload, endUpload } from '../filesystem/uploads.js';
+import { lookupUser, type User } from '../users.js';
+import { MetadataError, uploadMetadata, writeMetadata, type Metadata } from '../filesystem/metadata.js';
 
 class HttpError extends Error {
   constructor(

@@ -3,15 +3,15 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@conn
 import { randomUUID } from 'node:crypto';
 import { cp, lstat, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { Channel, keepaliveMs } from './channel.js';
+import { Channel, keepaliveMs } from '../channel.js';
 import { DirWatcher, type WatchEvent } from './dir-watcher.js';
 import { entryInfo, type EntryInit } from './entry-info.js';
-import { EventType, FileType, Filesystem } from './gen/envd/filesystem_pb.js';
+import { EventType, FileType, Filesystem } from '../gen/envd/filesystem_pb.js';
 import { addMetadata } from './metadata.js';
 import { ensureDirs, exists, resolveUserPath } from './paths.js';
-import { requestUser } from './rpc-auth.js';
+import { requestUser } from '../rpc-auth.js';
 import { fsError } from './rpc-errors.js';
-import type { User } from './users.js';
+import type { User } from '../users.js';
 
 function resolve(p: string, user: User): string {
   try {

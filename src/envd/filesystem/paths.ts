@@ -2,8 +2,8 @@
 // operation's user, and directories envd creates on the way belong to that user too.
 import { chown, lstat, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { state } from './state.js';
-import type { User } from './users.js';
+import { state } from '../state.js';
+import type { User } from '../users.js';
 
 export class PathError extends Error {}
 

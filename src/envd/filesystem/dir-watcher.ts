@@ -5,7 +5,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { EventType } from './gen/envd/filesystem_pb.js';
+import { EventType } from '../gen/envd/filesystem_pb.js';
 import { isUploadTarget, uploadOf } from './uploads.js';
 
 export interface WatchEvent {

@@ -11,7 +11,7 @@ import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { envdLog } from './envd-log.js';
+import { envdLog } from '../envd-log.js';
 import { signalName } from './exit-status.js';
 import { tool } from './tools.js';
 
@@ -36,7 +36,7 @@ export interface Launched extends EventEmitter {
 
 /** The helper beside the bundle (/opt/sandcastle/lib/spawner), or, when envd runs from the
  *  sources (tests), the built one in dist/. */
-const helperFile = [new URL('./spawner', import.meta.url), new URL('../../dist/sandbox/spawner', import.meta.url)]
+const helperFile = [new URL('./spawner', import.meta.url), new URL('../../../dist/sandbox/spawner', import.meta.url)]
   .map((u) => fileURLToPath(u))
   .find((f) => existsSync(f));
 
