@@ -1,4 +1,4 @@
-// The runc backend against the shared runtime contract (src/runtime/runtime-contract.ts), with
+// The runc backend against the shared runtime contract (src/runtime/contract.case.ts), with
 // real sandboxes of the built-in `base` template: its main program is envd.
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { envdPort } from '../src/protocol.js';
 import { waitForHealth } from '../src/sandboxes/envd-client.js';
 import { NetworkRange } from '../src/runtime/network/network-lease.js';
 import { RuncRuntime } from '../src/runtime/runc/runc-runtime.js';
-import { runtimeContract } from '../src/runtime/runtime-contract.js';
+import { runtimeContract } from '../src/runtime/contract.case.js';
 import { builtinRecipes, ensureTemplateRootfs } from '../src/templates/rootfs-builder.js';
 
 runtimeContract('runc', async () => {

@@ -1,4 +1,4 @@
-// The in-memory runtime against the same contract as runc (runtime-contract.ts), so tests that
+// The in-memory runtime against the same contract as runc (contract.case.ts), so tests that
 // drive the lifecycle with it stand for what runc does.
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NetworkRange } from '../network/network-lease.js';
-import { runtimeContract } from '../runtime-contract.js';
+import { runtimeContract } from '../contract.case.js';
 import { FakeRuntime } from './fake-runtime.js';
 
 runtimeContract('fake', async () => {

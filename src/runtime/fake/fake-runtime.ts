@@ -1,4 +1,4 @@
-// A runtime in memory: sandboxes and checkpoints are entries in maps. It passes the same contract as runc (runtime-contract.ts) and lets the
+// A runtime in memory: sandboxes and checkpoints are entries in maps. It passes the same contract as runc (contract.case.ts) and lets the
 // lifecycle (state machine, operations, recovery) be tested without root. Tests can set what a
 // crash would have left (`containers`), make the next call of a method fail (`failNext`), and read
 // which calls were made (`calls`).
