@@ -1,8 +1,8 @@
 // The public HTTPS (443) and HTTP (80) listeners for `{port}-{id}.{domain}`, on both loopback
 // addresses: `*.localhost` names resolve to ::1 first, then 127.0.0.1 (libnss-myhostname), and
-// the API port. With the HAProxy data plane (the default) HAProxy holds them all, and Node's
-// public proxy and API server listen on sockets of their own behind it; with the Node data plane
-// Node holds them.
+// the API port. With the HAProxy data plane (the default) Node binds them and HAProxy inherits
+// and serves them (held-socket.ts), with Node's public proxy and API server on sockets of their own
+// behind it; with the Node data plane Node serves them.
 import { mkdir, rm } from 'node:fs/promises';
 import type http from 'node:http';
 import net from 'node:net';
@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { noRelayFigures, type RelayFigures } from '../metrics/prometheus-hooks.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { HaproxyDataPlane } from './data-plane/haproxy-data-plane.js';
+import { holdSocket } from './data-plane/held-socket.js';
 import type { Origin } from './data-plane/haproxy-config.js';
 import type { PublicAccess } from './public-access.js';
 import type { PublicProxy } from './public-proxy.js';
@@ -55,35 +56,33 @@ function listen(server: net.Server, port: number | string, host?: string): Promi
   });
 }
 
-/** Listens on the API port and gives the port (chosen by the system when configured as 0). */
-async function listenApi(server: net.Server, config: Config): Promise<number> {
-  await listen(server, config.port, config.host);
-  return (server.address() as net.AddressInfo).port;
+/** The configured public binds. */
+function plannedBinds(config: Config, withTls: boolean): Bind[] {
+  const binds: Bind[] = [];
+  if (config.httpsPort > 0 && withTls) binds.push(...config.publicHosts.map((host) => ({ scheme: 'https' as const, host, port: config.httpsPort })));
+  if (config.httpPort > 0) binds.push(...config.publicHosts.map((host) => ({ scheme: 'http' as const, host, port: config.httpPort })));
+  return binds;
 }
 
-/** The configured binds this host can take: a host without IPv6 has no ::1, and the other
- *  loopback still serves. A bind taken by another program is an error that names it. */
-async function availableBinds(config: Config, withTls: boolean, log: Logger): Promise<Bind[]> {
-  const binds: Bind[] = [];
-  const plans: Array<{ scheme: Bind['scheme']; port: number }> = [];
-  if (config.httpsPort > 0 && withTls) plans.push({ scheme: 'https', port: config.httpsPort });
-  if (config.httpPort > 0) plans.push({ scheme: 'http', port: config.httpPort });
-  for (const { scheme, port } of plans) {
-    for (const host of config.publicHosts) {
-      const bind = { scheme, host, port };
-      const probe = net.createServer();
-      try {
-        await listen(probe, port, host);
-        await new Promise((r) => probe.close(r));
-        binds.push(bind);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'EADDRNOTAVAIL' && code !== 'EAFNOSUPPORT') throw new Error(`cannot listen on ${urlOf(bind)}: ${code ?? (err as Error).message}`);
+/** Takes each bind this host can take: a host without IPv6 has no ::1, and the other loopback
+ *  still serves. A bind taken by another program is an error that names it; what was taken
+ *  before it is let go (`release`). */
+async function takeBinds<T>(binds: Bind[], take: (bind: Bind) => Promise<T>, release: (taken: T) => void, log: Logger): Promise<Array<{ bind: Bind; taken: T }>> {
+  const taken: Array<{ bind: Bind; taken: T }> = [];
+  for (const bind of binds) {
+    try {
+      taken.push({ bind, taken: await take(bind) });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') {
         log.warn({ url: urlOf(bind) }, `${urlOf(bind)} is not available on this host; skipped`);
+        continue;
       }
+      for (const t of taken) release(t.taken);
+      throw new Error(`cannot listen on ${urlOf(bind)}: ${code ?? (err as Error).message}`);
     }
   }
-  return binds;
+  return taken;
 }
 
 export interface ListenerDeps {
@@ -100,33 +99,31 @@ export interface ListenerDeps {
 }
 
 export async function startListeners(deps: ListenerDeps): Promise<Listeners> {
-  const binds = await availableBinds(deps.config, deps.material !== undefined, deps.log);
+  const binds = plannedBinds(deps.config, deps.material !== undefined);
   if (deps.config.dataPlane === 'haproxy') return startBehindHaproxy(deps, binds);
   return startInNode(deps, binds);
 }
 
-async function startInNode({ config, proxy, material, api }: ListenerDeps, binds: Bind[]): Promise<Listeners> {
-  const apiPort = await listenApi(api, config);
-  const servers: net.Server[] = [];
-  try {
-    for (const bind of binds) {
-      const server =
-        bind.scheme === 'https'
-          ? tls.createServer({ key: material!.key, cert: material!.cert, ALPNProtocols: ['http/1.1'] }, (s) => proxy.handleTls(s))
-          : net.createServer({ pauseOnConnect: true }, (s) => proxy.handlePlain(s));
-      // Failed handshakes (a client that does not trust the CA) only concern that client.
-      server.on('tlsClientError', () => undefined);
-      await listen(server, bind.port, bind.host).catch((err: NodeJS.ErrnoException) => {
-        throw new Error(`cannot listen on ${urlOf(bind)}: ${err.code ?? err.message}`);
-      });
-      servers.push(server);
-    }
-  } catch (err) {
-    for (const s of [...servers, api]) s.close();
+async function startInNode({ config, proxy, material, api, log }: ListenerDeps, binds: Bind[]): Promise<Listeners> {
+  await listen(api, config.port, config.host);
+  const apiPort = (api.address() as net.AddressInfo).port;
+  const listenOn = async (bind: Bind) => {
+    const server =
+      bind.scheme === 'https'
+        ? tls.createServer({ key: material!.key, cert: material!.cert, ALPNProtocols: ['http/1.1'] }, (s) => proxy.handleTls(s))
+        : net.createServer({ pauseOnConnect: true }, (s) => proxy.handlePlain(s));
+    // Failed handshakes (a client that does not trust the CA) only concern that client.
+    server.on('tlsClientError', () => undefined);
+    await listen(server, bind.port, bind.host);
+    return server;
+  };
+  const taken = await takeBinds(binds, listenOn, (s) => s.close(), log).catch((err: Error) => {
+    api.close();
     throw err;
-  }
+  });
+  const servers = taken.map((t) => t.taken);
   return {
-    urls: binds.map(urlOf),
+    urls: taken.map((t) => urlOf(t.bind)),
     apiPort,
     behindHaproxy: false,
     figures: () => noRelayFigures,
@@ -138,19 +135,20 @@ async function startInNode({ config, proxy, material, api }: ListenerDeps, binds
 }
 
 async function startBehindHaproxy({ config, proxy, material, sandboxes, access, log, api, apiProxy }: ListenerDeps, binds: Bind[]): Promise<Listeners> {
-  // Taken and let go at once, so that a port in use fails as Node words it, and port 0 becomes a
-  // free port for HAProxy to bind.
-  const probe = net.createServer();
-  const apiPort = await listenApi(probe, config);
-  await new Promise((r) => probe.close(r));
+  const apiSocket = await holdSocket(config.host, config.port);
+  const held = await takeBinds(binds, (b) => holdSocket(b.host, b.port), (s) => s.close(), log).catch((err: Error) => {
+    apiSocket.close();
+    throw err;
+  });
+  const sockets = [apiSocket, ...held.map((h) => h.taken)];
   const dataPlane = new HaproxyDataPlane(
     {
       dir: dataFiles(config.dataDir).dataPlane,
       binary: config.haproxyPath,
       domain: config.domain,
-      binds: binds.map((b) => ({ host: b.host, port: b.port, tls: b.scheme === 'https' })),
+      binds: held.map((h) => ({ socket: h.taken, tls: h.bind.scheme === 'https' })),
       pem: material && `${material.cert.trimEnd()}\n${material.key.trimEnd()}\n`,
-      api: { host: config.host, port: apiPort },
+      api: apiSocket,
     },
     sandboxes,
     access,
@@ -171,16 +169,18 @@ async function startBehindHaproxy({ config, proxy, material, sandboxes, access, 
     await dataPlane.start();
   } catch (err) {
     for (const s of servers) s.close();
+    for (const s of sockets) s.close();
     throw new Error(`the data plane (HAProxy, in front of the API port and public URLs) did not start (install haproxy, as scripts/setup-host.sh does, or set SANDCASTLE_DATA_PLANE=node): ${(err as Error).message}`);
   }
   return {
-    urls: binds.map(urlOf),
-    apiPort,
+    urls: held.map((h) => urlOf(h.bind)),
+    apiPort: apiSocket.port,
     behindHaproxy: true,
     figures: (origin) => dataPlane.figures(origin),
     dataPlanePid: () => dataPlane.pid,
     async close() {
       await dataPlane.close();
+      for (const s of sockets) s.close();
       // The API server is the caller's to close.
       await Promise.all(servers.filter((s) => s !== api).map((s) => new Promise((r) => s.close(r))));
     },

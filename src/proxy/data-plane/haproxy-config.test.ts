@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { promisify } from 'node:util';
 import { dataPlanePaths } from './haproxy-data-plane.js';
 import { haproxyConfig, haproxyMap, haproxyThreads, type DataPlanePaths } from './haproxy-config.js';
-
-const run = promisify(execFile);
+import { holdSocket } from './held-socket.js';
 
 /** Writes the configuration `make` gives for a data-plane folder with a map of `entries`, and
- *  checks it (`check`) and has HAProxy check it. */
-async function checkConfig(entries: Array<[string, string]>, make: (paths: DataPlanePaths) => string, check: (text: string, paths: DataPlanePaths) => void) {
+ *  checks it (`check`) and has HAProxy check it, with `sockets` loopback sockets held for it to
+ *  inherit as descriptors 3, 4, … (it checks that they are sockets). */
+async function checkConfig(entries: Array<[string, string]>, sockets: number, make: (paths: DataPlanePaths) => string, check: (text: string, paths: DataPlanePaths) => void) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sc-haproxy-config-'));
+  const held = await Promise.all(Array.from({ length: sockets }, () => holdSocket('127.0.0.1', 0)));
   try {
     const paths = dataPlanePaths(dir);
     await writeFile(paths.map, haproxyMap(entries));
@@ -21,22 +22,26 @@ async function checkConfig(entries: Array<[string, string]>, make: (paths: DataP
     check(text, paths);
     const configFile = path.join(dir, 'haproxy.cfg');
     await writeFile(configFile, text);
-    const { stdout } = await run('haproxy', ['-c', '-f', configFile]);
-    assert.match(stdout, /Configuration file is valid/);
+    const child = spawn('haproxy', ['-c', '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe', ...held.map((s) => s.fd)] });
+    let output = '';
+    for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0, output);
+    assert.match(output, /Configuration file is valid/);
   } finally {
+    for (const s of held) s.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-it('writes a configuration HAProxy accepts, binding each public address and routing by Host', async () => {
+it('writes a configuration HAProxy accepts, serving each inherited public socket and routing by Host', async () => {
   const binds = [
-    { host: '::1', port: 8443, tls: false },
-    { host: '127.0.0.1', port: 8080, tls: false },
+    { fd: 3, tls: false },
+    { fd: 4, tls: false },
   ];
-  await checkConfig([['abc', '10.77.0.2']], (paths) => haproxyConfig({ domain: 'sandcastle.localhost', binds, paths, threads: 1 }), (text) => {
+  await checkConfig([['abc', '10.77.0.2']], 2, (paths) => haproxyConfig({ domain: 'sandcastle.localhost', binds, paths, threads: 1 }), (text) => {
     assert.match(text, /nbthread 1\n/);
-    assert.match(text, /bind \[::1\]:8443\n/);
-    assert.match(text, /bind 127\.0\.0\.1:8080\n/);
+    assert.match(text, /frontend public\n  bind fd@3\n  bind fd@4\n/);
     // The domain's dots are escaped: `xsandcastle.localhost` is no sandbox host.
     assert.match(text, /\\\.sandcastle\\\.localhost\$/);
   });
@@ -44,11 +49,11 @@ it('writes a configuration HAProxy accepts, binding each public address and rout
 
 it('holds the API port when asked: SDK headers name the sandbox before the Host does', async () => {
   // No public listener: HAProxy holds the API port alone.
-  const make = (paths: DataPlanePaths) => haproxyConfig({ domain: 'sandcastle.localhost', binds: [], api: { host: '::', port: 3000 }, paths, threads: 1 });
-  await checkConfig([], make, (text, paths) => {
+  const make = (paths: DataPlanePaths) => haproxyConfig({ domain: 'sandcastle.localhost', binds: [], api: { fd: 3 }, paths, threads: 1 });
+  await checkConfig([], 1, make, (text, paths) => {
     assert.doesNotMatch(text, /frontend public/);
     const api = text.slice(text.indexOf('frontend api'), text.indexOf('backend traffic'));
-    assert.match(api, /bind \[::\]:3000 v4v6\n/);
+    assert.match(api, /bind fd@3\n/);
     // Novita's header wins over E2B's: its rule comes last.
     assert.ok(api.indexOf('req.hdr(novita-sandbox-id,1)') > api.indexOf('req.hdr(e2b-sandbox-id,1)'));
     assert.match(api, /int\(49983\)/);

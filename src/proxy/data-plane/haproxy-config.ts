@@ -1,11 +1,12 @@
-// The HAProxy configuration of the data plane. HAProxy owns the public listeners and
-// routes every request (not every connection, so a kept-alive connection that switches Host goes
-// where each request says) by its Host `{port}-{id}.{domain}`: a sandbox in the map of routable
+// The HAProxy configuration of the data plane. HAProxy serves the public listeners (sockets the
+// server binds and it inherits) and routes every request (not every connection, so a kept-alive
+// connection that switches Host goes where each request says) by its Host
+// `{port}-{id}.{domain}`: a sandbox in the map of routable
 // sandboxes goes straight to its address and port; anything else — unknown, paused, restricted or
 // never seen, the console, `api.{domain}`, bad names — goes to the Node server, which decides and
 // answers as it always has. A direct connection that fails (nothing listens on the port yet, the
 // sandbox froze) is retried once in Node, which waits for the port and words the error.
-// HAProxy also holds the API port: there a request that names a routable sandbox by the SDK's
+// HAProxy also serves the API port: there a request that names a routable sandbox by the SDK's
 // headers (envd and interpreter calls with `E2B_SANDBOX_URL`) or by its Host goes straight to
 // it by the same rules, and every other request goes to Node's API server.
 
@@ -29,13 +30,15 @@ export type Origin = 'plain' | 'tls' | 'api';
 
 export interface HaproxyConfigInput {
   domain: string;
-  /** Public listeners: address (IPv6 without brackets) and port, TLS or not. */
-  binds: Array<{ host: string; port: number; tls: boolean }>;
+  /** Public listeners: the descriptor HAProxy inherits each bound socket as (held-socket.ts),
+   *  TLS or not. */
+  binds: Array<{ fd: number; tls: boolean }>;
   /** Certificate chain and key in one PEM file, for the TLS binds. */
   pemFile?: string;
   paths: DataPlanePaths;
-  /** The API port, whose requests Node's API server answers unless they are for a sandbox. */
-  api?: { host: string; port: number };
+  /** The API port's socket, as inherited: Node's API server answers its requests unless they
+   *  are for a sandbox. */
+  api?: { fd: number };
   /** HAProxy's threads (see haproxyThreads). */
   threads: number;
 }
@@ -57,8 +60,6 @@ const connectTimeout = '1s';
 const streamTimeout = '24h';
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-const bindAddress = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
 export function haproxyConfig(input: HaproxyConfigInput): string {
   const { paths } = input;
@@ -91,7 +92,7 @@ export function haproxyConfig(input: HaproxyConfigInput): string {
   if (input.binds.length > 0) {
     lines.push('frontend public');
     for (const b of input.binds) {
-      lines.push(`  bind ${bindAddress(b.host, b.port)}${b.tls ? ` ssl crt ${input.pemFile} alpn http/1.1` : ''}`);
+      lines.push(`  bind fd@${b.fd}${b.tls ? ` ssl crt ${input.pemFile} alpn http/1.1` : ''}`);
     }
     lines.push(
       ...hostRouting(domain, paths.map),
@@ -168,9 +169,8 @@ function hostRouting(domain: string, map: string): string[] {
 /** The API port: the SDK's `novita-`/`e2b-sandbox-id` and `-sandbox-port` headers (the first
  *  value of the first that is set, as sandbox-proxy.ts reads them; envd's port when none) name
  *  the sandbox before the Host does. */
-function apiFrontend(api: { host: string; port: number }, domain: string, map: string): string[] {
-  // Node's `::` takes IPv4 too; HAProxy's only with v4v6.
-  const lines = ['frontend api', `  bind ${bindAddress(api.host, api.port)}${api.host === '::' ? ' v4v6' : ''}`];
+function apiFrontend(api: { fd: number }, domain: string, map: string): string[] {
+  const lines = ['frontend api', `  bind fd@${api.fd}`];
   for (const name of [...sandboxIdHeaders].reverse()) {
     lines.push(`  http-request set-var(txn.sid) req.hdr(${name},1) if { req.hdr(${name},1) -m reg . }`);
   }

@@ -13,7 +13,8 @@ import { noRelayFigures, type RelayFigures } from '../../metrics/prometheus-hook
 import type { SandboxService } from '../../sandboxes/sandbox-service.js';
 import type { PublicAccess } from '../public-access.js';
 import { HaproxyAdmin, sessionsTo, statCounters, tableEntries } from './haproxy-admin.js';
-import { haproxyConfig, haproxyMap, haproxyThreads, type DataPlanePaths, type HaproxyConfigInput } from './haproxy-config.js';
+import { haproxyConfig, haproxyMap, haproxyThreads, type DataPlanePaths } from './haproxy-config.js';
+import type { HeldSocket } from './held-socket.js';
 import { HaproxyProcess } from './haproxy-process.js';
 import { abortConnectionsTo } from './host-connections.js';
 import { RelayTotals } from './relay-totals.js';
@@ -35,11 +36,12 @@ export interface DataPlaneSettings {
   dir: string;
   binary: string;
   domain: string;
-  binds: HaproxyConfigInput['binds'];
+  /** Public listeners: Node's bound sockets, TLS or not. */
+  binds: Array<{ socket: HeldSocket; tls: boolean }>;
   /** Certificate chain then key, for the TLS binds. */
   pem?: string;
   /** The API port, held by HAProxy in front of Node's API server (see haproxy-config.ts). */
-  api?: { host: string; port: number };
+  api?: HeldSocket;
 }
 
 export class HaproxyDataPlane {
@@ -66,18 +68,24 @@ export class HaproxyDataPlane {
     this.admin = new HaproxyAdmin(this.paths.admin);
     const configFile = path.join(settings.dir, 'haproxy.cfg');
     const pemFile = path.join(settings.dir, 'public.pem');
+    // HAProxy inherits the sockets as descriptors 3, 4, … in this order.
+    const inherited = [...settings.binds.map((b) => b.socket), ...(settings.api ? [settings.api] : [])];
+    const childFd = (socket: HeldSocket) => 3 + inherited.indexOf(socket);
+    const binds = settings.binds.map((b) => ({ fd: childFd(b.socket), tls: b.tls }));
+    const api = settings.api && { fd: childFd(settings.api) };
     this.process = new HaproxyProcess({
       binary: settings.binary,
       configFile,
       admin: this.admin,
       log,
+      inherited: inherited.map((s) => s.fd),
       prepare: async () => {
         await mkdir(settings.dir, { recursive: true, mode: 0o700 });
         // A socket file left by a killed HAProxy would refuse the new bind.
         await Promise.all([this.paths.admin, ...Object.values(this.paths.retry)].map((p) => rm(p, { force: true })));
         if (settings.pem) await writeFile(pemFile, settings.pem, { mode: 0o600 });
         const threads = haproxyThreads(os.availableParallelism());
-        await writeFile(configFile, haproxyConfig({ domain: settings.domain, binds: settings.binds, api: settings.api, pemFile, paths: this.paths, threads }));
+        await writeFile(configFile, haproxyConfig({ domain: settings.domain, binds, api, pemFile, paths: this.paths, threads }));
         await writeFile(this.paths.map, haproxyMap(this.routable));
       },
     });

@@ -1,6 +1,6 @@
 // Runs HAProxy as a child of the server: started with the generated configuration, watched, and
-// started again at once if it dies (new connections work again within about 100 ms), stopped with
-// the server. It gets SIGKILL when the server dies (setpriv's parent-death signal), so a killed
+// started again at once if it dies (within about 100 ms; the listening sockets are Node's, so
+// clients meanwhile wait in their backlog instead of being refused), stopped with the server. It gets SIGKILL when the server dies (setpriv's parent-death signal), so a killed
 // server never leaves it holding the public ports.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../../log.js';
@@ -19,6 +19,8 @@ export interface HaproxyProcessOptions {
   log: Logger;
   /** Runs before every start, restarts included (writes the configuration and the map). */
   prepare(): Promise<void>;
+  /** Listening sockets HAProxy inherits as descriptors 3, 4, … (every start gets the same ones). */
+  inherited: number[];
 }
 
 export class HaproxyProcess {
@@ -37,7 +39,7 @@ export class HaproxyProcess {
   async start(): Promise<void> {
     await this.opts.prepare();
     const args = ['--pdeathsig', 'SIGKILL', '--', this.opts.binary, '-db', '-f', this.opts.configFile];
-    const child = spawn('setpriv', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('setpriv', args, { stdio: ['ignore', 'pipe', 'pipe', ...this.opts.inherited] });
     this.child = child;
     this.lines = [];
     const keep = (chunk: Buffer) => {
