@@ -1,30 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
 import { formatEnvdLogLine, parseEnvdLog } from '../envd/log-file.js';
-import { readSandboxFile } from './log-routes.js';
 
 test("envd's log lines round-trip; lines a sandbox process wrote badly are skipped", () => {
   const line = { timestamp: 1_700_000_000_000, level: 'warn' as const, message: 'process 7 ended: exit status 3', fields: { pid: '7', exitCode: '3' } };
   const text = `${formatEnvdLogLine(line)}not json\n{"t":"soon","level":"info","msg":"x"}\n{"t":1,"level":"loud","msg":"x"}\n{"t":2,"level":"info","msg":"n","pid":7}\n`;
   assert.deepEqual(parseEnvdLog(text), [line, { timestamp: 2, level: 'info', message: 'n', fields: { pid: '7' } }]);
-});
-
-test('a file the sandbox can write is read without following a symlink or blocking on a FIFO, its tail only', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sandcastle-logread-'));
-  try {
-    writeFileSync(path.join(dir, 'secret'), 'host file');
-    symlinkSync(path.join(dir, 'secret'), path.join(dir, 'link'));
-    assert.equal(await readSandboxFile(path.join(dir, 'link'), 1024), '');
-    execFileSync('mkfifo', [path.join(dir, 'fifo')]);
-    assert.equal(await readSandboxFile(path.join(dir, 'fifo'), 1024), '');
-    assert.equal(await readSandboxFile(path.join(dir, 'missing'), 1024), '');
-    writeFileSync(path.join(dir, 'log'), 'abcdefghij');
-    assert.equal(await readSandboxFile(path.join(dir, 'log'), 4), 'ghij');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 });

@@ -1,11 +1,8 @@
 // A sandbox's logs (GET /sandboxes/{id}/logs, the e2b CLI's `sandbox logs`, and
-// /v2/sandboxes/{id}/logs): its lifecycle events from the operations journal and envd's own log,
-// read from the sandbox's writable layer (src/envd/log-file.ts), merged in time order.
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
-import path from 'node:path';
+// /v2/sandboxes/{id}/logs): its lifecycle events from the operations journal and envd's own log
+// (src/envd/log-file.ts), merged in time order.
 import type { Context, Hono } from 'hono';
-import { envdLogMaxBytes, envdLogName, parseEnvdLog } from '../envd/log-file.js';
+import { parseEnvdLog } from '../envd/log-file.js';
 import { errors } from '../errors.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { OperationEvent } from '../store/operation-store.js';
@@ -38,40 +35,9 @@ export function entriesOf(sandboxId: string, op: OperationEvent): LogEntry[] {
   return out;
 }
 
-/** The text of a file the sandbox can write, read safely from the host: a symlink is not
- *  followed, a FIFO does not block, anything but a regular file reads as empty, and only the
- *  last `limit` bytes are read. */
-export async function readSandboxFile(file: string, limit: number): Promise<string> {
-  let handle;
-  try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return '';
-  }
-  try {
-    const st = await handle.stat();
-    if (!st.isFile()) return '';
-    const length = Math.min(st.size, limit);
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buf, 0, length, st.size - length);
-    return buf.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
-  }
-}
-
-/** envd's log lines, oldest first: the previous file, then the current one. */
-async function envdEntries(layer: string): Promise<LogEntry[]> {
-  // Twice the size envd keeps a file to: room for lines a process in the sandbox added itself.
-  const limit = 2 * envdLogMaxBytes;
-  const file = path.join(layer, envdLogName);
-  const texts = await Promise.all([readSandboxFile(`${file}.1`, limit), readSandboxFile(file, limit)]);
-  return texts.flatMap(parseEnvdLog).map((l) => ({ ...l, fields: { ...l.fields, logger: 'envd' } }));
-}
-
 async function entries(sandboxes: SandboxService, id: string): Promise<LogEntry[]> {
   const lifecycle = sandboxes.history(id).flatMap((op) => entriesOf(id, op));
-  const envd = await envdEntries(sandboxes.writableLayer(id));
+  const envd = (await sandboxes.envdLogTexts(id)).flatMap(parseEnvdLog).map((l) => ({ ...l, fields: { ...l.fields, logger: 'envd' } }));
   return [...lifecycle, ...envd].sort((a, b) => a.timestamp - b.timestamp);
 }
 

@@ -143,6 +143,9 @@ export interface Runtime {
   hostResources(): Promise<HostResources>;
   /** Folder holding the sandbox's own writes, whose size is its disk use. */
   writableLayer(id: string): string;
+  /** The last `maxBytes` of the file `name` at the root of the sandbox's own writes (envd's log),
+   *  read safely (sandbox-file.ts); empty when there is none. */
+  readWrittenFile(id: string, name: string, maxBytes: number): Promise<string>;
   /** Bytes the sandbox's disk holds by the backend's own accounting (its disk quota), read
    *  cheaply; undefined when it keeps none, and its writable layer is to be measured instead. */
   diskUsedBytes(id: string): Promise<number | undefined>;

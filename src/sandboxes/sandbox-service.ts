@@ -2,6 +2,7 @@
 // the module of its operation (create.ts, persistence.ts, clones.ts, expiry.ts, recovery.ts,
 // traffic-routes.ts) over the shared core (lifecycle.ts) and the state machine (state.ts).
 // Knows nothing of HTTP.
+import { envdLogMaxBytes, envdLogName } from '../envd/log-file.js';
 import { errors } from '../errors.js';
 import type { RunningSize, SandboxRecord, SandboxState } from '../store/sandbox-store.js';
 import type { OperationEvent } from '../store/operation-store.js';
@@ -225,9 +226,12 @@ export class SandboxService {
     return [...new Set([template, ...(found ? [found.id, ...(found.alias ? [found.alias] : [])] : [])])];
   }
 
-  /** Folder holding a sandbox's own writes, where envd keeps its log (src/envd/log-file.ts). */
-  writableLayer(id: string): string {
-    return this.lc.runtime.writableLayer(id);
+  /** envd's log (src/envd/log-file.ts) as the sandbox left it: the previous file, then the
+   *  current one. */
+  envdLogTexts(id: string): Promise<string[]> {
+    // Twice the size envd keeps a file to: room for lines a process in the sandbox added itself.
+    const limit = 2 * envdLogMaxBytes;
+    return Promise.all([`${envdLogName}.1`, envdLogName].map((name) => this.lc.runtime.readWrittenFile(id, name, limit)));
   }
 
   /** What happened to a sandbox, oldest first: its lifecycle operations, kept a day after they

@@ -138,6 +138,11 @@ export class FakeRuntime implements Runtime {
     return `/nonexistent/fake/${id}/upper`;
   }
 
+  /** The fake's sandboxes write no files. */
+  async readWrittenFile(_id: string, _name: string, _maxBytes: number): Promise<string> {
+    return '';
+  }
+
   async updateEgress(id: string, _lease: NetworkLease, egress: EgressPolicy): Promise<void> {
     this.enter('updateEgress', id);
     const s = this.sandboxes.get(id);

@@ -33,6 +33,7 @@ import { deleteContainer, removeCgroups } from './container-delete.js';
 import { mountOverlay } from './mount-helper.js';
 import { isMountPoint, unmount } from './mounts.js';
 import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
+import { readSandboxFile } from '../sandbox-file.js';
 
 /** CRIU failures a dump a moment later does not meet (retryingPassingFailures). */
 const passingDumpFailure = /Non-empty write queue on an in-flight socket/;
@@ -638,6 +639,11 @@ export class RuncRuntime implements Runtime {
 
   writableLayer(id: string): string {
     return path.join(this.layerDir(id), 'upper');
+  }
+
+  async readWrittenFile(id: string, name: string, maxBytes: number): Promise<string> {
+    if (name !== path.basename(name)) throw new Error(`'${name}' is not a file name`);
+    return readSandboxFile(path.join(this.writableLayer(id), name), maxBytes);
   }
 
   diskUsedBytes(id: string): Promise<number | undefined> {
