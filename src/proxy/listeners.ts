@@ -27,7 +27,7 @@ export interface Listeners {
   /** What HAProxy relayed from the public listeners or the API port (none with the Node data
    *  plane). */
   figures(origin: 'public' | 'api'): RelayFigures;
-  /** Whether HAProxy holds the listeners (the HAProxy data plane). */
+  /** Whether HAProxy serves the listeners (the HAProxy data plane). */
   behindHaproxy: boolean;
   /** HAProxy's process id, when it runs. */
   dataPlanePid(): number | undefined;

@@ -14,11 +14,10 @@ import type { SandboxService } from '../../sandboxes/sandbox-service.js';
 import type { PublicAccess } from '../public-access.js';
 import { HaproxyAdmin, sessionsTo, statCounters, tableEntries } from './haproxy-admin.js';
 import { haproxyConfig, haproxyMap, haproxyThreads, type DataPlanePaths } from './haproxy-config.js';
-import type { HeldSocket } from './held-socket.js';
 import { HaproxyProcess } from './haproxy-process.js';
+import type { HeldSocket } from './held-socket.js';
 import { abortConnectionsTo } from './host-connections.js';
 import { RelayTotals } from './relay-totals.js';
-
 
 /** How often traffic counters are read while any sandbox is routed directly. */
 const pollMs = 2_000;
@@ -40,7 +39,7 @@ export interface DataPlaneSettings {
   binds: Array<{ socket: HeldSocket; tls: boolean }>;
   /** Certificate chain then key, for the TLS binds. */
   pem?: string;
-  /** The API port, held by HAProxy in front of Node's API server (see haproxy-config.ts). */
+  /** The API port's socket, served by HAProxy in front of Node's API server (haproxy-config.ts). */
   api?: HeldSocket;
 }
 

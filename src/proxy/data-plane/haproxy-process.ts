@@ -1,7 +1,8 @@
 // Runs HAProxy as a child of the server: started with the generated configuration, watched, and
 // started again at once if it dies (within about 100 ms; the listening sockets are Node's, so
-// clients meanwhile wait in their backlog instead of being refused), stopped with the server. It gets SIGKILL when the server dies (setpriv's parent-death signal), so a killed
-// server never leaves it holding the public ports.
+// clients meanwhile wait in their backlog instead of being refused), stopped with the server. It
+// gets SIGKILL when the server dies (setpriv's parent-death signal), so a killed server never
+// leaves it serving the public ports.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../../log.js';
 import type { HaproxyAdmin } from './haproxy-admin.js';
