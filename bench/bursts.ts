@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Sandbox } from 'novita-sandbox';
+import type { Config } from '../src/config.js';
+import { bareRuncBurst } from './bare-runc.js';
 import { envNumber } from './env-number.js';
 import { createMany, killAll, listSandboxIds } from './fleet.js';
 import { cpuTicks, machineBusyMs, percentile, type Row, sandboxesCpuMs, ticksPerSecond } from './stats.js';
@@ -94,7 +96,8 @@ async function batchWall(size: number, rounds: number, serverPid: number): Promi
 
 const failuresNote = (failures: string[]) => (failures.length ? `${failures.length} failed: ${firstFailures(failures)}` : '');
 
-export async function burstRows(serverPid: number): Promise<Row[]> {
+/** The burst rows; `config` is the server's, for the floor's bare containers. */
+export async function burstRows(serverPid: number, config: Config): Promise<Row[]> {
   const burstCreates = envNumber('BENCH_BURST_CREATES', 50);
   const liveLow = envNumber('BENCH_LIVE_LOW', 20);
   const liveHigh = envNumber('BENCH_LIVE_HIGH', 300);
@@ -131,6 +134,19 @@ export async function burstRows(serverPid: number): Promise<Row[]> {
       unit: 'ms',
       value: perCreate(b.sandboxesMs),
       target: `${perCreate(b.sandboxesMs)} / ${perCreate(b.serverMs)} / ${perCreate(b.busyMs - b.sandboxesMs - b.serverMs)}`,
+    });
+
+    // Its floor: as many bare `runc run`s of the same root filesystem at once, each running
+    // `true` (no network, no envd, no command), once the burst's kills have settled.
+    await new Promise((r) => setTimeout(r, settleMs));
+    await writebackSettled();
+    const floor = await bareRuncBurst(config, burstCreates);
+    rows.push({
+      name: `floor: ${burstCreates} bare \`runc run\` of the base rootfs running true, at once`,
+      unit: 'ms',
+      p50: percentile(floor.latencies, 50),
+      p95: percentile(floor.latencies, 95),
+      target: `machine CPU per run ${Math.round(floor.busyMs / burstCreates)} ms; the burst's p95 ${p95 === undefined ? '?' : (p95 / percentile(floor.latencies, 95)).toFixed(2)}× this p95`,
     });
 
     const live = await createMany(liveLow, liveTimeoutMs);

@@ -1,5 +1,6 @@
 // Only the burst rows of `npm run bench`, against a server of its own started as bench/run.ts starts one:
 // `node --import tsx bench/run-bursts.ts` (counts from the environment, see bench/bursts.ts).
+import { loadConfig } from '../src/config.js';
 import { disposeServer, startServerProcess, useServer } from '../test/support/server-process.js';
 import { burstRows } from './bursts.js';
 import { writeResults } from './results-file.js';
@@ -9,7 +10,7 @@ const server = await startServerProcess({ prepared: true });
 useServer(server);
 let rows: Row[];
 try {
-  rows = await burstRows(server.child.pid!);
+  rows = await burstRows(server.child.pid!, loadConfig({ dataDir: server.dataDir, templatesDir: server.env.SANDCASTLE_TEMPLATES_DIR }));
 } finally {
   await disposeServer(server);
 }

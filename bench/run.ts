@@ -108,11 +108,11 @@ try {
 
   rows.push(...(await codeInterpreterRows()));
   rows.push(...(await persistenceRows()));
-  rows.push(...(await burstRows(server.child.pid!)));
+  const config = loadConfig({ dataDir: server.dataDir, templatesDir: server.env.SANDCASTLE_TEMPLATES_DIR });
+  rows.push(...(await burstRows(server.child.pid!, config)));
   rows.push(...journalCostRows(server.dataDir));
   rows.push(...(await firewallUpdateRows()));
 
-  const config = loadConfig({ dataDir: server.dataDir, templatesDir: server.env.SANDCASTLE_TEMPLATES_DIR });
   const floor: number[] = [];
   for (let i = 0; i < floorRuns; i++) floor.push(await bareRuncRun(config, `floor${i}`));
   const floorP50 = percentile(floor, 50);
