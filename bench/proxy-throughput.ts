@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config.js';
 import { sandboxAddress } from '../test/support/sandbox-network.js';
 import { haproxyPidOf } from '../test/support/processes.js';
 import type { ServerProcess } from '../test/support/server-process.js';
+import { startBareHaproxy } from './bare-haproxy.js';
 import { cpuTicks, percentile, type Row, ticksPerSecond } from './stats.js';
 
 const run = promisify(execFile);
@@ -62,8 +63,6 @@ async function startTlsBenchServer(sbx: Sandbox): Promise<void> {
   await startInSandbox(sbx, '/tmp/bench-tls-server.js', tlsServerCode, 'https://localhost:8443/');
 }
 
-/** The test server's HAProxy (the data plane), when it runs. */
-
 /** wrk with 2 threads and 50 connections for `seconds`; Host header when given. */
 async function wrk(url: string, seconds: number, host?: string): Promise<WrkResult> {
   const args = ['-t2', '-c50', `-d${seconds}s`, '--latency', ...(host ? ['-H', `Host: ${host}`] : []), url];
@@ -80,6 +79,8 @@ export interface Comparison {
   direct: Median;
   viaPublic: Median;
   viaApi: Median;
+  /** Through the floor's bare HAProxy. */
+  viaBare: Median;
   /** Public-URL throughput over direct throughput, the median of the rounds' ratios. */
   publicShare: number;
   /** CPU the server process spent per request relayed through the public URL, in µs. */
@@ -90,17 +91,18 @@ type Median = Pick<WrkResult, 'rps' | 'p50Ms'>;
 
 const median = (xs: number[]) => percentile(xs, 50);
 
-/** The three ways in turn, `rounds` times, each figure the median of its rounds: interleaving keeps
+/** The four ways in turn, `rounds` times, each figure the median of its rounds: interleaving keeps
  *  a passing load on the machine from favouring one of them, and the share of direct throughput
  *  is taken within each round. */
 export async function compareProxies(
   direct: string,
   publicUrl: string,
   apiUrl: string,
+  bareUrl: string,
   host: string,
   opts: { seconds: number; rounds: number; pids: number[] },
 ): Promise<Comparison> {
-  const runs: Record<'direct' | 'viaPublic' | 'viaApi', WrkResult[]> = { direct: [], viaPublic: [], viaApi: [] };
+  const runs: Record<'direct' | 'viaPublic' | 'viaApi' | 'viaBare', WrkResult[]> = { direct: [], viaPublic: [], viaApi: [], viaBare: [] };
   const cpuUs: number[] = [];
   const ticksOf = () => opts.pids.reduce((n, pid) => n + cpuTicks(pid), 0);
   for (let i = 0; i < opts.rounds; i++) {
@@ -110,28 +112,33 @@ export async function compareProxies(
     cpuUs.push((((ticksOf() - ticks) / ticksPerSecond) * 1e6) / viaPublic.requests);
     runs.viaPublic.push(viaPublic);
     runs.viaApi.push(await wrk(apiUrl, opts.seconds, host));
+    runs.viaBare.push(await wrk(bareUrl, opts.seconds));
   }
   const pick = (rs: WrkResult[]) => ({ rps: median(rs.map((r) => r.rps)), p50Ms: median(rs.map((r) => r.p50Ms)) });
   return {
     direct: pick(runs.direct),
     viaPublic: pick(runs.viaPublic),
     viaApi: pick(runs.viaApi),
+    viaBare: pick(runs.viaBare),
     publicShare: median(runs.viaPublic.map((r, i) => r.rps / runs.direct[i]!.rps)),
     publicCpuUs: median(cpuUs),
   };
 }
 
 /** HTTPS straight to a TLS server in the sandbox against the public HTTPS URL, interleaved. */
-async function compareTls(direct: string, publicUrl: string, host: string, opts: { seconds: number; rounds: number }) {
+async function compareTls(direct: string, publicUrl: string, bareUrl: string, host: string, opts: { seconds: number; rounds: number }) {
   const directRuns: WrkResult[] = [];
   const publicRuns: WrkResult[] = [];
+  const bareRuns: WrkResult[] = [];
   for (let i = 0; i < opts.rounds; i++) {
     directRuns.push(await wrk(direct, opts.seconds));
     publicRuns.push(await wrk(publicUrl, opts.seconds, host));
+    bareRuns.push(await wrk(bareUrl, opts.seconds));
   }
   return {
     direct: median(directRuns.map((r) => r.rps)),
     viaPublic: median(publicRuns.map((r) => r.rps)),
+    viaBare: median(bareRuns.map((r) => r.rps)),
     share: median(publicRuns.map((r, i) => r.rps / directRuns[i]!.rps)),
   };
 }
@@ -147,18 +154,26 @@ export async function publicUrlRows(server: ServerProcess, opts: { seconds: numb
     const address = sandboxAddress(web.sandboxId);
     const dataPlane = haproxyPidOf(server.dataDir);
     const pids = [server.child.pid!, ...(dataPlane ? [dataPlane] : [])];
-    const { direct, viaPublic, viaApi, publicShare, publicCpuUs } = await compareProxies(`http://${address}:8000/`, 'http://127.0.0.1:80/', `${server.url}/`, host, { ...opts, pids });
-    const tls = await compareTls(`https://${address}:8443/`, 'https://127.0.0.1:443/', host, opts);
-    const latency = viaPublic.p50Ms / direct.p50Ms;
-    return [
-      { name: 'HTTP in a sandbox, direct on its veth address', unit: 'req/s', value: direct.rps },
-      { name: 'HTTP in a sandbox, via public URL (port 80)', unit: 'req/s', value: viaPublic.rps, target: `≥ 90% of direct (${(publicShare * 100).toFixed(0)}%)` },
-      { name: `CPU per request through the public URL (server${dataPlane ? ' + HAProxy' : ''})`, unit: 'µs', value: publicCpuUs },
-      { name: 'HTTP in a sandbox, via API port (Host routed)', unit: 'req/s', value: viaApi.rps },
-      { name: 'HTTP in a sandbox, p50 latency direct / public / API port', unit: 'ms', value: direct.p50Ms, target: `${viaPublic.p50Ms.toFixed(2)} / ${viaApi.p50Ms.toFixed(2)}; public ≤ 1.2× direct (${latency.toFixed(2)}×)` },
-      { name: 'HTTPS in a sandbox, direct to its TLS server', unit: 'req/s', value: tls.direct },
-      { name: 'HTTPS in a sandbox, via public URL (port 443)', unit: 'req/s', value: tls.viaPublic, target: `≥ 80% of direct (${(tls.share * 100).toFixed(0)}%)` },
-    ];
+    const bare = await startBareHaproxy(loadConfig().haproxyPath, address, 8000);
+    try {
+      const { direct, viaPublic, viaApi, viaBare, publicShare, publicCpuUs } = await compareProxies(`http://${address}:8000/`, 'http://127.0.0.1:80/', `${server.url}/`, bare.plainUrl, host, { ...opts, pids });
+      const tls = await compareTls(`https://${address}:8443/`, 'https://127.0.0.1:443/', bare.tlsUrl, host, opts);
+      const latency = viaPublic.p50Ms / direct.p50Ms;
+      const ofBare = (ours: number, floor: number) => `${((ours / floor) * 100).toFixed(0)}% of the bare HAProxy`;
+      return [
+        { name: 'HTTP in a sandbox, direct on its veth address', unit: 'req/s', value: direct.rps },
+        { name: 'HTTP in a sandbox, via public URL (port 80)', unit: 'req/s', value: viaPublic.rps, target: `≥ 90% of direct (${(publicShare * 100).toFixed(0)}%); ${ofBare(viaPublic.rps, viaBare.rps)}` },
+        { name: 'floor: HTTP via a bare HAProxy (one frontend, one server, same threads)', unit: 'req/s', value: viaBare.rps, target: `${((viaBare.rps / direct.rps) * 100).toFixed(0)}% of direct; p50 ${viaBare.p50Ms.toFixed(2)} ms` },
+        { name: `CPU per request through the public URL (server${dataPlane ? ' + HAProxy' : ''})`, unit: 'µs', value: publicCpuUs },
+        { name: 'HTTP in a sandbox, via API port (Host routed)', unit: 'req/s', value: viaApi.rps },
+        { name: 'HTTP in a sandbox, p50 latency direct / public / API port', unit: 'ms', value: direct.p50Ms, target: `${viaPublic.p50Ms.toFixed(2)} / ${viaApi.p50Ms.toFixed(2)}; public ≤ 1.2× direct (${latency.toFixed(2)}×)` },
+        { name: 'HTTPS in a sandbox, direct to its TLS server', unit: 'req/s', value: tls.direct },
+        { name: 'HTTPS in a sandbox, via public URL (port 443)', unit: 'req/s', value: tls.viaPublic, target: `≥ 80% of direct (${(tls.share * 100).toFixed(0)}%); ${ofBare(tls.viaPublic, tls.viaBare)}` },
+        { name: 'floor: HTTPS via a bare HAProxy ending TLS (same threads)', unit: 'req/s', value: tls.viaBare, target: `${((tls.viaBare / tls.direct) * 100).toFixed(0)}% of direct` },
+      ];
+    } finally {
+      await bare.stop();
+    }
   } finally {
     await web.kill();
   }
