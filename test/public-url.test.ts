@@ -16,6 +16,7 @@ import { Sandbox as E2bSandbox } from 'e2b';
 import { runWithPublicUrlSettings, useTestServer } from './support/server-process.js';
 import { sandboxAddress } from './support/sandbox-network.js';
 import { haproxyPidOf } from './support/processes.js';
+import { echoAfterUpgrade, firstStreamChunk, getWithHost, overOneConnection, sandboxServerCode, startSandboxServer } from './support/sandbox-web.js';
 import { waitFor } from './support/wait-for.js';
 
 const domain = 'sandcastle.localhost';
@@ -23,47 +24,8 @@ const server = useTestServer({ env: { SANDCASTLE_HTTPS_PORT: '443', SANDCASTLE_H
 /** The local CA the server made, which clients trust through NODE_EXTRA_CA_CERTS. */
 const caFile = () => path.join(dataFiles(server().dataDir).tls, 'ca.pem');
 
-/** A server inside the sandbox: `/` says hello, `/stream` sends a chunk every 100 ms, `/upload`
- *  counts the bytes it receives, and upgrades echo whatever is sent after the 101. */
-const sandboxServer = `
-const http = require('node:http');
-const s = http.createServer((req, res) => {
-  if (req.url === '/stream') {
-    let n = 0;
-    const t = setInterval(() => { res.write('chunk ' + n + '\\n'); if (++n === 10) { clearInterval(t); res.end(); } }, 100);
-    return;
-  }
-  if (req.url === '/upload') { let size = 0; req.on('data', (b) => size += b.length); req.on('end', () => res.end(String(size))); return; }
-  res.end('hello from ' + process.env.NAME + '\\n');
-});
-s.on('upgrade', (req, socket) => { socket.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: echo\\r\\nConnection: Upgrade\\r\\n\\r\\n'); socket.pipe(socket); });
-s.listen(8000, '0.0.0.0');
-`;
-
-async function startSandboxServer(sbx: Sandbox, name: string): Promise<void> {
-  await sbx.files.write('/tmp/server.js', sandboxServer);
-  await sbx.commands.run('/opt/sandcastle/node /tmp/server.js', { background: true, envs: { NAME: name } });
-  for (let i = 0; i < 100; i++) {
-    const r = await sbx.commands.run('curl -s localhost:8000/ || true');
-    if (r.stdout.startsWith('hello')) return;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error('server in sandbox did not start');
-}
-
 /** A plain-HTTP request to the public HTTP listener (port 80) with the given Host. */
-function get(host: string, urlPath = '/', headers: http.OutgoingHttpHeaders = {}, agent?: http.Agent | false): Promise<{ status: number; type: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: 80, path: urlPath, headers: { host, ...headers }, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (host: string, urlPath = '/', headers: http.OutgoingHttpHeaders = {}, agent?: http.Agent | false) => getWithHost(80, host, urlPath, headers, agent);
 
 const runAsUser = (file: string) => runWithPublicUrlSettings(server(), file, domain);
 
@@ -82,32 +44,6 @@ function haproxyCommand(command: string): Promise<string> {
 async function directlyRouted(): Promise<string[]> {
   const answer = await haproxyCommand(`show map ${path.join(dataFiles(server().dataDir).dataPlane, 'sandboxes.map')}`);
   return answer.split('\n').map((l) => l.split(' ')[1]).filter((id): id is string => !!id);
-}
-
-/** The test server's HAProxy (the one started with the configuration in its data folder). */
-
-/** GETs of `hosts` (or with these headers) in turn on one kept-alive connection to `port`: each
- *  answer's body and the local port of the connection it came on. */
-async function overOneConnection(hosts: Array<string | http.OutgoingHttpHeaders>, port = 80): Promise<Array<{ body: string; port: number }>> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  try {
-    const answers: Array<{ body: string; port: number }> = [];
-    for (const host of hosts) {
-      answers.push(
-        await new Promise((resolve, reject) => {
-          http.get({ host: '127.0.0.1', port, path: '/', agent, headers: typeof host === 'string' ? { host } : host }, (res) => {
-            const port = res.socket.localPort!;
-            let body = '';
-            res.on('data', (c: Buffer) => (body += c));
-            res.on('end', () => resolve({ body, port }));
-          }).on('error', reject);
-        }),
-      );
-    }
-    return answers;
-  } finally {
-    agent.destroy();
-  }
 }
 
 describe('public URLs of sandbox ports', () => {
@@ -226,26 +162,12 @@ describe('public URLs of sandbox ports', () => {
       assert.deepEqual((await directlyRouted()).filter((id) => id === a.sandboxId || id === b.sandboxId).sort(), [a.sandboxId, b.sandboxId].sort());
 
       // Streaming: the first chunk arrives before the last is written (a second later), not with it.
-      const firstData = await new Promise<string>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: 80, path: '/stream', headers: { host: hostA } }, (res) => res.once('data', (d: Buffer) => { resolve(d.toString()); res.resume(); })).on('error', reject);
-      });
+      const firstData = await firstStreamChunk(80, hostA);
       assert.match(firstData, /^chunk 0\n/);
       assert.doesNotMatch(firstData, /chunk 9/);
 
       // Upgrade: bytes after the 101 come back.
-      const echoed = await new Promise<string>((resolve, reject) => {
-        const s = net.connect(80, '127.0.0.1', () => s.write(`GET /ws HTTP/1.1\r\nHost: ${hostB}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`));
-        let got = '';
-        s.on('data', (d) => {
-          got += d.toString();
-          if (got.includes('\r\n\r\n') && !got.includes('ping')) s.write('ping');
-          if (got.endsWith('ping')) {
-            s.destroy();
-            resolve(got);
-          }
-        });
-        s.on('error', reject);
-      });
+      const echoed = await echoAfterUpgrade(80, hostB);
       assert.match(echoed, /^HTTP\/1\.1 101 /);
 
       // The API port serves sandbox host names as well.
@@ -296,7 +218,7 @@ describe('public URLs of sandbox ports', () => {
       const hosts = [a, b, a, b].map((s) => `8000-${s.sandboxId}.${domain}`);
       // First through Node (which hands both to HAProxy), then straight from HAProxy.
       for (let round = 0; round < 2; round++) {
-        const answers = await overOneConnection(hosts);
+        const answers = await overOneConnection(hosts, 80);
         assert.deepEqual(answers.map((x) => x.body), ['hello from a\n', 'hello from b\n', 'hello from a\n', 'hello from b\n'], `round ${round}`);
         assert.equal(new Set(answers.map((x) => x.port)).size, 1, `round ${round}: one connection`);
         assert.deepEqual((await directlyRouted()).filter((id) => id === a.sandboxId || id === b.sandboxId).sort(), [a.sandboxId, b.sandboxId].sort());
@@ -305,7 +227,7 @@ describe('public URLs of sandbox ports', () => {
       // resumes it, and then HAProxy relays it again.
       await a.betaPause();
       assert.ok(!(await directlyRouted()).includes(a.sandboxId));
-      assert.deepEqual((await overOneConnection(hosts)).map((x) => x.body), ['hello from a\n', 'hello from b\n', 'hello from a\n', 'hello from b\n']);
+      assert.deepEqual((await overOneConnection(hosts, 80)).map((x) => x.body), ['hello from a\n', 'hello from b\n', 'hello from a\n', 'hello from b\n']);
       assert.ok((await directlyRouted()).includes(a.sandboxId));
     } finally {
       await Promise.all([a.kill(), b.kill()]);
@@ -450,7 +372,7 @@ describe('public URLs of sandbox ports', () => {
   it('a restricted sandbox checks every request of a kept-alive connection, and its forks keep the policy', async () => {
     const sbx = await E2bSandbox.create({ network: { allowPublicTraffic: false } });
     try {
-      await sbx.files.write('/tmp/server.js', sandboxServer);
+      await sbx.files.write('/tmp/server.js', sandboxServerCode);
       await sbx.commands.run('/opt/sandcastle/node /tmp/server.js', { background: true, envs: { NAME: 'restricted' } });
       for (let i = 0; i < 100 && !(await sbx.commands.run('curl -s localhost:8000/ || true')).stdout; i++) await new Promise((r) => setTimeout(r, 100));
       const host = `8000-${sbx.sandboxId}.${domain}`;
