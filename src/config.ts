@@ -39,7 +39,7 @@ export const settings = [
   { variable: 'SANDCASTLE_PUBLIC_HOSTS', default: '`::1,127.0.0.1`', meaning: 'addresses the public URL listeners bind, comma-separated' },
   { variable: 'SANDCASTLE_TLS_CERT', default: '(local CA in `$SANDCASTLE_DATA_DIR/tls`)', meaning: 'PEM certificate chain for `*.{domain}`' },
   { variable: 'SANDCASTLE_TLS_KEY', default: '(local CA in `$SANDCASTLE_DATA_DIR/tls`)', meaning: 'PEM key of that certificate' },
-  { variable: 'SANDCASTLE_DATA_PLANE', default: '`haproxy`', meaning: 'what relays sandbox traffic, public URLs and SDK calls on the API port: `haproxy` (started and configured by the server, in front of it; Node decides, HAProxy moves the bytes) or `node` (the server relays it itself)' },
+  { variable: 'SANDCASTLE_DATA_PLANE', default: '`haproxy`', meaning: 'what relays sandbox traffic, public URLs and SDK calls on the API port: `haproxy` (started and configured by the server, in front of it; Node decides, HAProxy moves the bytes) or `node` (the server relays it itself, request by request: no HAProxy needed, a fraction of the throughput)' },
   { variable: 'SANDCASTLE_HAPROXY', default: '`haproxy`', meaning: 'the HAProxy binary of the `haproxy` data plane' },
   { variable: 'SANDCASTLE_DNS_SERVERS', default: "the host's non-loopback name servers", meaning: "name servers of every sandbox's /etc/resolv.conf (also resolve network rules' domains), comma-separated" },
   { variable: 'SANDCASTLE_METRICS_INTERVAL_MS', default: '`2000`', meaning: 'how often the metrics of every running sandbox are sampled, in milliseconds' },

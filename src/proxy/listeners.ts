@@ -111,7 +111,7 @@ async function startInNode({ config, proxy, material, api, log }: ListenerDeps, 
     const server =
       bind.scheme === 'https'
         ? tls.createServer({ key: material!.key, cert: material!.cert, ALPNProtocols: ['http/1.1'] }, (s) => proxy.handleTls(s))
-        : net.createServer({ pauseOnConnect: true }, (s) => proxy.handlePlain(s));
+        : net.createServer({ pauseOnConnect: true }, (s) => proxy.handlePlain(s, { direct: true }));
     // Failed handshakes (a client that does not trust the CA) only concern that client.
     server.on('tlsClientError', () => undefined);
     await listen(server, bind.port, bind.host);
@@ -160,7 +160,7 @@ async function startBehindHaproxy({ config, proxy, material, sandboxes, access, 
     for (const origin of ['plain', 'tls', 'api'] as Origin[]) {
       const socketPath = dataPlane.paths.node[origin];
       await rm(socketPath, { force: true });
-      const server = origin === 'api' ? api : net.createServer({ pauseOnConnect: true }, (s) => proxy.handlePlain(s, origin === 'tls'));
+      const server = origin === 'api' ? api : net.createServer({ pauseOnConnect: true }, (s) => proxy.handlePlain(s, { encrypted: origin === 'tls' }));
       await listen(server, socketPath);
       servers.push(server);
     }

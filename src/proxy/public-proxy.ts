@@ -1,9 +1,10 @@
 // The public URL of every sandbox port: `https://{port}-{id}.{domain}` (and plain http) forwarded to
 // that port inside the sandbox. Each connection's first request head is read only far enough to
-// find its Host; from then on the connection is spliced byte for byte to the sandbox, so
-// keep-alive, streaming, uploads, WebSockets and any other upgrade work untouched and cost no more
-// than a TCP relay. HTTP clients keep one connection per origin, and the origin names the sandbox
-// and port, so every later request on a connection is for the same place.
+// find its Host. Behind HAProxy, which hands Node one request per connection, the connection is
+// then spliced byte for byte to the sandbox, so streaming, uploads, WebSockets and any other
+// upgrade work untouched and cost no more than a TCP relay. Serving clients itself (the `node`
+// data plane), Node parses every request of the connection and routes each by its own Host: a
+// kept-alive connection may switch Host, and each request must reach the sandbox it names.
 import http from 'node:http';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
@@ -56,10 +57,10 @@ export class PublicProxy {
   /** What it relayed, for the Prometheus metrics. */
   readonly relays = new RelayMeter();
 
-  /** Connections to a sandbox with a public-access policy (a token to check on every request, a
-   *  Host to rewrite) are parsed request by request here instead of spliced. */
-  private readonly parsed: http.Server | undefined;
-  private readonly parsedProxy: SandboxProxy | undefined;
+  /** Connections served request by request: those of clients served directly, and those to a
+   *  sandbox with a public-access policy (a token to check on every request, a Host to rewrite). */
+  private readonly parsed: http.Server;
+  private readonly parsedProxy: SandboxProxy;
 
   /** The web console, served on the bare `{domain}` (see serveConsole). */
   private consoleServer: http.Server | undefined;
@@ -70,8 +71,7 @@ export class PublicProxy {
     private readonly access?: PublicAccess,
   ) {
     sandboxes.on('stopping', (id) => this.cut(id));
-    if (!access) return;
-    const proxy = (this.parsedProxy = new SandboxProxy(sandboxes, access));
+    const proxy = (this.parsedProxy = new SandboxProxy(sandboxes, access, this.relays));
     const routeOf = (req: http.IncomingMessage) => routeForHost(req.headers.host, config.domain);
     this.parsed = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       const route = routeOf(req);
@@ -108,19 +108,21 @@ export class PublicProxy {
   }
 
   /** Takes a plain client connection, accepted paused (`pauseOnConnect`) so that no byte is read
-   *  before its reads go to a reused buffer; `encrypted` when it came over TLS to a data plane
-   *  in front of this proxy. */
-  handlePlain(accepted: net.Socket, encrypted = false): void {
+   *  before its reads go to a reused buffer. `encrypted` when it came over TLS to a data plane
+   *  in front of this proxy; `direct` when it comes from the client itself (no data plane), whose
+   *  requests are then routed one by one. */
+  handlePlain(accepted: net.Socket, how: { encrypted?: boolean; direct?: boolean } = {}): void {
     const reads = new ReusedReads();
-    this.take(adoptWithReusedReads(accepted, reads), reads, encrypted);
+    this.take(adoptWithReusedReads(accepted, reads), reads, how.encrypted ?? false, how.direct ?? false);
   }
 
-  /** Takes a TLS client connection (its reads are decrypted into new buffers anyway). */
+  /** Takes a TLS client connection from the client itself (its reads are decrypted into new
+   *  buffers anyway). */
   handleTls(client: tls.TLSSocket): void {
-    this.take(client, undefined, true);
+    this.take(client, undefined, true, true);
   }
 
-  private take(client: net.Socket, reads: ReusedReads | undefined, encrypted: boolean): void {
+  private take(client: net.Socket, reads: ReusedReads | undefined, encrypted: boolean, direct: boolean): void {
     // Adopted sockets are no longer counted by their net.Server: `all` is what close() cuts.
     this.all.add(client);
     client.once('close', () => this.all.delete(client));
@@ -146,7 +148,7 @@ export class PublicProxy {
         this.refuse(client, reads, errors.badRequest('not an HTTP/1.x request'), undefined, {});
         return true;
       }
-      this.route(client, reads, head, buffered, encrypted).catch((err: Error) => {
+      this.route(client, reads, head, buffered, encrypted, direct).catch((err: Error) => {
         this.refuse(client, reads, errors.sandboxGone('?', `unreachable: ${err.message}`), head.userAgent, {});
       });
       return client.writableEnded;
@@ -164,7 +166,7 @@ export class PublicProxy {
     }
   }
 
-  private async route(client: net.Socket, reads: ReusedReads | undefined, head: Head, bytes: Buffer, encrypted: boolean): Promise<void> {
+  private async route(client: net.Socket, reads: ReusedReads | undefined, head: Head, bytes: Buffer, encrypted: boolean, direct: boolean): Promise<void> {
     const route = routeForHost(head.host, this.config.domain);
     const handOver = route.kind === 'console' ? this.consoleServer : route.kind === 'api' ? this.apiServer : undefined;
     if (handOver) {
@@ -184,7 +186,12 @@ export class PublicProxy {
       return;
     }
     const { sandboxId, port } = route;
-    if (this.parsed && this.access?.restricted(sandboxId)) {
+    if (direct) {
+      // Each request is relayed, and cut at a pause or kill, by the sandbox it names.
+      this.parse(undefined, client, reads, bytes);
+      return;
+    }
+    if (this.access?.restricted(sandboxId)) {
       this.parse(sandboxId, client, reads, bytes);
       return;
     }
@@ -232,12 +239,13 @@ export class PublicProxy {
   }
 
   /** Hands the connection, its head bytes first, to the parsing server: on the next tick, once
-   *  the head reader has paused the client, so that the server's reads are what resume it. */
-  private parse(sandboxId: string, client: net.Socket, reads: ReusedReads | undefined, bytes: Buffer): void {
+   *  the head reader has paused the client, so that the server's reads are what resume it. The
+   *  connection is cut when `sandboxId` (the one all its requests are for) goes away. */
+  private parse(sandboxId: string | undefined, client: net.Socket, reads: ReusedReads | undefined, bytes: Buffer): void {
     client.setTimeout(0);
-    trackUntilClose(this.open, sandboxId, client);
+    if (sandboxId) trackUntilClose(this.open, sandboxId, client);
     process.nextTick(() => {
-      if (!client.destroyed) this.parsed!.emit('connection', asDuplex(client, reads, bytes));
+      if (!client.destroyed) this.parsed.emit('connection', asDuplex(client, reads, bytes));
     });
   }
 
@@ -257,7 +265,7 @@ export class PublicProxy {
 
   close(): void {
     for (const socket of this.all) socket.destroy();
-    this.parsedProxy?.close();
+    this.parsedProxy.close();
   }
 }
 

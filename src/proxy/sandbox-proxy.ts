@@ -66,8 +66,6 @@ export class SandboxProxy {
   private readonly open = new Map<string, Set<http.ClientRequest>>();
   /** Upgraded connections per sandbox (their upstream sockets). */
   private readonly upgraded = new Map<string, Set<net.Socket>>();
-  /** What it relayed, for the Prometheus metrics. */
-  readonly relays = new RelayMeter();
   /** Each sandbox's address while requests to it may have left connections in the agent. */
   private readonly addresses = new Map<string, string>();
   private dataPlane: Admission | undefined;
@@ -75,6 +73,8 @@ export class SandboxProxy {
   constructor(
     private readonly sandboxes: SandboxService,
     private readonly access?: PublicAccess,
+    /** What it relayed, for the Prometheus metrics (the public proxy's, when it parses for it). */
+    readonly relays = new RelayMeter(),
   ) {
     sandboxes.on('stopping', (id) => this.cut(id));
   }
