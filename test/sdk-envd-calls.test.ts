@@ -1,18 +1,19 @@
 // The envd side of the current e2b SDK, unmodified: what a paused or killed sandbox's envd
 // answers, file metadata, watch entries, signed file URLs and PTY resize.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { FileType, Sandbox, type FilesystemEvent } from 'e2b';
 import { dataFiles, installDir } from '../src/config.js';
+import { freePort } from './support/free-port.js';
 import { useTestServer, type ServerProcess } from './support/server-process.js';
 
 const domain = 'sandcastle.localhost';
 /** The public HTTPS listener gets a free port (443 is one per machine), known before the server
- *  starts: asked of the system in a child process, since this runs at load time. */
-const httpsPort = execFileSync(process.execPath, ['-e', "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"], { encoding: 'utf8' }).trim();
+ *  starts. */
+const httpsPort = String(await freePort());
 const testServer = useTestServer({ env: { SANDCASTLE_HTTPS_PORT: httpsPort } });
 
 async function waitFor(what: string, check: () => boolean, ms = 5_000): Promise<void> {
