@@ -34,6 +34,11 @@ describe('the node data plane', () => {
         assert.deepEqual(answers.map((x) => x.body), expected, where);
         assert.equal(new Set(answers.map((x) => x.port)).size, 1, `${where}: one connection`);
       }
+      // A client (a reverse proxy in front) may also send the console's and the API's requests
+      // on the same connection before and after.
+      const mixed = await overOneConnection([domain, hosts[0]!, `api.${domain}`, hosts[1]!], httpPort);
+      assert.deepEqual([mixed[1]!.body, mixed[3]!.body], ['hello from a\n', 'hello from b\n']);
+      assert.equal(new Set(mixed.map((x) => x.port)).size, 1, 'mixed hosts: one connection');
       // Parsed request by request, a stream still arrives chunk by chunk, and an upgrade relays.
       const first = await firstStreamChunk(httpPort, hosts[0]!);
       assert.match(first, /^chunk 0\n/);

@@ -73,16 +73,23 @@ export class PublicProxy {
     sandboxes.on('stopping', (id) => this.cut(id));
     const proxy = (this.parsedProxy = new SandboxProxy(sandboxes, access, this.relays));
     const routeOf = (req: http.IncomingMessage) => routeForHost(req.headers.host, config.domain);
+    // A client served directly may send requests for any host on one connection: the console's
+    // and `api.{domain}`'s go to their servers, request by request too.
+    const serverOf = (route: ReturnType<typeof routeOf>) => (route.kind === 'console' ? this.consoleServer : route.kind === 'api' ? this.apiServer : undefined);
     this.parsed = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
       const route = routeOf(req);
       if (route.kind === 'sandbox') return proxy.handle(req, res, route.sandboxId, route.port);
+      const server = serverOf(route);
+      if (server) return void server.emit('request', req, res);
       const err = route.kind === 'error' ? route.error : errors.badSandboxHost(req.headers.host ?? '(none)', config.domain);
       const r = renderError(err, req.headers['user-agent']);
       res.writeHead(r.status, { 'content-type': r.type }).end(r.body);
     });
     this.parsed.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       const route = routeOf(req);
+      const server = serverOf(route);
       if (route.kind === 'sandbox') proxy.upgrade(req, socket, head, route.sandboxId, route.port);
+      else if (server && server.listenerCount('upgrade') > 0) server.emit('upgrade', req, socket, head);
       else socket.destroy();
     });
   }
@@ -168,6 +175,11 @@ export class PublicProxy {
 
   private async route(client: net.Socket, reads: ReusedReads | undefined, head: Head, bytes: Buffer, encrypted: boolean, direct: boolean): Promise<void> {
     const route = routeForHost(head.host, this.config.domain);
+    if (direct && route.kind !== 'error') {
+      // Each request is routed, relayed and cut at a pause or kill by the host it names.
+      this.parse(undefined, client, reads, bytes, encrypted);
+      return;
+    }
     const handOver = route.kind === 'console' ? this.consoleServer : route.kind === 'api' ? this.apiServer : undefined;
     if (handOver) {
       client.setTimeout(0);
@@ -186,13 +198,8 @@ export class PublicProxy {
       return;
     }
     const { sandboxId, port } = route;
-    if (direct) {
-      // Each request is relayed, and cut at a pause or kill, by the sandbox it names.
-      this.parse(undefined, client, reads, bytes);
-      return;
-    }
     if (this.access?.restricted(sandboxId)) {
-      this.parse(sandboxId, client, reads, bytes);
+      this.parse(sandboxId, client, reads, bytes, encrypted);
       return;
     }
     const target = await trafficTarget(this.sandboxes, sandboxId, port);
@@ -241,11 +248,12 @@ export class PublicProxy {
   /** Hands the connection, its head bytes first, to the parsing server: on the next tick, once
    *  the head reader has paused the client, so that the server's reads are what resume it. The
    *  connection is cut when `sandboxId` (the one all its requests are for) goes away. */
-  private parse(sandboxId: string | undefined, client: net.Socket, reads: ReusedReads | undefined, bytes: Buffer): void {
+  private parse(sandboxId: string | undefined, client: net.Socket, reads: ReusedReads | undefined, bytes: Buffer, encrypted: boolean): void {
     client.setTimeout(0);
     if (sandboxId) trackUntilClose(this.open, sandboxId, client);
     process.nextTick(() => {
-      if (!client.destroyed) this.parsed.emit('connection', asDuplex(client, reads, bytes));
+      // Marked as a TLS socket is (the console's cookie is `Secure` then).
+      if (!client.destroyed) this.parsed.emit('connection', Object.assign(asDuplex(client, reads, bytes), { encrypted }));
     });
   }
 
