@@ -2,8 +2,12 @@
 // and the SDK's calls on the API port itself. The routing rules are the HAProxy data plane's
 // (public-url.test.ts); here each is checked once through Node.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Sandbox } from 'novita-sandbox';
+import { dataFiles } from '../src/config.js';
 import { freePort } from './support/free-port.js';
 import { haproxyPidOf } from './support/processes.js';
 import { echoAfterUpgrade, firstStreamChunk, getWithHost, overOneConnection, startSandboxServer } from './support/sandbox-web.js';
@@ -11,10 +15,37 @@ import { useTestServer } from './support/server-process.js';
 
 const domain = 'sandcastle.localhost';
 const httpPort = await freePort();
-const server = useTestServer({ env: { SANDCASTLE_DATA_PLANE: 'node', SANDCASTLE_HTTP_PORT: String(httpPort) } }).current;
+const httpsPort = await freePort();
+const server = useTestServer({ env: { SANDCASTLE_DATA_PLANE: 'node', SANDCASTLE_HTTP_PORT: String(httpPort), SANDCASTLE_HTTPS_PORT: String(httpsPort) } }).current;
+
+/** GETs `/` of each host in turn over one kept-alive HTTPS connection, trusting the server's CA
+ *  (the agent keeps a connection per server name: the first host's, the wildcard covers all). */
+async function overOneTlsConnection(hosts: string[]): Promise<Array<{ body: string; port: number }>> {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(path.join(dataFiles(server().dataDir).tls, 'ca.pem')) });
+  try {
+    const answers: Array<{ body: string; port: number }> = [];
+    for (const host of hosts) {
+      answers.push(
+        await new Promise((resolve, reject) => {
+          https
+            .get({ host: '127.0.0.1', servername: hosts[0], port: httpsPort, path: '/', agent, headers: { host } }, (res) => {
+              const port = res.socket.localPort!;
+              let body = '';
+              res.on('data', (c: Buffer) => (body += c));
+              res.on('end', () => resolve({ body, port }));
+            })
+            .on('error', reject);
+        }),
+      );
+    }
+    return answers;
+  } finally {
+    agent.destroy();
+  }
+}
 
 describe('the node data plane', () => {
-  it('runs no HAProxy; each request of a kept-alive connection goes where its Host or SDK headers say, on the public port and the API port; streams and upgrades pass', async () => {
+  it('runs no HAProxy; each request of a kept-alive connection goes where its Host or SDK headers say, on the public ports and the API port; streams and upgrades pass', async () => {
     assert.equal(haproxyPidOf(server().dataDir), undefined);
     const health = (await (await fetch(`${server().url}/health`)).json()) as { dataPlane?: unknown };
     assert.equal(health.dataPlane, undefined, 'no data plane process to report on');
@@ -28,6 +59,7 @@ describe('the node data plane', () => {
       const named = [a, b, a, b].map((s) => ({ 'e2b-sandbox-id': s.sandboxId, 'e2b-sandbox-port': '8000' }));
       for (const [answers, where] of [
         [await overOneConnection(hosts, httpPort), 'public port by Host'],
+        [await overOneTlsConnection(hosts), 'public HTTPS port by Host'],
         [await overOneConnection(hosts, apiPort), 'API port by Host'],
         [await overOneConnection(named, apiPort), 'API port by SDK headers'],
       ] as const) {
