@@ -17,7 +17,7 @@ import { lingerWhileBodiesArrive } from './lingering-close.js';
 import { PublicAccess } from './proxy/public-access.js';
 import { PublicProxy } from './proxy/public-proxy.js';
 import { addFigures, noRelayFigures } from './metrics/prometheus-hooks.js';
-import { portOf, SandboxProxy, sandboxIdOf } from './proxy/sandbox-proxy.js';
+import { portOf, relayingServerOptions, SandboxProxy, sandboxIdOf } from './proxy/sandbox-proxy.js';
 import { loadTlsMaterial } from './proxy/tls-material.js';
 import { NetworkRange } from './runtime/network/network-lease.js';
 import { RuncRuntime } from './runtime/runc/runc-runtime.js';
@@ -119,7 +119,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const dataPlane = { pid: () => listeners?.dataPlanePid() };
   const health = cachedHealth(() => checkHealth({ runtime, db, dataDir: config.dataDir, minFreeDiskMB: config.minFreeDiskMB, dataPlane: listeners?.behindHaproxy ? dataPlane : undefined }));
   const ops = getRequestListener(createOpsApp({ health, prometheus }, keys, log).fetch);
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  const server = http.createServer(relayingServerOptions, (req, res) => {
     const target = sandboxTarget(req);
     if (target) proxy.handle(req, res, target.sandboxId, target.port);
     else if (isOpsPath(req.url)) void ops(req, res);

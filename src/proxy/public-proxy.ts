@@ -15,7 +15,7 @@ import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import { routeForHost } from './host-route.js';
 import type { PublicAccess } from './public-access.js';
 import { adoptWithReusedReads, relayEvents, ReusedReads, writeInto } from './relay.js';
-import { SandboxProxy } from './sandbox-proxy.js';
+import { relayingServerOptions, SandboxProxy } from './sandbox-proxy.js';
 import { trackUntilClose, trafficTarget, type Admission } from './traffic.js';
 import { RelayMeter } from '../metrics/prometheus-hooks.js';
 
@@ -76,7 +76,7 @@ export class PublicProxy {
     // A client served directly may send requests for any host on one connection: the console's
     // and `api.{domain}`'s go to their servers, request by request too.
     const serverOf = (route: ReturnType<typeof routeOf>) => (route.kind === 'console' ? this.consoleServer : route.kind === 'api' ? this.apiServer : undefined);
-    this.parsed = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    this.parsed = http.createServer(relayingServerOptions, (req, res) => {
       const route = routeOf(req);
       if (route.kind === 'sandbox') return proxy.handle(req, res, route.sandboxId, route.port);
       const server = serverOf(route);

@@ -15,6 +15,13 @@ import { RelayMeter } from '../metrics/prometheus-hooks.js';
 // Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1).
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
+/** Options of the Node servers whose requests this relays (the API port's, the public URLs'
+ *  parsing one). A kept-alive connection outlives the SDKs' idle pools. A request body may take
+ *  as long as it takes (files, volume content, a sandbox's streaming upload), as envd and HAProxy
+ *  let it: Node's default cut the whole request at 5 minutes with a 408. Heads must still arrive
+ *  within Node's headersTimeout. */
+export const relayingServerOptions: http.ServerOptions = { keepAliveTimeout: 65_000, requestTimeout: 0 };
+
 export function sandboxIdOf(req: http.IncomingMessage): string | undefined {
   for (const name of sandboxIdHeaders) {
     const v = req.headers[name];
