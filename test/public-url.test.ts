@@ -319,9 +319,11 @@ describe('public URLs of sandbox ports', () => {
         }
       };
       while (!exited()) await new Promise((r) => setTimeout(r, 1));
-      // Its sockets closed before it became a zombie, so the FIN on this process's kept-alive
-      // connections has arrived; one turn of the event loop lets the SDK's pool drop them.
-      await new Promise((r) => setImmediate(r));
+      // This process's kept-alive connections to the old HAProxy were closed with it; 10 ms lets
+      // the SDK's pool see that before it picks a connection (one turn of the event loop was not
+      // always enough: a CI run got "fetch failed"). The new HAProxy starts 50 ms after the exit
+      // at the earliest.
+      await new Promise((r) => setTimeout(r, 10));
       // The server holds the listening sockets: a new public client and an SDK call on the API
       // port wait in the backlog for the new HAProxy instead of being refused.
       const [answer, listed] = await Promise.all([get(host, '/', {}, false), sbx.files.list('/tmp')]);
