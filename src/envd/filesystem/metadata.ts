@@ -6,11 +6,10 @@
 // in order: started for each call (Node forks all of envd to start a process), it made a Stat take
 // envd 9 ms here, 7 ms of them CPU; 2 ms now.
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { bundledFile } from '../bundled-file.js';
 import type { EntryInit } from './entry-info.js';
 
 export type Metadata = Record<string, string>;
@@ -20,11 +19,8 @@ const headerPrefix = 'x-metadata-';
 const keyPattern = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 const valuePattern = /^[\x20-\x7e]*$/;
 
-/** The helper beside the bundle (/opt/sandcastle/lib/xattr), or, when envd runs from the sources
- *  (its unit tests), the one `npm run build` made. */
-const helperFile = [new URL('./xattr', import.meta.url), new URL('../../../dist/sandbox/xattr', import.meta.url)]
-  .map((u) => fileURLToPath(u))
-  .find((p) => existsSync(p));
+/** The helper (bundled-file.ts says where it is looked for). */
+const helperFile = bundledFile('xattr');
 
 export class MetadataError extends Error {}
 

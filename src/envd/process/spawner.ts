@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { bundledFile } from '../bundled-file.js';
 import { envdLog } from '../envd-log.js';
 import { signalName } from './exit-status.js';
 import { tool } from './tools.js';
@@ -34,11 +34,8 @@ export interface Launched extends EventEmitter {
   readonly stderr: Readable | null;
 }
 
-/** The helper beside the bundle (/opt/sandcastle/lib/spawner), or, when envd runs from the
- *  sources (tests), the built one in dist/. */
-const helperFile = [new URL('./spawner', import.meta.url), new URL('../../../dist/sandbox/spawner', import.meta.url)]
-  .map((u) => fileURLToPath(u))
-  .find((f) => existsSync(f));
+/** The helper (bundled-file.ts says where it is looked for). */
+const helperFile = bundledFile('spawner');
 
 const errnoNames = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
 

@@ -1,0 +1,11 @@
+// envd's own helper files: beside the bundle in a sandbox (/opt/sandcastle/lib/<name>), or, when
+// envd runs from the sources (its unit tests), the ones `npm run build` made in dist/sandbox/.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The helper's path, undefined when neither place has it. */
+export function bundledFile(name: string): string | undefined {
+  return [new URL(`./${name}`, import.meta.url), new URL(`../../dist/sandbox/${name}`, import.meta.url)]
+    .map((u) => fileURLToPath(u))
+    .find((f) => existsSync(f));
+}
