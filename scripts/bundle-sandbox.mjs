@@ -54,6 +54,10 @@ await copyFile(esbuildBinary, path.join(assets, 'esbuild'));
 for (const [helper, folder] of [['xattr', 'filesystem'], ['spawner', 'process']]) {
   execFileSync('cc', ['-static', '-Os', '-Wall', '-o', path.join(outdir, helper), path.join(root, 'src', 'envd', folder, `${helper}.c`)], { stdio: 'inherit' });
 }
+// envd's addon that gives freed memory back (memory-trim.ts), built against the Node-API headers
+// package: loaded into the sandbox's copy of the host's node, with that node's own glibc.
+const napiHeaders = path.join(path.dirname(createRequire(import.meta.url).resolve('node-api-headers/package.json')), 'include');
+execFileSync('cc', ['-shared', '-fPIC', '-Os', '-Wall', '-I', napiHeaders, '-o', path.join(outdir, 'malloc-trim.node'), path.join(root, 'src', 'envd', 'malloc-trim.c')], { stdio: 'inherit' });
 
 for (const [file, info] of Object.entries(result.metafile.outputs)) {
   console.log(`${path.resolve(root, file)}  ${(info.bytes / 1024).toFixed(0)} KiB`);

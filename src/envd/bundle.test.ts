@@ -30,6 +30,12 @@ test('envd is one self-contained file', async () => {
   for (const spec of imports) assert.match(spec, /^node:/, `only Node built-ins may stay external, found ${spec}`);
 });
 
+test('its memory addon loads into node and its trim() runs', async () => {
+  const addon = { exports: {} as { trim?: () => boolean } };
+  process.dlopen(addon, path.join(outdir, 'malloc-trim.node'));
+  assert.equal(typeof addon.exports.trim!(), 'boolean');
+});
+
 test('it answers /health quickly after being spawned', async () => {
   const probe = createServer().listen(0, '127.0.0.1');
   await once(probe, 'listening');
