@@ -1,6 +1,7 @@
 // envd entry point: started inside the sandbox (PID 2 under the mounted tini) as
-// `/opt/sandcastle/node /opt/sandcastle/lib/envd.mjs`. It only starts listening; the server's
-// `POST /init` brings the token and environment.
+// `/opt/sandcastle/node <flags> /opt/sandcastle/lib/envd.mjs` (oci-spec.ts; the flags are for
+// memory-trim.ts). It only starts listening; the server's `POST /init` brings the token and
+// environment.
 import './light-headers.js';
 import './base64.js';
 import { envdLog } from './envd-log.js';

@@ -25,7 +25,8 @@ export interface OciSpecInput {
 /** PID 1 is the mounted static tini, which reaps the orphans that user commands leave behind (node
  *  would not); nothing of the image is needed to start envd. A template's start command runs in the
  *  background of the image's shell, which then becomes envd: an image without /bin/sh cannot have
- *  a start command. */
+ *  a start command. envd's flags let it collect garbage on demand, array buffers' memory included
+ *  (memory-trim.ts). */
 function initArgs(startCommand: string | undefined): string[] {
   const envd = [sandboxNode, '--expose-gc', '--no-concurrent-array-buffer-sweeping', `${sandboxBundleDir}/envd.mjs`];
   if (!startCommand) return [sandboxInit, '--', ...envd];
