@@ -80,9 +80,12 @@ async function writebackSettled(): Promise<void> {
 }
 
 /** Median wall time of `rounds` batches of `size` with whatever is live now, and the failures
- *  of all of them (a batch with failures is not comparable, so they are printed beside it). */
-async function batchWall(size: number, rounds: number, serverPid: number): Promise<{ wallMs: number; failures: string[] }> {
+ *  of all of them (a batch with failures is not comparable, so they are printed beside it); and,
+ *  round by round beside them, the median wall time of as many bare `runc run`s at once (what the
+ *  live sandboxes cost a container start that is not ours). */
+async function batchWall(size: number, rounds: number, serverPid: number, config: Config): Promise<{ wallMs: number; floorMs: number; failures: string[] }> {
   const walls: number[] = [];
+  const floors: number[] = [];
   const failures: string[] = [];
   for (let i = 0; i < rounds; i++) {
     await new Promise((r) => setTimeout(r, settleMs));
@@ -90,8 +93,11 @@ async function batchWall(size: number, rounds: number, serverPid: number): Promi
     const b = await burst(size, serverPid);
     walls.push(b.wallMs);
     failures.push(...b.failures);
+    await new Promise((r) => setTimeout(r, settleMs));
+    await writebackSettled();
+    floors.push(Math.max(...(await bareRuncBurst(config, size)).latencies));
   }
-  return { wallMs: percentile(walls, 50), failures };
+  return { wallMs: percentile(walls, 50), floorMs: percentile(floors, 50), failures };
 }
 
 const failuresNote = (failures: string[]) => (failures.length ? `${failures.length} failed: ${firstFailures(failures)}` : '');
@@ -150,12 +156,15 @@ export async function burstRows(serverPid: number, config: Config): Promise<Row[
     });
 
     const live = await createMany(liveLow, liveTimeoutMs);
-    const low = await batchWall(batchSize, batchRounds, serverPid);
+    const low = await batchWall(batchSize, batchRounds, serverPid, config);
     live.push(...(await createMany(liveHigh - live.length, liveTimeoutMs)));
-    const high = await batchWall(batchSize, batchRounds, serverPid);
+    const high = await batchWall(batchSize, batchRounds, serverPid, config);
     rows.push({ name: `${batchSize} creates → first command, ${liveLow} live (median of ${batchRounds})`, unit: 'ms', value: low.wallMs, target: failuresNote(low.failures) });
     rows.push({ name: `${batchSize} creates → first command, ${liveHigh} live (median of ${batchRounds})`, unit: 'ms', value: high.wallMs, target: failuresNote(high.failures) });
     rows.push({ name: `ratio: ${liveHigh} live / ${liveLow} live`, unit: '×', value: high.wallMs / low.wallMs, target: '≤ 1.15' });
+    rows.push({ name: `floor: ${batchSize} bare \`runc run\`s at once, ${liveLow} live (same rounds)`, unit: 'ms', value: low.floorMs });
+    rows.push({ name: `floor: ${batchSize} bare \`runc run\`s at once, ${liveHigh} live (same rounds)`, unit: 'ms', value: high.floorMs });
+    rows.push({ name: `floor ratio: ${liveHigh} live / ${liveLow} live`, unit: '×', value: high.floorMs / low.floorMs, target: 'what the live sandboxes cost runc alone' });
 
     const t0 = performance.now();
     const killed = await Promise.allSettled(live.map((s) => Sandbox.kill(s.sandboxId)));
