@@ -6,7 +6,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { NetworkRange } from './network/network-lease.js';
-import type { Runtime, SandboxSpec } from './runtime.js';
+import type { CheckpointRef, Runtime, SandboxSpec } from './runtime.js';
 
 export interface ContractSetup {
   runtime: Runtime;
@@ -41,6 +41,13 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       await s.waitReady(sp.network.sandboxAddress, 15_000);
     };
     const present = async (id: string) => (await s.runtime.listPresent()).includes(id);
+    /** Checks that a thawed or restored sandbox answers and runs, then removes it and its checkpoint. */
+    const backThenRemoved = async (sp: SandboxSpec, ref: CheckpointRef) => {
+      await s.waitReady(sp.network.sandboxAddress, 5000);
+      assert.ok(await running(sp.id));
+      await s.runtime.deleteCheckpoint(ref);
+      await s.runtime.destroy(sp.id);
+    };
 
     before(async () => {
       s = await setup();
@@ -107,10 +114,7 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       assert.equal((await s.runtime.inspect()).get(sp.id), 'frozen');
       assert.equal(await running(sp.id), false);
       await s.runtime.thaw(sp.id);
-      await s.waitReady(sp.network.sandboxAddress, 5000);
-      assert.ok(await running(sp.id));
-      await s.runtime.deleteCheckpoint(ref);
-      await s.runtime.destroy(sp.id);
+      await backThenRemoved(sp, ref);
     });
 
     it('endFrozen ends a frozen sandbox as a stop checkpoint does, its checkpoint whole and alone; a restore brings it back', async () => {
@@ -125,10 +129,7 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       assert.ok(s.runtime.checkpointIsWhole(ref));
       assert.deepEqual((await s.runtime.listCheckpoints('pause')).filter((n) => n.startsWith(sp.id)), [sp.id]);
       await s.runtime.restore(sp, { checkpoint: ref, withSavedLayer: false });
-      await s.waitReady(sp.network.sandboxAddress, 5000);
-      assert.ok(await running(sp.id));
-      await s.runtime.deleteCheckpoint(ref);
-      await s.runtime.destroy(sp.id);
+      await backThenRemoved(sp, ref);
     });
 
     it('clearStopped kills a frozen sandbox and keeps its checkpoint, which a restore brings back; destroy removes a frozen one', async () => {
@@ -180,10 +181,7 @@ export function runtimeContract(name: string, setup: () => Promise<ContractSetup
       assert.ok(await s.runtime.finishStopCheckpoint(ref));
       await s.runtime.clearStopped(sp.id);
       await s.runtime.restore(sp, { checkpoint: ref, withSavedLayer: false });
-      await s.waitReady(sp.network.sandboxAddress, 5000);
-      assert.ok(await running(sp.id));
-      await s.runtime.deleteCheckpoint(ref);
-      await s.runtime.destroy(sp.id);
+      await backThenRemoved(sp, ref);
     });
 
     it('a checkpoint that fails leaves nothing of itself', async () => {
