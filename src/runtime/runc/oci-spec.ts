@@ -27,7 +27,7 @@ export interface OciSpecInput {
  *  background of the image's shell, which then becomes envd: an image without /bin/sh cannot have
  *  a start command. envd's flags let it collect garbage on demand, array buffers' memory included
  *  (memory-trim.ts). */
-function initArgs(startCommand: string | undefined): string[] {
+export function initArgs(startCommand: string | undefined): string[] {
   const envd = [sandboxNode, '--expose-gc', '--no-concurrent-array-buffer-sweeping', `${sandboxBundleDir}/envd.mjs`];
   if (!startCommand) return [sandboxInit, '--', ...envd];
   return [sandboxInit, '--', '/bin/sh', '-c', `(${startCommand}) </dev/null >/dev/null 2>&1 & exec ${envd.join(' ')}`];

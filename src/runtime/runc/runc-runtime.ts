@@ -18,7 +18,7 @@ import { Egress } from '../network/egress.js';
 import { createNetns, deleteNetns, netnsName, netnsPath, setEgress } from '../network/netns.js';
 import { type CgroupLayout, detectCgroupLayout, sandboxCgroupDirsEverywhere } from './cgroup-layout.js';
 import { readCgroupStats } from './cgroup-stats.js';
-import { buildOciSpec, processSecurityFingerprint } from './oci-spec.js';
+import { buildOciSpec, initArgs, processSecurityFingerprint } from './oci-spec.js';
 import { waitForHostProcesses } from './in-flight.js';
 import { runCommand } from '../run-command.js';
 import { envdLogName } from '../../envd/log-file.js';
@@ -135,7 +135,7 @@ export class RuncRuntime implements Runtime {
   async savedStateKey(spec: Pick<SandboxSpec, 'layers' | 'startCommand'>): Promise<string> {
     const { sandboxBundleDir: bundleDir, criuPath } = this.config;
     const toolsKey = (await this.sandboxTools()).key;
-    return savedStateKey({ layers: spec.layers, startCommand: spec.startCommand, toolsKey, bundleDir, criuPath, processSecurity: processSecurityFingerprint(this.config.userns), rootMount: overlayFeatures });
+    return savedStateKey({ layers: spec.layers, initArgs: initArgs(spec.startCommand), toolsKey, bundleDir, criuPath, processSecurity: processSecurityFingerprint(this.config.userns), rootMount: overlayFeatures });
   }
 
   /** The host side of user-namespaced sandboxes, prepared on first use (a failure is retried);

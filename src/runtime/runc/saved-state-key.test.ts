@@ -18,7 +18,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 it('changes with the programs mounted into the sandbox', async () => {
   const inputs = {
     layers: [path.join(dir, 'layer')],
-    startCommand: undefined,
+    initArgs: ['/opt/sandcastle/tini', '--', 'envd'],
     toolsKey: 'aaa',
     bundleDir: path.join(dir, 'bundle'),
     criuPath: path.join(dir, 'criu'),
@@ -29,6 +29,7 @@ it('changes with the programs mounted into the sandbox', async () => {
   assert.equal(await savedStateKey(inputs), key);
   assert.notEqual(await savedStateKey({ ...inputs, toolsKey: 'bbb' }), key);
   assert.notEqual(await savedStateKey({ ...inputs, rootMount: '' }), key);
+  assert.notEqual(await savedStateKey({ ...inputs, initArgs: ['/opt/sandcastle/tini', '--', 'envd', '--flag'] }), key, 'a flag of envd changes it');
   await writeFile(path.join(dir, 'bundle', 'envd.mjs'), 'changed');
   assert.notEqual(await savedStateKey(inputs), key);
 });
@@ -36,7 +37,7 @@ it('changes with the programs mounted into the sandbox', async () => {
 it('stays while a layer is only marked used, and changes when the layer is made anew', async () => {
   const layer = path.join(dir, 'cached-layer');
   await mkdir(layer);
-  const inputs = { layers: [layer], startCommand: undefined, toolsKey: 'aaa', bundleDir: path.join(dir, 'bundle'), criuPath: path.join(dir, 'criu'), processSecurity: '{}', rootMount: '' };
+  const inputs = { layers: [layer], initArgs: ['/opt/sandcastle/tini', '--', 'envd'], toolsKey: 'aaa', bundleDir: path.join(dir, 'bundle'), criuPath: path.join(dir, 'criu'), processSecurity: '{}', rootMount: '' };
   const key = await savedStateKey(inputs);
   await utimes(layer, new Date(), new Date(Date.now() + 60_000));
   assert.equal(await savedStateKey(inputs), key, 'the layer cache marking a layer used keeps the key');

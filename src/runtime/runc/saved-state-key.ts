@@ -1,9 +1,9 @@
 // What a template's saved boot state depends on: the root filesystem layers, the programs mounted
 // into it (the tools folder of sandbox-tools.ts: tini, node and node's loader and libraries; the
-// in-sandbox bundle), the start command, the process's security settings, how the root is mounted
-// (inode numbers a restore checks against) and the CRIU build. When
-// any of them changes, a saved state restores processes that no longer match their files, so it is
-// retaken.
+// in-sandbox bundle), the first process's command line (envd's flags, the start command), the
+// process's security settings, how the root is mounted (inode numbers a restore checks against)
+// and the CRIU build. When any of them changes, a saved state restores processes that no longer
+// match their files or flags, so it is retaken.
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -30,7 +30,8 @@ async function folderFingerprint(dir: string): Promise<string[]> {
 
 export async function savedStateKey(inputs: {
   layers: string[];
-  startCommand: string | undefined;
+  /** The sandbox's first process with its arguments (envd's flags, the start command). */
+  initArgs: string[];
   /** Content hash of the tools folder (SandboxTools.key). */
   toolsKey: string;
   bundleDir: string;
@@ -44,7 +45,7 @@ export async function savedStateKey(inputs: {
     `tools:${inputs.toolsKey}`,
     await fingerprint(inputs.criuPath),
     ...(await folderFingerprint(inputs.bundleDir)),
-    `start:${inputs.startCommand ?? ''}`,
+    `init:${JSON.stringify(inputs.initArgs)}`,
     `process:${inputs.processSecurity}`,
     `root:${inputs.rootMount}`,
   ];
