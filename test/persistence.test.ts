@@ -60,6 +60,14 @@ async function sameAfterPause(setup: string, look: string): Promise<string> {
   }
 }
 
+/** envd's anonymous resident memory, read from inside the sandbox. */
+async function envdAnonKiB(sbx: Sandbox): Promise<number> {
+  const status = await sbx.commands.run('for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = node ] && grep -qs envd.mjs $p/cmdline && grep RssAnon $p/status; done');
+  const kib = Number(/RssAnon:\s+(\d+) kB/.exec(status.stdout)?.[1]);
+  assert.ok(kib > 0, `envd's anonymous memory not found: ${status.stdout}`);
+  return kib;
+}
+
 describe('pause and resume', () => {
   it('keeps processes, their memory and files across a pause, and the same process goes on counting', async () => {
     const sbx = await Sandbox.create();
@@ -110,22 +118,32 @@ describe('pause and resume', () => {
 
   it('leaves no freed output of a command in memory for a pause to save (envd gives it back)', async () => {
     const sbx = await Sandbox.create();
-    const envdKiB = async () => {
-      const status = await sbx.commands.run('for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = node ] && grep -qs envd.mjs $p/cmdline && grep RssAnon $p/status; done');
-      const kib = Number(/RssAnon:\s+(\d+) kB/.exec(status.stdout)?.[1]);
-      assert.ok(kib > 0, `envd's anonymous memory not found: ${status.stdout}`);
-      return kib;
-    };
     try {
-      const before = await envdKiB();
+      const before = await envdAnonKiB(sbx);
       const out = await sbx.commands.run('head -c 48000000 /dev/zero | base64');
       assert.ok(out.stdout.length > 64_000_000, `the command streamed ${out.stdout.length} characters`);
       // Kept by glibc, the output's freed buffers made envd grow by 10-57 MiB; given back, by 2.
-      const grown = (await envdKiB()) - before;
+      const grown = (await envdAnonKiB(sbx)) - before;
       assert.ok(grown < 8 * 1024, `envd grew by ${grown} KiB of anonymous memory with the output`);
       await sbx.betaPause();
       await sbx.connect();
       assert.equal((await sbx.commands.run('echo back')).stdout, 'back\n');
+    } finally {
+      await sbx.kill();
+    }
+  });
+
+  it('leaves no freed file transfer in memory for a pause to save (envd gives it back)', async () => {
+    const sbx = await Sandbox.create();
+    try {
+      const before = await envdAnonKiB(sbx);
+      const data = new Uint8Array(64 * 1024 * 1024).fill(7);
+      await sbx.files.write('/tmp/big', new Blob([data]));
+      const back = await sbx.files.read('/tmp/big', { format: 'bytes' });
+      assert.equal(back.length, data.length);
+      // Kept until the next command's end, the transfer's freed buffers made envd grow by 17-22 MiB.
+      const grown = (await envdAnonKiB(sbx)) - before;
+      assert.ok(grown < 8 * 1024, `envd grew by ${grown} KiB of anonymous memory with the transfer`);
     } finally {
       await sbx.kill();
     }

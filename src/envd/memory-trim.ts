@@ -1,17 +1,16 @@
-// Gives the kernel back the memory envd freed while moving a lot of data (a command's output):
-// glibc keeps it resident otherwise (malloc-trim.c says why), and a pause then writes it to disk
-// and a resume reads it back. When a command ends and envd's resident size grew by
-// trimAfterGrowthBytes over the lowest seen since the last release, the release follows shortly
-// after, or at the next command's start if that comes first: at a command's end much of its
-// output may still be on its way to the client (a release there gave back nothing, measured).
-// A file transfer's growth is likewise still held when its request ends: the next command's end
-// catches it.
+// Gives the kernel back the memory envd freed while moving a lot of data (a command's output, a
+// file's upload or download): glibc keeps it resident otherwise (malloc-trim.c says why), and a
+// pause then writes it to disk and a resume reads it back. When a command or a file transfer ends
+// and envd's resident size grew by trimAfterGrowthBytes over the lowest seen since the last
+// release, the release follows shortly after, or at the next command's or transfer's start if
+// that comes first: at the end much of the data may still be on its way to the client (a release
+// at a command's end gave back nothing, measured).
 import { bundledFile } from './bundled-file.js';
 import { envdLog } from './envd-log.js';
 
 const trimAfterGrowthBytes = 8 * 1024 * 1024;
-/** How long after a command's end its output is taken to have left (a client on the same host
- *  reads it within milliseconds). */
+/** How long after a command's or transfer's end its data is taken to have left (a client on the
+ *  same host reads it within milliseconds). */
 const outputGoneMs = 200;
 
 let trim: (() => boolean) | undefined | null;
@@ -32,8 +31,8 @@ function loadTrim(): (() => boolean) | null {
   }
 }
 
-/** At a command's end: once envd grew enough (see above), gives the freed memory back a moment
- *  later, when the output still on its way out at the end has gone. */
+/** At a command's or file transfer's end: once envd grew enough (see above), gives the freed
+ *  memory back a moment later, when the data still on its way out at the end has gone. */
 export function releaseFreedMemorySoon(): void {
   const rss = process.memoryUsage.rss();
   if (rss - baseline < trimAfterGrowthBytes) {
@@ -44,8 +43,8 @@ export function releaseFreedMemorySoon(): void {
   pending ??= setTimeout(releaseNow, outputGoneMs);
 }
 
-/** At a command's start: a release still waiting runs now (a client that sends a command has read
- *  its last one's output). */
+/** At a command's or file transfer's start: a release still waiting runs now (a client that
+ *  sends a request has read the answer to its last one). */
 export function releaseWaitingFreedMemory(): void {
   if (!pending) return;
   clearTimeout(pending);
