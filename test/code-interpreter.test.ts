@@ -71,6 +71,20 @@ describe('Python in the default context', () => {
     assert.deepEqual(execution.logs, { stdout: ['first\n', 'second\n'], stderr: ['err\n'] });
   });
 
+  it('sends a large output in events of at most 64 Ki characters, nothing lost', async () => {
+    // Gathered by the kernel into one event, 8 MiB of output took the SDK 3.8 s to read (its line
+    // reader searches its whole buffer for each network chunk).
+    const sizes: number[] = [];
+    const execution = await sbx.runCode('import sys\nfor i in range(4):\n    sys.stdout.write("x" * (1 << 20))', {
+      onStdout: (m) => {
+        sizes.push(m.line.length);
+      },
+    });
+    assert.equal(execution.error, undefined, JSON.stringify(execution.error));
+    assert.equal(sizes.reduce((a, b) => a + b, 0), 4 << 20);
+    assert.ok(sizes.length >= 64 && Math.max(...sizes) <= 64 * 1024, `event sizes: ${sizes.slice(0, 8).join(', ')}, … (${sizes.length})`);
+  });
+
   it('returns every representation the kernel gives, display() calls in order before the value', async () => {
     const execution = await sbx.runCode(
       [
@@ -280,6 +294,19 @@ describe('contexts', () => {
     const bash = await sbx.runCode('whoami; echo "$HOME"', { language: 'bash' });
     assert.deepEqual(bash.logs.stdout.join(''), 'user\n/home/user\n');
     assert.equal((await sbx.runCode('import getpass; getpass.getuser()')).text, 'user');
+  });
+
+  it('keeps characters whole in the output of a JavaScript cell\'s child process', async () => {
+    // The child writes to the kernel's own stdout: two reads of that pipe, or two network chunks
+    // that the SDK decodes one by one, may split a character.
+    const execution = await sbx.runCode(
+      "require('child_process').spawnSync('sh', ['-c', 'yes é | head -n 70000'], { stdio: 'inherit' }); 'done'",
+      { language: 'javascript' },
+    );
+    assert.equal(execution.error, undefined, JSON.stringify(execution.error));
+    const out = execution.logs.stdout.join('');
+    assert.ok(!out.includes('\ufffd'), 'a character was split between two events');
+    assert.equal(out.match(/é\n/g)?.length, 70_000);
   });
 
   it('import Node built-ins by bare and node: names in JavaScript', async () => {

@@ -46,10 +46,11 @@ export class NodeKernel implements Kernel {
     });
     // Output that bypasses the kernel's own streams (a child process of the cell) still belongs
     // to the running cell.
-    this.child.stdout!.on('data', (chunk: Buffer) => this.running?.sink(logEvent('stdout', chunk.toString())));
-    this.child.stderr!.on('data', (chunk: Buffer) => {
+    // Decoded as streams: a character whose bytes two reads split stays whole.
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.running?.sink(logEvent('stdout', chunk)));
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderrTail.push(chunk);
-      this.running?.sink(logEvent('stderr', chunk.toString()));
+      this.running?.sink(logEvent('stderr', chunk));
     });
     this.exited = new Promise((resolve) => {
       this.child.on('error', (err) => stderrTail.push(err.message));

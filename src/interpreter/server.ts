@@ -4,7 +4,7 @@
 import http from 'node:http';
 import { sendJson } from '../envd/http/http-util.js';
 import { ContextError, type Contexts, type ExecutionStream } from './contexts.js';
-import { errorEvent, type OutputEvent } from './events.js';
+import { errorEvent, eventLine, wireEvents, type OutputEvent } from './events.js';
 import { validEnvName } from './global-envs.js';
 import { languages, normalizeLanguage, type Language } from './kernel.js';
 import { missingKernel } from './kernelspecs.js';
@@ -99,7 +99,8 @@ function ndjsonStream(req: http.IncomingMessage, res: http.ServerResponse): Exec
   req.on('error', () => {});
   return {
     send(event: OutputEvent) {
-      if (!closed) res.write(JSON.stringify(event) + '\n');
+      if (closed) return;
+      for (const part of wireEvents(event)) res.write(eventLine(part));
     },
     get closed() {
       return closed;
