@@ -1,5 +1,6 @@
-// envd's own helper files: beside the bundle in a sandbox (/opt/sandcastle/lib/<name>), or, when
-// envd runs from the sources (its unit tests), the ones `npm run build` made in dist/sandbox/.
+// The helper files of envd and the interpreter: beside their bundles in a sandbox
+// (/opt/sandcastle/lib/<name>), or, when they run from the sources (unit tests), the ones
+// `npm run build` made in dist/sandbox/.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

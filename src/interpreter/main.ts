@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { BashKernel } from './bash-kernel.js';
 import { Contexts } from './contexts.js';
 import { defaultEnvsFile } from '../envd/http/published-env.js';
+import { FreedMemory } from '../envd/memory-trim.js';
 import { GlobalEnvs } from './global-envs.js';
 import { kernelEnv, lookupIdentity, type Kernel, type Language } from './kernel.js';
 import { NodeKernel } from './node-kernel.js';
@@ -87,7 +88,10 @@ const contexts = new Contexts({
   interruptGraceMs: 3000,
 });
 
-const server = createInterpreterServer({ contexts, defaultContextId: () => contexts.defaultFor('python').id });
+// A cell's large output stays in memory until the next collection otherwise: 112-213 MiB after
+// 64 MiB of output, which a pause wrote to disk.
+const freedMemory = new FreedMemory((message) => console.error(`interpreter: ${message}`));
+const server = createInterpreterServer({ contexts, defaultContextId: () => contexts.defaultFor('python').id, freedMemory });
 server.listen(port, '0.0.0.0', () => console.log(`interpreter listening on 0.0.0.0:${port}`));
 bridge.start();
 contexts.defaultFor('python');

@@ -3,6 +3,7 @@
 // the status of anything else.
 import http from 'node:http';
 import { sendJson } from '../envd/http/http-util.js';
+import type { FreedMemory } from '../envd/memory-trim.js';
 import { ContextError, type Contexts, type ExecutionStream } from './contexts.js';
 import { errorEvent, eventLine, wireEvents, type OutputEvent } from './events.js';
 import { validEnvName } from './global-envs.js';
@@ -15,6 +16,8 @@ export interface InterpreterServerOptions {
   contexts: Contexts;
   /** The context that runs code sent without context or language. */
   defaultContextId: () => string;
+  /** Given back what an execution's output leaves behind. */
+  freedMemory: FreedMemory;
 }
 
 class HttpError extends Error {
@@ -115,7 +118,7 @@ function ndjsonStream(req: http.IncomingMessage, res: http.ServerResponse): Exec
   };
 }
 
-export function createInterpreterServer({ contexts, defaultContextId }: InterpreterServerOptions): http.Server {
+export function createInterpreterServer({ contexts, defaultContextId, freedMemory }: InterpreterServerOptions): http.Server {
   const route = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://interpreter');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
@@ -148,6 +151,8 @@ export function createInterpreterServer({ contexts, defaultContextId }: Interpre
       let id = contextId;
       if (!id) id = language ? contexts.defaultFor(language).id : defaultContextId();
       if (!contexts.has(id)) throw new ContextError(404, `Context ${id} not found`);
+      freedMemory.releaseWaiting();
+      res.once('close', () => freedMemory.releaseSoon());
       await contexts.execute(id, code, envs, ndjsonStream(req, res));
       return;
     }

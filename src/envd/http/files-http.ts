@@ -17,7 +17,7 @@ import { state } from '../state.js';
 import { beginUpload, endUpload } from '../filesystem/uploads.js';
 import { lookupUser, type User } from '../users.js';
 import { MetadataError, uploadMetadata, writeMetadata, type Metadata } from '../filesystem/metadata.js';
-import { releaseFreedMemorySoon, releaseWaitingFreedMemory } from '../memory-trim.js';
+import { freedMemory } from '../freed-memory.js';
 
 class HttpError extends Error {
   constructor(
@@ -273,9 +273,9 @@ export async function handleFiles(req: IncomingMessage, res: ServerResponse, que
   const user = lookupUser(name);
   if (!user) return sendError(res, 401, `error looking up user '${name}': no such user in the sandbox`);
 
-  releaseWaitingFreedMemory();
+  freedMemory.releaseWaiting();
   // A large file passes through envd's buffers as a command's output does.
-  res.once('close', releaseFreedMemorySoon);
+  res.once('close', () => freedMemory.releaseSoon());
   try {
     if (write) await upload(req, res, pathParam, user);
     else await download(req, res, pathParam ?? '', user);

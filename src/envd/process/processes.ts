@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { Channel } from '../channel.js';
 import { envdLog } from '../envd-log.js';
-import { releaseFreedMemorySoon, releaseWaitingFreedMemory } from '../memory-trim.js';
+import { freedMemory } from '../freed-memory.js';
 import { endInfo, signalNumber, type EndInfo } from './exit-status.js';
 import { ptyChild, ptyLaunch, type PtySize } from './pty.js';
 import { launch, type Launched } from './spawner.js';
@@ -176,7 +176,7 @@ export class Proc {
     }
     this.ended = endInfo(code, signal);
     table.delete(this.pid);
-    releaseFreedMemorySoon();
+    freedMemory.releaseSoon();
     for (const channel of this.subscribers) {
       channel.push({ kind: 'end', end: this.ended });
       channel.close();
@@ -211,7 +211,7 @@ function commandFile(cmd: string): string {
  */
 export async function startProcess(opts: StartOptions): Promise<{ proc: Proc; events: Channel<ProcEvent> }> {
   const { config, user } = opts;
-  releaseWaitingFreedMemory();
+  freedMemory.releaseWaiting();
   let file = commandFile(config.cmd);
   let args = config.args;
   let env = environment(user, config.envs, opts.pty !== undefined);
