@@ -3,6 +3,7 @@
 // later; a process keeps running when all its streams go away.
 import { existsSync } from 'node:fs';
 import { Channel } from '../channel.js';
+import { CharacterBoundary } from './character-boundary.js';
 import { envdLog } from '../envd-log.js';
 import { freedMemory } from '../freed-memory.js';
 import { endInfo, signalNumber, type EndInfo } from './exit-status.js';
@@ -41,6 +42,10 @@ const lowWater = 8;
 // After the process exits, output still in the pipes is read until it has been quiet this long;
 // background children that inherited the pipes must not hold the end event back.
 const drainQuietMs = 50;
+// The unfinished character at a read's end waits this long for the rest of its bytes
+// (character-boundary.ts): a writer that stops in the middle of a character writes no text, and
+// a busy machine may leave the rest of a text unwritten for tens of milliseconds (10 split one).
+const heldQuietMs = 100;
 
 const table = new Map<number, Proc>();
 
@@ -52,6 +57,8 @@ export class Proc {
   private openOutputs = 2;
   private paused = false;
   private quietTimer: NodeJS.Timeout | undefined;
+  private heldTimer: NodeJS.Timeout | undefined;
+  private readonly boundaries: Array<{ stream: 'stdout' | 'stderr' | 'pty'; boundary: CharacterBoundary }> = [];
   private killTimer: NodeJS.Timeout | undefined;
   private sentSignal: NodeJS.Signals | undefined;
 
@@ -66,8 +73,14 @@ export class Proc {
     this.stdin = child.stdin;
     const kind = isPty ? 'pty' : undefined;
     for (const [stream, name] of [[child.stdout, kind ?? 'stdout'], [child.stderr, kind ?? 'stderr']] as const) {
-      stream!.on('data', (chunk: Buffer) => this.emit(name, chunk));
-      stream!.once('end', () => this.outputClosed());
+      const boundary = new CharacterBoundary();
+      this.boundaries.push({ stream: name, boundary });
+      stream!.on('data', (chunk: Buffer) => this.emitWhole(name, boundary, chunk));
+      stream!.once('end', () => {
+        const held = boundary.release();
+        if (held) this.emit(name, held);
+        this.outputClosed();
+      });
       stream!.on('error', () => undefined);
     }
     child.stdin?.on('error', () => undefined);
@@ -125,6 +138,24 @@ export class Proc {
     }
   }
 
+  private emitWhole(stream: 'stdout' | 'stderr' | 'pty', boundary: CharacterBoundary, chunk: Buffer): void {
+    const data = boundary.take(chunk);
+    if (data.length > 0) this.emit(stream, data);
+    if (boundary.holding) {
+      clearTimeout(this.heldTimer);
+      this.heldTimer = setTimeout(() => this.releaseHeld(), heldQuietMs);
+    }
+  }
+
+  /** The bytes of unfinished characters, sent as they are. */
+  private releaseHeld(): void {
+    clearTimeout(this.heldTimer);
+    for (const { stream, boundary } of this.boundaries) {
+      const held = boundary.release();
+      if (held) this.emit(stream, held);
+    }
+  }
+
   private emit(stream: 'stdout' | 'stderr' | 'pty', data: Buffer): void {
     for (const channel of this.subscribers) channel.push({ kind: 'data', stream, data });
     if (!this.paused && [...this.subscribers].some((c) => c.length >= highWater)) {
@@ -166,6 +197,7 @@ export class Proc {
 
   private finish(): void {
     if (this.ended || !this.exit) return;
+    this.releaseHeld();
     clearTimeout(this.quietTimer);
     clearTimeout(this.killTimer);
     let { code, signal } = this.exit;
