@@ -16,7 +16,7 @@ export interface InterpreterServerOptions {
   contexts: Contexts;
   /** The context that runs code sent without context or language. */
   defaultContextId: () => string;
-  /** Given back what an execution's output leaves behind. */
+  /** Gives back the memory an execution's output leaves behind. */
   freedMemory: FreedMemory;
 }
 
