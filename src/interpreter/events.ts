@@ -69,7 +69,7 @@ export function logEvent(stream: 'stdout' | 'stderr', text: string): OutputEvent
  * newline, which costs them time quadratic in an event's length: a Python cell's 8 MiB of output,
  * gathered by the kernel into one event, took 0.6 s to arrive and 3.8 s more in the SDK.
  */
-export const maxLogEventChars = 64 * 1024;
+const maxLogEventChars = 64 * 1024;
 
 /** The event as sent: longer output is cut into several events, after a newline where the
  *  window has one, and never inside a UTF-16 surrogate pair. */
