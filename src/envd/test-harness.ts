@@ -126,7 +126,7 @@ export async function startEnvd(opts: EnvdOptions = {}): Promise<Envd> {
 
 /** Collects a process stream into its parts. */
 export async function collect(stream: AsyncIterable<{ event?: { event: { case: string | undefined; value?: unknown } } }>) {
-  const out = { pid: 0, stdout: '', stderr: '', pty: '', keepalives: 0, end: undefined as undefined | Record<string, unknown>, order: [] as string[] };
+  const out = { pid: 0, stdout: '', stderr: '', pty: '', stdoutChunks: [] as Buffer[], keepalives: 0, end: undefined as undefined | Record<string, unknown>, order: [] as string[] };
   for await (const msg of stream) {
     const e = msg.event?.event;
     if (!e?.case) continue;
@@ -136,7 +136,9 @@ export async function collect(stream: AsyncIterable<{ event?: { event: { case: s
     else if (e.case === 'end') out.end = e.value as Record<string, unknown>;
     else if (e.case === 'data') {
       const o = (e.value as { output: { case: 'stdout' | 'stderr' | 'pty'; value: Uint8Array } }).output;
+      // Each event decoded on its own, as novita-sandbox does; stdout's events also kept as sent.
       out[o.case] += Buffer.from(o.value).toString('utf8');
+      if (o.case === 'stdout') out.stdoutChunks.push(Buffer.from(o.value));
     }
   }
   return out;

@@ -29,18 +29,6 @@ async function firstEvent<T>(iterator: AsyncIterator<T>): Promise<T> {
   return value;
 }
 
-/** The stdout events of a process, each as sent. */
-async function collectBytes(stream: AsyncIterable<{ event?: { event: { case: string | undefined; value?: unknown } } }>): Promise<{ chunks: Buffer[] }> {
-  const chunks: Buffer[] = [];
-  for await (const msg of stream) {
-    const e = msg.event?.event;
-    if (e?.case !== 'data') continue;
-    const output = (e.value as { output: { case: string; value: Uint8Array } }).output;
-    if (output.case === 'stdout') chunks.push(Buffer.from(output.value));
-  }
-  return { chunks };
-}
-
 /** Running (a zombie waiting for its parent to reap it counts as dead). */
 function alive(pid: number): boolean {
   try {
@@ -77,9 +65,9 @@ describe('Start', () => {
   });
 
   test('bytes that are not text are sent as they are, an unfinished character too', async () => {
-    const r = await collectBytes(envd.process.start({ process: bash("printf 'a\\xe4\\xb8'; sleep 0.3; printf '\\xff'"), stdin: false }));
-    assert.deepEqual(r.chunks[0], Buffer.from([0x61]), 'the text before the unfinished character is not held back');
-    assert.deepEqual(Buffer.concat(r.chunks), Buffer.from([0x61, 0xe4, 0xb8, 0xff]));
+    const r = await collect(envd.process.start({ process: bash("printf 'a\\xe4\\xb8'; sleep 0.3; printf '\\xff'"), stdin: false }));
+    assert.deepEqual(r.stdoutChunks[0], Buffer.from([0x61]), 'the text before the unfinished character is not held back');
+    assert.deepEqual(Buffer.concat(r.stdoutChunks), Buffer.from([0x61, 0xe4, 0xb8, 0xff]));
   });
 
   test('a failing command reports its exit status like Go does', async () => {
