@@ -7,10 +7,15 @@ import type { ServerSettingsStore } from '../store/server-settings-store.js';
 
 const setting = 'network_cidr';
 
+/** The range the data folder's sandboxes were made with, undefined before a server's first start. */
+export function recordedNetworkRange(settings: ServerSettingsStore): string | undefined {
+  return settings.get(setting);
+}
+
 /** Records `range` with the data folder; throws, saying what to do, when sandboxes there have
  *  addresses of another recorded range. */
 export function keepNetworkRange(settings: ServerSettingsStore, sandboxCount: number, range: NetworkRange, dataDir: string): void {
-  const recorded = settings.get(setting);
+  const recorded = recordedNetworkRange(settings);
   if (recorded === range.cidr) return;
   if (recorded !== undefined && sandboxCount > 0) {
     throw new Error(
