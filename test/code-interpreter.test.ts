@@ -85,6 +85,21 @@ describe('Python in the default context', () => {
     assert.ok(sizes.length >= 64 && Math.max(...sizes) <= 64 * 1024, `event sizes: ${sizes.slice(0, 8).join(', ')}, … (${sizes.length})`);
   });
 
+  it('leaves no output of a cell in memory for a pause to save (the interpreter gives it back)', async () => {
+    const interpreterKiB = async () => {
+      const status = await sbx.commands.run('for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = node ] && grep -qs interpreter.mjs $p/cmdline && grep RssAnon $p/status; done; true', { user: 'root' });
+      const kib = Number(/RssAnon:\s+(\d+) kB/.exec(status.stdout)?.[1]);
+      assert.ok(kib > 0, `the interpreter's anonymous memory not found: ${status.stdout}`);
+      return kib;
+    };
+    const before = await interpreterKiB();
+    await sbx.runCode('import sys\nfor i in range(16):\n    sys.stdout.write("x" * (1 << 20))', { onStdout: () => {} });
+    // The next execution's start runs a release still waiting.
+    await sbx.runCode('1');
+    const grown = (await interpreterKiB()) - before;
+    assert.ok(grown < 8 * 1024, `the interpreter grew by ${grown} KiB of anonymous memory with the output`);
+  });
+
   it('returns every representation the kernel gives, display() calls in order before the value', async () => {
     const execution = await sbx.runCode(
       [
