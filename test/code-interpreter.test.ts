@@ -28,6 +28,15 @@ const only = (results: Result[], predicate: (r: Result) => unknown) => {
   return found[0]!;
 };
 
+/** A `/proc/<pid>/status` field, in KiB, of the sandbox's process whose command line names
+ *  `program` (the largest, if several do). */
+async function processMemoryKiB(program: string, field: 'RssAnon' | 'VmRSS' | 'VmHWM'): Promise<number> {
+  const status = await sbx.commands.run(`for p in /proc/[0-9]*; do [ $p != /proc/$$ ] && grep -qs ${program} $p/cmdline && grep ${field}: $p/status; done; true`, { user: 'root' });
+  const kib = Math.max(...[...status.stdout.matchAll(/:\s+(\d+) kB/g)].map((m) => Number(m[1])));
+  assert.ok(kib > 0, `${field} of ${program} not found: ${status.stdout}`);
+  return kib;
+}
+
 describe('the default contexts', () => {
   it('are listed right after create: Python and JavaScript in /home/user', async () => {
     const listed = await sbx.listCodeContexts();
@@ -85,19 +94,31 @@ describe('Python in the default context', () => {
     assert.ok(sizes.length >= 64 && Math.max(...sizes) <= 64 * 1024, `event sizes: ${sizes.slice(0, 8).join(', ')}, … (${sizes.length})`);
   });
 
-  it('leaves no output of a cell in memory for a pause to save (the interpreter gives it back)', async () => {
-    const interpreterKiB = async () => {
-      const status = await sbx.commands.run('for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = node ] && grep -qs interpreter.mjs $p/cmdline && grep RssAnon $p/status; done; true', { user: 'root' });
-      const kib = Number(/RssAnon:\s+(\d+) kB/.exec(status.stdout)?.[1]);
-      assert.ok(kib > 0, `the interpreter's anonymous memory not found: ${status.stdout}`);
-      return kib;
-    };
-    const before = await interpreterKiB();
+  it('leaves no output of a cell in memory for a pause to save (the interpreter and the bridge give it back)', async () => {
+    const programs = ['interpreter.mjs', 'bridge.py'];
+    const before = await Promise.all(programs.map((program) => processMemoryKiB(program, 'RssAnon')));
     await sbx.runCode('import sys\nfor i in range(16):\n    sys.stdout.write("x" * (1 << 20))', { onStdout: () => {} });
     // The next execution's start runs a release still waiting.
     await sbx.runCode('1');
-    const grown = (await interpreterKiB()) - before;
-    assert.ok(grown < 8 * 1024, `the interpreter grew by ${grown} KiB of anonymous memory with the output`);
+    for (const [i, program] of programs.entries()) {
+      const grown = (await processMemoryKiB(program, 'RssAnon')) - before[i]!;
+      assert.ok(grown < 8 * 1024, `${program} grew by ${grown} KiB of anonymous memory with the output`);
+    }
+  });
+
+  it('never holds a large output whole: the kernel sends it on in parts', async () => {
+    // Gathered for 0.2 s by ipykernel, 64 MiB of output was one message: the interpreter peaked
+    // ~260 MiB above its size and the kernel ~180 MiB.
+    const programs = ['interpreter.mjs', 'kernel_launch.py'];
+    const before = await Promise.all(programs.map((program) => processMemoryKiB(program, 'VmRSS')));
+    await sbx.commands.run(`for p in /proc/[0-9]*; do grep -qsE '${programs.join('|')}' $p/cmdline && echo 5 > $p/clear_refs; done; true`, { user: 'root' });
+    let received = 0;
+    await sbx.runCode('import sys\nfor i in range(64):\n    sys.stdout.write("x" * (1 << 20))', { onStdout: (m) => void (received += m.line.length) });
+    assert.equal(received, 64 << 20);
+    for (const [i, program] of programs.entries()) {
+      const peak = (await processMemoryKiB(program, 'VmHWM')) - before[i]!;
+      assert.ok(peak < 48 * 1024, `${program} peaked ${peak} KiB above its size while 64 MiB of output passed`);
+    }
   });
 
   it('returns every representation the kernel gives, display() calls in order before the value', async () => {
