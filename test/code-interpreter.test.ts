@@ -121,6 +121,15 @@ describe('Python in the default context', () => {
     }
   });
 
+  it('keeps the order of stderr written before a large stdout output', async () => {
+    const seen: string[] = [];
+    await sbx.runCode('import sys\nsys.stderr.write("first\\n")\nsys.stdout.write("x" * (2 << 20))', {
+      onStdout: () => void (seen.at(-1) !== 'stdout' && seen.push('stdout')),
+      onStderr: (m) => void seen.push(`stderr ${m.line.trim()}`),
+    });
+    assert.deepEqual(seen, ['stderr first', 'stdout']);
+  });
+
   it('returns every representation the kernel gives, display() calls in order before the value', async () => {
     const execution = await sbx.runCode(
       [

@@ -378,8 +378,13 @@ def _bound_stream_messages():
 
     def write_in_bounded_messages(self, string):
         written = write(self, string)
-        # flush() waits for the message to go, so the writer cannot run far ahead of the sending.
         if self._buffer.tell() >= _stream_message_chars and self._is_master_process():
+            # What the other stream holds was written before this: it goes first, as its timer
+            # would have sent it first. flush() waits for the message to go, so the writer cannot
+            # run far ahead of the sending.
+            for other in (sys.stdout, sys.stderr):
+                if other is not self and isinstance(other, OutStream):
+                    other.flush()
             self.flush()
         return written
 
