@@ -367,7 +367,7 @@ def add_formats(shell):
 
 # ipykernel gathers what a stream is written for 0.2 s and sends it as one message: a loop printing
 # 64 MiB became one message, of which the kernel, the bridge and the interpreter each held several
-# copies at once (the interpreter peaked ~200 MiB above its usual size).
+# copies at once (the interpreter peaked ~260 MiB above its usual size).
 _stream_message_chars = 1 << 20
 
 
@@ -378,7 +378,12 @@ def _bound_stream_messages():
 
     def write_in_bounded_messages(self, string):
         written = write(self, string)
-        if self._buffer.tell() >= _stream_message_chars and self._is_master_process():
+        try:
+            full = self._buffer.tell() >= _stream_message_chars and self._is_master_process()
+        except AttributeError:
+            # Another ipykernel than Debian's 6.17 (a user upgraded it): its own flushing stands.
+            full = False
+        if full:
             # What the other stream holds was written before this: it goes first, as its timer
             # would have sent it first. flush() waits for the message to go, so the writer cannot
             # run far ahead of the sending.
