@@ -130,6 +130,18 @@ describe('Python in the default context', () => {
     assert.deepEqual(seen, ['stderr first', 'stdout']);
   });
 
+  it("keeps characters whole in what a cell's subprocesses print, and their output after it", async () => {
+    // ipykernel read them from the kernel's descriptor 1 in blocks of 1000 bytes, decoding each on
+    // its own: a character cut by a block ended its reader, all such output after it was lost, and
+    // once 64 KiB of it filled the pipe the cell hung. The sleep gives that reader (a thread of the
+    // kernel) time to pass the output on.
+    const text = '中'.repeat(400);
+    const first = await sbx.runCode(`import subprocess, time\nsubprocess.run(["printf", "%s\\n", ${JSON.stringify(text)}])\ntime.sleep(0.5)`);
+    assert.equal(first.logs.stdout.join(''), `${text}\n`);
+    const second = await sbx.runCode('import subprocess, time\nsubprocess.run("head -c 100000 /dev/zero | tr \'\\\\0\' x", shell=True)\ntime.sleep(0.5)', { timeoutMs: 30_000 });
+    assert.equal(second.logs.stdout.join(''), 'x'.repeat(100_000));
+  });
+
   it('returns every representation the kernel gives, display() calls in order before the value', async () => {
     const execution = await sbx.runCode(
       [

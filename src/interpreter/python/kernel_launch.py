@@ -6,6 +6,7 @@ does). Arguments are ipykernel's (`-f connection-file ...`).
 Everything here is lazy: pandas, matplotlib and PIL are imported by the user's code, not by the
 kernel's start, so that a context is ready as soon as IPython is.
 """
+import codecs
 import datetime
 import math
 import numbers
@@ -371,12 +372,8 @@ def add_formats(shell):
 _stream_message_chars = 1 << 20
 
 
-def _bound_stream_messages():
-    from ipykernel.iostream import OutStream
-
-    write = OutStream.write
-
-    def write_in_bounded_messages(self, string):
+def _write_in_bounded_messages(write):
+    def write_bounded(self, string):
         written = write(self, string)
         try:
             full = self._buffer.tell() >= _stream_message_chars and self._is_master_process()
@@ -388,16 +385,40 @@ def _bound_stream_messages():
             # would have sent it first. flush() waits for the message to go, so the writer cannot
             # run far ahead of the sending.
             for other in (sys.stdout, sys.stderr):
-                if other is not self and isinstance(other, OutStream):
+                if other is not self and isinstance(other, type(self)):
                     other.flush()
             self.flush()
         return written
 
-    OutStream.write = write_in_bounded_messages
+    return write_bounded
+
+
+def _watch_pipe_whole_characters(self):
+    """ipykernel's reader of the kernel's own descriptors 1 and 2 (what subprocesses and C code
+    write), decoding as a stream: ipykernel decodes each read of 1000 bytes on its own, so a
+    character cut by a read raised, its thread ended, and from then on that output was lost and,
+    once the pipe filled, every write to it hung."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    try:
+        data = os.read(self._fid, 1000)
+        while data and self._should_watch:
+            self.write(decoder.decode(data))
+            os.write(self._original_stdstream_copy, data)
+            data = os.read(self._fid, 1000)
+    except Exception:
+        self._exc = sys.exc_info()
+
+
+def _mend_output_streams():
+    from ipykernel.iostream import OutStream
+
+    OutStream.write = _write_in_bounded_messages(OutStream.write)
+    if hasattr(OutStream, "_watch_pipe_fd"):
+        OutStream._watch_pipe_fd = _watch_pipe_whole_characters
 
 
 def main():
-    _bound_stream_messages()
+    _mend_output_streams()
     app = IPKernelApp.instance()
     app.initialize(sys.argv[1:])
     add_formats(app.shell)
