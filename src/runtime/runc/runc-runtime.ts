@@ -36,7 +36,7 @@ import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, Rest
 import { readSandboxFile } from '../sandbox-file.js';
 
 /** CRIU failures a dump a moment later does not meet (retryingPassingFailures). */
-const passingDumpFailure = /Non-empty write queue on an in-flight socket/;
+const passingDumpFailure = /Non-empty write queue on an in-flight socket|Found a closed in-flight socket/;
 const passingDumpRetryDelaysMs = [20, 100, 400];
 
 interface RuncState {
@@ -326,8 +326,9 @@ export class RuncRuntime implements Runtime {
   /**
    * Runs a checkpoint's dump again, after a pause with the processes running, when CRIU failed on
    * a state that lasts a moment: a unix connection not accepted yet whose client has already
-   * written (CRIU cannot save that data). Every command envd starts makes such connections for
-   * a moment (its helper connects the process's stdio to envd and greets), and so may a user's.
+   * written (CRIU cannot save that data) or already closed its end. Every command envd starts
+   * makes such connections for a moment (its helper connects the process's stdio to envd and
+   * greets), and so may a user's.
    */
   private async retryingPassingFailures(id: string, dump: () => Promise<void>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
