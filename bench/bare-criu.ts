@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Config } from '../src/config.js';
 import { runCommand } from '../src/runtime/run-command.js';
 import { syncFolder } from '../src/runtime/runc/checkpoint-layout.js';
-import { criuEnv } from '../src/runtime/runc/runc-runtime.js';
+import { criuEnv } from '../src/runtime/runc/criu-options.js';
 import { prepareBareContainer } from './bare-container.js';
 import { memoryHolderScript } from './memory-holder.js';
 

@@ -2,8 +2,9 @@
 // `upper/` (the writable layer, for a saved state a new sandbox starts from), `work/` (CRIU's
 // logs) and `complete`, written last, once the rest is synced to disk, so a restart (after a
 // crash or a power loss) can tell a whole checkpoint from one cut short.
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { type FileHandle, open, readdir, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCommand } from '../run-command.js';
@@ -114,4 +115,16 @@ async function syncOne(file: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** Puts the whole checkpoint `next` in the place of `dir`. A crash between the two renames leaves
+ *  `next` whole and `dir` missing, which finishStopCheckpoint completes. */
+export async function replaceCheckpoint(dir: string, next: string): Promise<void> {
+  const old = `${dir}.old-${randomBytes(4).toString('hex')}`;
+  await rename(dir, old).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  await rename(next, dir);
+  await syncEntries(dir);
+  await rm(old, { recursive: true, force: true });
 }

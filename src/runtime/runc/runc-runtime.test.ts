@@ -6,7 +6,7 @@ import path from 'node:path';
 import { it } from 'node:test';
 import pino from 'pino';
 import { dataFiles, loadConfig } from '../../config.js';
-import { criuErrors, RuncRuntime } from './runc-runtime.js';
+import { RuncRuntime } from './runc-runtime.js';
 
 it('a discarded checkpoint that cannot be removed is logged with its cause, under its sandbox or its own name', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sandcastle-runtime-log-'));
@@ -38,21 +38,5 @@ it('a discarded checkpoint that cannot be removed is logged with its cause, unde
       for (const aside of readdirSync(folder)) execFileSync('chattr', ['-i', path.join(folder, aside, 'pages-1.img')]);
     }
     rmSync(dataDir, { recursive: true, force: true });
-  }
-});
-
-it("CRIU's errors come with what to do when a watch or a FUSE mount stopped the dump", async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sandcastle-criu-log-'));
-  try {
-    const log = path.join(dir, 'dump.log');
-    writeFileSync(log, ['(00.01) Error (criu/fsnotify.c:284): fsnotify: \tCan\'t dump that handle', '(00.02) Error (criu/cr-dump.c:2152): Dumping FAILED.'].join('\n'));
-    const watch = await criuErrors(log);
-    assert.match(watch, /^; criu: Error \(criu\/fsnotify\.c:284\)/);
-    assert.match(watch, /a process watches a file \(inotify\) outside the folders .*\/home.*stop that watch before pausing\)$/);
-    writeFileSync(log, '(00.01) Error (criu/files-ext.c:96): Can\'t dump file 5 of that type [20000] (chr 10:229)\n');
-    assert.match(await criuErrors(log), /\(a process holds \/dev\/fuse: unmount/);
-    assert.doesNotMatch(await criuErrors(log), /inotify/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 });

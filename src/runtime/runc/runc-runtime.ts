@@ -3,12 +3,14 @@
 // checkpointed/restored with CRIU through runc.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, lstat, mkdir, readdir, readFile, rename, rm, rmdir, statfs, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, dataFiles } from '../../config.js';
-import { checkpointImage, checkpointUpper, checkpointWork, flushingImage, isCheckpointWhole, markCheckpointWhole, syncEntries } from './checkpoint-layout.js';
+import { checkpointImage, checkpointUpper, checkpointWork, flushingImage, isCheckpointWhole, markCheckpointWhole, replaceCheckpoint } from './checkpoint-layout.js';
+import { criuErrors, finishedDump } from './criu-log.js';
+import { criuEnv, criuOptions } from './criu-options.js';
 import { imageWithHostname } from './criu-image.js';
 import { routedNetworks } from '../network/host-routes.js';
 import { type LazyPages, lazyPagesFor } from './restore-lazy.js';
@@ -30,6 +32,7 @@ import { kernelLimitsFor, raiseKernelLimits } from './kernel-limits.js';
 import { capSandboxPids } from './sandbox-pids-cap.js';
 import { checkDiskSupport, diskPaths, diskUsedBytes, ensureDisk, removeDisk } from './sandbox-disk.js';
 import { deleteContainer, removeCgroups } from './container-delete.js';
+import { dropMountPoints, moveFolder } from './layer-commit.js';
 import { mountOverlay } from './mount-helper.js';
 import { isMountPoint, unmount } from './mounts.js';
 import type { CheckpointMode, CheckpointRef, ContainerState, HostResources, RestoreSource, EgressPolicy, NetworkLease, Runtime, SandboxSpec, SandboxStats } from '../runtime.js';
@@ -45,48 +48,14 @@ interface RuncState {
 }
 
 /**
- * CRIU options, read from the bundle's criu.conf by every checkpoint and restore. Established TCP
- * connections are saved; a sandbox resuming in place gets them back (loopback connections inside
- * it keep working). A restore into another sandbox (clone, snapshot) gets them closed: their peers
- * would answer the original sandbox, and the copies would retransmit for minutes, holding their
- * network namespace. Half-open connections are skipped; files deleted while open are kept. The
- * network is locked with nftables, in CRIU's own process: the iptables method runs iptables-restore
- * five times per restore (about 85 ms here).
- */
-function criuOptions(restoreInto: 'same' | 'other'): string {
-  const tcp = restoreInto === 'same' ? 'tcp-established' : 'tcp-close';
-  const irmap = watchedFolders.map((dir) => `irmap-scan-path ${dir}`);
-  return [tcp, 'network-lock nftables', 'skip-in-flight', 'link-remap', 'ghost-limit 67108864', ...irmap].join('\n') + '\n';
-}
-
-/**
- * Where CRIU looks for what an inotify watch watches (a dev server's reload, an editor, envd's
- * polling watchers). The kernel names a watched file only by device and inode, and CRIU cannot
- * open an overlay's file by its handle (that needs `nfs_export`), so it finds the path by
- * walking folders (its "irmap") until a device and inode match: these first, then its own
- * hints (/etc, /var/log, …). Only a pause of a sandbox with watches pays for the walk; a watch
- * elsewhere still fails that pause, which says "Can't dump that handle". Network mounts (/mnt,
- * buckets) are left out: walking them could take for ever.
- */
-const watchedFolders = ['/home', '/root', '/tmp', '/workspace', '/app', '/code', '/srv', '/var/www', '/opt'];
-
-/**
  * Overlay options of every sandbox root besides its folders. `xino=on` makes every file and
  * folder report the overlay's device and the inode number the kernel itself uses (the one in
  * an inotify watch's fdinfo): without it a folder's stat gave another number than its inode
- * (overlay layers on two file systems), CRIU's walk above never matched, and a sandbox with any
- * inotify watch could not be paused, cloned or snapshotted.
+ * (overlay layers on two file systems), CRIU's walk of the watched folders (criu-options.ts)
+ * never matched, and a sandbox with any inotify watch could not be paused, cloned or
+ * snapshotted.
  */
 const overlayFeatures = 'xino=on';
-
-/**
- * CRIU's fault code 130 makes it step its parasite out with PTRACE_SYSCALL instead of a hardware
- * breakpoint. In KVM guests the breakpoint may never fire (seen on an AMD guest with kernel 6.18:
- * the first dump of a sandbox hung in `parasite_fini_seized`, its task run past the breakpoint);
- * CRIU does the same by itself on Xen. 30 dumps and restores in a row: none hung, against a hang
- * on the first without it.
- */
-export const criuEnv = { CRIU_FAULT: '130' };
 
 /** How long recovery waits for a checkpoint or restore a previous server process left going. */
 const settleTimeoutMs = 120_000;
@@ -653,77 +622,5 @@ export class RuncRuntime implements Runtime {
 
   updateEgress(id: string, lease: NetworkLease, egress: EgressPolicy): Promise<void> {
     return setEgress(id, lease, egress, this.egress);
-  }
-}
-
-/** Whether CRIU finished the dump in checkpoint folder `dir` (its log says so, its image is there). */
-async function finishedDump(dir: string): Promise<boolean> {
-  if (isCheckpointWhole(dir)) return true;
-  const log = await readFile(path.join(checkpointWork(dir), 'dump.log'), 'utf8').catch(() => '');
-  return log.includes('Dumping finished successfully') && existsSync(path.join(checkpointImage(dir), 'inventory.img'));
-}
-
-/** Puts the whole checkpoint `next` in the place of `dir`. A crash between the two renames leaves
- *  `next` whole and `dir` missing, which finishStopCheckpoint completes. */
-async function replaceCheckpoint(dir: string, next: string): Promise<void> {
-  const old = `${dir}.old-${randomBytes(4).toString('hex')}`;
-  await rename(dir, old).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
-  await rename(next, dir);
-  await syncEntries(dir);
-  await rm(old, { recursive: true, force: true });
-}
-
-/** CRIU's error lines from its log, less the one it prints on every run here (RLIMIT_NOFILE
- *  cannot be raised on this kind of host, which is harmless). */
-export async function criuErrors(log: string): Promise<string> {
-  const text = await readFile(log, 'utf8').catch(() => '');
-  const lines = text.split('\n').filter((l) => l.includes('Error') && !l.includes('RLIMIT_NOFILE'));
-  const hints = [
-    // The kernel's side of a FUSE connection cannot be saved.
-    lines.some((l) => l.includes('(chr 10:229)')) && 'a process holds /dev/fuse: unmount the FUSE file systems, e.g. s3fs, before pausing',
-    lines.some((l) => l.includes("Can't dump that handle")) &&
-      `a process watches a file (inotify) outside the folders a pause finds watched files in (${watchedFolders.join(', ')}, /etc, /var/log): watch under them, or stop that watch before pausing`,
-  ].filter(Boolean);
-  const strip = (l: string) => l.replace(/^\([\d.]+\)\s*/, '');
-  if (lines.length) return `; criu: ${lines.slice(0, 3).map(strip).join(' | ')}${hints.map((h) => ` (${h})`).join('')}`;
-  // No error written: it was killed or hung; its last line says where it was.
-  const last = text.trimEnd().split('\n').pop();
-  return last ? `; criu's log ends: ${strip(last)}` : '';
-}
-
-/** Renames `from` to `to`, or where they are on different file systems (a layer leaving its
- *  sandbox's disk) copies it with owners, modes, xattrs and whiteouts, then removes `from`. */
-async function moveFolder(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    const partial = `${to}.partial-${randomBytes(4).toString('hex')}`;
-    try {
-      await runCommand('cp', ['-a', '--reflink=auto', from, partial]);
-      await rename(partial, to);
-    } catch (copyErr) {
-      await rm(partial, { recursive: true, force: true });
-      throw copyErr;
-    }
-    await rm(from, { recursive: true, force: true });
-  }
-}
-
-/** Removes from a writable layer the mount points runc made for the container's own mounts (an
- *  empty file or folder where the layers below had none), and the folders made for them. */
-async function dropMountPoints(upper: string, destinations: string[]): Promise<void> {
-  for (const destination of destinations) {
-    let at = path.join(upper, destination);
-    while (at.startsWith(upper + path.sep)) {
-      const info = await lstat(at).catch(() => undefined);
-      if (!info) break;
-      const empty = info.isDirectory() ? (await readdir(at)).length === 0 : info.isFile() && info.size === 0;
-      if (!empty) break;
-      await (info.isDirectory() ? rmdir(at) : rm(at));
-      at = path.dirname(at);
-    }
   }
 }
