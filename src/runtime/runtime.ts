@@ -62,9 +62,10 @@ export interface SandboxStats {
 
 /**
  * A saved state of processes (and, but for a pause, the writable layer), named by the lifecycle:
- * `pause` (named by its sandbox), `clone` (an image clones start from, gone with the call),
- * `snapshot` (named by the snapshot id), `boot` (a template's saved boot state). Where and how it
- * is kept is the backend's business.
+ * `pause` (named by its sandbox), `clone` (an image clones start from, gone with the call: a crash
+ * may tear it, recovery removes it), `snapshot` (named by the snapshot id), `boot` (a template's
+ * saved boot state). Where and how it is kept is the backend's business; all but `clone` outlive a
+ * crash once whole.
  */
 export interface CheckpointRef {
   kind: 'pause' | 'clone' | 'snapshot' | 'boot';

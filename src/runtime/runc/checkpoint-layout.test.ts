@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkpointImage, checkpointUpper, flushingImage, isCheckpointWhole, markCheckpointWhole } from './checkpoint-layout.js';
+import { checkpointImage, checkpointUpper, flushingImage, isCheckpointWhole, markCheckpointWhole, markTransientCheckpointWhole } from './checkpoint-layout.js';
 
 function checkpointFolder(): string {
   const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'checkpoint-layout-')), 'cp');
@@ -36,6 +36,17 @@ it('leaves a checkpoint without its image unmarked, saying what is missing', asy
     assert.equal(isCheckpointWhole(dir), false);
   } finally {
     rmSync(path.dirname(dir), { recursive: true, force: true });
+  }
+});
+
+it('marks a transient checkpoint whole without reading, let alone syncing, what it holds', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sandcastle-checkpoint-'));
+  try {
+    await markTransientCheckpointWhole(dir);
+    assert.ok(isCheckpointWhole(dir));
+    await assert.rejects(markCheckpointWhole(dir), /ENOENT.*image/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

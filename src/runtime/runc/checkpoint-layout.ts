@@ -34,6 +34,12 @@ export async function markCheckpointWhole(dir: string, sandboxDisk?: string): Pr
   await syncEntries(dir);
 }
 
+/** Marks a checkpoint that need not outlive a crash whole (the server removes it then): nothing
+ *  is synced, and a power loss may leave the marker beside a torn image. */
+export async function markTransientCheckpointWhole(dir: string): Promise<void> {
+  await writeFile(completeMarker(dir), '');
+}
+
 /** How often the pages of an image being written are flushed (flushingImage). */
 const flushEveryMs = 5;
 
