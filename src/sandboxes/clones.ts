@@ -122,7 +122,8 @@ export class Clones {
         const saved = { source: savedSource(image, address), token: source.envdToken };
         return await settle(await Promise.allSettled(reserved.map((rec) => this.lc.queue.run(rec.id, () => this.lc.start(rec, saved)))));
       } finally {
-        await this.lc.runtime.deleteCheckpoint(image);
+        // Every restore has read it whole: its space is freed after the answer.
+        await this.lc.runtime.discardCheckpoint(image);
       }
     });
   }
