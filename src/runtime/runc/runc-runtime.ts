@@ -58,8 +58,8 @@ interface RuncState {
 const overlayFeatures = 'xino=on';
 
 /** A clone's image lives only while its call does, and recovery removes it after a crash
- *  (sandboxes/recovery.ts): it is neither flushed nor synced, so the source is frozen for the
- *  dump alone and the clones start once it is written. */
+ *  (sandboxes/recovery.ts): it is neither flushed nor synced, so the dump (the source frozen
+ *  meanwhile) does not also write the pages out, and the clones start without waiting for it. */
 function isTransient(ref: CheckpointRef): boolean {
   return ref.kind === 'clone';
 }
