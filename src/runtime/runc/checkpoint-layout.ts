@@ -1,7 +1,8 @@
 // What the runc backend keeps in a checkpoint folder: `image/` (CRIU's image of the processes),
 // `upper/` (the writable layer, for a saved state a new sandbox starts from), `work/` (CRIU's
 // logs) and `complete`, written last, once the rest is synced to disk, so a restart (after a
-// crash or a power loss) can tell a whole checkpoint from one cut short.
+// crash or a power loss) can tell a whole checkpoint from one cut short. A transient one (a
+// clone's image, which no crash keeps) is marked without the sync.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { type FileHandle, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
