@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkpointImage, checkpointUpper, flushingImage, isCheckpointWhole, markCheckpointWhole, markTransientCheckpointWhole } from './checkpoint-layout.js';
+import { checkpointImage, checkpointUpper, durabilityOf, durableCheckpoint, flushingImage, isCheckpointWhole, markCheckpointWhole, markTransientCheckpointWhole, transientCheckpoint } from './checkpoint-layout.js';
 
 function checkpointFolder(): string {
   const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'checkpoint-layout-')), 'cp');
@@ -47,6 +47,38 @@ it('marks a transient checkpoint whole without reading, let alone syncing, what 
     await assert.rejects(markCheckpointWhole(dir), /ENOENT.*image/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('writes a clone\'s checkpoint transient and every other kind durable', () => {
+  assert.equal(durabilityOf({ kind: 'clone', name: 'c' }), transientCheckpoint);
+  for (const kind of ['pause', 'snapshot', 'boot'] as const) assert.equal(durabilityOf({ kind, name: 'c' }), durableCheckpoint, kind);
+});
+
+it('runs a transient checkpoint\'s dump without opening the pages it writes', async () => {
+  const dir = checkpointFolder();
+  const pages = path.join(checkpointImage(dir), 'pages-1.img');
+  const pagesOpen = () => readdirSync('/proc/self/fd').some((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === pages;
+    } catch {
+      return false;
+    }
+  });
+  // Whether the pages file is open at any moment of a dump that lasts 300 ms.
+  const opened = (durability: typeof durableCheckpoint) =>
+    durability.writing(dir, async () => {
+      for (let i = 0; i < 30; i++) {
+        if (pagesOpen()) return true;
+        await sleep(10);
+      }
+      return false;
+    });
+  try {
+    assert.equal(await opened(durableCheckpoint), true);
+    assert.equal(await opened(transientCheckpoint), false);
+  } finally {
+    rmSync(path.dirname(dir), { recursive: true, force: true });
   }
 });
 

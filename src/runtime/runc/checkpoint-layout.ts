@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { type FileHandle, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CheckpointRef } from '../runtime.js';
 import { runCommand } from '../run-command.js';
 
 export const checkpointImage = (dir: string) => path.join(dir, 'image');
@@ -39,6 +40,29 @@ export async function markCheckpointWhole(dir: string, sandboxDisk?: string): Pr
  *  is synced, and a power loss may leave the marker beside a torn image. */
 export async function markTransientCheckpointWhole(dir: string): Promise<void> {
   await writeFile(completeMarker(dir), '');
+}
+
+/** How a checkpoint is written and marked whole. */
+export interface CheckpointDurability {
+  /** Runs `dump`, CRIU writing the image of checkpoint `dir`. */
+  writing<T>(dir: string, dump: () => Promise<T>): Promise<T>;
+  /** Marks `dir` whole (`sandboxDisk` as markCheckpointWhole takes it). */
+  markWhole(dir: string, sandboxDisk?: string): Promise<void>;
+}
+
+/** A checkpoint that outlives a crash: its pages are flushed while the dump writes them, and it is
+ *  marked whole once synced. */
+export const durableCheckpoint: CheckpointDurability = { writing: (dir, dump) => flushingImage(dir, dump), markWhole: markCheckpointWhole };
+
+/** One that need not: neither flushed nor synced. */
+export const transientCheckpoint: CheckpointDurability = { writing: (_dir, dump) => dump(), markWhole: (dir) => markTransientCheckpointWhole(dir) };
+
+/** A clone's image lives only while its call does, and recovery removes it after a crash
+ *  (sandboxes/recovery.ts), so it is transient: the dump (the source frozen meanwhile) does not
+ *  also write the pages out, and the clones start without waiting for a sync. Pauses, snapshots
+ *  and boot states are durable. */
+export function durabilityOf(ref: CheckpointRef): CheckpointDurability {
+  return ref.kind === 'clone' ? transientCheckpoint : durableCheckpoint;
 }
 
 /** How often the pages of an image being written are flushed (flushingImage). */

@@ -3,12 +3,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkpointImage, checkpointWork, isCheckpointWhole } from './checkpoint-layout.js';
+import { checkpointImage, checkpointWork } from './checkpoint-layout.js';
 import { watchedFolders } from './criu-options.js';
 
 /** Whether CRIU finished the dump in checkpoint folder `dir` (its log says so, its image is there). */
 export async function finishedDump(dir: string): Promise<boolean> {
-  if (isCheckpointWhole(dir)) return true;
   const log = await readFile(path.join(checkpointWork(dir), 'dump.log'), 'utf8').catch(() => '');
   return log.includes('Dumping finished successfully') && existsSync(path.join(checkpointImage(dir), 'inventory.img'));
 }

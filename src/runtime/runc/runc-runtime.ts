@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, dataFiles } from '../../config.js';
-import { checkpointImage, checkpointUpper, checkpointWork, flushingImage, isCheckpointWhole, markCheckpointWhole, markTransientCheckpointWhole, replaceCheckpoint } from './checkpoint-layout.js';
+import { checkpointImage, checkpointUpper, checkpointWork, type CheckpointDurability, durabilityOf, durableCheckpoint, isCheckpointWhole, markCheckpointWhole, replaceCheckpoint } from './checkpoint-layout.js';
 import { criuErrors, finishedDump } from './criu-log.js';
 import { criuEnv, criuOptions } from './criu-options.js';
 import { imageWithHostname } from './criu-image.js';
@@ -56,13 +56,6 @@ interface RuncState {
  * snapshotted.
  */
 const overlayFeatures = 'xino=on';
-
-/** A clone's image lives only while its call does, and recovery removes it after a crash
- *  (sandboxes/recovery.ts): it is neither flushed nor synced, so the dump (the source frozen
- *  meanwhile) does not also write the pages out, and the clones start without waiting for it. */
-function isTransient(ref: CheckpointRef): boolean {
-  return ref.kind === 'clone';
-}
 
 /** How long recovery waits for a checkpoint or restore a previous server process left going. */
 const settleTimeoutMs = 120_000;
@@ -258,12 +251,10 @@ export class RuncRuntime implements Runtime {
     }
   }
 
-  /** `runc checkpoint` of `id` into checkpoint folder `dir`; a durable one has its pages flushed
-   *  to disk as they come. */
-  private dump(dir: string, id: string, durable: boolean, options: string[] = []): Promise<void> {
+  /** `runc checkpoint` of `id` into checkpoint folder `dir`, written as `durability` says. */
+  private dump(dir: string, id: string, durability: CheckpointDurability, options: string[] = []): Promise<void> {
     const args = ['checkpoint', ...options, '--image-path', checkpointImage(dir), '--work-path', checkpointWork(dir), id];
-    const step = () => this.criuStep(path.join(checkpointWork(dir), 'dump.log'), args);
-    return durable ? flushingImage(dir, step) : step();
+    return durability.writing(dir, () => this.criuStep(path.join(checkpointWork(dir), 'dump.log'), args));
   }
 
   /** A runc command that runs CRIU; a failure names CRIU's own errors from its log. */
@@ -288,15 +279,14 @@ export class RuncRuntime implements Runtime {
     // Memory a lazy restore has not copied in yet would be saved as empty.
     await this.lazyPages?.settled(id);
     try {
-      const durable = !isTransient(ref);
+      const durability = durabilityOf(ref);
       await this.retryingPassingFailures(id, async () => {
         await rm(dir, { recursive: true, force: true });
         await mkdir(dir, { recursive: true });
-        await this.dumpFor(mode, dir, id, durable);
+        await this.dumpFor(mode, dir, id, durability);
       });
       // A snapshot's layer is the copy in the checkpoint; a pause keeps the sandbox's own.
-      if (durable) await markCheckpointWhole(dir, mode === 'snapshot' ? undefined : this.writableLayer(id));
-      else await markTransientCheckpointWhole(dir);
+      await durability.markWhole(dir, mode === 'snapshot' ? undefined : this.writableLayer(id));
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;
@@ -324,11 +314,11 @@ export class RuncRuntime implements Runtime {
   }
 
   /** One attempt at a checkpoint's dump, in `mode`; the processes run on after a failure. */
-  private async dumpFor(mode: CheckpointMode, dir: string, id: string, durable: boolean): Promise<void> {
+  private async dumpFor(mode: CheckpointMode, dir: string, id: string, durability: CheckpointDurability): Promise<void> {
     if (mode === 'stop') {
       // The overlay stays mounted while paused: unmounting would sync the filesystem that has
       // just received the image (about 0.5 s per GiB here), and resume would mount it again.
-      await this.dump(dir, id, durable).catch(async (err: unknown) => {
+      await this.dump(dir, id, durability).catch(async (err: unknown) => {
         // A CRIU that failed lets the processes go on; one killed at its deadline may have left
         // their cgroup frozen.
         await this.tidy(id, 'thawing after the failed checkpoint', () => this.runc(['resume', id]));
@@ -338,7 +328,7 @@ export class RuncRuntime implements Runtime {
       // Frozen first: CRIU then leaves the cgroup as it found it, so the processes stay frozen
       // in memory once their image is whole.
       await freezeCgroup(this.cgroups, id);
-      await this.dump(dir, id, durable, ['--leave-running']).catch(async (err: unknown) => {
+      await this.dump(dir, id, durability, ['--leave-running']).catch(async (err: unknown) => {
         await this.tidy(id, 'thawing after the failed checkpoint', () => this.runc(['resume', id]));
         throw err;
       });
@@ -346,7 +336,7 @@ export class RuncRuntime implements Runtime {
       // Frozen while both its memory and its writable layer are saved, so the two agree.
       await freezeCgroup(this.cgroups, id);
       try {
-        await this.dump(dir, id, durable, ['--leave-running']);
+        await this.dump(dir, id, durability, ['--leave-running']);
         await runCommand('cp', ['-a', '--reflink=auto', this.writableLayer(id), checkpointUpper(dir)]);
       } finally {
         await this.runc(['resume', id]);
@@ -444,7 +434,7 @@ export class RuncRuntime implements Runtime {
         runCommand('cp', ['-a', '--reflink=auto', checkpointImage(pausedDir), checkpointImage(dir)]),
         runCommand('cp', ['-a', '--reflink=auto', this.writableLayer(id), checkpointUpper(dir)]),
       ]);
-      await (isTransient(to) ? markTransientCheckpointWhole(dir) : markCheckpointWhole(dir));
+      await durabilityOf(to).markWhole(dir);
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
       throw err;
@@ -570,7 +560,7 @@ export class RuncRuntime implements Runtime {
     await rm(next, { recursive: true, force: true });
     await mkdir(next, { recursive: true });
     try {
-      await this.dump(next, id, true);
+      await this.dump(next, id, durableCheckpoint);
       await markCheckpointWhole(next);
     } catch (err) {
       await rm(next, { recursive: true, force: true });
