@@ -6,7 +6,6 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { Hono, type Context } from 'hono';
-import type { BlankSchema } from 'hono/types';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -15,15 +14,13 @@ import type { Logger } from '../log.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
 import type { MetricsStore } from '../store/metrics-store.js';
+import { consolePrefix, type ConsoleRoutes } from './console-routes.js';
 import { appPage, safeNext, signInPage } from './pages.js';
 import { ConsoleSessions, deletedKeyMessage, sessionCookie } from './sessions.js';
 import { registerKeyRoutes } from './key-routes.js';
 import { registerLiveRoutes } from './live-routes.js';
 import { Terminals } from './terminals.js';
 
-export const consolePrefix = '/dashboard';
-/** The console's routes: each request carries its session's API key (none without key checks). */
-export type ConsoleRoutes = Hono<{ Variables: { apiKey: string | undefined } }, BlankSchema, typeof consolePrefix>;
 /** Largest body of the console's own requests (sign-in, keystrokes, a key's name); uploads and
  *  the API's requests have their own limits. */
 const maxBodyBytes = 64 * 1024;
@@ -47,11 +44,6 @@ export interface ConsoleApp {
 }
 
 const assetTypes: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
-
-/** Whether a request path is the console's. */
-export function isConsolePath(url: string | undefined): boolean {
-  return url !== undefined && (url === consolePrefix || url.startsWith(`${consolePrefix}/`) || url.startsWith(`${consolePrefix}?`));
-}
 
 export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   const sessions = new ConsoleSessions(deps.keys);

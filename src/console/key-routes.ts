@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { errors } from '../errors.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
-import type { ConsoleRoutes } from './console-app.js';
+import type { ConsoleRoutes } from './console-routes.js';
 
 const createBody = z.object({ name: z.string().trim().min(1).max(100) });
 

@@ -13,7 +13,7 @@ import type { MetricsStore } from '../store/metrics-store.js';
 import { ConnectError, Code } from '@connectrpc/connect';
 import { download, listDir, upload, type EnvdTarget } from './sandbox-files.js';
 import type { Terminals } from './terminals.js';
-import type { ConsoleRoutes } from './console-app.js';
+import type { ConsoleRoutes } from './console-routes.js';
 
 /** How often a sandbox's stream looks for new samples and state: well inside the 2.5 s a chart
  *  update may take after its sample (samples come every 2 s). */

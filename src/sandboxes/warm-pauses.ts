@@ -6,8 +6,21 @@
 // comes within 512 MiB of SANDCASTLE_WARM_PAUSED_MIN_FREE_MB (checked after each pause, every second
 // while any is warm, and before a start is admitted), and all of them at shutdown. Which ones are warm lives
 // in memory only: a restarted server finds them frozen and recovery pauses them cold (state.ts).
-import type { Lifecycle } from './lifecycle.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { OperationQueue } from '../operation-queue.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { pauseCheckpoint } from './saved-states.js';
+
+/** What warm pauses use of the lifecycle that holds them (lifecycle.ts). */
+export interface WarmPausesHost {
+  readonly config: Pick<Config, 'warmPausedMax' | 'warmPausedMinFreeMB'>;
+  readonly runtime: Pick<Runtime, 'endFrozen' | 'clearStopped' | 'hostResources'>;
+  readonly log: Logger;
+  /** Each sandbox's operations, one after another. */
+  readonly queue: OperationQueue;
+  on(event: 'stopping', listener: (id: string) => void): unknown;
+}
 
 const MiB = 1024 * 1024;
 const watchIntervalMs = 1000;
@@ -22,7 +35,7 @@ export class WarmPauses {
   /** Checks run one after another: two at once would evict what one would have. */
   private checks: Promise<void> = Promise.resolve();
 
-  constructor(private readonly lc: Lifecycle) {
+  constructor(private readonly lc: WarmPausesHost) {
     // A kill (or a pause starting) ends whatever warmth the sandbox had.
     lc.on('stopping', (id) => this.forget(id));
   }
@@ -100,7 +113,7 @@ export class WarmPauses {
  * they are killed all the same, for their memory: the first checkpoint stays, its connections
  * then closed at resume.
  */
-export async function endFrozen(lc: Pick<Lifecycle, 'runtime' | 'log'>, id: string): Promise<void> {
+export async function endFrozen(lc: Pick<WarmPausesHost, 'runtime' | 'log'>, id: string): Promise<void> {
   try {
     await lc.runtime.endFrozen(id, pauseCheckpoint(id));
   } catch (err) {
