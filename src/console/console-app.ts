@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
-import { Hono, type Context } from 'hono';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import type { SandboxService } from '../sandboxes/sandbox-service.js';
 import type { ApiKeyStore } from '../store/api-key-store.js';
 import type { MetricsStore } from '../store/metrics-store.js';
-import { consolePrefix, type ConsoleRoutes } from './console-routes.js';
+import { consolePrefix, type ConsoleRoutes, newConsoleRoutes } from './console-routes.js';
 import { appPage, safeNext, signInPage } from './pages.js';
 import { ConsoleSessions, deletedKeyMessage, sessionCookie } from './sessions.js';
 import { registerKeyRoutes } from './key-routes.js';
@@ -48,7 +48,7 @@ const assetTypes: Record<string, string> = { '.js': 'text/javascript; charset=ut
 export function createConsoleApp(deps: ConsoleDeps): ConsoleApp {
   const sessions = new ConsoleSessions(deps.keys);
   const terminals = new Terminals();
-  const app: ConsoleRoutes = new Hono<{ Variables: { apiKey: string | undefined } }>().basePath(consolePrefix);
+  const app = newConsoleRoutes();
 
   app.onError((err, c) => {
     const body = errorBody(err);

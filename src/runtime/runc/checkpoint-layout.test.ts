@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkpointImage, checkpointUpper, durabilityOf, durableCheckpoint, flushingImage, isCheckpointWhole, markCheckpointWhole, markTransientCheckpointWhole, transientCheckpoint } from './checkpoint-layout.js';
+import { checkpointImage, checkpointUpper, durabilityOf, durableCheckpoint, flushingImage, isCheckpointWhole, markCheckpointWhole, transientCheckpoint } from './checkpoint-layout.js';
 
 function checkpointFolder(): string {
   const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'checkpoint-layout-')), 'cp');
@@ -42,7 +42,7 @@ it('leaves a checkpoint without its image unmarked, saying what is missing', asy
 it('marks a transient checkpoint whole without reading, let alone syncing, what it holds', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sandcastle-checkpoint-'));
   try {
-    await markTransientCheckpointWhole(dir);
+    await transientCheckpoint.markWhole(dir);
     assert.ok(isCheckpointWhole(dir));
     await assert.rejects(markCheckpointWhole(dir), /ENOENT.*image/);
   } finally {

@@ -36,12 +36,6 @@ export async function markCheckpointWhole(dir: string, sandboxDisk?: string): Pr
   await syncEntries(dir);
 }
 
-/** Marks a checkpoint that need not outlive a crash whole (the server removes it then): nothing
- *  is synced, and a power loss may leave the marker beside a torn image. */
-export async function markTransientCheckpointWhole(dir: string): Promise<void> {
-  await writeFile(completeMarker(dir), '');
-}
-
 /** How a checkpoint is written and marked whole. */
 export interface CheckpointDurability {
   /** Runs `dump`, CRIU writing the image of checkpoint `dir`. */
@@ -54,8 +48,9 @@ export interface CheckpointDurability {
  *  marked whole once synced. */
 export const durableCheckpoint: CheckpointDurability = { writing: (dir, dump) => flushingImage(dir, dump), markWhole: markCheckpointWhole };
 
-/** One that need not: neither flushed nor synced. */
-export const transientCheckpoint: CheckpointDurability = { writing: (_dir, dump) => dump(), markWhole: (dir) => markTransientCheckpointWhole(dir) };
+/** One that need not (the server removes it after a crash): neither flushed nor synced, so a power
+ *  loss may leave its marker beside a torn image. */
+export const transientCheckpoint: CheckpointDurability = { writing: (_dir, dump) => dump(), markWhole: (dir) => writeFile(completeMarker(dir), '') };
 
 /** A clone's image lives only while its call does, and recovery removes it after a crash
  *  (sandboxes/recovery.ts), so it is transient: the dump (the source frozen meanwhile) does not

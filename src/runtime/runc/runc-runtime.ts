@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, dataFiles } from '../../config.js';
-import { checkpointImage, checkpointUpper, checkpointWork, type CheckpointDurability, durabilityOf, durableCheckpoint, isCheckpointWhole, markCheckpointWhole, replaceCheckpoint } from './checkpoint-layout.js';
+import { checkpointImage, checkpointUpper, checkpointWork, type CheckpointDurability, durabilityOf, durableCheckpoint, isCheckpointWhole, replaceCheckpoint } from './checkpoint-layout.js';
 import { criuErrors, finishedDump } from './criu-log.js';
 import { criuEnv, criuOptions } from './criu-options.js';
 import { imageWithHostname } from './criu-image.js';
@@ -561,7 +561,7 @@ export class RuncRuntime implements Runtime {
     await mkdir(next, { recursive: true });
     try {
       await this.dump(next, id, durableCheckpoint);
-      await markCheckpointWhole(next);
+      await durableCheckpoint.markWhole(next);
     } catch (err) {
       await rm(next, { recursive: true, force: true });
       throw err;
@@ -574,14 +574,14 @@ export class RuncRuntime implements Runtime {
     // The second dump of a warm pause's end, finished (by CRIU's word) but not yet in place.
     const next = `${dir}.next`;
     if (await finishedDump(next)) {
-      await markCheckpointWhole(next);
+      await durableCheckpoint.markWhole(next);
       await replaceCheckpoint(dir, next);
       return true;
     }
     if (isCheckpointWhole(dir)) return true;
     // CRIU's own word that the dump is whole; runc then removed the container.
     if (!(await finishedDump(dir))) return false;
-    await markCheckpointWhole(dir);
+    await durableCheckpoint.markWhole(dir);
     return true;
   }
 
